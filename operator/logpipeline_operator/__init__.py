@@ -1,0 +1,1 @@
+"""The kopf operator for ``LogPipeline`` resources: pure builders and thin handlers."""

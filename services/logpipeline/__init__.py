@@ -1,0 +1,3 @@
+"""Log Realtime Analysis: the shared package (schemas, config, clients) and the services built on it."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The ``logpipeline`` command line: one sub-command group per capability."""

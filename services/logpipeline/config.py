@@ -1,0 +1,106 @@
+"""Runtime settings of the local stack, read from the environment.
+
+Every port and directory can be overridden with a ``LOGPIPELINE_*`` variable, so
+that two stacks (a user's and a test run's) can live side by side.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HOST = "127.0.0.1"
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer port, got {value!r}") from exc
+
+
+def cache_dir() -> Path:
+    """One cache for every downloaded artifact (jars, Ivy, Go binaries)."""
+    xdg = Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser()
+    return _env_path("LOGPIPELINE_CACHE", xdg / "logpipeline")
+
+
+def state_dir() -> Path:
+    """All data, logs and pid files of the local stack."""
+    xdg = Path(os.environ.get("XDG_STATE_HOME", "~/.local/state")).expanduser()
+    return _env_path("LOGPIPELINE_STATE", xdg / "logpipeline")
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Loopback ports of the local stack."""
+
+    kafka: int = 9092
+    kafka_controller: int = 9093
+    namenode_rpc: int = 9000
+    namenode_http: int = 9870
+    datanode: int = 9866
+    datanode_http: int = 9864
+    datanode_ipc: int = 9867
+    dynamodb: int = 8000
+
+    @classmethod
+    def from_env(cls) -> Ports:
+        defaults = cls()
+        return cls(
+            **{
+                name: _env_int(f"LOGPIPELINE_{name.upper()}_PORT", getattr(defaults, name))
+                for name in cls.__dataclass_fields__
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the local stack lives and how to reach it."""
+
+    state: Path = field(default_factory=state_dir)
+    cache: Path = field(default_factory=cache_dir)
+    ports: Ports = field(default_factory=Ports.from_env)
+    host: str = HOST
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"{self.host}:{self.ports.kafka}"
+
+    @property
+    def hdfs_url(self) -> str:
+        return f"hdfs://{self.host}:{self.ports.namenode_rpc}"
+
+    @property
+    def webhdfs_url(self) -> str:
+        return f"http://{self.host}:{self.ports.namenode_http}"
+
+    @property
+    def dynamodb_endpoint(self) -> str:
+        return f"http://{self.host}:{self.ports.dynamodb}"
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.state / "run"
+
+    @property
+    def data(self) -> Path:
+        return self.state / "data"
+
+
+def load() -> Settings:
+    return Settings()

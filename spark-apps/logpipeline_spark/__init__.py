@@ -1,0 +1,1 @@
+"""The Spark Structured Streaming application: pure transformations plus a thin entry point."""

@@ -1,0 +1,36 @@
+"""Builds the SparkSession used by the job and its tests.
+
+The Kafka connector is resolved by Spark's own Ivy resolver, for exactly the
+pinned Spark release, into the project's cache directory.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+from logpipeline import config, versions
+
+
+def build_session(
+    app_name: str = "logpipeline",
+    master: str = "local[2]",
+    settings: config.Settings | None = None,
+    with_kafka: bool = True,
+    extra: dict[str, str] | None = None,
+) -> SparkSession:
+    settings = settings or config.load()
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .master(master)
+        .config("spark.jars.ivy", str(settings.cache / "ivy"))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.hadoop.dfs.client.use.datanode.hostname", "true")
+        .config("spark.driver.memory", "1g")
+    )
+    if with_kafka:
+        builder = builder.config("spark.jars.packages", versions.SPARK_KAFKA_PACKAGE)
+    for key, value in (extra or {}).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()

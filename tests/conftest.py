@@ -1,0 +1,47 @@
+"""Shared fixtures: the real local stack, brought up once per test session.
+
+Integration tests reuse a stack the user already started (``logpipeline stack up``);
+otherwise the session starts one and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from logpipeline import config
+from logpipeline.stack import runner
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = str(item.fspath)
+        if "/unit/" in path:
+            item.add_marker(pytest.mark.unit)
+        elif "/integration/" in path:
+            item.add_marker(pytest.mark.integration)
+        elif "/benchmarks/" in path:
+            item.add_marker(pytest.mark.benchmark)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[config.Settings]:
+    settings = config.load()
+    if runner.is_up(settings):
+        yield settings
+        return
+    runner.up(settings, lambda component, message: None)
+    try:
+        yield settings
+    finally:
+        if not os.environ.get("LOGPIPELINE_KEEP_STACK"):
+            runner.down(settings, lambda component, message: None)
+
+
+@pytest.fixture()
+def unique() -> str:
+    """A short unique suffix for topic, table and path names, so tests never share state."""
+    return uuid.uuid4().hex[:10]

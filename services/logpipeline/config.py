@@ -65,12 +65,37 @@ class Ports:
 
 
 @dataclass(frozen=True)
+class Names:
+    """Topic and table names of one pipeline (overridable by LOGPIPELINE_INPUT_TOPIC etc.)."""
+
+    input_topic: str = "logging_info"
+    aggregates_topic: str = "agg_logging_info"
+    table: str = "agg_system_logs"
+    pipeline: str = "logpipeline"
+
+    @property
+    def dlq_topic(self) -> str:
+        return f"{self.input_topic}.dlq"
+
+    @classmethod
+    def from_env(cls) -> Names:
+        defaults = cls()
+        return cls(
+            **{
+                name: os.environ.get(f"LOGPIPELINE_{name.upper()}", getattr(defaults, name))
+                for name in cls.__dataclass_fields__
+            }
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Where the local stack lives and how to reach it."""
 
     state: Path = field(default_factory=state_dir)
     cache: Path = field(default_factory=cache_dir)
     ports: Ports = field(default_factory=Ports.from_env)
+    names: Names = field(default_factory=Names.from_env)
     host: str = HOST
 
     @property

@@ -22,31 +22,50 @@ ERROR_LEVELS: frozenset[str] = frozenset({"ERROR", "CRITICAL"})
 
 @dataclass(frozen=True)
 class Field:
-    """One field: its JSON name, logical type (string|long|int|double), and whether it is required."""
+    """One field: JSON name, logical type (string|long|int|double), whether required, and its bounds.
+
+    ``minimum``/``maximum`` bound numbers (inclusive), ``max_length`` bounds strings, ``enum``
+    lists the allowed values. A value outside them is "absurd" and the event is dead-lettered.
+    """
 
     name: str
     type: str
     required: bool = True
     doc: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int | None = None
+    enum: tuple[str, ...] | None = None
 
+
+# 2000-01-01T00:00:00Z .. 2100-01-01T00:00:00Z in epoch milliseconds.
+MIN_TIMESTAMP_MS = 946_684_800_000
+MAX_TIMESTAMP_MS = 4_102_444_800_000
+MAX_RESPONSE_TIME_MS = 3_600_000.0
 
 EVENT_FIELDS: tuple[Field, ...] = (
-    Field("id", "string", doc="uuid of the event; de-duplication key"),
-    Field("timestamp", "long", doc="event time, epoch milliseconds"),
-    Field("timestamp_human", "string", required=False, doc="event time, ISO 8601 UTC"),
-    Field("api", "string", doc="API or route name; the Kafka key"),
-    Field("ip_address", "string", required=False, doc="client address"),
-    Field("response_time", "double", doc="milliseconds, >= 0"),
-    Field("status_code", "int", doc="HTTP status, 100..599"),
+    Field("id", "string", doc="uuid of the event; de-duplication key", max_length=64),
+    Field(
+        "timestamp",
+        "long",
+        doc="event time, epoch milliseconds",
+        minimum=MIN_TIMESTAMP_MS,
+        maximum=MAX_TIMESTAMP_MS,
+    ),
+    Field("timestamp_human", "string", required=False, doc="event time, ISO 8601 UTC", max_length=64),
+    Field("api", "string", doc="API or route name; the Kafka key", max_length=256),
+    Field("ip_address", "string", required=False, doc="client address", max_length=64),
+    Field("response_time", "double", doc="milliseconds", minimum=0.0, maximum=MAX_RESPONSE_TIME_MS),
+    Field("status_code", "int", doc="HTTP status", minimum=100, maximum=599),
     Field("response_code", "string", required=False, doc="status code as text, as in the original system"),
-    Field("log_level", "string", doc="one of LOG_LEVELS"),
-    Field("schema_version", "int", required=False, doc="SCHEMA_VERSION of the producer"),
-    Field("method", "string", required=False),
-    Field("path", "string", required=False),
-    Field("service", "string", required=False),
-    Field("region", "string", required=False),
-    Field("message", "string", required=False),
-    Field("trace_id", "string", required=False),
+    Field("log_level", "string", doc="severity", enum=LOG_LEVELS),
+    Field("schema_version", "int", required=False, doc="SCHEMA_VERSION of the producer", minimum=1),
+    Field("method", "string", required=False, max_length=16),
+    Field("path", "string", required=False, max_length=2048),
+    Field("service", "string", required=False, max_length=256),
+    Field("region", "string", required=False, max_length=64),
+    Field("message", "string", required=False, max_length=8192),
+    Field("trace_id", "string", required=False, max_length=128),
 )
 
 AGGREGATE_FIELDS: tuple[Field, ...] = (

@@ -7,7 +7,10 @@ time), ``timestamp_human``, ``api``, ``ip_address``, ``response_time`` (ms),
 ``schema_version`` names the version.
 
 An aggregate is one record per (window_start, window_end, api, log_level), keyed by
-``api|log_level|window_start``; its values are full, never deltas.
+``api|log_level|window_start``; its values are full, never deltas. Within one id,
+``log_count`` never decreases (events are de-duplicated by id), so (``log_count``,
+``updated_at``) orders versions: a store keeps the larger and ignores the rest. Per-API
+figures (total, errors, error rate, status classes) are sums over an API's levels.
 """
 
 from __future__ import annotations
@@ -81,6 +84,17 @@ AGGREGATE_FIELDS: tuple[Field, ...] = (
     Field("p50_response_time", "double"),
     Field("p95_response_time", "double"),
     Field("p99_response_time", "double"),
+    Field("status_2xx", "long", doc="events with a 2xx status in this group (1xx counts here too)"),
+    Field("status_3xx", "long"),
+    Field("status_4xx", "long"),
+    Field("status_5xx", "long"),
+    Field(
+        "response_time_sketch",
+        "string",
+        doc="base64 of a serialized KLL doubles sketch (Apache DataSketches format, as Spark's "
+        "kll_sketch_agg_double writes it) of response_time; merge sketches for longer ranges",
+    ),
+    Field("updated_at", "long", doc="epoch ms when this value was computed; with log_count, the record version"),
 )
 
 

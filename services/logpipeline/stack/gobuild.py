@@ -64,6 +64,7 @@ def go_env(cache: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["GOMODCACHE"] = str(cache / "go" / "mod")
     env["GOPATH"] = str(cache / "go" / "path")
+    env.setdefault("GOCACHE", str(cache / "go" / "cache"))
     env.setdefault("GOFLAGS", "-buildvcs=false")
     env.setdefault("GOTOOLCHAIN", "local")
     return env

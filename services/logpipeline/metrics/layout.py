@@ -1,0 +1,175 @@
+"""Table design of the metrics store (``agg_system_logs``): keys, index, TTL and item encoding.
+
+Every dashboard question is a ``Query`` on a known key, never a ``Scan``:
+
+===================  ============================================================================
+attribute            meaning
+===================  ============================================================================
+``pk`` (HASH)        ``<YYYY-MM-DD>#<shard>``: UTC day of ``window_start`` and a shard suffix
+                     ``crc32(api) % shards`` (default 4). The day bounds a partition's size; the
+                     shard spreads one day's writes over several partitions, so write throughput
+                     grows with the shard count, not with one hot key.
+``sk`` (RANGE)       ``<window_start, 13 digits>|<api>|<log_level>``: time-ordered, so a range of
+                     minutes is one ``BETWEEN`` on the sort key.
+``api`` / ``api_sk`` GSI ``by_api`` (HASH ``api``, RANGE ``api_sk`` = ``<window_start>|<log_level>``,
+                     projection ALL): one API over any time range is one Query.
+``expires_at``       TTL attribute (epoch seconds) = ``window_end`` + retention (default 30 days).
+===================  ============================================================================
+
+Billing is on demand (``PAY_PER_REQUEST``). The aggregate's own fields are stored as attributes with the
+same names; the KLL sketch is a binary attribute ``response_time_sketch``.
+
+Questions and their reads:
+
+- all APIs over ``[start, end)``: one Query per (day touched, shard): ``pk = day#s AND sk BETWEEN``;
+- one API over ``[start, end)``: one Query on ``by_api``: ``api = :a AND api_sk BETWEEN``;
+- the latest window: per shard of today (then yesterday), ``ScanIndexForward=false, Limit=1``; for
+  one API, the same on ``by_api``.
+
+Writes are conditional upserts: an item is replaced only by a strictly newer version
+``(log_count, updated_at)``, so replays and reordering never let an older value win.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from typing import Any
+
+from logpipeline.metrics.records import Aggregate
+
+DEFAULT_SHARDS = 4
+DEFAULT_RETENTION_DAYS = 30
+BY_API_INDEX = "by_api"
+TTL_ATTRIBUTE = "expires_at"
+DAY_MS = 86_400_000
+SORT_KEY_END = "~"  # sorts after "|" and every digit: closes a range of sort keys
+
+Item = dict[str, dict[str, Any]]
+
+CONDITION = "attribute_not_exists(pk) OR log_count < :c OR (log_count = :c AND updated_at < :u)"
+
+
+def day_of(ms: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(ms // 1000))
+
+
+def shard_of(api: str, shards: int) -> int:
+    return zlib.crc32(api.encode()) % shards
+
+
+def partition_key(window_start: int, api: str, shards: int) -> str:
+    return f"{day_of(window_start)}#{shard_of(api, shards)}"
+
+
+def sort_key(window_start: int, api: str, log_level: str) -> str:
+    return f"{window_start:013d}|{api}|{log_level}"
+
+
+def api_sort_key(window_start: int, log_level: str) -> str:
+    return f"{window_start:013d}|{log_level}"
+
+
+def sort_key_range(start_ms: int, end_ms: int) -> tuple[str, str]:
+    """Inclusive sort-key bounds covering windows that start in ``[start_ms, end_ms)``."""
+    return f"{start_ms:013d}", f"{end_ms - 1:013d}{SORT_KEY_END}"
+
+
+def days_between(start_ms: int, end_ms: int) -> list[str]:
+    """UTC days touched by ``[start_ms, end_ms)``, oldest first."""
+    first, last = start_ms // DAY_MS, (end_ms - 1) // DAY_MS
+    return [day_of(d * DAY_MS) for d in range(first, last + 1)] if end_ms > start_ms else []
+
+
+def partitions(start_ms: int, end_ms: int, shards: int) -> list[str]:
+    return [f"{day}#{s}" for day in days_between(start_ms, end_ms) for s in range(shards)]
+
+
+def table_definition(name: str) -> dict[str, Any]:
+    """Arguments of ``CreateTable`` for the metrics table."""
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "api", "AttributeType": "S"},
+            {"AttributeName": "api_sk", "AttributeType": "S"},
+        ],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "GlobalSecondaryIndexes": [api_index_definition()],
+    }
+
+
+def api_index_definition() -> dict[str, Any]:
+    return {
+        "IndexName": BY_API_INDEX,
+        "KeySchema": [{"AttributeName": "api", "KeyType": "HASH"}, {"AttributeName": "api_sk", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+
+
+_INTS = (
+    "window_start",
+    "window_end",
+    "log_count",
+    "status_2xx",
+    "status_3xx",
+    "status_4xx",
+    "status_5xx",
+    "updated_at",
+)
+_FLOATS = (
+    "avg_response_time",
+    "min_response_time",
+    "max_response_time",
+    "p50_response_time",
+    "p95_response_time",
+    "p99_response_time",
+)
+
+
+def to_item(agg: Aggregate, shards: int, retention_days: int) -> Item:
+    item: Item = {
+        "pk": {"S": partition_key(agg.window_start, agg.api, shards)},
+        "sk": {"S": sort_key(agg.window_start, agg.api, agg.log_level)},
+        "api_sk": {"S": api_sort_key(agg.window_start, agg.log_level)},
+        "id": {"S": agg.id},
+        "api": {"S": agg.api},
+        "log_level": {"S": agg.log_level},
+        "response_time_sketch": {"B": agg.sketch},
+        TTL_ATTRIBUTE: {"N": str(agg.window_end // 1000 + retention_days * 86_400)},
+    }
+    for name in _INTS:
+        item[name] = {"N": str(getattr(agg, name))}
+    for name in _FLOATS:
+        item[name] = {"N": repr(float(getattr(agg, name)))}
+    return item
+
+
+def condition_values(agg: Aggregate) -> dict[str, dict[str, str]]:
+    """Values of ``CONDITION``: the incoming version."""
+    return {":c": {"N": str(agg.log_count)}, ":u": {"N": str(agg.updated_at)}}
+
+
+def from_item(item: Item) -> Aggregate:
+    n = {name: item[name]["N"] for name in (*_INTS, *_FLOATS)}
+    return Aggregate(
+        api=item["api"]["S"],
+        log_level=item["log_level"]["S"],
+        window_start=int(n["window_start"]),
+        window_end=int(n["window_end"]),
+        log_count=int(n["log_count"]),
+        avg_response_time=float(n["avg_response_time"]),
+        min_response_time=float(n["min_response_time"]),
+        max_response_time=float(n["max_response_time"]),
+        p50_response_time=float(n["p50_response_time"]),
+        p95_response_time=float(n["p95_response_time"]),
+        p99_response_time=float(n["p99_response_time"]),
+        status_2xx=int(n["status_2xx"]),
+        status_3xx=int(n["status_3xx"]),
+        status_4xx=int(n["status_4xx"]),
+        status_5xx=int(n["status_5xx"]),
+        sketch=bytes(item["response_time_sketch"]["B"]),
+        updated_at=int(n["updated_at"]),
+    )

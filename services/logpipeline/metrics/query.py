@@ -1,0 +1,176 @@
+"""The dashboard's data-access API: read minute windows with Query calls, roll them up with ``rollup``.
+
+Every function takes a ``Reader`` (one table), a time range ``[start_ms, end_ms)`` in epoch ms and an
+optional list of APIs. Without APIs the reader queries each (day, shard) partition of the range; with
+APIs it queries the ``by_api`` index once per API. Nothing here scans the table (see ``layout``).
+``refresh`` answers a whole dashboard refresh with one read of the range.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from logpipeline.metrics import layout, rollup
+from logpipeline.metrics.records import Aggregate
+
+DEFAULT_LOOKBACK_DAYS = 7
+
+
+def _check_range(start_ms: int, end_ms: int) -> None:
+    if end_ms <= start_ms:
+        raise ValueError(f"time range: end {end_ms} must be after start {start_ms}")
+
+
+def resolution_ms(resolution: str) -> int:
+    try:
+        return rollup.RESOLUTIONS_MS[resolution]
+    except KeyError:
+        raise ValueError(
+            f"resolution: expected one of {', '.join(rollup.RESOLUTIONS_MS)}, got {resolution!r}"
+        ) from None
+
+
+class Reader:
+    """Reads aggregates of one table; counts the Query calls and items read (for cost reports)."""
+
+    def __init__(self, ddb: Any, table: str, shards: int = layout.DEFAULT_SHARDS, parallelism: int = 8) -> None:
+        self.ddb, self.table, self.shards, self.parallelism = ddb, table, shards, parallelism
+        self.queries = 0
+        self.items_read = 0
+        self._lock = threading.Lock()
+
+    def _query(self, args: dict[str, Any]) -> list[Aggregate]:
+        out: list[Aggregate] = []
+        args = {"TableName": self.table, **args}
+        while True:
+            page = self.ddb.query(**args)
+            with self._lock:
+                self.queries += 1
+                self.items_read += int(page.get("ScannedCount", len(page.get("Items", []))))
+            out.extend(layout.from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page or args.get("Limit"):
+                return out
+            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _all(self, requests: list[dict[str, Any]]) -> list[list[Aggregate]]:
+        if len(requests) <= 1:
+            return [self._query(r) for r in requests]
+        with ThreadPoolExecutor(max_workers=min(self.parallelism, len(requests))) as pool:
+            return list(pool.map(self._query, requests))
+
+    def _partition_request(self, pk: str, lo: str, hi: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "KeyConditionExpression": "pk = :p AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {":p": {"S": pk}, ":lo": {"S": lo}, ":hi": {"S": hi}},
+            **extra,
+        }
+
+    def _api_request(self, api: str, lo: str, hi: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "IndexName": layout.BY_API_INDEX,
+            "KeyConditionExpression": "api = :a AND api_sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {":a": {"S": api}, ":lo": {"S": lo}, ":hi": {"S": hi}},
+            **extra,
+        }
+
+    def windows(self, start_ms: int, end_ms: int, apis: Sequence[str] | None = None) -> list[Aggregate]:
+        """Every stored window starting in ``[start_ms, end_ms)``, optionally of some APIs only."""
+        _check_range(start_ms, end_ms)
+        lo, hi = layout.sort_key_range(start_ms, end_ms)
+        if apis:
+            requests = [self._api_request(api, lo, hi) for api in dict.fromkeys(apis)]
+        else:
+            requests = [self._partition_request(pk, lo, hi) for pk in layout.partitions(start_ms, end_ms, self.shards)]
+        return [w for part in self._all(requests) for w in part]
+
+    def newest(
+        self, now_ms: int, apis: Sequence[str] | None = None, lookback_days: int = DEFAULT_LOOKBACK_DAYS
+    ) -> Aggregate | None:
+        """The stored window with the latest start (at most one day after ``now_ms``, at most ``lookback_days`` back)."""
+        lo, hi = layout.sort_key_range(0, now_ms + layout.DAY_MS)
+        newest = dict(ScanIndexForward=False, Limit=1)
+        if apis:
+            found = [w for part in self._all([self._api_request(a, lo, hi, **newest) for a in apis]) for w in part]
+            return max(found, key=lambda w: w.window_start, default=None)
+        day = (now_ms + layout.DAY_MS) // layout.DAY_MS
+        for d in range(day, day - lookback_days - 2, -1):
+            pks = [f"{layout.day_of(d * layout.DAY_MS)}#{s}" for s in range(self.shards)]
+            found = [
+                w for part in self._all([self._partition_request(pk, lo, hi, **newest) for pk in pks]) for w in part
+            ]
+            if found:
+                return max(found, key=lambda w: w.window_start)
+        return None
+
+
+def totals(reader: Reader, start_ms: int, end_ms: int, apis: Sequence[str] | None = None) -> dict[str, int]:
+    return rollup.totals_by_level(reader.windows(start_ms, end_ms, apis))
+
+
+def sla(reader: Reader, start_ms: int, end_ms: int, apis: Sequence[str] | None = None) -> rollup.Sla:
+    return rollup.sla(reader.windows(start_ms, end_ms, apis))
+
+
+def latency(reader: Reader, start_ms: int, end_ms: int, apis: Sequence[str] | None = None) -> dict[str, rollup.Latency]:
+    return rollup.latency_by_api(reader.windows(start_ms, end_ms, apis))
+
+
+def top_errors(
+    reader: Reader, start_ms: int, end_ms: int, n: int = 10, apis: Sequence[str] | None = None
+) -> list[rollup.ApiErrors]:
+    return rollup.top_apis_by_errors(reader.windows(start_ms, end_ms, apis), n)
+
+
+def series(
+    reader: Reader, start_ms: int, end_ms: int, resolution: str = "1m", apis: Sequence[str] | None = None
+) -> list[rollup.Point]:
+    step = resolution_ms(resolution)
+    return rollup.series_by_level(reader.windows(start_ms, end_ms, apis), start_ms, end_ms, step)
+
+
+def freshness(reader: Reader, now_ms: int | None = None, apis: Sequence[str] | None = None) -> rollup.Freshness:
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    return rollup.freshness(reader.newest(now, apis), now)
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """Everything one dashboard refresh shows, from one read of the range."""
+
+    start_ms: int
+    end_ms: int
+    totals: dict[str, int]
+    sla: rollup.Sla
+    latency: dict[str, rollup.Latency]
+    top_errors: list[rollup.ApiErrors]
+    series: list[rollup.Point]
+    freshness: rollup.Freshness
+
+
+def refresh(
+    reader: Reader,
+    start_ms: int,
+    end_ms: int,
+    now_ms: int | None = None,
+    apis: Sequence[str] | None = None,
+    resolution: str = "1m",
+    top_n: int = 10,
+) -> Refresh:
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    step = resolution_ms(resolution)
+    windows = reader.windows(start_ms, end_ms, apis)
+    return Refresh(
+        start_ms,
+        end_ms,
+        rollup.totals_by_level(windows),
+        rollup.sla(windows),
+        rollup.latency_by_api(windows),
+        rollup.top_apis_by_errors(windows, top_n),
+        rollup.series_by_level(windows, start_ms, end_ms, step),
+        rollup.freshness(reader.newest(now, apis), now),
+    )

@@ -1,0 +1,380 @@
+"""``logpipeline sink``: consumes aggregate records and keeps the metrics table up to date.
+
+Per batch (up to ``batch_size`` records or ``poll_timeout``): parse (invalid records go to the dead-letter
+topic with the reason), keep the newest version of each id, write with conditional transactions (an older
+version never replaces a newer one), flush the dead letters, and only then commit the batch's offsets.
+Throttling or an unreachable store is retried with exponential backoff and full jitter, without
+committing; a stop request during retries leaves the batch uncommitted (it is re-read on restart, which
+is harmless: records are full values and writes are idempotent).
+
+Rebuild: the local DynamoDB-API server keeps no data across restarts. When the table is missing (a write
+fails with ResourceNotFound, or it is absent at start) or replaced (its creation time changed), the sink
+re-creates it, seeks every assigned partition of the aggregates topic (compacted: the newest value of
+every id is retained) back to its beginning, commits those offsets, and writes everything again. At start
+an empty table triggers the same replay.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from logpipeline.events import deadletter
+from logpipeline.metrics import backoff, records, service, store
+from logpipeline.metrics.layout import DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS
+from logpipeline.metrics.records import Aggregate, InvalidAggregate
+
+log = logging.getLogger("logpipeline.sink")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SinkConfig:
+    bootstrap: str
+    topic: str
+    dlq_topic: str
+    table: str
+    endpoint: str | None
+    group: str = "logpipeline-sink"
+    batch_size: int = 1000
+    poll_timeout: float = 1.0
+    shards: int = DEFAULT_SHARDS
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    http_host: str = "127.0.0.1"
+    http_port: int = 9108
+    max_backoff: float = 10.0
+    generation_check_s: float = 15.0
+    create_topics: bool = True
+    topic_partitions: int = 3
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.lag = Gauge(
+            "logpipeline_sink_consumer_lag", "records behind the end of the topic", ["partition"], registry=r
+        )
+        self.lag_total = Gauge("logpipeline_sink_consumer_lag_total", "records behind, all partitions", registry=r)
+        self.consumed = Counter("logpipeline_sink_records_consumed", "records read from the topic", registry=r)
+        self.written = Counter("logpipeline_sink_items_written", "items written (new or newer version)", registry=r)
+        self.stale = Counter(
+            "logpipeline_sink_items_stale", "records not written: the table held a newer or equal version", registry=r
+        )
+        self.retried = Counter(
+            "logpipeline_sink_write_retries", "retries after throttling or unavailability", registry=r
+        )
+        self.dead = Counter(
+            "logpipeline_sink_dead_lettered", "records sent to the dead-letter topic", ["error_class"], registry=r
+        )
+        self.rebuilds = Counter("logpipeline_sink_rebuilds", "table re-created and topic replayed", registry=r)
+        self.commits = Counter("logpipeline_sink_commits", "offset commits after durable writes", registry=r)
+        self.batch_seconds = Histogram(
+            "logpipeline_sink_batch_seconds", "time to write and commit one batch", registry=r
+        )
+        self.ready = Gauge("logpipeline_sink_ready", "1 when consuming and the store answers", registry=r)
+
+
+class Stopped(Exception):
+    """A stop was requested while waiting for the store."""
+
+
+class Sink:
+    def __init__(self, cfg: SinkConfig, stop: threading.Event) -> None:
+        self.cfg, self.stop = cfg, stop
+        self.metrics = Metrics()
+        self.ddb = store.client(cfg.endpoint, attempts=1, timeout=5.0)
+        self.writer = store.ConditionalWriter(self.ddb, cfg.table, cfg.shards, cfg.retention_days)
+        self.generation: str | None = None
+        self.rewind_on_assign = False
+        self.assigned = False
+        self.store_ok = False
+        self.consumer: Consumer | None = None
+        self.producer = Producer(
+            {"bootstrap.servers": cfg.bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5}
+        )
+        self.dlq_errors: list[str] = []
+        self.recovered = False
+        self._last_lag = 0.0
+        self._last_generation_check = time.monotonic()
+
+    # -- health ---------------------------------------------------------------------------------
+    def ready(self) -> bool:
+        ok = self.assigned and self.store_ok and not self.stop.is_set()
+        self.metrics.ready.set(1 if ok else 0)
+        return ok
+
+    # -- store ----------------------------------------------------------------------------------
+    def _retrying(self, what: str, action: Callable[[], T]) -> T:
+        attempt = 0
+        while True:
+            if self.stop.is_set():
+                raise Stopped(what)
+            try:
+                value = action()
+                if attempt:
+                    self.recovered = True
+                    log.info("store available again", extra={"fields": {"op": what, "attempts": attempt + 1}})
+                self.store_ok = True
+                return value
+            except store.Unavailable as exc:
+                attempt += 1
+                self.store_ok = False
+                self.metrics.retried.inc()
+                pause = backoff.delay(attempt, cap=self.cfg.max_backoff)
+                log.warning(
+                    "store unavailable; retrying",
+                    extra={
+                        "fields": {"op": what, "attempt": attempt, "sleep_s": round(pause, 3), "error": str(exc)[:300]}
+                    },
+                )
+                self.stop.wait(pause)
+
+    def _init_store(self) -> None:
+        def init() -> list[str]:
+            try:
+                return store.init_table(self.ddb, self.cfg.table)
+            except Exception as exc:
+                raise store.classify(exc) from exc
+
+        changes = self._retrying("init", init)
+        self.generation = self._retrying("describe", lambda: store.generation(self.ddb, self.cfg.table))
+        log.info(
+            "table ready",
+            extra={"fields": {"table": self.cfg.table, "changes": changes, "generation": self.generation}},
+        )
+
+    def _rebuild(self, why: str) -> None:
+        """Re-create the table and replay the topic from the beginning (see module docstring)."""
+        self.metrics.rebuilds.inc()
+        log.warning("rebuilding table from the topic", extra={"fields": {"reason": why, "table": self.cfg.table}})
+        self._init_store()
+        assert self.consumer is not None
+        partitions = self.consumer.assignment()
+        if not partitions:
+            self.rewind_on_assign = True
+            return
+        starts = self._beginnings(partitions)
+        for tp in starts:
+            self._seek(tp)
+        self.consumer.commit(offsets=starts, asynchronous=False)
+        log.info(
+            "replaying from the beginning", extra={"fields": {"partitions": {tp.partition: tp.offset for tp in starts}}}
+        )
+
+    def _seek(self, tp: TopicPartition) -> None:
+        assert self.consumer is not None
+        for _ in range(50):
+            try:
+                self.consumer.seek(tp)
+                return
+            except KafkaException:
+                self.consumer.consume(num_messages=0, timeout=0.1)
+        self.consumer.seek(tp)
+
+    def _beginnings(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
+        assert self.consumer is not None
+        out = []
+        for tp in partitions:
+            low, _high = self.consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)
+            out.append(TopicPartition(tp.topic, tp.partition, max(low, 0)))
+        return out
+
+    def _check_generation(self, force: bool = False) -> bool:
+        """True when the table was replaced or removed (and a rebuild has started)."""
+        now = time.monotonic()
+        if not force and now - self._last_generation_check < self.cfg.generation_check_s:
+            return False
+        self._last_generation_check = now
+        current = self._retrying("describe", lambda: store.generation(self.ddb, self.cfg.table))
+        if current == self.generation:
+            return False
+        self._rebuild("table missing" if current is None else "table was replaced")
+        return True
+
+    # -- kafka ----------------------------------------------------------------------------------
+    def _ensure_topics(self) -> None:
+        admin = AdminClient({"bootstrap.servers": self.cfg.bootstrap})
+        existing = set(admin.list_topics(timeout=10).topics)
+        wanted = {
+            self.cfg.topic: NewTopic(
+                self.cfg.topic, self.cfg.topic_partitions, 1, config={"cleanup.policy": "compact"}
+            ),
+            self.cfg.dlq_topic: NewTopic(self.cfg.dlq_topic, 1, 1),
+        }
+        for name, future in admin.create_topics([t for n, t in wanted.items() if n not in existing]).items():
+            try:
+                future.result()
+                log.info("topic created", extra={"fields": {"topic": name}})
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assigned = True
+        if self.rewind_on_assign and partitions:
+            self.rewind_on_assign = False
+            starts = self._beginnings(partitions)
+            consumer.assign(starts)
+            consumer.commit(offsets=starts, asynchronous=False)
+            log.info(
+                "replaying from the beginning",
+                extra={"fields": {"partitions": {tp.partition: tp.offset for tp in starts}}},
+            )
+        log.info("partitions assigned", extra={"fields": {"partitions": [tp.partition for tp in partitions]}})
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("partitions revoked", extra={"fields": {"partitions": [tp.partition for tp in partitions]}})
+
+    def _update_lag(self) -> None:
+        now = time.monotonic()
+        if self.consumer is None or now - self._last_lag < 5:
+            return
+        self._last_lag = now
+        total = 0
+        try:
+            for tp in self.consumer.position(self.consumer.assignment()):
+                low, high = self.consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=2)
+                lag = max(0, high - (tp.offset if tp.offset >= 0 else low))
+                self.metrics.lag.labels(str(tp.partition)).set(lag)
+                total += lag
+            self.metrics.lag_total.set(total)
+        except KafkaException as exc:
+            log.warning("lag not measured", extra={"fields": {"error": str(exc)}})
+
+    def _dead_letter(self, items: list[tuple[Message, str, str]]) -> None:
+        def report(err: KafkaError | None, msg: Message) -> None:
+            if err is not None:
+                self.dlq_errors.append(str(err))
+
+        for msg, reason, error_class in items:
+            position = f"{msg.partition()}:{msg.offset()}"
+            headers: list[tuple[str, str | bytes | None]] = list(
+                deadletter.headers(reason, "sink", self.cfg.topic, position, error_class)
+            )
+            self.producer.produce(
+                self.cfg.dlq_topic, value=msg.value(), key=msg.key(), headers=headers, on_delivery=report
+            )
+            log.warning(
+                "dead-lettered", extra={"fields": {"position": position, "reason": reason, "error_class": error_class}}
+            )
+        left = self.producer.flush(30)
+        if left or self.dlq_errors:
+            errors, self.dlq_errors = self.dlq_errors, []
+            raise store.Unavailable(f"dead-letter topic: {left} undelivered, errors {errors[:3]}")
+        for _msg, _reason, error_class in items:
+            self.metrics.dead.labels(error_class).inc()
+
+    # -- one batch ------------------------------------------------------------------------------
+    def _process(self, messages: list[Message]) -> None:
+        assert self.consumer is not None
+        began = time.monotonic()
+        offsets: dict[int, int] = {}
+        parsed: list[Aggregate] = []
+        origin: dict[str, Message] = {}
+        rejected: list[tuple[Message, str, str]] = []
+        for msg in messages:
+            err = msg.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consumer error", extra={"fields": {"error": str(err)}})
+                continue
+            partition, offset = int(msg.partition() or 0), int(msg.offset() or 0)
+            offsets[partition] = max(offsets.get(partition, -1), offset + 1)
+            try:
+                agg = records.parse(msg.value())
+            except InvalidAggregate as exc:
+                rejected.append((msg, exc.reason, exc.error_class))
+                continue
+            parsed.append(agg)
+            origin[agg.id] = msg
+        self.metrics.consumed.inc(len(parsed) + len(rejected))
+        newest = records.latest(parsed)
+
+        def write() -> store.WriteResult:
+            return self.writer.write(newest)
+
+        try:
+            result = self._retrying("write", write)
+        except store.TableMissing:
+            self._rebuild("table missing")
+            return
+        if self.recovered:  # after an outage the server may have come back without the table's data
+            self.recovered = False
+            if self._check_generation(force=True):
+                return
+        rejected += [(origin[a.id], f"store rejected the item: {why}", "store_rejected") for a, why in result.failed]
+        if rejected:
+            self._retrying("dead-letter", lambda: self._dead_letter(rejected))
+        if offsets:
+            self.consumer.commit(
+                offsets=[TopicPartition(self.cfg.topic, p, o) for p, o in sorted(offsets.items())], asynchronous=False
+            )
+            self.metrics.commits.inc()
+        self.metrics.written.inc(result.written)
+        self.metrics.stale.inc(result.stale)
+        self.metrics.batch_seconds.observe(time.monotonic() - began)
+        log.info(
+            "batch stored",
+            extra={
+                "fields": {
+                    "records": len(messages),
+                    "written": result.written,
+                    "stale": result.stale,
+                    "dead_lettered": len(rejected),
+                    "offsets": offsets,
+                }
+            },
+        )
+
+    # -- main loop ------------------------------------------------------------------------------
+    def run(self) -> None:
+        cfg = self.cfg
+        server = service.serve(cfg.http_host, cfg.http_port, self.metrics.registry, self.ready)
+        log.info(
+            "sink starting",
+            extra={
+                "fields": {"topic": cfg.topic, "table": cfg.table, "group": cfg.group, "http": server.server_address[1]}
+            },
+        )
+        try:
+            if cfg.create_topics:
+                self._ensure_topics()
+            self._init_store()
+            if self._retrying("probe", lambda: store.is_empty(self.ddb, cfg.table)):
+                self.rewind_on_assign = True
+                log.info("table is empty: the topic will be replayed from the beginning")
+            self.consumer = Consumer(
+                {
+                    "bootstrap.servers": cfg.bootstrap,
+                    "group.id": cfg.group,
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "earliest",
+                    "isolation.level": "read_committed",
+                    "max.poll.interval.ms": 600_000,
+                }
+            )
+            self.consumer.subscribe([cfg.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+            while not self.stop.is_set():
+                messages = self.consumer.consume(num_messages=cfg.batch_size, timeout=cfg.poll_timeout)
+                if messages:
+                    self._process(messages)
+                elif self._check_generation():
+                    continue
+                self._update_lag()
+        except Stopped:
+            log.info("stop requested while waiting for the store; the current batch stays uncommitted")
+        finally:
+            if self.consumer is not None:
+                self.consumer.close()
+            self.producer.flush(10)
+            server.shutdown()
+            log.info("sink stopped")

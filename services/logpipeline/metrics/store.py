@@ -1,0 +1,292 @@
+"""DynamoDB I/O of the metrics store: table creation, conditional and bulk writers, the reader.
+
+The key scheme is described in ``logpipeline.metrics.layout``. Errors are classified for the caller:
+``Unavailable`` (throttling, server unreachable: retry with backoff), ``TableMissing`` (the table is gone:
+re-create and rebuild), and per-item permanent failures returned in ``WriteResult.failed``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from logpipeline.metrics import backoff, layout
+from logpipeline.metrics.records import Aggregate
+
+TRANSACTION_MAX = 100
+BATCH_WRITE_MAX = 25
+TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "LimitExceededException",
+    }
+)
+TRANSIENT_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"})
+
+
+class Unavailable(Exception):
+    """The store is throttling or unreachable; the same write may succeed later."""
+
+
+class TableMissing(Exception):
+    """The table does not exist (deleted, or the server restarted without its data)."""
+
+
+def client(endpoint: str | None = None, region: str | None = None, attempts: int = 3, timeout: float = 10.0) -> Any:
+    """A DynamoDB client; with an endpoint (local server) and no credentials in the environment, dummy ones."""
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    extra: dict[str, str] = {}
+    if endpoint and not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
+        extra = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    cfg = Config(
+        retries={"max_attempts": attempts, "mode": "standard"},
+        connect_timeout=min(timeout, 3.0),
+        read_timeout=timeout,
+        max_pool_connections=16,
+    )
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name=region, config=cfg, **extra)
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", ""))
+
+
+def classify(exc: Exception) -> Exception:
+    """Map a boto error to ``Unavailable`` / ``TableMissing``, or return it unchanged (permanent)."""
+    if isinstance(exc, ClientError):
+        code = _code(exc)
+        if code == "ResourceNotFoundException":
+            return TableMissing(str(exc))
+        if code in TRANSIENT_CODES or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+            return Unavailable(f"{code}: {exc}")
+        return cast(Exception, exc)
+    if isinstance(exc, BotoCoreError | ConnectionError | TimeoutError):
+        return Unavailable(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def describe(ddb: Any, table: str) -> dict[str, Any] | None:
+    try:
+        desc: dict[str, Any] = ddb.describe_table(TableName=table)["Table"]
+        return desc
+    except ClientError as exc:
+        if _code(exc) == "ResourceNotFoundException":
+            return None
+        raise
+
+
+def _wait_active(ddb: Any, table: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        desc = describe(ddb, table)
+        indexes = (desc or {}).get("GlobalSecondaryIndexes", [])
+        if (
+            desc
+            and desc["TableStatus"] == "ACTIVE"
+            and all(i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in indexes)
+        ):
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"table {table} not ACTIVE after {timeout:.0f}s")
+
+
+def init_table(ddb: Any, table: str) -> list[str]:
+    """Create the table or bring an existing one to the design; returns the changes made (empty: none)."""
+    changes: list[str] = []
+    desc = describe(ddb, table)
+    if desc is None:
+        try:
+            ddb.create_table(**layout.table_definition(table))
+            changes.append("created table (on-demand, index by_api)")
+        except ClientError as exc:
+            if _code(exc) != "ResourceInUseException":
+                raise
+        _wait_active(ddb, table)
+        desc = describe(ddb, table) or {}
+    keys = {k["AttributeName"]: k["KeyType"] for k in desc.get("KeySchema", [])}
+    if keys != {"pk": "HASH", "sk": "RANGE"}:
+        raise ValueError(f"table {table} exists with key schema {keys}, expected pk (HASH), sk (RANGE)")
+    if desc.get("BillingModeSummary", {}).get("BillingMode", "PAY_PER_REQUEST") != "PAY_PER_REQUEST":
+        ddb.update_table(TableName=table, BillingMode="PAY_PER_REQUEST")
+        _wait_active(ddb, table)
+        changes.append("billing mode set to on-demand")
+    if layout.BY_API_INDEX not in {i["IndexName"] for i in desc.get("GlobalSecondaryIndexes", [])}:
+        ddb.update_table(
+            TableName=table,
+            AttributeDefinitions=layout.table_definition(table)["AttributeDefinitions"],
+            GlobalSecondaryIndexUpdates=[{"Create": layout.api_index_definition()}],
+        )
+        _wait_active(ddb, table)
+        changes.append(f"index {layout.BY_API_INDEX} created")
+    ttl = ddb.describe_time_to_live(TableName=table).get("TimeToLiveDescription", {})
+    if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING") or ttl.get("AttributeName") != layout.TTL_ATTRIBUTE:
+        ddb.update_time_to_live(
+            TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": layout.TTL_ATTRIBUTE}
+        )
+        changes.append(f"TTL on {layout.TTL_ATTRIBUTE}")
+    return changes
+
+
+def generation(ddb: Any, table: str) -> str | None:
+    """An identity of the table's incarnation (its creation time), None when it does not exist."""
+    try:
+        desc = describe(ddb, table)
+    except Exception as exc:
+        raise classify(exc) from exc
+    return None if desc is None else str(desc.get("CreationDateTime"))
+
+
+def is_empty(ddb: Any, table: str) -> bool:
+    """One-item probe (used once at sink start, never by the dashboard)."""
+    try:
+        return not ddb.scan(TableName=table, Limit=1, ProjectionExpression="pk").get("Items")
+    except Exception as exc:
+        raise classify(exc) from exc
+
+
+@dataclass
+class WriteResult:
+    written: int = 0
+    stale: int = 0
+    failed: list[tuple[Aggregate, str]] = field(default_factory=list)
+
+    def add(self, other: WriteResult) -> None:
+        self.written += other.written
+        self.stale += other.stale
+        self.failed.extend(other.failed)
+
+
+class ConditionalWriter:
+    """Writes aggregates so that only a strictly newer version replaces an item (TransactWriteItems of 100)."""
+
+    def __init__(self, ddb: Any, table: str, shards: int, retention_days: int) -> None:
+        self.ddb, self.table, self.shards, self.retention_days = ddb, table, shards, retention_days
+
+    def _put(self, agg: Aggregate) -> dict[str, Any]:
+        return {
+            "TableName": self.table,
+            "Item": layout.to_item(agg, self.shards, self.retention_days),
+            "ConditionExpression": layout.CONDITION,
+            "ExpressionAttributeValues": layout.condition_values(agg),
+        }
+
+    def write(self, aggregates: Sequence[Aggregate]) -> WriteResult:
+        """Raises ``Unavailable`` or ``TableMissing``; per-item permanent failures come back in ``failed``."""
+        result = WriteResult()
+        for i in range(0, len(aggregates), TRANSACTION_MAX):
+            result.add(self._chunk(list(aggregates[i : i + TRANSACTION_MAX])))
+        return result
+
+    def _chunk(self, chunk: list[Aggregate]) -> WriteResult:
+        result = WriteResult()
+        while chunk:
+            try:
+                self.ddb.transact_write_items(TransactItems=[{"Put": self._put(a)} for a in chunk])
+                result.written += len(chunk)
+                return result
+            except ClientError as exc:
+                if _code(exc) == "TransactionCanceledException":
+                    reasons = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]
+                    if any(r in TRANSIENT_REASONS for r in reasons):
+                        raise Unavailable(f"transaction cancelled: {sorted(set(reasons))}") from exc
+                    if len(reasons) != len(chunk):
+                        return self._one_by_one(chunk, result)
+                    result.stale += sum(r == "ConditionalCheckFailed" for r in reasons)
+                    failed = [
+                        (a, r)
+                        for a, r in zip(chunk, reasons, strict=True)
+                        if r not in ("None", "ConditionalCheckFailed")
+                    ]
+                    if failed:
+                        return self._one_by_one([a for a, r in zip(chunk, reasons, strict=True) if r == "None"], result)
+                    chunk = [a for a, r in zip(chunk, reasons, strict=True) if r == "None"]
+                    continue
+                mapped = classify(exc)
+                if mapped is not exc:
+                    raise mapped from exc
+                return self._one_by_one(chunk, result)
+            except BotoCoreError as exc:
+                raise classify(exc) from exc
+        return result
+
+    def _one_by_one(self, chunk: list[Aggregate], result: WriteResult) -> WriteResult:
+        """Isolate the item(s) a transaction rejected as invalid: single conditional puts."""
+        for agg in chunk:
+            try:
+                self.ddb.put_item(**self._put(agg))
+                result.written += 1
+            except ClientError as exc:
+                if _code(exc) == "ConditionalCheckFailedException":
+                    result.stale += 1
+                    continue
+                mapped = classify(exc)
+                if mapped is not exc:
+                    raise mapped from exc
+                result.failed.append((agg, f"{_code(exc)}: {_message(exc)}"))
+            except BotoCoreError as err:
+                raise classify(err) from err
+        return result
+
+
+def bulk_load(
+    ddb: Any,
+    table: str,
+    aggregates: Iterable[Aggregate],
+    shards: int = layout.DEFAULT_SHARDS,
+    retention_days: int = layout.DEFAULT_RETENTION_DAYS,
+    threads: int = 4,
+) -> int:
+    """Seed a table with BatchWriteItem (25 a request, unconditional: for loading history into a fresh table)."""
+
+    def send(batch: list[layout.Item]) -> int:
+        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in batch]
+        attempt = 0
+        while requests:
+            unprocessed = ddb.batch_write_item(RequestItems={table: requests}).get("UnprocessedItems", {})
+            requests = unprocessed.get(table, [])
+            if requests:
+                attempt += 1
+                time.sleep(backoff.delay(attempt))
+        return len(batch)
+
+    def batches() -> Iterable[list[layout.Item]]:
+        batch: dict[str, Aggregate] = {}  # a request may not repeat a key: keep the newest version
+        for agg in aggregates:
+            held = batch.get(agg.id)
+            if held is None or agg.version > held.version:
+                batch[agg.id] = agg
+            if len(batch) == BATCH_WRITE_MAX:
+                yield [layout.to_item(a, shards, retention_days) for a in batch.values()]
+                batch = {}
+        if batch:
+            yield [layout.to_item(a, shards, retention_days) for a in batch.values()]
+
+    total = 0
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending = []
+        for batch in batches():
+            pending.append(pool.submit(send, batch))
+            if len(pending) >= threads * 4:
+                total += sum(f.result() for f in pending)
+                pending = []
+        total += sum(f.result() for f in pending)
+    return total

@@ -11,6 +11,7 @@ STAGE = "dlq.stage"  # ingest | generator | spark | sink
 SOURCE = "dlq.source"  # file path, or topic the record came from
 POSITION = "dlq.position"  # line number, or "partition:offset"
 ERROR_CLASS = "dlq.error"  # short machine-readable class: not_json, missing_field, wrong_type, out_of_range, ...
+ORIGINAL_SIZE = "dlq.original_size"  # set when the value was truncated to fit the dead-letter topic: bytes before
 
 
 def headers(reason: str, stage: str, source: str, position: str, error_class: str) -> list[tuple[str, bytes]]:

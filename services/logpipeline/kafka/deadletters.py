@@ -1,0 +1,40 @@
+"""The dead-letter producer: a rejected record keeps its bytes and gets reason, stage, source, position headers.
+
+Records larger than the dead-letter topic accepts are kept truncated to MAX_DLQ_VALUE_BYTES, and the
+``dlq.original_size`` header says how large they were, so even then the reason and position survive.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from logpipeline.events import deadletter
+from logpipeline.events.codec import Invalid
+from logpipeline.kafka.producer import MAX_DLQ_MESSAGE_BYTES, Sender
+
+MAX_DLQ_VALUE_BYTES = MAX_DLQ_MESSAGE_BYTES - (64 << 10)
+
+
+@dataclass
+class DeadLetters:
+    """Sends rejected records of one stage to the dead-letter topic and counts them by error class."""
+
+    sender: Sender
+    stage: str
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def send(self, raw: bytes, problem: Invalid, source: str, position: str, original_size: int | None = None) -> None:
+        headers: list[tuple[str, str | bytes | None]] = list(
+            deadletter.headers(problem.reason, self.stage, source, position, problem.error_class)
+        )
+        size = original_size if original_size is not None else len(raw)
+        if size > len(raw) or len(raw) > MAX_DLQ_VALUE_BYTES:
+            raw = raw[:MAX_DLQ_VALUE_BYTES]
+            headers.append((deadletter.ORIGINAL_SIZE, str(size).encode()))
+        self.sender.send(f"{source}:{position}", raw, headers)
+        self.counts[problem.error_class] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())

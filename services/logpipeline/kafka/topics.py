@@ -1,0 +1,123 @@
+"""Create or update the pipeline's topics idempotently and say what changed.
+
+Partitions only grow (Kafka cannot shrink them; a smaller request is reported, not applied).
+Configs are set with incremental alters, so settings this module does not manage stay as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewPartitions,
+    NewTopic,
+)
+
+from logpipeline.config import Names
+
+DAY_MS = 86_400_000
+MAX_MESSAGE_BYTES = str(8 << 20)  # room for dead letters of oversized lines
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    configs: dict[str, str] = field(default_factory=dict)
+    replication: int = 1
+
+
+@dataclass(frozen=True)
+class Change:
+    topic: str
+    action: str  # created | partitions | config | unchanged | refused
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.topic}: {self.action}" + (f" ({self.detail})" if self.detail else "")
+
+
+def default_topics(
+    names: Names, partitions: int = 3, retention_days: float = 7.0, replication: int = 1
+) -> list[TopicSpec]:
+    """Input (delete, lz4), aggregates (compact+delete: the latest full value per id) and dead letters (30 days)."""
+    retention = str(int(retention_days * DAY_MS))
+    common = {"compression.type": "lz4", "max.message.bytes": MAX_MESSAGE_BYTES}
+    return [
+        TopicSpec(
+            names.input_topic,
+            partitions,
+            {**common, "cleanup.policy": "delete", "retention.ms": retention},
+            replication,
+        ),
+        TopicSpec(
+            names.aggregates_topic,
+            partitions,
+            {**common, "cleanup.policy": "compact,delete", "retention.ms": retention},
+            replication,
+        ),
+        TopicSpec(
+            names.dlq_topic,
+            1,
+            {**common, "cleanup.policy": "delete", "retention.ms": str(30 * DAY_MS)},
+            replication,
+        ),
+    ]
+
+
+def _current_configs(admin: AdminClient, topic: str) -> dict[str, str]:
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    described = admin.describe_configs([resource])[resource].result(timeout=30)
+    return {name: entry.value for name, entry in described.items()}
+
+
+def _normalized(name: str, value: str) -> str:
+    return ",".join(sorted(value.split(","))) if name == "cleanup.policy" else value
+
+
+def ensure(admin: AdminClient, specs: Sequence[TopicSpec], timeout: float = 30.0) -> list[Change]:
+    """Bring each topic to its spec; one Change per topic and kind of change."""
+    existing = admin.list_topics(timeout=timeout).topics
+    changes: list[Change] = []
+    for spec in specs:
+        if spec.name not in existing:
+            new = NewTopic(spec.name, spec.partitions, spec.replication, config=dict(spec.configs))
+            admin.create_topics([new], operation_timeout=timeout)[spec.name].result(timeout=timeout)
+            detail = ", ".join(f"{k}={v}" for k, v in sorted(spec.configs.items()))
+            changes.append(Change(spec.name, "created", f"partitions={spec.partitions}, {detail}"))
+            continue
+        changes.extend(_update(admin, spec, len(existing[spec.name].partitions), timeout))
+    return changes
+
+
+def _update(admin: AdminClient, spec: TopicSpec, partitions: int, timeout: float) -> list[Change]:
+    changes: list[Change] = []
+    if spec.partitions > partitions:
+        admin.create_partitions([NewPartitions(spec.name, spec.partitions)])[spec.name].result(timeout=timeout)
+        changes.append(Change(spec.name, "partitions", f"{partitions} -> {spec.partitions}"))
+    elif spec.partitions < partitions:
+        changes.append(
+            Change(spec.name, "refused", f"has {partitions} partitions; Kafka cannot shrink to {spec.partitions}")
+        )
+    current = _current_configs(admin, spec.name)
+    differing = {k: v for k, v in spec.configs.items() if _normalized(k, current.get(k, "")) != _normalized(k, v)}
+    if differing:
+        entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in differing.items()]
+        resource = ConfigResource(ConfigResource.Type.TOPIC, spec.name, incremental_configs=entries)
+        admin.incremental_alter_configs([resource])[resource].result(timeout=timeout)
+        detail = ", ".join(f"{k}: {current.get(k)} -> {v}" for k, v in sorted(differing.items()))
+        changes.append(Change(spec.name, "config", detail))
+    return changes or [Change(spec.name, "unchanged")]
+
+
+def admin_client(bootstrap: str) -> AdminClient:
+    return AdminClient({"bootstrap.servers": bootstrap})
+
+
+__all__ = ["Change", "KafkaException", "TopicSpec", "admin_client", "default_topics", "ensure"]

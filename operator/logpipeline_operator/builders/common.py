@@ -1,0 +1,184 @@
+"""Metadata, labels, owner references, security contexts and containers shared by every builder (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from logpipeline_operator import constants as c
+
+Manifest = dict[str, Any]
+Body = Mapping[str, Any]
+
+POD_SECURITY_CONTEXT: Manifest = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "runAsGroup": 10001,
+    "fsGroup": 10001,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+CONTAINER_SECURITY_CONTEXT: Manifest = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def name_of(lp: Body) -> str:
+    return str(lp["metadata"]["name"])
+
+
+def namespace_of(lp: Body) -> str:
+    return str(lp["metadata"].get("namespace") or "default")
+
+
+def spec_of(lp: Body) -> Mapping[str, Any]:
+    spec: Mapping[str, Any] = lp["spec"]
+    return spec
+
+
+def child_name(lp: Body, suffix: str) -> str:
+    return f"{name_of(lp)}-{suffix}"
+
+
+def selector_labels(lp: Body, component: str) -> dict[str, str]:
+    return {c.LABEL_NAME: c.APP_NAME, c.LABEL_INSTANCE: name_of(lp), c.LABEL_COMPONENT: component}
+
+
+def labels(lp: Body, component: str) -> dict[str, str]:
+    return {
+        **selector_labels(lp, component),
+        c.LABEL_PART_OF: c.APP_NAME,
+        c.LABEL_MANAGED_BY: c.MANAGED_BY,
+        c.LABEL_VERSION: c.RELEASE,
+    }
+
+
+def owner_reference(lp: Body) -> Manifest:
+    return {
+        "apiVersion": c.API_VERSION,
+        "kind": c.KIND,
+        "name": name_of(lp),
+        "uid": str(lp["metadata"]["uid"]),
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def metadata(lp: Body, name: str, component: str, extra_labels: Mapping[str, str] | None = None) -> Manifest:
+    return {
+        "name": name,
+        "namespace": namespace_of(lp),
+        "labels": {**labels(lp, component), **(extra_labels or {})},
+        "ownerReferences": [owner_reference(lp)],
+    }
+
+
+def resources(cpu: str, memory: str, cpu_limit: str | None = None, memory_limit: str | None = None) -> Manifest:
+    return {
+        "requests": {"cpu": cpu, "memory": memory},
+        "limits": {"cpu": cpu_limit or cpu, "memory": memory_limit or memory},
+    }
+
+
+def tcp_probe(port: int | str, delay: int = 5) -> Manifest:
+    return {"tcpSocket": {"port": port}, "initialDelaySeconds": delay, "periodSeconds": 10, "failureThreshold": 6}
+
+
+def http_probe(path: str, port: int | str, delay: int = 5) -> Manifest:
+    return {
+        "httpGet": {"path": path, "port": port},
+        "initialDelaySeconds": delay,
+        "periodSeconds": 10,
+        "failureThreshold": 6,
+    }
+
+
+def container(
+    name: str,
+    image: str,
+    pull_policy: str,
+    command: list[str],
+    *,
+    ports: Mapping[str, int],
+    res: Manifest,
+    readiness: Manifest,
+    liveness: Manifest,
+    env: list[Manifest] | None = None,
+    env_from: list[Manifest] | None = None,
+    mounts: list[Manifest] | None = None,
+) -> Manifest:
+    out: Manifest = {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": pull_policy,
+        "command": command,
+        "ports": [{"name": port_name, "containerPort": port} for port_name, port in ports.items()],
+        "resources": res,
+        "readinessProbe": readiness,
+        "livenessProbe": liveness,
+        "securityContext": CONTAINER_SECURITY_CONTEXT,
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, *(mounts or [])],
+    }
+    if env:
+        out["env"] = env
+    if env_from:
+        out["envFrom"] = env_from
+    return out
+
+
+def pod_template(
+    lp: Body, component: str, containers: list[Manifest], volumes: list[Manifest] | None = None
+) -> Manifest:
+    spec: Manifest = {
+        "securityContext": POD_SECURITY_CONTEXT,
+        "automountServiceAccountToken": False,
+        "containers": containers,
+        "volumes": [{"name": "tmp", "emptyDir": {}}, *(volumes or [])],
+    }
+    return {"metadata": {"labels": labels(lp, component)}, "spec": spec}
+
+
+def deployment(
+    lp: Body, name: str, component: str, replicas: int | None, template: Manifest, recreate: bool = False
+) -> Manifest:
+    spec: Manifest = {"selector": {"matchLabels": selector_labels(lp, component)}, "template": template}
+    if replicas is not None:
+        spec["replicas"] = replicas
+    if recreate:
+        spec["strategy"] = {"type": "Recreate"}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata(lp, name, component), "spec": spec}
+
+
+def service(
+    lp: Body, name: str, component: str, ports: Mapping[str, tuple[int, int]], headless: bool = False
+) -> Manifest:
+    spec: Manifest = {
+        "selector": selector_labels(lp, component),
+        "ports": [
+            {"name": port_name, "port": port, "targetPort": target, "protocol": "TCP"}
+            for port_name, (port, target) in ports.items()
+        ],
+    }
+    if headless:
+        spec["clusterIP"] = "None"
+    return {"apiVersion": "v1", "kind": "Service", "metadata": metadata(lp, name, component), "spec": spec}
+
+
+def pvc(lp: Body, name: str, component: str, size: str, storage_class: str | None) -> Manifest:
+    spec: Manifest = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": metadata(lp, name, component),
+        "spec": spec,
+    }
+
+
+def config_env(lp: Body) -> list[Manifest]:
+    """envFrom entry that loads the pipeline's ConfigMap into a container."""
+    return [{"configMapRef": {"name": child_name(lp, "config")}}]

@@ -1,0 +1,32 @@
+"""The optional synthetic log generator Deployment (pure)."""
+
+from __future__ import annotations
+
+from logpipeline_operator.builders import common
+from logpipeline_operator.builders.common import Body, Manifest, child_name, spec_of
+
+COMPONENT = "generator"
+METRICS_PORT = 9109
+
+
+def build_generator_deployment(lp: Body) -> Manifest:
+    spec = spec_of(lp)
+    gen = spec["generator"]
+    command = ["logpipeline", "generate", "--rate", str(gen["eventsPerSecond"]), "--port", str(METRICS_PORT)]
+    main = common.container(
+        "generator",
+        spec["image"],
+        spec["imagePullPolicy"],
+        command,
+        ports={"metrics": METRICS_PORT},
+        res=common.resources("100m", "128Mi", "500m", "256Mi"),
+        readiness=common.http_probe("/readyz", "metrics"),
+        liveness=common.http_probe("/healthz", "metrics", 15),
+        env_from=common.config_env(lp),
+    )
+    template = common.pod_template(lp, COMPONENT, [main])
+    return common.deployment(lp, child_name(lp, "generator"), COMPONENT, gen["replicas"], template)
+
+
+def build_generator(lp: Body) -> list[Manifest]:
+    return [build_generator_deployment(lp)] if spec_of(lp)["generator"]["enabled"] else []

@@ -1,0 +1,114 @@
+"""The HDFS archive: NameNode and DataNode StatefulSets, their headless Services and configuration (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from logpipeline_operator.builders import common
+from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
+
+NAMENODE = "hdfs-namenode"
+DATANODE = "hdfs-datanode"
+CONF_DIR = "/etc/hadoop-conf"
+NAMENODE_PORTS = {"rpc": 8020, "http": 9870}
+DATANODE_PORTS = {"data": 9866, "http": 9864, "ipc": 9867}
+
+
+def _xml(properties: Mapping[str, str]) -> str:
+    body = "".join(
+        f"  <property><name>{key}</name><value>{value}</value></property>\n" for key, value in properties.items()
+    )
+    return f'<?xml version="1.0"?>\n<configuration>\n{body}</configuration>\n'
+
+
+def build_hdfs_config_map(lp: Body) -> Manifest:
+    archive = spec_of(lp)["archive"]
+    core = {"fs.defaultFS": f"hdfs://{child_name(lp, NAMENODE)}:8020"}
+    hdfs = {
+        "dfs.namenode.name.dir": "file:///data/name",
+        "dfs.datanode.data.dir": "file:///data/data",
+        "dfs.replication": str(min(3, archive["datanode"]["replicas"])),
+        "dfs.namenode.datanode.registration.ip-hostname-check": "false",
+        "dfs.client.use.datanode.hostname": "true",
+        "dfs.datanode.use.datanode.hostname": "true",
+        "dfs.webhdfs.enabled": "true",
+        "dfs.permissions.enabled": "false",
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(lp, child_name(lp, "hdfs-config"), NAMENODE),
+        "data": {"core-site.xml": _xml(core), "hdfs-site.xml": _xml(hdfs)},
+    }
+
+
+def _statefulset(lp: Body, role: str, replicas: int, size: str, script: str, ports: Mapping[str, int]) -> Manifest:
+    spec = spec_of(lp)
+    archive = spec["archive"]
+    main = common.container(
+        role.removeprefix("hdfs-"),
+        archive["image"],
+        spec["imagePullPolicy"],
+        ["sh", "-c", script],
+        ports=ports,
+        res=common.resources("250m", "1Gi", "1", "2Gi"),
+        readiness=common.tcp_probe("http", 10),
+        liveness=common.tcp_probe("http", 60),
+        env=[{"name": "HADOOP_CONF_DIR", "value": CONF_DIR}, {"name": "HADOOP_LOG_DIR", "value": "/tmp/logs"}],
+        mounts=[{"name": "data", "mountPath": "/data"}, {"name": "conf", "mountPath": CONF_DIR}],
+    )
+    volumes = [{"name": "conf", "configMap": {"name": child_name(lp, "hdfs-config")}}]
+    claim: Manifest = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
+    if archive.get("storageClassName"):
+        claim["storageClassName"] = archive["storageClassName"]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": metadata(lp, child_name(lp, role), role),
+        "spec": {
+            "serviceName": child_name(lp, role),
+            "replicas": replicas,
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": common.selector_labels(lp, role)},
+            "template": common.pod_template(lp, role, [main], volumes),
+            "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": claim}],
+        },
+    }
+
+
+def build_namenode_statefulset(lp: Body) -> Manifest:
+    archive = spec_of(lp)["archive"]
+    script = "[ -d /data/name/current ] || hdfs namenode -format -nonInteractive; exec hdfs namenode"
+    return _statefulset(
+        lp, NAMENODE, archive["namenode"]["replicas"], archive["namenode"]["storage"], script, NAMENODE_PORTS
+    )
+
+
+def build_datanode_statefulset(lp: Body) -> Manifest:
+    archive = spec_of(lp)["archive"]
+    return _statefulset(
+        lp,
+        DATANODE,
+        archive["datanode"]["replicas"],
+        archive["datanode"]["storage"],
+        "exec hdfs datanode",
+        DATANODE_PORTS,
+    )
+
+
+def build_hdfs_services(lp: Body) -> list[Manifest]:
+    return [
+        common.service(lp, child_name(lp, role), role, {k: (v, v) for k, v in ports.items()}, headless=True)
+        for role, ports in ((NAMENODE, NAMENODE_PORTS), (DATANODE, DATANODE_PORTS))
+    ]
+
+
+def build_hdfs(lp: Body) -> list[Manifest]:
+    if not spec_of(lp)["archive"]["enabled"]:
+        return []
+    return [
+        build_hdfs_config_map(lp),
+        build_namenode_statefulset(lp),
+        build_datanode_statefulset(lp),
+        *build_hdfs_services(lp),
+    ]

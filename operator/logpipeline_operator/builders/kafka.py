@@ -1,0 +1,65 @@
+"""Strimzi KafkaTopic resources for the input, aggregates and dead-letter topics (pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
+
+API_VERSION = "kafka.strimzi.io/v1"
+ROLES = ("input", "aggregates", "deadLetter")
+COMPONENT = "kafka-topics"
+
+
+def resource_name(lp: Body, topic: str) -> str:
+    """A DNS-1123 resource name for a Kafka topic name (underscores and dots become dashes)."""
+    return child_name(lp, "topic-" + re.sub(r"[^a-z0-9-]+", "-", topic.lower()).strip("-"))
+
+
+def build_kafka_topic(lp: Body, role: str) -> Manifest:
+    spec = spec_of(lp)["kafka"]
+    topic: Mapping[str, Any] = spec["topics"][role]
+    meta = metadata(lp, resource_name(lp, topic["name"]), COMPONENT, {"strimzi.io/cluster": spec["clusterName"]})
+    meta["labels"]["logpipeline.io/topic-role"] = role.lower()
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "KafkaTopic",
+        "metadata": meta,
+        "spec": {
+            "topicName": topic["name"],
+            "partitions": int(topic["partitions"]),
+            "replicas": int(topic["replicas"]),
+            "config": {"retention.ms": int(topic["retentionMs"]), "cleanup.policy": "delete"},
+        },
+    }
+
+
+def build_kafka_topics(lp: Body) -> list[Manifest]:
+    return [build_kafka_topic(lp, role) for role in ROLES]
+
+
+def refuse_partition_decreases(
+    lp: Body, desired: list[Manifest], observed_partitions: Mapping[str, int]
+) -> tuple[list[Manifest], list[str]]:
+    """Keep a topic's current partition count where the spec asks for fewer; say why for each.
+
+    ``observed_partitions`` maps KafkaTopic resource names to their current ``spec.partitions``.
+    """
+    roles = {resource_name(lp, spec_of(lp)["kafka"]["topics"][role]["name"]): role for role in ROLES}
+    out: list[Manifest] = []
+    refusals: list[str] = []
+    for obj in desired:
+        name = obj["metadata"]["name"]
+        current = observed_partitions.get(name)
+        if obj["kind"] == "KafkaTopic" and current is not None and obj["spec"]["partitions"] < current:
+            wanted = obj["spec"]["partitions"]
+            refusals.append(
+                f"spec.kafka.topics.{roles.get(name, name)}.partitions: {wanted} is lower than the "
+                f"{current} partitions of topic {obj['spec']['topicName']}; Kafka cannot remove partitions, "
+                f"keeping {current}"
+            )
+            obj = {**obj, "spec": {**obj["spec"], "partitions": current}}
+        out.append(obj)
+    return out, refusals

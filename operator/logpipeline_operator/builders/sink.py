@@ -1,0 +1,29 @@
+"""The sink Deployment: aggregates topic -> metrics table (pure)."""
+
+from __future__ import annotations
+
+from logpipeline_operator.builders import common
+from logpipeline_operator.builders.common import Body, Manifest, child_name, spec_of
+from logpipeline_operator.builders.config import credentials_env
+
+COMPONENT = "sink"
+METRICS_PORT = 9108
+
+
+def build_sink_deployment(lp: Body) -> Manifest:
+    spec = spec_of(lp)
+    command = ["logpipeline", "sink", "--batch-size", str(spec["sink"]["batchSize"]), "--port", str(METRICS_PORT)]
+    main = common.container(
+        "sink",
+        spec["image"],
+        spec["imagePullPolicy"],
+        command,
+        ports={"metrics": METRICS_PORT},
+        res=common.resources("100m", "256Mi", "500m", "512Mi"),
+        readiness=common.http_probe("/readyz", "metrics"),
+        liveness=common.http_probe("/healthz", "metrics", 15),
+        env=credentials_env(lp),
+        env_from=common.config_env(lp),
+    )
+    template = common.pod_template(lp, COMPONENT, [main])
+    return common.deployment(lp, child_name(lp, "sink"), COMPONENT, spec["sink"]["replicas"], template)

@@ -1,0 +1,170 @@
+"""The streaming job: a SparkApplication (Kubeflow Spark operator) or a native spark-submit driver (pure).
+
+Both modes run under their own ServiceAccount with a Role that lets the driver
+manage its executor pods.
+"""
+
+from __future__ import annotations
+
+from logpipeline_operator import constants as c
+from logpipeline_operator.builders import common
+from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
+
+COMPONENT = "spark"
+DRIVER_PORT = 7078
+BLOCK_MANAGER_PORT = 7079
+UI_PORT = 4040
+
+
+def service_account_name(lp: Body) -> str:
+    return child_name(lp, "spark")
+
+
+def build_spark_service_account(lp: Body) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": metadata(lp, service_account_name(lp), COMPONENT),
+    }
+
+
+def build_spark_role(lp: Body) -> Manifest:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": metadata(lp, child_name(lp, "spark"), COMPONENT),
+        "rules": [
+            {
+                "apiGroups": [""],
+                "resources": ["pods", "services", "configmaps", "persistentvolumeclaims"],
+                "verbs": ["create", "get", "list", "watch", "delete", "deletecollection", "patch"],
+            }
+        ],
+    }
+
+
+def build_spark_role_binding(lp: Body) -> Manifest:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": metadata(lp, child_name(lp, "spark"), COMPONENT),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": child_name(lp, "spark")},
+        "subjects": [
+            {"kind": "ServiceAccount", "name": service_account_name(lp), "namespace": common.namespace_of(lp)}
+        ],
+    }
+
+
+def _conf(lp: Body) -> dict[str, str]:
+    spark = spec_of(lp)["spark"]
+    archive = spec_of(lp)["archive"]
+    conf = {
+        "spark.sql.shuffle.partitions": str(max(2, spark["executor"]["instances"] * spark["executor"]["cores"] * 2)),
+        "spark.kubernetes.executor.podNamePrefix": child_name(lp, "spark"),
+    }
+    if archive["enabled"]:
+        conf["spark.sql.streaming.checkpointLocation"] = (
+            f"hdfs://{child_name(lp, 'hdfs-namenode')}:8020{archive['path']}/checkpoints"
+        )
+    return conf
+
+
+def build_spark_application(lp: Body) -> Manifest:
+    spec = spec_of(lp)
+    spark = spec["spark"]
+    pod_labels = common.labels(lp, COMPONENT)
+    env_from = common.config_env(lp)
+    return {
+        "apiVersion": "sparkoperator.k8s.io/v1beta2",
+        "kind": "SparkApplication",
+        "metadata": metadata(lp, child_name(lp, "stream"), COMPONENT),
+        "spec": {
+            "type": "Python",
+            "pythonVersion": "3",
+            "mode": "cluster",
+            "image": spark["image"],
+            "imagePullPolicy": spec["imagePullPolicy"],
+            "mainApplicationFile": c.SPARK_MAIN,
+            "sparkVersion": spark["version"],
+            "sparkConf": _conf(lp),
+            "restartPolicy": {
+                "type": "Always",
+                "onFailureRetryInterval": 10,
+                "onSubmissionFailureRetryInterval": 20,
+            },
+            "driver": {
+                "cores": spark["driver"]["cores"],
+                "memory": spark["driver"]["memory"],
+                "serviceAccount": service_account_name(lp),
+                "labels": pod_labels,
+                "envFrom": env_from,
+                "securityContext": common.CONTAINER_SECURITY_CONTEXT | {"readOnlyRootFilesystem": False},
+            },
+            "executor": {
+                "instances": spark["executor"]["instances"],
+                "cores": spark["executor"]["cores"],
+                "memory": spark["executor"]["memory"],
+                "labels": pod_labels,
+                "envFrom": env_from,
+                "securityContext": common.CONTAINER_SECURITY_CONTEXT | {"readOnlyRootFilesystem": False},
+            },
+        },
+    }
+
+
+def submit_command(lp: Body) -> list[str]:
+    spark = spec_of(lp)["spark"]
+    driver_host = f"{child_name(lp, 'spark-driver')}.{common.namespace_of(lp)}.svc"
+    conf = {
+        **_conf(lp),
+        "spark.kubernetes.namespace": common.namespace_of(lp),
+        "spark.kubernetes.container.image": spark["image"],
+        "spark.kubernetes.authenticate.driver.serviceAccountName": service_account_name(lp),
+        "spark.kubernetes.driver.pod.name": "$(POD_NAME)",
+        "spark.driver.host": driver_host,
+        "spark.driver.port": str(DRIVER_PORT),
+        "spark.driver.blockManager.port": str(BLOCK_MANAGER_PORT),
+        "spark.driver.memory": spark["driver"]["memory"],
+        "spark.executor.instances": str(spark["executor"]["instances"]),
+        "spark.executor.cores": str(spark["executor"]["cores"]),
+        "spark.executor.memory": spark["executor"]["memory"],
+    }
+    cmd = ["spark-submit", "--master", "k8s://https://kubernetes.default.svc:443", "--deploy-mode", "client"]
+    for key, value in sorted(conf.items()):
+        cmd += ["--conf", f"{key}={value}"]
+    return [*cmd, c.SPARK_MAIN.removeprefix("local://")]
+
+
+def build_spark_submit_driver(lp: Body) -> Manifest:
+    """client-mode spark-submit in a one-replica Deployment: the pod is the driver and asks for executors."""
+    spec = spec_of(lp)
+    spark = spec["spark"]
+    memory_mb = int(spark["driver"]["memory"][:-1]) * (1024 if spark["driver"]["memory"].endswith("g") else 1)
+    driver = common.container(
+        "driver",
+        spark["image"],
+        spec["imagePullPolicy"],
+        submit_command(lp),
+        ports={"driver": DRIVER_PORT, "blockmanager": BLOCK_MANAGER_PORT, "ui": UI_PORT},
+        res=common.resources(str(spark["driver"]["cores"]), f"{int(memory_mb * 1.4)}Mi"),
+        readiness=common.tcp_probe("ui", 20),
+        liveness=common.tcp_probe("ui", 60),
+        env=[{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+        env_from=common.config_env(lp),
+    )
+    template = common.pod_template(lp, COMPONENT, [driver])
+    template["spec"]["serviceAccountName"] = service_account_name(lp)
+    template["spec"]["automountServiceAccountToken"] = True
+    return common.deployment(lp, child_name(lp, "spark-driver"), COMPONENT, 1, template, recreate=True)
+
+
+def build_spark_driver_service(lp: Body) -> Manifest:
+    ports = {"driver": (DRIVER_PORT, DRIVER_PORT), "blockmanager": (BLOCK_MANAGER_PORT, BLOCK_MANAGER_PORT)}
+    return common.service(lp, child_name(lp, "spark-driver"), COMPONENT, ports, headless=True)
+
+
+def build_spark(lp: Body) -> list[Manifest]:
+    rbac = [build_spark_service_account(lp), build_spark_role(lp), build_spark_role_binding(lp)]
+    if spec_of(lp)["spark"]["mode"] == "operator":
+        return [*rbac, build_spark_application(lp)]
+    return [*rbac, build_spark_submit_driver(lp), build_spark_driver_service(lp)]

@@ -1,0 +1,94 @@
+"""The operator's few API calls: server-side apply, list a pipeline's children, delete, read (I/O)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from kubernetes import client, config
+
+from logpipeline_operator import constants as c
+from logpipeline_operator.builders.plan import KINDS, resource_path
+
+Obj = dict[str, Any]
+
+
+@functools.cache
+def api() -> client.ApiClient:
+    """In a pod: its ServiceAccount; elsewhere: $KUBECONFIG / ~/.kube/config."""
+    conf = client.Configuration()
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        config.load_incluster_config(client_configuration=conf)  # type: ignore[no-untyped-call]
+    else:
+        config.load_kube_config(client_configuration=conf)  # type: ignore[no-untyped-call]
+    conf.connection_pool_maxsize = 32
+    return client.ApiClient(conf)
+
+
+class KubeError(RuntimeError):
+    """An API call answered with an error status; ``message`` is the API server's own explanation."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+        super().__init__(f"{status}: {message}")
+
+
+def _call(
+    method: str,
+    path: str,
+    body: str | None = None,
+    query: list[tuple[str, str]] | None = None,
+    content_type: str = "application/json",
+) -> Obj:
+    client_ = api()
+    headers = {"Content-Type": content_type, "Accept": "application/json"}
+    _, url, headers, _, _ = client_.param_serialize(
+        method, path, query_params=query or [], header_params=headers, auth_settings=["BearerToken"]
+    )
+    resp = client_.call_api(method, url, header_params=headers, body=body, _request_timeout=60)
+    raw: bytes = resp.read() or b"{}"  # type: ignore[no-untyped-call]
+    try:
+        data: Obj = json.loads(raw)
+    except ValueError:
+        data = {"message": raw.decode(errors="replace")}
+    if resp.status >= 400:
+        raise KubeError(int(resp.status), str(data.get("message") or resp.reason))
+    return data
+
+
+def apply(obj: Mapping[str, Any]) -> Obj:
+    """Server-side apply ``obj`` as the operator's field manager (taking over conflicting fields)."""
+    meta = obj["metadata"]
+    path = resource_path(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"])
+    query = [("fieldManager", c.FIELD_MANAGER), ("force", "true")]
+    return _call("PATCH", path, json.dumps(obj), query, "application/apply-patch+yaml")
+
+
+def list_children(namespace: str, instance: str) -> list[Obj]:
+    """Every object of a known kind labelled as this pipeline's and managed by the operator."""
+    selector = f"{c.LABEL_INSTANCE}={instance},{c.LABEL_MANAGED_BY}={c.MANAGED_BY}"
+    out: list[Obj] = []
+    for (api_version, kind), _plural in KINDS.items():
+        try:
+            listed = _call("GET", resource_path(api_version, kind, namespace), query=[("labelSelector", selector)])
+        except KubeError as exc:
+            if exc.status == 404:  # that kind's CRD is not installed
+                continue
+            raise
+        for item in listed.get("items", []):
+            out.append({"apiVersion": api_version, "kind": kind, **item})
+    return out
+
+
+def delete(obj: Mapping[str, Any]) -> None:
+    meta = obj["metadata"]
+    path = resource_path(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"])
+    try:
+        _call("DELETE", path, json.dumps({"propagationPolicy": "Background"}))
+    except KubeError as exc:
+        if exc.status != 404:
+            raise

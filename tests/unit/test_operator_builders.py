@@ -1,0 +1,237 @@
+"""Builders of the LogPipeline operator: one class per child kind, pure (no API server)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from logpipeline_operator import constants as c
+from logpipeline_operator.builders import config, dashboard, dynamodb, generator, hdfs, kafka, plan, sink, spark
+from logpipeline_operator.builders.defaults import defaulted
+
+ROOT = Path(__file__).resolve().parents[2]
+CRD = yaml.safe_load((ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml").read_text())
+EXAMPLE = yaml.safe_load((ROOT / "operator/examples/logpipeline.yaml").read_text())
+UID = "0f1e2d3c-0000-4000-8000-000000000001"
+
+
+def pipeline(**spec: Any) -> dict[str, Any]:
+    body = {"apiVersion": c.API_VERSION, "kind": c.KIND, "metadata": {"name": "lp1", "namespace": "ns1", "uid": UID}}
+    return defaulted(CRD, {**body, "spec": spec})
+
+
+def containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    if obj["kind"] in ("Deployment", "StatefulSet"):
+        return list(obj["spec"]["template"]["spec"]["containers"])
+    return []
+
+
+class TestConfigMap:
+    def test_addresses_point_at_the_pipelines_own_services(self) -> None:
+        cm = config.build_config_map(pipeline())
+        assert cm["metadata"]["name"] == "lp1-config"
+        assert cm["data"]["LOGPIPELINE_INPUT_TOPIC"] == "logging_info"
+        assert cm["data"]["LOGPIPELINE_DYNAMODB_ENDPOINT"] == "http://lp1-dynamodb:8000"
+        assert cm["data"]["LOGPIPELINE_HDFS_URL"] == "hdfs://lp1-hdfs-namenode:8020"
+
+    def test_aws_engine_has_no_local_endpoint_and_keys_come_from_the_secret(self) -> None:
+        lp = pipeline(metricsStore={"engine": "aws", "credentialsSecret": {"name": "aws-keys"}})
+        assert "LOGPIPELINE_DYNAMODB_ENDPOINT" not in config.build_config_map(lp)["data"]
+        env = {e["name"]: e for e in config.credentials_env(lp)}
+        assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"] == {
+            "name": "aws-keys",
+            "key": "AWS_SECRET_ACCESS_KEY",
+        }
+        assert all("value" not in e for e in env.values())
+
+
+class TestKafkaTopic:
+    def test_three_topics_with_cluster_label_and_topic_name(self) -> None:
+        topics = kafka.build_kafka_topics(pipeline())
+        assert [t["spec"]["topicName"] for t in topics] == ["logging_info", "agg_logging_info", "logging_info.dlq"]
+        first = topics[0]
+        assert first["apiVersion"] == "kafka.strimzi.io/v1"
+        assert first["metadata"]["name"] == "lp1-topic-logging-info"
+        assert first["metadata"]["labels"]["strimzi.io/cluster"] == "logpipeline-kafka"
+        assert first["spec"]["partitions"] == 3
+        assert first["spec"]["config"]["retention.ms"] == 604800000
+
+    def test_partition_decrease_is_refused_and_named(self) -> None:
+        lp = pipeline(kafka={"topics": {"input": {"partitions": 2}}})
+        desired = kafka.build_kafka_topics(lp)
+        kept, refusals = kafka.refuse_partition_decreases(lp, desired, {"lp1-topic-logging-info": 6})
+        assert kept[0]["spec"]["partitions"] == 6
+        assert len(refusals) == 1 and refusals[0].startswith("spec.kafka.topics.input.partitions: 2")
+
+    def test_partition_increase_goes_through(self) -> None:
+        lp = pipeline(kafka={"topics": {"input": {"partitions": 8}}})
+        kept, refusals = kafka.refuse_partition_decreases(
+            lp, kafka.build_kafka_topics(lp), {"lp1-topic-logging-info": 6}
+        )
+        assert kept[0]["spec"]["partitions"] == 8 and refusals == []
+
+
+class TestSparkApplication:
+    def test_operator_mode_builds_a_python_spark_application(self) -> None:
+        app = spark.build_spark_application(pipeline())
+        assert (app["apiVersion"], app["kind"]) == ("sparkoperator.k8s.io/v1beta2", "SparkApplication")
+        assert app["spec"]["type"] == "Python" and app["spec"]["sparkVersion"] == "4.2.0"
+        assert app["spec"]["image"] == c.SPARK_APP_IMAGE
+        assert app["spec"]["executor"]["instances"] == 2
+        assert app["spec"]["driver"]["serviceAccount"] == "lp1-spark"
+        assert app["spec"]["sparkConf"]["spark.sql.streaming.checkpointLocation"].startswith("hdfs://lp1-hdfs-namenode")
+
+
+class TestSparkSubmitDriver:
+    def test_submit_mode_runs_client_mode_spark_submit_against_the_cluster(self) -> None:
+        lp = pipeline(spark={"mode": "submit", "executor": {"instances": 3}})
+        kinds = [obj["kind"] for obj in spark.build_spark(lp)]
+        assert "SparkApplication" not in kinds and kinds.count("Deployment") == 1 and "Service" in kinds
+        driver = spark.build_spark_submit_driver(lp)
+        cmd = driver["spec"]["template"]["spec"]["containers"][0]["command"]
+        assert cmd[:3] == ["spark-submit", "--master", "k8s://https://kubernetes.default.svc:443"]
+        assert "spark.executor.instances=3" in cmd
+        assert driver["spec"]["template"]["spec"]["serviceAccountName"] == "lp1-spark"
+
+
+class TestSparkRbac:
+    def test_role_lets_the_driver_manage_executor_pods(self) -> None:
+        role = spark.build_spark_role(pipeline())
+        assert "pods" in role["rules"][0]["resources"] and "create" in role["rules"][0]["verbs"]
+        binding = spark.build_spark_role_binding(pipeline())
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "lp1-spark", "namespace": "ns1"}]
+        assert spark.build_spark_service_account(pipeline())["metadata"]["name"] == "lp1-spark"
+
+
+class TestDynamoDBLocal:
+    def test_deployment_service_and_claim(self) -> None:
+        objs = dynamodb.build_dynamodb(pipeline(metricsStore={"storage": "3Gi"}))
+        assert [o["kind"] for o in objs] == ["PersistentVolumeClaim", "Deployment", "Service"]
+        assert objs[0]["spec"]["resources"]["requests"]["storage"] == "3Gi"
+        volumes = objs[1]["spec"]["template"]["spec"]["volumes"]
+        assert {"name": "data", "persistentVolumeClaim": {"claimName": "lp1-dynamodb-data"}} in volumes
+
+    def test_nothing_for_aws(self) -> None:
+        assert (
+            dynamodb.build_dynamodb(pipeline(metricsStore={"engine": "aws", "credentialsSecret": {"name": "k"}})) == []
+        )
+
+
+class TestHdfs:
+    def test_namenode_and_datanode_statefulsets(self) -> None:
+        objs = hdfs.build_hdfs(pipeline(archive={"datanode": {"replicas": 3}}))
+        sets = {o["metadata"]["name"]: o for o in objs if o["kind"] == "StatefulSet"}
+        assert sets["lp1-hdfs-datanode"]["spec"]["replicas"] == 3
+        assert sets["lp1-hdfs-namenode"]["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"] == {
+            "storage": "5Gi"
+        }
+        conf = next(o for o in objs if o["kind"] == "ConfigMap")
+        assert "<value>3</value>" in conf["data"]["hdfs-site.xml"]
+        assert all(s["spec"]["clusterIP"] == "None" for s in objs if s["kind"] == "Service")
+
+    def test_disabled_archive_builds_nothing(self) -> None:
+        assert hdfs.build_hdfs(pipeline(archive={"enabled": False})) == []
+
+
+class TestSink:
+    def test_sink_deployment(self) -> None:
+        dep = sink.build_sink_deployment(pipeline(sink={"replicas": 4}))
+        assert dep["spec"]["replicas"] == 4
+        main = dep["spec"]["template"]["spec"]["containers"][0]
+        assert main["image"] == c.SERVICES_IMAGE and main["command"][:2] == ["logpipeline", "sink"]
+        assert main["envFrom"] == [{"configMapRef": {"name": "lp1-config"}}]
+
+
+class TestDashboardDeployment:
+    def test_gunicorn_workers_and_replicas_left_to_the_hpa(self) -> None:
+        dep = dashboard.build_dashboard_deployment(pipeline(dashboard={"gunicorn": {"workers": 3, "threads": 8}}))
+        cmd = dep["spec"]["template"]["spec"]["containers"][0]["command"]
+        assert (
+            cmd[0] == "gunicorn" and cmd[cmd.index("--workers") + 1] == "3" and cmd[cmd.index("--threads") + 1] == "8"
+        )
+        assert "replicas" not in dep["spec"]
+
+    def test_fixed_replicas_without_autoscaling(self) -> None:
+        dep = dashboard.build_dashboard_deployment(
+            pipeline(dashboard={"replicas": 4, "autoscaling": {"enabled": False}})
+        )
+        assert dep["spec"]["replicas"] == 4
+
+
+class TestDashboardService:
+    def test_port_80_to_gunicorn(self) -> None:
+        svc = dashboard.build_dashboard_service(pipeline())
+        assert svc["spec"]["ports"][0]["port"] == 80 and svc["spec"]["ports"][0]["targetPort"] == c.DASHBOARD_PORT
+
+
+class TestHorizontalPodAutoscaler:
+    def test_cpu_target_and_bounds(self) -> None:
+        hpa = dashboard.build_dashboard_hpa(pipeline(dashboard={"autoscaling": {"maxReplicas": 9}}))
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 9)
+        assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+
+    def test_no_hpa_when_disabled(self) -> None:
+        kinds = [o["kind"] for o in dashboard.build_dashboard(pipeline(dashboard={"autoscaling": {"enabled": False}}))]
+        assert "HorizontalPodAutoscaler" not in kinds
+
+
+class TestPodDisruptionBudget:
+    def test_keeps_one_dashboard_pod(self) -> None:
+        pdb = dashboard.build_dashboard_pdb(pipeline())
+        assert pdb["spec"]["minAvailable"] == 1
+        assert pdb["spec"]["selector"]["matchLabels"][c.LABEL_COMPONENT] == "dashboard"
+
+
+class TestIngress:
+    def test_host_class_and_tls(self) -> None:
+        ing = dashboard.build_dashboard_ingress(
+            pipeline(dashboard={"ingress": {"host": "logs.example.org", "tlsSecretName": "logs-tls"}})
+        )
+        assert ing["spec"]["ingressClassName"] == "nginx"
+        assert ing["spec"]["rules"][0]["host"] == "logs.example.org"
+        assert ing["spec"]["tls"] == [{"hosts": ["logs.example.org"], "secretName": "logs-tls"}]
+
+
+class TestGenerator:
+    def test_only_when_enabled(self) -> None:
+        assert generator.build_generator(pipeline()) == []
+        dep = generator.build_generator_deployment(pipeline(generator={"enabled": True, "eventsPerSecond": 500}))
+        assert "500" in dep["spec"]["template"]["spec"]["containers"][0]["command"]
+
+
+class TestPlan:
+    def test_every_child_is_owned_labelled_and_restricted(self) -> None:
+        lp = defaulted(CRD, {**copy.deepcopy(EXAMPLE), "metadata": {"name": "example", "namespace": "ns1", "uid": UID}})
+        children = plan.build_children(lp)
+        assert len({plan.key(o) for o in children}) == len(children)
+        for obj in children:
+            assert (obj["apiVersion"], obj["kind"]) in plan.KINDS
+            ref = obj["metadata"]["ownerReferences"][0]
+            assert ref["uid"] == UID and ref["controller"] is True and ref["kind"] == "LogPipeline"
+            assert obj["metadata"]["labels"][c.LABEL_MANAGED_BY] == c.MANAGED_BY
+            for ctr in containers(obj):
+                assert ctr["resources"]["requests"] and ctr["resources"]["limits"]
+                assert ctr["readinessProbe"] and ctr["livenessProbe"]
+                assert ctr["securityContext"]["allowPrivilegeEscalation"] is False
+                assert ctr["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+            if obj["kind"] in ("Deployment", "StatefulSet"):
+                pod = obj["spec"]["template"]["spec"]["securityContext"]
+                assert pod["runAsNonRoot"] is True and pod["seccompProfile"]["type"] == "RuntimeDefault"
+
+    def test_prune_lists_what_the_spec_no_longer_wants(self) -> None:
+        before = plan.build_children(pipeline())
+        after = plan.build_children(pipeline(dashboard={"ingress": {"enabled": False}}))
+        assert [(o["kind"], o["metadata"]["name"]) for o in plan.to_prune(after, before)] == [
+            ("Ingress", "lp1-dashboard")
+        ]
+
+    @pytest.mark.parametrize("kind", ["Deployment", "KafkaTopic"])
+    def test_resource_paths(self, kind: str) -> None:
+        api = {"Deployment": "apps/v1", "KafkaTopic": "kafka.strimzi.io/v1"}[kind]
+        path = plan.resource_path(api, kind, "ns1", "x")
+        assert path == f"/apis/{api}/namespaces/ns1/{plan.KINDS[(api, kind)]}/x"

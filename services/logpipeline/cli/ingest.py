@@ -14,11 +14,10 @@ from confluent_kafka import Producer
 
 from logpipeline import config
 from logpipeline.cli.progress import log, result
-from logpipeline.events.codec import MAX_EVENT_BYTES
 from logpipeline.ingest import reader
 from logpipeline.ingest.formats import FORMATS
 from logpipeline.ingest.run import IngestSummary, ingest
-from logpipeline.kafka.deadletters import DeadLetters
+from logpipeline.kafka.deadletters import MAX_DLQ_VALUE_BYTES, DeadLetters
 from logpipeline.kafka.producer import Sender, producer_config
 
 
@@ -45,7 +44,8 @@ def ingest_command(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    lines = reader.read_lines(path, max_bytes=MAX_EVENT_BYTES, follow=follow, stop=stopping.is_set)
+    # Lines are read whole up to what a dead letter can hold, so a rejected oversized line is kept intact.
+    lines = reader.read_lines(path, max_bytes=MAX_DLQ_VALUE_BYTES, follow=follow, stop=stopping.is_set)
 
     def progress(s: IngestSummary) -> None:
         log("progress", lines=s.lines, produced=s.produced, dead_lettered=dead.total)

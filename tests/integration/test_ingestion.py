@@ -1,0 +1,312 @@
+"""Topics, generator and file ingest against the real broker: idempotent topics, exact ground truth,
+the Apache slice counted per status and api, and every malformed line in the dead-letter topic."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from confluent_kafka import Consumer, Message
+
+from logpipeline import config
+from logpipeline.events import codec, deadletter
+from logpipeline.generator import traffic, truth
+from logpipeline.ingest import formats
+from logpipeline.kafka import topics
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "apache_access_2015_head2000.log"
+START = 1_714_564_800_000  # 2024-05-01T12:00:00Z
+
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("logpipeline")
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def _names(unique: str) -> config.Names:
+    return config.Names(input_topic=f"in_{unique}", aggregates_topic=f"agg_{unique}")
+
+
+def _ensure(settings: config.Settings, names: config.Names) -> None:
+    topics.ensure(topics.admin_client(settings.kafka_bootstrap), topics.default_topics(names))
+
+
+def consume(bootstrap: str, topic: str, expected: int, timeout: float = 60.0) -> list[Message]:
+    """Every message of ``topic`` from the beginning, until ``expected`` arrived and 1 s passes quietly."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"t-{os.getpid()}-{time.time()}", "auto.offset.reset": "earliest"}
+    )
+    consumer.subscribe([topic])
+    out: list[Message] = []
+    deadline = time.monotonic() + timeout
+    quiet_since = time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            batch = consumer.consume(10_000, timeout=0.5)
+            for msg in batch:
+                assert msg.error() is None, msg.error()
+                out.append(msg)
+            if batch:
+                quiet_since = time.monotonic()
+            elif len(out) >= expected and time.monotonic() - quiet_since > 1.0:
+                break
+    finally:
+        consumer.close()
+    return out
+
+
+def _headers(msg: Message) -> dict[str, str]:
+    return {k: (v or b"").decode() for k, v in (msg.headers() or [])}
+
+
+def test_topics_ensure_is_idempotent_and_reports_changes(stack: config.Settings, unique: str) -> None:
+    names = _names(unique)
+    args = ["topics", "ensure", "--input-topic", names.input_topic, "--aggregates-topic", names.aggregates_topic]
+    first = _cli(*args)
+    assert first.returncode == 0, first.stderr
+    actions = {c["topic"]: c["action"] for c in orjson.loads(first.stdout)["changes"]}
+    assert actions == {names.input_topic: "created", names.aggregates_topic: "created", names.dlq_topic: "created"}
+    again = _cli(*args)
+    assert {c["action"] for c in orjson.loads(again.stdout)["changes"]} == {"unchanged"}
+    grown = _cli(*args, "--partitions", "5", "--retention-days", "2")
+    changes = orjson.loads(grown.stdout)["changes"]
+    assert {(c["topic"], c["action"]) for c in changes} == {
+        (names.input_topic, "partitions"),
+        (names.input_topic, "config"),
+        (names.aggregates_topic, "partitions"),
+        (names.aggregates_topic, "config"),
+        (names.dlq_topic, "unchanged"),
+    }
+    assert "retention.ms: 604800000 -> 172800000" in grown.stderr
+    meta = topics.admin_client(stack.kafka_bootstrap).list_topics(timeout=10).topics
+    assert len(meta[names.input_topic].partitions) == 5
+    shrink = _cli(*args, "--partitions", "2", "--retention-days", "2")
+    assert shrink.returncode == 2 and "cannot shrink" in shrink.stderr
+
+
+@pytest.fixture(scope="module")
+def generated(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    names = _names("gen" + os.urandom(4).hex())
+    _ensure(stack, names)
+    truth_path = tmp_path_factory.mktemp("gen") / "truth.jsonl"
+    incident = "/api/v1/payments:errors:60:120:30"
+    run = _cli(
+        *("generate", "--count", "30000", "--seed", "11", "--start-ms", str(START), "--nominal-rate", "200"),
+        *("--incident", incident, "--topic", names.input_topic, "--truth", str(truth_path)),
+    )
+    assert run.returncode == 0, run.stderr
+    messages = consume(stack.kafka_bootstrap, names.input_topic, 30_000)
+    return {"summary": orjson.loads(run.stdout), "messages": messages, "truth": truth.read_ground_truth(truth_path)}
+
+
+def test_generator_messages_match_the_ground_truth(generated: dict[str, Any]) -> None:
+    events, aggregates = generated["truth"]
+    messages: list[Message] = generated["messages"]
+    assert generated["summary"]["sent"] == 30_000 and generated["summary"]["failed"] == 0
+    assert len(messages) == 30_000
+    decoded = [codec.decode(m.value() or b"") for m in messages]
+    assert all(m.key() == d["api"].encode() for m, d in zip(messages, decoded, strict=True))
+    assert sorted(decoded, key=lambda e: e["id"]) == sorted(events, key=lambda e: e["id"])
+    assert sorted(truth.minute_aggregates(decoded), key=lambda a: a["id"]) == aggregates
+    assert events == list(
+        traffic.events(
+            traffic.TrafficSpec(
+                seed=11,
+                start_ms=START,
+                count=30_000,
+                nominal_rate=200,
+                incidents=(traffic.Incident("/api/v1/payments", "errors", START + 60_000, START + 120_000, 30.0),),
+            )
+        )
+    )
+
+
+def test_generator_incident_is_visible_in_the_aggregates(generated: dict[str, Any]) -> None:
+    _, aggregates = generated["truth"]
+
+    def errors(minute: int) -> int:
+        return sum(
+            a["status_5xx"]
+            for a in aggregates
+            if a["api"] == "/api/v1/payments" and a["window_start"] == START + minute * 60_000
+        )
+
+    assert errors(1) > 10 * max(1, errors(0))
+
+
+def _slice_expectations() -> tuple[Counter[int], Counter[str]]:
+    status: Counter[int] = Counter()
+    api: Counter[str] = Counter()
+    pattern = re.compile(r'"[A-Z]+ (/[^ ?]*)\S* HTTP/[0-9.]+" (\d{3}) ')
+    for line in DATA.read_text().splitlines():
+        m = pattern.search(line)
+        assert m is not None, line
+        status[int(m.group(2))] += 1
+        first = next((s for s in m.group(1).split("/") if s), "")
+        api["/" + first] += 1
+    return status, api
+
+
+def test_apache_slice_ingests_with_the_right_counts(stack: config.Settings, unique: str) -> None:
+    names = _names(unique)
+    _ensure(stack, names)
+    run = _cli("ingest", str(DATA), "--format", "combined", "--topic", names.input_topic)
+    assert run.returncode == 0, run.stderr
+    summary = orjson.loads(run.stdout)
+    assert (summary["lines"], summary["produced"], summary["dead_lettered"], summary["failed"]) == (2000, 2000, 0, 0)
+    events = [codec.decode(m.value() or b"") for m in consume(stack.kafka_bootstrap, names.input_topic, 2000)]
+    want_status, want_api = _slice_expectations()
+    assert Counter(e["status_code"] for e in events) == want_status
+    assert Counter(e["api"] for e in events) == want_api
+    stamps = {e["timestamp"] for e in events}
+    assert 1_431_857_103_000 in stamps  # line 1, 17/May/2015:10:05:03: the original event time is kept
+    assert all(1_431_820_800_000 <= t < 1_431_993_600_000 for t in stamps)  # all on 2015-05-17 or 18
+    assert len({e["id"] for e in events}) == 2000
+
+
+def _fuzz_lines() -> tuple[list[bytes], dict[int, str]]:
+    """Valid JSON events interleaved with malformed lines; returns lines and {line number: error class}."""
+    valid = list(traffic.events(traffic.TrafficSpec(seed=4, start_ms=START, count=40)))
+    good = valid[0]
+    bad: list[tuple[bytes, str]] = [
+        (b"this is not json", "not_json"),
+        (codec.encode(good)[:-15], "not_json"),
+        (b"{}" + b"}" * 3, "not_json"),
+        ('{"api": "caf\xe9"}'.encode("latin-1"), "not_utf8"),
+        (b'{"id": "\xff\xfe"}', "not_utf8"),
+        (b"[1, 2, 3]", "not_object"),
+        (b'"just a string"', "not_object"),
+        (codec.encode({**good, "status_code": "200"}), "wrong_type"),
+        (codec.encode({**good, "response_time": "fast"}), "wrong_type"),
+        (codec.encode({**good, "timestamp": True}), "wrong_type"),
+        (codec.encode({k: v for k, v in good.items() if k != "api"}), "missing_field"),
+        (codec.encode({k: v for k, v in good.items() if k != "timestamp"}), "missing_field"),
+        (codec.encode({**good, "log_level": None}), "missing_field"),
+        (codec.encode({**good, "response_time": -5}), "out_of_range"),
+        (codec.encode({**good, "status_code": 999}), "out_of_range"),
+        (codec.encode({**good, "timestamp": 10**15}), "out_of_range"),
+        (codec.encode({**good, "log_level": "LOUD"}), "not_allowed"),
+        (codec.encode({**good, "api": "a" * 5000}), "too_long"),
+        (codec.encode({**good, "message": "x" * (1 << 20)}), "too_large"),
+        (b"{" + b" " * (3 << 20) + b"}", "too_large"),
+        (b"[" + b"1," * (5 << 20) + b"1]", "too_large"),  # 10 MiB: kept truncated, with its size
+    ]
+    lines: list[bytes] = []
+    classes: dict[int, str] = {}
+    for i, event in enumerate(valid):
+        lines.append(codec.encode(event))
+        if i < len(bad):
+            lines.append(bad[i][0])
+            classes[len(lines)] = bad[i][1]
+    return lines, classes
+
+
+def test_every_malformed_line_lands_in_the_dead_letter_topic(
+    stack: config.Settings, unique: str, tmp_path: Path
+) -> None:
+    names = _names(unique)
+    _ensure(stack, names)
+    lines, classes = _fuzz_lines()
+    path = tmp_path / "fuzz.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n\n")
+    run = _cli("ingest", str(path), "--format", "json", "--topic", names.input_topic)
+    assert run.returncode == 0, run.stderr
+    summary = orjson.loads(run.stdout)
+    assert summary["produced"] == 40 and summary["dead_lettered"] == len(classes) == 21 and summary["blank"] == 1
+    assert summary["dead_lettered_by_class"] == dict(sorted(Counter(classes.values()).items()))
+    dead = consume(stack.kafka_bootstrap, names.dlq_topic, len(classes))
+    assert len(dead) == len(classes)
+    seen = {}
+    for msg in dead:
+        h = _headers(msg)
+        line_no = int(h[deadletter.POSITION])
+        seen[line_no] = h[deadletter.ERROR_CLASS]
+        assert h[deadletter.SOURCE] == str(path) and h[deadletter.STAGE] == "ingest"
+        assert re.match(r"^\w+: expected .+, got .+", h[deadletter.REASON]), h
+        original = lines[line_no - 1]
+        if len(original) > 8 << 20:
+            assert int(h[deadletter.ORIGINAL_SIZE]) == len(original)
+            assert original.startswith(msg.value() or b"-") and len(msg.value() or b"") >= 8_000_000
+        else:
+            assert msg.value() == original
+    assert seen == classes
+    passed = consume(stack.kafka_bootstrap, names.input_topic, 40)
+    assert len(passed) == 40 and all(codec.parse(m.value() or b"") for m in passed)
+
+
+def test_follow_reads_a_growing_and_rotated_file(stack: config.Settings, unique: str, tmp_path: Path) -> None:
+    names = _names(unique)
+    _ensure(stack, names)
+    log = tmp_path / "access.log"
+    source = DATA.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(source[:50]))
+    exe = Path(sys.executable).with_name("logpipeline")
+    proc = subprocess.Popen(
+        [str(exe), "ingest", str(log), "--format", "combined", "--follow", "--topic", names.input_topic],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        time.sleep(1.5)
+        with log.open("ab") as f:
+            f.write(b"".join(source[50:80]))
+            f.write(source[80][:40])  # half a line: must wait for the rest
+            f.flush()
+            time.sleep(0.6)
+            f.write(source[80][40:])
+        time.sleep(0.6)
+        log.rename(tmp_path / "access.log.1")
+        log.write_bytes(b"".join(source[81:120]))
+        got = consume(stack.kafka_bootstrap, names.input_topic, 120, timeout=30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert len(got) == 120
+    want = Counter(formats.parse_combined(line.rstrip(b"\n"), "x", 1)["timestamp"] for line in source[:120])  # type: ignore[index]
+    assert Counter(codec.decode(m.value() or b"")["timestamp"] for m in got) == want
+    assert orjson.loads(out)["produced"] == 120
+
+
+def test_replay_keeps_the_original_pace_times_the_speedup(stack: config.Settings, unique: str, tmp_path: Path) -> None:
+    names = _names(unique)
+    _ensure(stack, names)
+    lines = [
+        codec.encode(e)
+        for e in traffic.events(traffic.TrafficSpec(seed=9, start_ms=START, count=60, rate=10.0, diurnal=False))
+    ]  # 5.9 s of event time
+    path = tmp_path / "paced.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    began = time.monotonic()
+    run = _cli("ingest", str(path), "--speedup", "4", "--topic", names.input_topic)
+    assert run.returncode == 0, run.stderr
+    assert time.monotonic() - began >= 5.9 / 4
+    assert orjson.loads(run.stdout)["produced"] == 60
+
+
+def test_ingest_sink_reuses_dead_letters_from_python(stack: config.Settings, unique: str) -> None:
+    """The dead-letter producer is a library piece: a consumer stage can dead-letter a message the same way."""
+    from confluent_kafka import Producer
+
+    from logpipeline.kafka.deadletters import DeadLetters
+    from logpipeline.kafka.producer import Sender, producer_config
+
+    names = _names(unique)
+    _ensure(stack, names)
+    producer = Producer(producer_config(stack.kafka_bootstrap))
+    dead = DeadLetters(Sender(producer, names.dlq_topic), stage="sink")
+    problem = codec.parse(b"{oops")
+    assert isinstance(problem, codec.Invalid)
+    dead.send(b"{oops", problem, "agg_logging_info", "2:17")
+    assert dead.sender.flush() == 0
+    (msg,) = consume(stack.kafka_bootstrap, names.dlq_topic, 1)
+    assert _headers(msg)[deadletter.POSITION] == "2:17" and _headers(msg)[deadletter.STAGE] == "sink"

@@ -1,0 +1,1 @@
+"""Pure checks and conversions of Kubernetes manifests (plain dicts): Pod Security, RBAC, schemas, Dockerfiles."""

@@ -22,13 +22,11 @@ import subprocess
 import time
 from pathlib import Path
 
-from confluent_kafka import Producer
-
 from logpipeline import config
 from logpipeline.cli.generate import run
 from logpipeline.generator import traffic
 from logpipeline.kafka import topics
-from logpipeline.kafka.producer import Sender, producer_config
+from logpipeline.kafka.producer import Sender
 from logpipeline.stack import artifacts
 
 EVENTS = int(os.environ.get("LOGPIPELINE_BENCH_EVENTS", "1000000"))
@@ -54,7 +52,7 @@ def _one_cpu() -> int:
 
 def _generator_run(settings: config.Settings, topic: str, count: int) -> dict[str, float]:
     spec = traffic.TrafficSpec(seed=1, start_ms=1_714_564_800_000, count=count)
-    sender = Sender(Producer(producer_config(settings.kafka_bootstrap)), topic)
+    sender = Sender.connect(settings.kafka_bootstrap, topic)
     before = resource.getrusage(resource.RUSAGE_SELF)
     began = time.monotonic()
     summary = run(spec, sender, None)
@@ -91,7 +89,7 @@ def _java(settings: config.Settings, topic: str, count: int, payload: list[str])
 
 def _profile(settings: config.Settings, topic: str, count: int) -> str:
     spec = traffic.TrafficSpec(seed=2, start_ms=1_714_564_800_000, count=count)
-    sender = Sender(Producer(producer_config(settings.kafka_bootstrap)), topic)
+    sender = Sender.connect(settings.kafka_bootstrap, topic)
     profiler = cProfile.Profile()
     profiler.enable()
     run(spec, sender, None)

@@ -295,15 +295,12 @@ def test_replay_keeps_the_original_pace_times_the_speedup(stack: config.Settings
 
 def test_ingest_sink_reuses_dead_letters_from_python(stack: config.Settings, unique: str) -> None:
     """The dead-letter producer is a library piece: a consumer stage can dead-letter a message the same way."""
-    from confluent_kafka import Producer
-
     from logpipeline.kafka.deadletters import DeadLetters
-    from logpipeline.kafka.producer import Sender, producer_config
+    from logpipeline.kafka.producer import Sender
 
     names = _names(unique)
     _ensure(stack, names)
-    producer = Producer(producer_config(stack.kafka_bootstrap))
-    dead = DeadLetters(Sender(producer, names.dlq_topic), stage="sink")
+    dead = DeadLetters(Sender.connect(stack.kafka_bootstrap, names.dlq_topic), stage="sink")
     problem = codec.parse(b"{oops")
     assert isinstance(problem, codec.Invalid)
     dead.send(b"{oops", problem, "agg_logging_info", "2:17")

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
-from confluent_kafka import Producer
 
 from logpipeline import config
 from logpipeline.cli.progress import log, result
 from logpipeline.generator import traffic, truth
-from logpipeline.kafka.producer import Sender, producer_config
+from logpipeline.kafka.producer import Sender
 
 PROGRESS_EVERY_S = 2.0
 
@@ -118,8 +117,7 @@ def generate(
         diurnal=diurnal,
         incidents=tuple(parse_incident(text, start) for text in incident or []),
     )
-    producer = Producer(producer_config(bootstrap or settings.kafka_bootstrap))
-    sender = Sender(producer, topic or settings.names.input_topic)
+    sender = Sender.connect(bootstrap or settings.kafka_bootstrap, topic or settings.names.input_topic)
     summary = run(spec, sender, truth_file)
     log("done", **{k: v for k, v in summary.items() if k != "truth"})
     result(**summary)

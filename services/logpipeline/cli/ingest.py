@@ -10,7 +10,6 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-from confluent_kafka import Producer
 
 from logpipeline import config
 from logpipeline.cli.progress import log, result
@@ -18,7 +17,7 @@ from logpipeline.ingest import reader
 from logpipeline.ingest.formats import FORMATS
 from logpipeline.ingest.run import IngestSummary, ingest
 from logpipeline.kafka.deadletters import MAX_DLQ_VALUE_BYTES, DeadLetters
-from logpipeline.kafka.producer import Sender, producer_config
+from logpipeline.kafka.producer import Sender
 
 
 def ingest_command(
@@ -34,9 +33,8 @@ def ingest_command(
     if fmt not in FORMATS:
         raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}, got {fmt!r}", param_hint="--format")
     settings = config.load()
-    producer = Producer(producer_config(bootstrap or settings.kafka_bootstrap))
-    sender = Sender(producer, topic or settings.names.input_topic)
-    dead = DeadLetters(Sender(producer, dlq_topic or f"{sender.topic}.dlq"), stage="ingest")
+    sender = Sender.connect(bootstrap or settings.kafka_bootstrap, topic or settings.names.input_topic)
+    dead = DeadLetters(sender.sibling(dlq_topic or f"{sender.topic}.dlq"), stage="ingest")
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

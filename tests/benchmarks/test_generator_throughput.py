@@ -115,6 +115,9 @@ def test_generator_versus_kafka_producer_performance(stack: config.Settings, uni
     print(
         f"  generator: {ours['events_per_s']:,.0f} events/s ({ours['seconds']:.2f} s wall, {ours['cpu_s']:.2f} s CPU)"
     )
+    print(
+        f"  generator per CPU-second (all its threads; independent of load from others): {EVENTS / ours['cpu_s']:,.0f}"
+    )
     sized = _java(stack, _topic(stack, unique, "jsize"), EVENTS, ["--record-size", str(record_size)])
     same = _java(stack, _topic(stack, unique, "jfile"), EVENTS, ["--payload-file", str(payload_file)])
     print(f"  ProducerPerformance --record-size {record_size}: {sized:,.0f} records/s")

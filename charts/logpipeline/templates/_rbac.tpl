@@ -1,47 +1,48 @@
 {{/*
-The operator's permissions, one rule per API group, derived from what it really does:
-- kopf: watch LogPipelines, patch them (finalizers, progress annotations) and their status, post Events;
-- the handlers: server-side apply (create/patch) each child kind the builders produce, read them back
-  for status and drift, delete the children it no longer wants;
-- native spark-submit mode: the operator creates a Role for the Spark driver, and Kubernetes only lets
-  it grant what it holds itself, so it also holds the driver's pod/service/configmap/PVC rights.
-tests/unit/test_chart_rbac.py checks this list against the builders' output.
+The operator's permissions, derived from what it really does (tests/integration/test_chart.py
+checks this list against the builders' output, both ways: nothing missing, nothing extra):
+- kopf: list and watch LogPipelines, patch them (finalizer, progress annotations) and their status,
+  post Events; it discovers the CRD (rbac.yaml, cluster-scoped);
+- the handlers: list each child kind the builders produce (to find and prune children), server-side
+  apply them (a PATCH, which also creates) and delete the ones the spec no longer wants;
+- the Spark driver's Role that the operator creates: Kubernetes only lets a subject grant what it
+  holds itself, so the operator also holds the driver's pod, service, configmap and PVC rights.
 */}}
 {{- define "logpipeline.operatorRules" -}}
 - apiGroups: ["logpipeline.io"]
   resources: ["logpipelines"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: ["logpipeline.io"]
   resources: ["logpipelines/status"]
-  verbs: ["get", "patch"]
+  verbs: ["patch"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
 - apiGroups: [""]
-  resources: ["configmaps", "services", "persistentvolumeclaims", "serviceaccounts"]
-  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+  resources: ["serviceaccounts"]
+  verbs: ["list", "patch", "delete"]
 - apiGroups: [""]
-  resources: ["pods"]
-  verbs: ["get", "list", "watch", "create", "patch", "delete", "deletecollection"]
+  resources: ["configmaps", "services", "persistentvolumeclaims", "pods"]
+  verbs: ["create", "get", "list", "watch", "patch", "delete", "deletecollection"]
 - apiGroups: ["apps"]
   resources: ["deployments", "statefulsets"]
-  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+  verbs: ["list", "patch", "delete"]
 - apiGroups: ["autoscaling"]
   resources: ["horizontalpodautoscalers"]
-  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+  verbs: ["list", "patch", "delete"]
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
-  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+  verbs: ["list", "patch", "delete"]
 - apiGroups: ["networking.k8s.io"]
   resources: ["ingresses"]
-  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+  verbs: ["list", "patch", "delete"]
 - apiGroups: ["rbac.authorization.k8s.io"]
   resources: ["roles", "rolebindings"]
-  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+  verbs: ["list", "patch", "delete"]
 - apiGroups: ["kafka.strimzi.io"]
   resources: ["kafkatopics"]
-  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+  verbs: ["list", "patch", "delete"]
 - apiGroups: ["sparkoperator.k8s.io"]
   resources: ["sparkapplications"]
-  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+  verbs: ["list", "patch", "delete"]
 {{- end }}

@@ -10,6 +10,7 @@ kubeconform looks them up: built-in kinds from the Kubernetes JSON schemas that 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -126,3 +127,23 @@ def kubeconform(binary: Path, manifests: str, schema_dir: Path) -> list[dict[str
         raise StackError("kubeconform", f"unreadable output (exit {proc.returncode}): {proc.stderr[:500]}") from exc
     results: list[dict[str, Any]] = report.get("resources", [])
     return results
+
+
+def helm(
+    binary: Path,
+    *args: str,
+    home: Path,
+    kubeconfig: Path | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run helm with its cache, config and data kept under ``home`` (never the user's own)."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "HELM_CACHE_HOME": str(home / "cache"),
+        "HELM_CONFIG_HOME": str(home / "config"),
+        "HELM_DATA_HOME": str(home / "data"),
+    }
+    if kubeconfig is not None:
+        env["KUBECONFIG"] = str(kubeconfig)
+    return subprocess.run([str(binary), *args], capture_output=True, text=True, env=env, timeout=timeout, check=False)

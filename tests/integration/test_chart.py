@@ -1,0 +1,264 @@
+"""The Helm chart, rendered by the real helm and validated by the real kubeconform (both built from their modules).
+
+Every values file under charts/logpipeline/ci/ is linted (--strict) and rendered; kubeconform checks each
+rendered object strictly against the Kubernetes 1.36 schemas and the CRD's own schema. The rendered objects
+and the builders' children also pass the Pod Security "restricted" check, the chart's RBAC holds no
+wildcard, and its rules are exactly what the operator needs (derived from the builders' kinds).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from logpipeline.config import Settings
+from logpipeline.k8s import podsecurity, rbac
+from logpipeline.stack import charttools
+from logpipeline_operator import constants as c
+from logpipeline_operator.builders import plan
+from logpipeline_operator.builders.defaults import defaulted
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts/logpipeline"
+CRD = yaml.safe_load((CHART / "crds/logpipelines.logpipeline.io.yaml").read_text())
+TEST_CRDS = [yaml.safe_load(p.read_text()) for p in sorted((ROOT / "tests/e2e/crds").glob("*.yaml"))]
+EXAMPLE = yaml.safe_load((ROOT / "operator/examples/logpipeline.yaml").read_text())
+VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
+KUBE_VERSION = "1.36.3"
+NAMESPACE = "logpipeline-system"
+
+# What kopf itself does with the custom resource (watch it, patch finalizers/annotations and status) and
+# Events; the handlers (logpipeline_operator.kube) list, apply (PATCH) and delete children.
+KOPF_NEEDS = {
+    ("logpipeline.io", "logpipelines", "list"),
+    ("logpipeline.io", "logpipelines", "watch"),
+    ("logpipeline.io", "logpipelines", "patch"),
+    ("logpipeline.io", "logpipelines/status", "patch"),
+    ("", "events", "create"),
+}
+CHILD_VERBS = ("list", "patch", "delete")
+CRD_NEEDS = {("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("list", "watch")}
+
+
+def _docs(text: str) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def children(**spec: Any) -> list[dict[str, Any]]:
+    body = {
+        "apiVersion": c.API_VERSION,
+        "kind": c.KIND,
+        "metadata": {"name": "lp1", "namespace": "ns1", "uid": "0f1e2d3c-0000-4000-8000-000000000001"},
+    }
+    merged = copy.deepcopy(EXAMPLE["spec"])
+    merged.update(spec)
+    return plan.build_children(defaulted(CRD, {**body, "spec": merged}))
+
+
+ALL_CHILDREN = [
+    *children(),
+    *children(spark={"mode": "submit"}, generator={"enabled": True}),
+    *children(metricsStore={"engine": "aws", "credentialsSecret": {"name": "aws"}}, archive={"enabled": False}),
+]
+
+
+@pytest.fixture(scope="module")
+def tools() -> charttools.ChartTools:
+    return charttools.ensure(Settings().cache)
+
+
+@pytest.fixture(scope="module")
+def helm_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("helm")
+
+
+def render(tools: charttools.ChartTools, home: Path, *args: str) -> str:
+    result = charttools.helm(
+        tools.helm, "template", "rel", str(CHART), "-n", NAMESPACE, f"--kube-version={KUBE_VERSION}", *args, home=home
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def rendered(tools: charttools.ChartTools, helm_home: Path) -> dict[str, list[dict[str, Any]]]:
+    out = {"defaults": _docs(render(tools, helm_home))}
+    for path in VALUES:
+        out[path.name] = _docs(render(tools, helm_home, "-f", str(path)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def schema_dir(tmp_path_factory: pytest.TempPathFactory, rendered: dict[str, list[dict[str, Any]]]) -> Path:
+    kinds = {(d["kind"], d["apiVersion"]) for docs in rendered.values() for d in docs}
+    kinds |= {(d["kind"], d["apiVersion"]) for d in ALL_CHILDREN}
+    return charttools.write_schemas(tmp_path_factory.mktemp("schemas"), kinds, [CRD, *TEST_CRDS])
+
+
+@pytest.mark.parametrize("values", [None, *VALUES], ids=lambda p: p.name if p else "defaults")
+def test_lint_strict(tools: charttools.ChartTools, helm_home: Path, values: Path | None) -> None:
+    args = ["-f", str(values)] if values else []
+    result = charttools.helm(tools.helm, "lint", "--strict", str(CHART), *args, home=helm_home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 chart(s) failed" in result.stdout
+
+
+def _assert_valid(tools: charttools.ChartTools, schema_dir: Path, docs: list[dict[str, Any]]) -> None:
+    text = yaml.safe_dump_all(docs)
+    results = charttools.kubeconform(tools.kubeconform, text, schema_dir)
+    bad = [r for r in results if r.get("status") != "statusValid"]
+    assert not bad, bad
+    assert len(results) == len(docs)
+
+
+@pytest.mark.parametrize("name", ["defaults", *(p.name for p in VALUES)])
+def test_rendered_manifests_pass_kubeconform_strict(
+    tools: charttools.ChartTools, schema_dir: Path, rendered: dict[str, list[dict[str, Any]]], name: str
+) -> None:
+    _assert_valid(tools, schema_dir, rendered[name])
+
+
+def test_builders_children_pass_kubeconform_strict(tools: charttools.ChartTools, schema_dir: Path) -> None:
+    _assert_valid(tools, schema_dir, ALL_CHILDREN)
+
+
+def test_kubeconform_rejects_a_spec_the_crd_forbids(tools: charttools.ChartTools, schema_dir: Path) -> None:
+    bad = copy.deepcopy(EXAMPLE)
+    bad["spec"]["dashboard"]["replicaz"] = 2
+    bad["spec"]["spark"]["mode"] = "yarn"
+    results = charttools.kubeconform(tools.kubeconform, yaml.safe_dump(bad), schema_dir)
+    assert [r["status"] for r in results] == ["statusInvalid"]
+    assert "replicaz" in results[0]["msg"] and "/spec/spark/mode" in results[0]["msg"]
+
+
+def test_every_container_of_chart_and_builders_is_pod_security_restricted(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    objects = [d for docs in rendered.values() for d in docs] + ALL_CHILDREN
+    with_pods = [d for d in objects if podsecurity.produces_pods(d)]
+    assert {d["kind"] for d in with_pods} >= {"Deployment", "StatefulSet", "SparkApplication"}
+    assert [v for d in with_pods for v in podsecurity.violations(d)] == []
+
+
+def test_rbac_has_no_wildcards(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    roles = [d for docs in rendered.values() for d in docs if d["kind"] in ("ClusterRole", "Role")]
+    assert roles
+    assert [v for d in roles + ALL_CHILDREN for v in rbac.wildcard_violations(d)] == []
+
+
+def _operator_needs() -> set[rbac.Request]:
+    needed = set(KOPF_NEEDS)
+    for (api_version, _kind), plural in plan.KINDS.items():
+        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+        needed |= {(group, plural, verb) for verb in CHILD_VERBS}
+    # Granting a Role needs holding its rights (no escalate/bind verbs for the operator).
+    needed |= rbac.granted(rbac.rules_of(ALL_CHILDREN))
+    return needed
+
+
+def test_rbac_rules_are_exactly_what_the_operator_uses(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    for name in ("defaults", "one-namespace-values.yaml"):
+        roles = {d["metadata"]["name"]: d for d in rendered[name] if d["kind"] in ("ClusterRole", "Role")}
+        operator_rules = roles["rel-logpipeline"]["rules"]
+        assert rbac.missing(operator_rules, _operator_needs()) == []
+        assert rbac.granted(operator_rules) == _operator_needs()
+        assert rbac.granted(roles["rel-logpipeline-crds"]["rules"]) == CRD_NEEDS
+    kinds_in_rules = {(g, r) for g, r, _ in _operator_needs()}
+    assert ("kafka.strimzi.io", "kafkatopics") in kinds_in_rules
+    assert ("sparkoperator.k8s.io", "sparkapplications") in kinds_in_rules
+
+
+def _by_kind(docs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for d in docs:
+        out.setdefault(d["kind"], []).append(d)
+    return out
+
+
+def test_all_namespaces_uses_cluster_roles_and_one_namespace_a_role_there(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    every = _by_kind(rendered["all-namespaces-values.yaml"])
+    assert "Role" not in every and "RoleBinding" not in every
+    assert {r["metadata"]["name"] for r in every["ClusterRole"]} == {"rel-logpipeline", "rel-logpipeline-crds"}
+    one = _by_kind(rendered["one-namespace-values.yaml"])
+    assert [r["metadata"]["name"] for r in one["ClusterRole"]] == ["rel-logpipeline-crds"]
+    (role,) = one["Role"]
+    (binding,) = one["RoleBinding"]
+    assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == "pipelines"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "rel-logpipeline", "namespace": NAMESPACE}]
+    args = one["Deployment"][0]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--namespace=pipelines" in args and "--all-namespaces" not in args
+    assert "--all-namespaces" in every["Deployment"][0]["spec"]["template"]["spec"]["containers"][0]["args"]
+    (sample,) = one["LogPipeline"]
+    assert sample["metadata"] == {**sample["metadata"], "name": "demo", "namespace": "pipelines"}
+
+
+def test_operator_deployment_shape(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    (deploy,) = _by_kind(rendered["defaults"])["Deployment"]
+    spec = deploy["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+    assert spec["selector"]["matchLabels"].items() <= spec["template"]["metadata"]["labels"].items()
+    pod = spec["template"]["spec"]
+    assert pod["serviceAccountName"] == "rel-logpipeline"
+    (container,) = pod["containers"]
+    assert container["image"] == c.OPERATOR_IMAGE
+    assert container["command"] == ["python", "-m", "logpipeline_operator"]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert container["ports"] == [{"name": "health", "containerPort": 8080, "protocol": "TCP"}]
+    assert "--liveness=http://0.0.0.0:8080/healthz" in container["args"]
+    assert set(container["resources"]) == {"requests", "limits"}
+
+
+def test_custom_values_reach_the_objects(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    kinds = _by_kind(rendered["custom-values.yaml"])
+    (deploy,) = kinds["Deployment"]
+    pod = deploy["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert deploy["metadata"]["name"] == "logs-operator"
+    assert container["image"] == "team/logpipeline-operator:0.1.0-rc1"
+    assert container["imagePullPolicy"] == "Always"
+    assert "--liveness=http://0.0.0.0:9090/healthz" in container["args"] and "--verbose" in container["args"]
+    assert {"name": "LOGPIPELINE_OPERATOR_RESYNC_SECONDS", "value": "60"} in container["env"]
+    assert pod["serviceAccountName"] == "logs-operator-sa"
+    assert kinds["ServiceAccount"][0]["metadata"]["name"] == "logs-operator-sa"
+    assert pod["nodeSelector"] == {"kubernetes.io/os": "linux"} and pod["imagePullSecrets"] == [{"name": "regcred"}]
+    assert deploy["spec"]["template"]["metadata"]["labels"]["team"] == "observability"
+    norbac = _by_kind(rendered["no-rbac-values.yaml"])
+    assert set(norbac) == {"Deployment"}
+    assert norbac["Deployment"][0]["spec"]["template"]["spec"]["serviceAccountName"] == "logpipeline-operator"
+
+
+def test_every_object_carries_the_recommended_labels(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    for docs in rendered.values():
+        for d in docs:
+            labels = d["metadata"]["labels"]
+            assert labels["app.kubernetes.io/managed-by"] == "Helm"
+            assert labels["helm.sh/chart"] == "logpipeline-0.1.0"
+            if d["kind"] != "LogPipeline":
+                assert labels["app.kubernetes.io/instance"] in ("rel",)
+                assert labels["app.kubernetes.io/name"] == "logpipeline"
+                assert labels["app.kubernetes.io/version"] == "0.1.0"
+
+
+@pytest.mark.parametrize(
+    ("setting", "field"),
+    [
+        ("operator.healthPort=80", "healthPort"),
+        ("securityContext.allowPrivilegeEscalation=true", "allowPrivilegeEscalation"),
+        ("podSecurityContext.runAsNonRoot=false", "runAsNonRoot"),
+        ("operator.watchNamespace=Not_A_Namespace", "watchNamespace"),
+        ("image.pullPolicy=Sometimes", "pullPolicy"),
+        ("operatorr.verbose=true", "operatorr"),
+    ],
+)
+def test_values_schema_refuses_bad_values(
+    tools: charttools.ChartTools, helm_home: Path, setting: str, field: str
+) -> None:
+    result = charttools.helm(tools.helm, "template", "rel", str(CHART), "--set", setting, home=helm_home)
+    assert result.returncode != 0
+    assert field in result.stderr

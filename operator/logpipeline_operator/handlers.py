@@ -59,12 +59,11 @@ def _set_status(body: kopf.Body, patch: kopf.Patch, new: dict[str, Any]) -> None
 
 
 def _report_refusals(body: kopf.Body, refusals: list[str]) -> None:
-    if refusals and dict(body.status).get("message") is not None:
-        previous = [cond for cond in body.status.get("conditions") or [] if cond.get("type") == "SpecAccepted"]
-        if previous and previous[0].get("message") == "; ".join(refusals):
-            return
-    for message in refusals:
-        kopf.warn(body, reason="PartitionDecreaseRefused", message=message)
+    """A Warning event per refused change, once (not again while the same refusal stands)."""
+    previous = [cond for cond in body.status.get("conditions") or [] if cond.get("type") == "SpecAccepted"]
+    if refusals and not (previous and previous[0].get("message") == "; ".join(refusals)):
+        for message in refusals:
+            kopf.warn(body, reason="PartitionDecreaseRefused", message=message)
 
 
 @kopf.on.resume(c.GROUP, c.VERSION, c.PLURAL)
@@ -80,7 +79,9 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, **_: Any)
         {"apiVersion": want["apiVersion"], "kind": want["kind"], **got}
         for want, got in zip(desired, applied, strict=True)
     ]
-    pruned = plan.to_prune(desired, observed)
+    uid = lp["metadata"]["uid"]
+    owned = [o for o in observed if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])]
+    pruned = plan.to_prune(desired, owned)
     for obj in pruned:
         kube.delete(obj)
     _report_refusals(body, refusals)
@@ -101,6 +102,8 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, **_: Any)
 @kopf.timer(c.GROUP, c.VERSION, c.PLURAL, interval=RESYNC_SECONDS, initial_delay=RESYNC_SECONDS)
 def resync(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, **_: Any) -> None:
     """Drift correction: recreate children deleted behind the operator's back; refresh status from the children."""
+    if body.status.get("observedGeneration") != body.metadata.get("generation"):
+        return  # the create/update handler has not finished this generation yet
     lp = _lp(body)
     observed = kube.list_children(lp["metadata"]["namespace"], lp["metadata"]["name"])
     desired, refusals = _desired(lp, observed)

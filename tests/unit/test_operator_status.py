@@ -1,0 +1,121 @@
+"""LogPipeline status from its children, CRD defaults and the operator's command line (pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from logpipeline import versions
+from logpipeline_operator import constants as c
+from logpipeline_operator import status as st
+from logpipeline_operator.__main__ import parse
+from logpipeline_operator.builders import plan
+from logpipeline_operator.builders.defaults import crd_schema, defaulted
+
+ROOT = Path(__file__).resolve().parents[2]
+CRD = yaml.safe_load((ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml").read_text())
+NOW = "2026-01-01T00:00:00Z"
+
+
+def lp() -> dict[str, Any]:
+    meta = {"name": "p", "namespace": "n", "uid": "u-1", "generation": 3}
+    return defaulted(CRD, {"metadata": meta, "spec": {"generator": {"enabled": False}}})
+
+
+def observed_ready(desired: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for obj in desired:
+        got = {**obj, "metadata": {**obj["metadata"], "generation": 1}}
+        if obj["kind"] in ("Deployment", "StatefulSet"):
+            n = obj["spec"].get("replicas", 1)
+            got["status"] = {"observedGeneration": 1, "availableReplicas": n, "readyReplicas": n}
+        if obj["kind"] == "PersistentVolumeClaim":
+            got["status"] = {"phase": "Bound"}
+        out.append(got)
+    return out
+
+
+class TestCrd:
+    def test_names_printer_columns_and_status_subresource(self) -> None:
+        assert CRD["metadata"]["name"] == c.CRD_NAME
+        assert CRD["spec"]["names"]["shortNames"] == ["lp"]
+        version = CRD["spec"]["versions"][0]
+        assert version["subresources"] == {"status": {}}
+        columns = [col["name"] for col in version["additionalPrinterColumns"]]
+        assert columns == ["Phase", "Input Topic", "Dashboard Host", "Age"]
+
+    def test_default_images_and_spark_version_match_the_release(self) -> None:
+        spec = defaulted(CRD, {"metadata": {}, "spec": {}})["spec"]
+        assert spec["image"] == c.SERVICES_IMAGE
+        assert spec["spark"]["image"] == c.SPARK_APP_IMAGE
+        assert spec["spark"]["version"] == versions.SPARK_VERSION
+        assert spec["kafka"]["topics"]["input"] == {
+            "name": "logging_info",
+            "partitions": 3,
+            "replicas": 1,
+            "retentionMs": 604800000,
+        }
+
+    def test_defaults_do_not_override_given_values(self) -> None:
+        schema = crd_schema(CRD)["properties"]["spec"]
+        assert schema["properties"]["spark"]["properties"]["mode"]["enum"] == ["operator", "submit"]
+        spec = defaulted(CRD, {"spec": {"sink": {"replicas": 7}}})["spec"]
+        assert spec["sink"] == {"replicas": 7, "batchSize": 25}
+
+
+class TestChildReadiness:
+    def test_deployment_ready_only_when_available_and_observed(self) -> None:
+        dep = {"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 2}}
+        assert st.child_readiness({**dep, "status": {"observedGeneration": 1, "availableReplicas": 2}})[0] == "False"
+        assert st.child_readiness({**dep, "status": {"observedGeneration": 2, "availableReplicas": 1}}) == (
+            "False",
+            "1/2 ready",
+        )
+        assert st.child_readiness({**dep, "status": {"observedGeneration": 2, "availableReplicas": 2}})[0] == "True"
+
+    def test_resources_of_other_operators(self) -> None:
+        assert st.child_readiness({"kind": "KafkaTopic"})[0] == "Unknown"
+        topic = {"kind": "KafkaTopic", "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+        assert st.child_readiness(topic)[0] == "True"
+        app = {"kind": "SparkApplication", "status": {"applicationState": {"state": "FAILED"}}}
+        assert st.child_readiness(app) == ("False", "FAILED")
+
+
+class TestStatus:
+    def test_running_when_every_workload_is_ready(self) -> None:
+        desired = plan.build_children(lp())
+        status = st.build_status(desired, observed_ready(desired), generation=3, previous={}, refusals=[], now=NOW)
+        assert status["phase"] == "Running" and status["observedGeneration"] == 3
+        assert status["components"]["dashboard"]["ready"] == "True"
+        assert status["components"]["spark"]["ready"] == "Unknown"
+        assert {cond["type"]: cond["status"] for cond in status["conditions"]} == {
+            "Ready": "True",
+            "SpecAccepted": "True",
+        }
+
+    def test_missing_child_is_creating_then_degraded(self) -> None:
+        desired = plan.build_children(lp())
+        observed = [o for o in observed_ready(desired) if o["metadata"]["name"] != "p-sink"]
+        first = st.build_status(desired, observed, generation=3, previous={}, refusals=[], now=NOW)
+        assert first["phase"] == "Creating" and first["components"]["sink"]["message"].endswith("missing")
+        later = st.build_status(desired, observed, generation=3, previous={"phase": "Running"}, refusals=[], now=NOW)
+        assert later["phase"] == "Degraded"
+
+    def test_refusal_condition_and_transition_time_kept(self) -> None:
+        desired = plan.build_children(lp())
+        previous = {"conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "2025-01-01T00:00:00Z"}]}
+        status = st.build_status(
+            desired, observed_ready(desired), generation=3, previous=previous, refusals=["spec.kafka... 2"], now=NOW
+        )
+        conds = {cond["type"]: cond for cond in status["conditions"]}
+        assert conds["SpecAccepted"]["reason"] == "PartitionDecreaseRefused"
+        assert conds["Ready"]["lastTransitionTime"] == "2025-01-01T00:00:00Z"
+
+
+class TestCommandLine:
+    def test_all_namespaces_by_default_or_named_ones(self) -> None:
+        assert parse([]).namespace == []
+        assert parse(["-n", "a", "-n", "b"]).namespace == ["a", "b"]
+        assert parse(["--liveness", "http://127.0.0.1:9/healthz"]).liveness.endswith(":9/healthz")

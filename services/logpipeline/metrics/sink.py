@@ -1,7 +1,7 @@
 """``logpipeline sink``: consumes aggregate records and keeps the metrics table up to date.
 
 Per batch (up to ``batch_size`` records or ``poll_timeout``): parse (invalid records go to the dead-letter
-topic with the reason), keep the newest version of each id, write with conditional transactions (an older
+topic with the reason), keep the newest version of each id, write with conditional puts in parallel (an older
 version never replaces a newer one), flush the dead letters, and only then commit the batch's offsets.
 Throttling or an unreachable store is retried with exponential backoff and full jitter, without
 committing; a stop request during retries leaves the batch uncommitted (it is re-read on restart, which
@@ -376,5 +376,6 @@ class Sink:
             if self.consumer is not None:
                 self.consumer.close()
             self.producer.flush(10)
+            self.writer.close()
             server.shutdown()
             log.info("sink stopped")

@@ -21,7 +21,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from logpipeline.metrics import backoff, layout
 from logpipeline.metrics.records import Aggregate
 
-TRANSACTION_MAX = 100
 BATCH_WRITE_MAX = 25
 TRANSIENT_CODES = frozenset(
     {
@@ -36,7 +35,6 @@ TRANSIENT_CODES = frozenset(
         "LimitExceededException",
     }
 )
-TRANSIENT_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"})
 
 
 class Unavailable(Exception):
@@ -176,74 +174,58 @@ class WriteResult:
 
 
 class ConditionalWriter:
-    """Writes aggregates so that only a strictly newer version replaces an item (TransactWriteItems of 100)."""
+    """Writes aggregates so that only a strictly newer version replaces an item.
 
-    def __init__(self, ddb: Any, table: str, shards: int, retention_days: int) -> None:
+    BatchWriteItem cannot carry conditions and transactions cost twice the write capacity, so each
+    aggregate is one conditional PutItem; a batch is written by a pool of threads in parallel.
+    """
+
+    def __init__(self, ddb: Any, table: str, shards: int, retention_days: int, threads: int = 8) -> None:
         self.ddb, self.table, self.shards, self.retention_days = ddb, table, shards, retention_days
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ddb-put")
 
-    def _put(self, agg: Aggregate) -> dict[str, Any]:
-        return {
-            "TableName": self.table,
-            "Item": layout.to_item(agg, self.shards, self.retention_days),
-            "ConditionExpression": layout.CONDITION,
-            "ExpressionAttributeValues": layout.condition_values(agg),
-        }
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+    def _put(self, agg: Aggregate) -> tuple[str, str]:
+        """("written" | "stale" | "failed", reason); raises Unavailable or TableMissing."""
+        try:
+            self.ddb.put_item(
+                TableName=self.table,
+                Item=layout.to_item(agg, self.shards, self.retention_days),
+                ConditionExpression=layout.CONDITION,
+                ExpressionAttributeValues=layout.condition_values(agg),
+            )
+            return "written", ""
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return "stale", ""
+            mapped = classify(exc)
+            if mapped is not exc:
+                raise mapped from exc
+            return "failed", f"{_code(exc)}: {_message(exc)}"
+        except BotoCoreError as err:
+            raise classify(err) from err
 
     def write(self, aggregates: Sequence[Aggregate]) -> WriteResult:
-        """Raises ``Unavailable`` or ``TableMissing``; per-item permanent failures come back in ``failed``."""
+        """Write all; raises ``Unavailable`` or ``TableMissing`` (after every put has finished) if any put did."""
         result = WriteResult()
-        for i in range(0, len(aggregates), TRANSACTION_MAX):
-            result.add(self._chunk(list(aggregates[i : i + TRANSACTION_MAX])))
-        return result
-
-    def _chunk(self, chunk: list[Aggregate]) -> WriteResult:
-        result = WriteResult()
-        while chunk:
+        futures = [self.pool.submit(self._put, agg) for agg in aggregates]
+        error: Exception | None = None
+        for agg, future in zip(aggregates, futures, strict=True):
             try:
-                self.ddb.transact_write_items(TransactItems=[{"Put": self._put(a)} for a in chunk])
-                result.written += len(chunk)
-                return result
-            except ClientError as exc:
-                if _code(exc) == "TransactionCanceledException":
-                    reasons = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]
-                    if any(r in TRANSIENT_REASONS for r in reasons):
-                        raise Unavailable(f"transaction cancelled: {sorted(set(reasons))}") from exc
-                    if len(reasons) != len(chunk):
-                        return self._one_by_one(chunk, result)
-                    result.stale += sum(r == "ConditionalCheckFailed" for r in reasons)
-                    failed = [
-                        (a, r)
-                        for a, r in zip(chunk, reasons, strict=True)
-                        if r not in ("None", "ConditionalCheckFailed")
-                    ]
-                    if failed:
-                        return self._one_by_one([a for a, r in zip(chunk, reasons, strict=True) if r == "None"], result)
-                    chunk = [a for a, r in zip(chunk, reasons, strict=True) if r == "None"]
-                    continue
-                mapped = classify(exc)
-                if mapped is not exc:
-                    raise mapped from exc
-                return self._one_by_one(chunk, result)
-            except BotoCoreError as exc:
-                raise classify(exc) from exc
-        return result
-
-    def _one_by_one(self, chunk: list[Aggregate], result: WriteResult) -> WriteResult:
-        """Isolate the item(s) a transaction rejected as invalid: single conditional puts."""
-        for agg in chunk:
-            try:
-                self.ddb.put_item(**self._put(agg))
+                outcome, reason = future.result()
+            except (Unavailable, TableMissing) as exc:
+                error = exc if error is None or isinstance(exc, TableMissing) else error
+                continue
+            if outcome == "written":
                 result.written += 1
-            except ClientError as exc:
-                if _code(exc) == "ConditionalCheckFailedException":
-                    result.stale += 1
-                    continue
-                mapped = classify(exc)
-                if mapped is not exc:
-                    raise mapped from exc
-                result.failed.append((agg, f"{_code(exc)}: {_message(exc)}"))
-            except BotoCoreError as err:
-                raise classify(err) from err
+            elif outcome == "stale":
+                result.stale += 1
+            else:
+                result.failed.append((agg, reason))
+        if error is not None:
+            raise error
         return result
 
 

@@ -75,6 +75,20 @@ def aggregate_events(events: Sequence[Event], updated_at: int) -> list[Aggregate
     ]
 
 
+def update_versions(events: Sequence[Event], steps: int, updated_at: int) -> list[Aggregate]:
+    """Every window as a stream of growing versions (as in update mode): ``steps`` prefixes, the last complete."""
+    groups: dict[tuple[str, str, int], list[Event]] = defaultdict(list)
+    for e in sorted(events, key=lambda e: e.timestamp):
+        groups[(e.api, e.log_level, e.timestamp - e.timestamp % MINUTE_MS)].append(e)
+    out = []
+    for (api, level, start), group in sorted(groups.items()):
+        for k in range(1, steps + 1):
+            part = group[: max(1, -(-len(group) * k // steps))]
+            times, statuses = [e.response_time for e in part], [e.status_code for e in part]
+            out.append(window_aggregate(api, level, start, times, statuses, updated_at + k))
+    return out
+
+
 _LEVEL_WEIGHTS = (10, 40, 25, 12, 9, 4)
 _STATUS = {"DEBUG": 200, "INFO": 200, "SUCCESS": 201, "WARNING": 404, "ERROR": 500, "CRITICAL": 503}
 

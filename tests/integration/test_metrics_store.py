@@ -1,0 +1,198 @@
+"""Metrics store on the real DynamoDB-API server: idempotent writes, bulk load, and the query layer
+checked against an independent computation from the raw events."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from logpipeline import config
+from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
+from logpipeline.metrics import layout, query, records, store, synthetic
+
+# 2026-01-01T23:50Z: the 20 minutes cross midnight, so reads span two days of partitions.
+T0 = 1_767_311_400_000
+MINUTES = 20
+APIS = synthetic.api_names(4)
+MIN = 60_000
+
+
+@dataclass(frozen=True)
+class World:
+    ddb: Any
+    events: list[synthetic.Event]
+    versions: list[records.Aggregate]
+    final: dict[str, records.Aggregate]
+    ordered: str
+    shuffled: str
+    bulk: str
+    shuffled_stale: int
+    again: store.WriteResult
+
+
+def scan_table(ddb: Any, table: str) -> dict[str, records.Aggregate]:
+    """The whole table (test-only check; the query layer never scans)."""
+    out: dict[str, records.Aggregate] = {}
+    kwargs: dict[str, Any] = {"TableName": table}
+    while True:
+        page = ddb.scan(**kwargs)
+        for item in page["Items"]:
+            agg = layout.from_item(item)
+            assert agg.id not in out, f"duplicate item for {agg.id}"
+            out[agg.id] = agg
+        if "LastEvaluatedKey" not in page:
+            return out
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@pytest.fixture(scope="module")
+def world(stack: config.Settings) -> Iterator[World]:
+    suffix = random.Random().randbytes(4).hex()
+    ddb = store.client(stack.dynamodb_endpoint)
+    events = synthetic.events(T0, MINUTES, APIS, per_minute=14, seed=11)
+    versions = synthetic.update_versions(events, steps=2, updated_at=T0)
+    final = {a.id: a for a in records.latest(versions)}
+    names = [f"metrics_{kind}_{suffix}" for kind in ("ordered", "shuffled", "bulk")]
+    for name in names:
+        store.init_table(ddb, name)
+    ordered = store.ConditionalWriter(ddb, names[0], layout.DEFAULT_SHARDS, 30)
+    ordered.write(list(final.values()))
+    again = ordered.write(list(final.values()))  # the same aggregates a second time
+    shuffled = store.ConditionalWriter(ddb, names[1], layout.DEFAULT_SHARDS, 30)
+    rng = random.Random(5)
+    stale = 0
+    for _ in range(2):  # everything twice, versions in random order, older ones after newer
+        mixed = versions[:]
+        rng.shuffle(mixed)
+        for i in range(0, len(mixed), 250):
+            stale += shuffled.write(mixed[i : i + 250]).stale
+    ordered.close()
+    shuffled.close()
+    store.bulk_load(ddb, names[2], final.values())
+    yield World(ddb, events, versions, final, names[0], names[1], names[2], stale, again)
+    for name in names:
+        ddb.delete_table(TableName=name)
+
+
+def test_init_is_idempotent_and_as_designed(world: World) -> None:
+    assert store.init_table(world.ddb, world.ordered) == []
+    desc = world.ddb.describe_table(TableName=world.ordered)["Table"]
+    assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert [i["IndexName"] for i in desc["GlobalSecondaryIndexes"]] == [layout.BY_API_INDEX]
+    ttl = world.ddb.describe_time_to_live(TableName=world.ordered)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", layout.TTL_ATTRIBUTE)
+
+
+def test_same_aggregates_twice_or_shuffled_leave_the_same_table(world: World) -> None:
+    ordered = scan_table(world.ddb, world.ordered)
+    assert ordered == world.final
+    assert (world.again.written, world.again.stale) == (0, len(world.final))
+    assert scan_table(world.ddb, world.shuffled) == ordered
+    # every version was offered twice; all but the newest of each id were refused
+    assert world.shuffled_stale >= 2 * len(world.versions) - 2 * len(world.final)
+
+
+def test_bulk_load_equals_conditional_writes(world: World) -> None:
+    assert scan_table(world.ddb, world.bulk) == world.final
+
+
+# --- the query layer against the raw events ---------------------------------------------------------
+
+
+def _events(world: World, start: int, end: int, apis: list[str] | None) -> list[synthetic.Event]:
+    return [e for e in world.events if start <= e.timestamp < end and (not apis or e.api in apis)]
+
+
+def _quantile_ok(values: list[float], x: float, q: float, eps: float = 0.02) -> bool:
+    """x is a q-quantile of values within rank error eps: rank(< x) <= q <= rank(<= x)."""
+    below = sum(v < x for v in values) / len(values)
+    upto = sum(v <= x for v in values) / len(values)
+    return below - eps <= q <= upto + eps
+
+
+RANGES = [
+    (T0, T0 + MINUTES * MIN, None),  # the whole hour, across midnight
+    (T0 + 5 * MIN, T0 + 15 * MIN, None),  # 10 minutes around midnight
+    (T0 + 7 * MIN, T0 + 8 * MIN, None),  # one minute: stored percentiles
+    (T0, T0 + MINUTES * MIN, [APIS[2]]),  # one API: the by_api index
+    (T0 + 3 * MIN, T0 + 17 * MIN, [APIS[0], APIS[3]]),
+]
+
+
+@pytest.mark.parametrize(("start", "end", "apis"), RANGES)
+def test_query_layer_equals_raw_ground_truth(world: World, start: int, end: int, apis: list[str] | None) -> None:
+    reader = query.Reader(world.ddb, world.ordered)
+    raw = _events(world, start, end, apis)
+    now = T0 + MINUTES * MIN + 30_000
+    got = query.refresh(reader, start, end, now_ms=now, apis=apis, resolution="5m", top_n=3)
+
+    assert got.totals == {lv: sum(e.log_level == lv for e in raw) for lv in LOG_LEVELS}
+    errors = sum(e.log_level in ERROR_LEVELS for e in raw)
+    assert (got.sla.total, got.sla.errors) == (len(raw), errors)
+    assert got.sla.ratio == pytest.approx(1 - errors / len(raw))
+
+    assert sorted(got.latency) == sorted({e.api for e in raw})
+    for api, lat in got.latency.items():
+        times = sorted(e.response_time for e in raw if e.api == api)
+        assert lat.count == len(times)
+        assert lat.avg == pytest.approx(sum(times) / len(times))
+        assert (lat.min, lat.max) == (times[0], times[-1])
+        for q, value in ((0.5, lat.p50), (0.95, lat.p95), (0.99, lat.p99)):
+            assert _quantile_ok(times, value, q), (api, q, value)
+
+    expected_top = []
+    for api in {e.api for e in raw}:
+        mine = [e for e in raw if e.api == api]
+        errs = sum(e.log_level in ERROR_LEVELS for e in mine)
+        if errs:
+            avg = sum(e.response_time for e in mine) / len(mine)
+            expected_top.append((-errs, -errs / len(mine), api, avg))
+    expected_top.sort()
+    assert [(t.api, t.errors) for t in got.top_errors] == [(api, -e) for e, _, api, _ in expected_top[:3]]
+    for row, exp in zip(got.top_errors, expected_top, strict=False):
+        assert row.error_rate == pytest.approx(-exp[1])
+        assert row.avg_response_time == pytest.approx(exp[3])
+
+    for point in got.series:
+        inside = [e for e in raw if point.start <= e.timestamp < point.start + 5 * MIN]
+        assert point.counts == {lv: sum(e.log_level == lv for e in inside) for lv in LOG_LEVELS}
+    assert sum(sum(p.counts.values()) for p in got.series) == len(raw)
+
+    newest = max((e for e in world.events if not apis or e.api in apis), key=lambda e: e.timestamp)
+    newest_start = newest.timestamp - newest.timestamp % MIN
+    assert got.freshness.newest_window_start == newest_start
+    assert got.freshness.age_seconds == pytest.approx((now - newest_start - MIN) / 1000)
+
+
+@pytest.mark.parametrize("resolution", ["1m", "1h"])
+def test_series_resolutions(world: World, resolution: str) -> None:
+    reader = query.Reader(world.ddb, world.ordered)
+    step = query.resolution_ms(resolution)
+    points = query.series(reader, T0, T0 + MINUTES * MIN, resolution)
+    for point in points:
+        inside = _events(world, point.start, point.start + step, None)
+        assert point.counts == {lv: sum(e.log_level == lv for e in inside) for lv in LOG_LEVELS}
+    assert sum(sum(p.counts.values()) for p in points) == len(world.events)
+
+
+def test_reads_are_queries_on_known_partitions(world: World) -> None:
+    reader = query.Reader(world.ddb, world.ordered)
+    windows = reader.windows(T0, T0 + MINUTES * MIN)
+    assert len(windows) == len(world.final)
+    assert reader.queries == 2 * layout.DEFAULT_SHARDS  # two days x shards, one page each
+    assert reader.items_read == len(world.final)  # nothing outside the range is read
+    one = query.Reader(world.ddb, world.ordered)
+    assert {w.api for w in one.windows(T0, T0 + MINUTES * MIN, [APIS[3]])} == {APIS[3]}
+    assert one.queries == 1
+
+
+def test_bad_arguments_are_named(world: World) -> None:
+    reader = query.Reader(world.ddb, world.ordered)
+    with pytest.raises(ValueError, match="resolution: expected one of 1m, 5m, 1h"):
+        query.series(reader, T0, T0 + MIN, "2m")
+    with pytest.raises(ValueError, match=r"end .* must be after start"):
+        reader.windows(T0, T0)

@@ -35,12 +35,12 @@ def parse(text: str) -> list[tuple[str, str]]:
         if not line or line.startswith("#"):
             continue
         while line.endswith("\\") and i < len(lines):
-            line = line[:-1].rstrip() + " "
-            nxt = lines[i].strip()
-            i += 1
-            if nxt.startswith("#"):
-                continue
-            line += nxt
+            line = line[:-1].rstrip()
+            while i < len(lines) and lines[i].strip().startswith("#"):
+                i += 1  # comment lines inside a continued instruction are dropped
+            if i < len(lines):
+                line += " " + lines[i].strip()
+                i += 1
         marker = _HEREDOC.search(line)
         if marker:
             body = []

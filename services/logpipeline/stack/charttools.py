@@ -147,3 +147,19 @@ def helm(
     if kubeconfig is not None:
         env["KUBECONFIG"] = str(kubeconfig)
     return subprocess.run([str(binary), *args], capture_output=True, text=True, env=env, timeout=timeout, check=False)
+
+
+def main() -> int:
+    """``python -m logpipeline.stack.charttools``: build (once) helm and kubeconform into the cache."""
+    import time
+
+    from logpipeline.config import Settings
+
+    start = time.monotonic()
+    tools = ensure(Settings().cache, lambda msg: print(f"[{time.monotonic() - start:6.0f}s] {msg}", flush=True))
+    print(f"helm: {tools.helm}\nkubeconform: {tools.kubeconform}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from typing import Any
 
 import orjson
 import pytest
+import requests
 from confluent_kafka import Consumer, Message
 
 from logpipeline import config
@@ -250,8 +252,12 @@ def test_follow_reads_a_growing_and_rotated_file(stack: config.Settings, unique:
     source = DATA.read_bytes().splitlines(keepends=True)
     log.write_bytes(b"".join(source[:50]))
     exe = Path(sys.executable).with_name("logpipeline")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = ["ingest", str(log), "--format", "combined", "--follow", "--topic", names.input_topic]
     proc = subprocess.Popen(
-        [str(exe), "ingest", str(log), "--format", "combined", "--follow", "--topic", names.input_topic],
+        [str(exe), *args, "--metrics-port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -267,6 +273,8 @@ def test_follow_reads_a_growing_and_rotated_file(stack: config.Settings, unique:
         log.rename(tmp_path / "access.log.1")
         log.write_bytes(b"".join(source[81:120]))
         got = consume(stack.kafka_bootstrap, names.input_topic, 120, timeout=30)
+        health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
@@ -275,6 +283,17 @@ def test_follow_reads_a_growing_and_rotated_file(stack: config.Settings, unique:
     want = Counter(formats.parse_combined(line.rstrip(b"\n"), "x", 1)["timestamp"] for line in source[:120])  # type: ignore[index]
     assert Counter(codec.decode(m.value() or b"")["timestamp"] for m in got) == want
     assert orjson.loads(out)["produced"] == 120
+    assert health.status_code == 200
+    assert "logpipeline_ingest_events_total 120.0" in metrics and "logpipeline_ingest_lines_total 120.0" in metrics
+
+
+def test_missing_topic_or_broker_is_a_one_line_error(stack: config.Settings, unique: str) -> None:
+    missing = _cli("generate", "--count", "10", "--topic", f"absent_{unique}")
+    assert missing.returncode == 1
+    assert f"topic(s) absent_{unique} missing" in missing.stderr and "topics ensure" in missing.stderr
+    down = _cli("ingest", str(DATA), "--format", "combined", "--bootstrap", "127.0.0.1:1", timeout=60)
+    assert down.returncode == 1 and "cannot reach 127.0.0.1:1" in down.stderr
+    assert "Traceback" not in missing.stderr + down.stderr
 
 
 def test_replay_keeps_the_original_pace_times_the_speedup(stack: config.Settings, unique: str, tmp_path: Path) -> None:

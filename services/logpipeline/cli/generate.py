@@ -11,7 +11,10 @@ import typer
 from logpipeline import config
 from logpipeline.cli.progress import log, result
 from logpipeline.generator import traffic, truth
+from logpipeline.ingest.metrics import GeneratorMetrics
+from logpipeline.kafka import topics
 from logpipeline.kafka.producer import Sender
+from logpipeline.metrics.service import serve
 
 PROGRESS_EVERY_S = 2.0
 
@@ -41,7 +44,9 @@ def _chunks(block: traffic.Block, size: int) -> list[traffic.Block]:
     ]
 
 
-def run(spec: traffic.TrafficSpec, sender: Sender, truth_path: Path | None) -> dict[str, Any]:
+def run(
+    spec: traffic.TrafficSpec, sender: Sender, truth_path: Path | None, metrics: GeneratorMetrics | None = None
+) -> dict[str, Any]:
     """Produce every event of ``spec``; paced on event time when ``spec.rate`` is set."""
     began = time.monotonic()
     kept: list[dict[str, Any]] = []
@@ -57,6 +62,8 @@ def run(spec: traffic.TrafficSpec, sender: Sender, truth_path: Path | None) -> d
                     if delay > 0:
                         time.sleep(delay)
                 sender.send_batch(part.api, traffic.encode_block(part))
+                if metrics is not None:
+                    metrics.events.inc(len(part))
                 if truth_path is not None:
                     kept.extend(traffic.block_events(part))
             if time.monotonic() - last_report >= PROGRESS_EVERY_S:
@@ -101,6 +108,7 @@ def generate(
     truth_file: Annotated[
         Path | None, typer.Option("--truth", help="write events and per-minute aggregates here (JSONL)")
     ] = None,
+    metrics_port: int = typer.Option(None, help="serve /healthz, /readyz and /metrics on this port (0: any free)"),
 ) -> None:
     """Realistic API traffic keyed by api; prints progress on stderr and a JSON summary on stdout."""
     if truth_file is not None and count is None and duration is None:
@@ -118,7 +126,16 @@ def generate(
         incidents=tuple(parse_incident(text, start) for text in incident or []),
     )
     sender = Sender.connect(bootstrap or settings.kafka_bootstrap, topic or settings.names.input_topic)
-    summary = run(spec, sender, truth_file)
+    try:
+        topics.require(sender.producer, bootstrap or settings.kafka_bootstrap, [sender.topic])
+    except topics.MissingTopics as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    metrics = GeneratorMetrics()
+    if metrics_port is not None:
+        server = serve("0.0.0.0", metrics_port, metrics.registry, ready=lambda: True)
+        log("serving", port=server.server_address[1], paths=["/healthz", "/readyz", "/metrics"])
+    summary = run(spec, sender, truth_file, metrics)
     log("done", **{k: v for k, v in summary.items() if k != "truth"})
     result(**summary)
     if summary["failed"]:

@@ -15,9 +15,12 @@ from logpipeline import config
 from logpipeline.cli.progress import log, result
 from logpipeline.ingest import reader
 from logpipeline.ingest.formats import FORMATS
+from logpipeline.ingest.metrics import IngestMetrics
 from logpipeline.ingest.run import IngestSummary, ingest
+from logpipeline.kafka import topics
 from logpipeline.kafka.deadletters import MAX_DLQ_VALUE_BYTES, DeadLetters
 from logpipeline.kafka.producer import Sender
+from logpipeline.metrics.service import serve
 
 
 def ingest_command(
@@ -28,6 +31,7 @@ def ingest_command(
     topic: str = typer.Option(None, help="target topic (default: the input topic)"),
     dlq_topic: str = typer.Option(None, help="dead-letter topic (default: <input topic>.dlq)"),
     bootstrap: str = typer.Option(None, help="Kafka bootstrap servers (default: the local stack)"),
+    metrics_port: int = typer.Option(None, help="serve /healthz, /readyz and /metrics on this port (0: any free)"),
 ) -> None:
     """Valid lines become events keyed by api; every other line is dead-lettered with reason and line number."""
     if fmt not in FORMATS:
@@ -35,6 +39,15 @@ def ingest_command(
     settings = config.load()
     sender = Sender.connect(bootstrap or settings.kafka_bootstrap, topic or settings.names.input_topic)
     dead = DeadLetters(sender.sibling(dlq_topic or f"{sender.topic}.dlq"), stage="ingest")
+    try:
+        topics.require(sender.producer, bootstrap or settings.kafka_bootstrap, [sender.topic, dead.sender.topic])
+    except topics.MissingTopics as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    metrics = IngestMetrics()
+    if metrics_port is not None:
+        server = serve("0.0.0.0", metrics_port, metrics.registry, ready=lambda: True)
+        log("serving", port=server.server_address[1], paths=["/healthz", "/readyz", "/metrics"])
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -48,7 +61,9 @@ def ingest_command(
     def progress(s: IngestSummary) -> None:
         log("progress", lines=s.lines, produced=s.produced, dead_lettered=dead.total)
 
-    summary = ingest(_until(lines, stopping), fmt, str(path), sender, dead, speedup=speedup, progress=progress)
+    summary = ingest(
+        _until(lines, stopping), fmt, str(path), sender, dead, speedup=speedup, progress=progress, metrics=metrics
+    )
     log("done", **summary.as_dict())
     result(**summary.as_dict())
     if summary.failed:

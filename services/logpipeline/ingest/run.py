@@ -14,6 +14,7 @@ from typing import Any
 from logpipeline.events import codec
 from logpipeline.events.codec import MAX_EVENT_BYTES, Invalid
 from logpipeline.ingest.formats import parse_line
+from logpipeline.ingest.metrics import IngestMetrics
 from logpipeline.ingest.reader import Line
 from logpipeline.kafka.deadletters import DeadLetters
 from logpipeline.kafka.producer import Sender
@@ -68,26 +69,34 @@ def ingest(
     speedup: float | None = None,
     max_bytes: int = MAX_EVENT_BYTES,
     progress: Callable[[IngestSummary], None] = lambda s: None,
+    metrics: IngestMetrics | None = None,
 ) -> IngestSummary:
     """Send every line somewhere (input topic or dead letters) and wait until Kafka has them all."""
     began = time.monotonic()
     summary = IngestSummary()
     pace = _Pace(speedup)
+    metrics = metrics or IngestMetrics()
     for line in lines:
         summary.lines += 1
+        metrics.lines.inc()
+        problem: Invalid | None = None
         if line.size > max_bytes:
             problem = Invalid("line", f"at most {max_bytes} bytes", f"{line.size} bytes", "too_large")
-            dead.send(line.data, problem, source, str(line.lineno), original_size=line.size)
         elif not line.data.strip():
             summary.blank += 1
+            metrics.blank.inc()
         else:
             result = parse_line(fmt, line.data, source, line.lineno)
             if isinstance(result, Invalid):
-                dead.send(line.data, result, source, str(line.lineno))
+                problem = result
             else:
                 pace.wait(int(result["timestamp"]))
                 sender.send(str(result["api"]), codec.encode(result))
                 summary.produced += 1
+                metrics.events.inc()
+        if problem is not None:
+            dead.send(line.data, problem, source, str(line.lineno), original_size=line.size)
+            metrics.dead.labels(problem.error_class).inc()
         if summary.lines % 10_000 == 0:
             summary.seconds = time.monotonic() - began
             progress(summary)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
     AlterConfigOpType,
@@ -116,8 +116,34 @@ def _update(admin: AdminClient, spec: TopicSpec, partitions: int, timeout: float
     return changes or [Change(spec.name, "unchanged")]
 
 
+class MissingTopics(Exception):
+    """The broker is unreachable or a topic is absent (topic auto-creation is off)."""
+
+
+def require(client: Producer | AdminClient, bootstrap: str, names: Sequence[str], timeout: float = 15.0) -> None:
+    """Raise MissingTopics with a one-line cause unless the broker answers and every topic exists."""
+    try:
+        existing = client.list_topics(timeout=timeout).topics
+    except KafkaException as exc:
+        raise MissingTopics(f"kafka: cannot reach {bootstrap}: {exc.args[0]}") from None
+    missing = [n for n in names if n not in existing]
+    if missing:
+        raise MissingTopics(
+            f"kafka: topic(s) {', '.join(missing)} missing on {bootstrap}; create them with `logpipeline topics ensure`"
+        )
+
+
 def admin_client(bootstrap: str) -> AdminClient:
     return AdminClient({"bootstrap.servers": bootstrap})
 
 
-__all__ = ["Change", "KafkaException", "TopicSpec", "admin_client", "default_topics", "ensure"]
+__all__ = [
+    "Change",
+    "KafkaException",
+    "MissingTopics",
+    "TopicSpec",
+    "admin_client",
+    "default_topics",
+    "ensure",
+    "require",
+]

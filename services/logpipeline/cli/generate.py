@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, cast
 
 import typer
@@ -92,6 +94,10 @@ def run(
     return summary
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def generate(
     count: int = typer.Option(None, min=1, help="number of events"),
     duration: float = typer.Option(None, min=0.001, help="event-time span in seconds"),
@@ -131,6 +137,7 @@ def generate(
     except topics.MissingTopics as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: flush what was queued, then summarize
     metrics = GeneratorMetrics()
     if metrics_port is not None:
         server = serve("0.0.0.0", metrics_port, metrics.registry, ready=lambda: True)

@@ -29,7 +29,8 @@ def _read_line(f: BinaryIO, max_bytes: int) -> tuple[bytes, int, bool]:
     """(data, full size, ended with a newline); skips the rest of an oversized line."""
     data = f.readline(max_bytes + 2)
     if data.endswith(b"\n"):
-        return data[:-1].removesuffix(b"\r"), len(data) - 1, True
+        line = data[:-1].removesuffix(b"\r")
+        return line, len(line), True
     if len(data) <= max_bytes:
         return data, len(data), False
     size = len(data)

@@ -262,3 +262,10 @@ def test_values_schema_refuses_bad_values(
     result = charttools.helm(tools.helm, "template", "rel", str(CHART), "--set", setting, home=helm_home)
     assert result.returncode != 0
     assert field in result.stderr
+
+
+def test_a_sample_outside_the_watched_namespace_is_refused(tools: charttools.ChartTools, helm_home: Path) -> None:
+    args = ["--set", "operator.watchNamespace=pipelines", "--set", "sample.enabled=true"]
+    result = charttools.helm(tools.helm, "template", "rel", str(CHART), "-n", NAMESPACE, *args, home=helm_home)
+    assert result.returncode != 0
+    assert 'sample.namespace "logpipeline-system" is not the watched namespace "pipelines"' in result.stderr

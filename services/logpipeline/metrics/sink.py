@@ -102,6 +102,7 @@ class Sink:
             {"bootstrap.servers": cfg.bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5}
         )
         self.dlq_errors: list[str] = []
+        self.replayed_below: dict[int, int] = {}  # partition -> offset processed before a replay began
         self.recovered = False
         self._last_lag = 0.0
         self._last_generation_check = time.monotonic()
@@ -162,6 +163,7 @@ class Sink:
         if not partitions:
             self.rewind_on_assign = True
             return
+        self._remember_processed(partitions)
         starts = self._beginnings(partitions)
         for tp in starts:
             self._seek(tp)
@@ -187,6 +189,13 @@ class Sink:
             low, _high = self.consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)
             out.append(TopicPartition(tp.topic, tp.partition, max(low, 0)))
         return out
+
+    def _remember_processed(self, partitions: list[TopicPartition]) -> None:
+        """Committed offsets before a replay: invalid records below them were dead-lettered already."""
+        assert self.consumer is not None
+        for tp in self.consumer.committed([TopicPartition(t.topic, t.partition) for t in partitions], timeout=10):
+            if tp.offset >= 0:
+                self.replayed_below[tp.partition] = max(self.replayed_below.get(tp.partition, 0), tp.offset)
 
     def _check_generation(self, force: bool = False) -> bool:
         """True when the table was replaced or removed (and a rebuild has started)."""
@@ -222,6 +231,7 @@ class Sink:
         self.assigned = True
         if self.rewind_on_assign and partitions:
             self.rewind_on_assign = False
+            self._remember_processed(partitions)
             starts = self._beginnings(partitions)
             consumer.assign(starts)
             consumer.commit(offsets=starts, asynchronous=False)
@@ -292,11 +302,12 @@ class Sink:
             try:
                 agg = records.parse(msg.value())
             except InvalidAggregate as exc:
-                rejected.append((msg, exc.reason, exc.error_class))
+                if offset >= self.replayed_below.get(partition, 0):  # not dead-lettered before a replay
+                    rejected.append((msg, exc.reason, exc.error_class))
                 continue
             parsed.append(agg)
             origin[agg.id] = msg
-        self.metrics.consumed.inc(len(parsed) + len(rejected))
+        self.metrics.consumed.inc(sum(1 for m in messages if m.error() is None))
         newest = records.latest(parsed)
 
         def write() -> store.WriteResult:

@@ -13,7 +13,7 @@ from logpipeline import config, versions
 
 def build_session(
     app_name: str = "logpipeline",
-    master: str = "local[2]",
+    master: str | None = "local[2]",
     settings: config.Settings | None = None,
     with_kafka: bool = True,
     extra: dict[str, str] | None = None,
@@ -21,7 +21,6 @@ def build_session(
     settings = settings or config.load()
     builder = (
         SparkSession.builder.appName(app_name)
-        .master(master)
         .config("spark.jars.ivy", str(settings.cache / "ivy"))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "4")
@@ -29,6 +28,8 @@ def build_session(
         .config("spark.hadoop.dfs.client.use.datanode.hostname", "true")
         .config("spark.driver.memory", "1g")
     )
+    if master:  # None: keep the master given by spark-submit
+        builder = builder.master(master)
     if with_kafka:
         builder = builder.config("spark.jars.packages", versions.SPARK_KAFKA_PACKAGE)
     for key, value in (extra or {}).items():

@@ -1,0 +1,294 @@
+"""Entry point of the streaming job: reads the input topic and runs the pipeline's four queries.
+
+``python -m logpipeline_spark.job [options]`` (local master, Kafka connector resolved by Spark's Ivy) or
+``spark-submit --packages <connector> spark-apps/logpipeline_spark/main.py [options]``. Queries:
+
+- ``aggregates``: per-(window, api, log_level) aggregates -> the aggregates topic, update mode, so the
+  current window is visible within a trigger or two (full values, key = aggregate id);
+- ``dead_letters``: invalid records -> the dead-letter topic, original bytes, reason in ``dlq.*`` headers;
+- ``raw_archive``: valid events -> Parquet ``<root>/<pipeline>/raw/date=YYYY-MM-DD/hour=HH/``;
+- ``window_archive``: closed windows -> Parquet ``<root>/<pipeline>/agg/date=YYYY-MM-DD/``, append mode.
+
+Each query checkpoints under ``<checkpoint root>/<pipeline>/checkpoints/<query>``, so a restart
+resumes exactly where it stopped (the file sinks and the state are exactly-once; the Kafka sinks are
+at-least-once, harmless because aggregates are full values). SIGTERM or SIGINT stops the queries
+between micro-batches. Logs are JSON lines; /healthz, /readyz and /metrics are served on
+``--metrics-port``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming.query import StreamingQuery
+from pyspark.sql.streaming.readwriter import DataStreamWriter
+
+from logpipeline import config
+from logpipeline.metrics.service import configure_logging, serve
+from logpipeline_spark import session
+from logpipeline_spark import transformations as tr
+
+log = logging.getLogger("logpipeline_spark.job")
+
+QUERIES: tuple[str, ...] = ("aggregates", "dead_letters", "raw_archive", "window_archive")
+STOP_GRACE_S = 30.0
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    bootstrap: str
+    archive_root: str
+    checkpoint_root: str
+    input_topic: str
+    aggregates_topic: str
+    dlq_topic: str
+    pipeline: str
+    window: str = "1 minute"
+    watermark: str = "1 minute"
+    trigger: str = "1 second"
+    master: str | None = "local[2]"
+    starting_offsets: str = "earliest"
+    max_offsets_per_trigger: int = 0
+    shuffle_partitions: int = 4
+    ui_port: int = 4040
+    metrics_port: int = 0
+    queries: tuple[str, ...] = QUERIES
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.archive_root.rstrip("/"), self.pipeline, *parts])
+
+    def checkpoint(self, query: str) -> str:
+        return "/".join([self.checkpoint_root.rstrip("/"), self.pipeline, "checkpoints", query])
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
+    settings = config.load()
+    names = settings.names
+    p = argparse.ArgumentParser(prog="logpipeline_spark.job", description=__doc__.splitlines()[0])
+    p.add_argument("--bootstrap", default=_env("LOGPIPELINE_KAFKA_BOOTSTRAP", settings.kafka_bootstrap))
+    p.add_argument(
+        "--archive-root",
+        default=_env("LOGPIPELINE_ARCHIVE_ROOT", settings.hdfs_url),
+        help="hdfs://host:port or file:///dir",
+    )
+    p.add_argument(
+        "--checkpoint-root", default=os.environ.get("LOGPIPELINE_CHECKPOINT_ROOT"), help="default: the archive root"
+    )
+    p.add_argument("--input-topic", default=names.input_topic)
+    p.add_argument("--aggregates-topic", default=names.aggregates_topic)
+    p.add_argument("--dlq-topic", default=_env("LOGPIPELINE_DLQ_TOPIC", names.dlq_topic))
+    p.add_argument("--pipeline", default=names.pipeline)
+    p.add_argument("--window", default=_env("LOGPIPELINE_WINDOW", "1 minute"))
+    p.add_argument("--watermark", default=_env("LOGPIPELINE_WATERMARK", "1 minute"))
+    p.add_argument("--trigger", default=_env("LOGPIPELINE_TRIGGER", "1 second"))
+    under_submit = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit chose the master already
+    p.add_argument("--master", default=_env("LOGPIPELINE_SPARK_MASTER", "" if under_submit else "local[2]"))
+    p.add_argument("--starting-offsets", default=_env("LOGPIPELINE_STARTING_OFFSETS", "earliest"))
+    p.add_argument("--max-offsets-per-trigger", type=int, default=int(_env("LOGPIPELINE_MAX_OFFSETS_PER_TRIGGER", "0")))
+    p.add_argument("--shuffle-partitions", type=int, default=int(_env("LOGPIPELINE_SHUFFLE_PARTITIONS", "4")))
+    p.add_argument("--ui-port", type=int, default=int(_env("LOGPIPELINE_SPARK_UI_PORT", "4040")), help="0: no UI")
+    p.add_argument(
+        "--metrics-port", type=int, default=int(_env("LOGPIPELINE_SPARK_METRICS_PORT", "0")), help="0: no server"
+    )
+    p.add_argument("--queries", default=",".join(QUERIES), help="comma-separated subset of " + ",".join(QUERIES))
+    a = p.parse_args(argv)
+    queries = tuple(q for q in a.queries.split(",") if q)
+    unknown = sorted(set(queries) - set(QUERIES))
+    if unknown:
+        p.error(f"--queries: unknown {', '.join(unknown)}; expected some of {', '.join(QUERIES)}")
+    return JobOptions(
+        bootstrap=a.bootstrap,
+        archive_root=a.archive_root,
+        checkpoint_root=a.checkpoint_root or a.archive_root,
+        input_topic=a.input_topic,
+        aggregates_topic=a.aggregates_topic,
+        dlq_topic=a.dlq_topic,
+        pipeline=a.pipeline,
+        window=a.window,
+        watermark=a.watermark,
+        trigger=a.trigger,
+        master=a.master or None,
+        starting_offsets=a.starting_offsets,
+        max_offsets_per_trigger=a.max_offsets_per_trigger,
+        shuffle_partitions=a.shuffle_partitions,
+        ui_port=a.ui_port,
+        metrics_port=a.metrics_port,
+        queries=queries,
+    )
+
+
+def read_input(spark: SparkSession, opts: JobOptions) -> DataFrame:
+    reader = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", opts.bootstrap)
+        .option("subscribe", opts.input_topic)
+        .option("startingOffsets", opts.starting_offsets)
+    )
+    if opts.max_offsets_per_trigger > 0:
+        reader = reader.option("maxOffsetsPerTrigger", str(opts.max_offsets_per_trigger))
+    return reader.load()
+
+
+def _aggregates(raw: DataFrame, opts: JobOptions) -> DataFrame:
+    events = tr.deduplicate(tr.with_event_time(tr.parse(raw).valid, opts.watermark))
+    return tr.aggregate(events, opts.window)
+
+
+def writers(raw: DataFrame, opts: JobOptions) -> dict[str, DataStreamWriter]:
+    """The four queries, configured but not started."""
+    parsed = tr.parse(raw)
+    kafka = {"kafka.bootstrap.servers": opts.bootstrap}
+    return {
+        "aggregates": tr.aggregate_records(_aggregates(raw, opts))
+        .writeStream.format("kafka")
+        .options(**kafka, topic=opts.aggregates_topic)
+        .outputMode("update"),
+        "dead_letters": tr.dead_letter_records(parsed.invalid)
+        .writeStream.format("kafka")
+        .options(**kafka, topic=opts.dlq_topic)
+        .outputMode("append"),
+        "raw_archive": tr.archive_partitions(parsed.valid)
+        .writeStream.format("parquet")
+        .option("path", opts.path("raw"))
+        .partitionBy("date", "hour")
+        .outputMode("append"),
+        "window_archive": tr.aggregate_partitions(_aggregates(raw, opts))
+        .writeStream.format("parquet")
+        .option("path", opts.path("agg"))
+        .partitionBy("date")
+        .outputMode("append"),
+    }
+
+
+def start(spark: SparkSession, opts: JobOptions) -> dict[str, StreamingQuery]:
+    raw = read_input(spark, opts)
+    started: dict[str, StreamingQuery] = {}
+    for name, writer in writers(raw, opts).items():
+        if name not in opts.queries:
+            continue
+        query = (
+            writer.queryName(f"{opts.pipeline}.{name}")
+            .option("checkpointLocation", opts.checkpoint(name))
+            .trigger(processingTime=opts.trigger)
+            .start()
+        )
+        started[name] = query
+        log.info(
+            "query started", extra={"fields": {"query": name, "id": str(query.id), "checkpoint": opts.checkpoint(name)}}
+        )
+    return started
+
+
+class Metrics:
+    """Prometheus figures of the running queries, fed from their progress reports."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        labels = ["query"]
+        self.input_rows = Counter("logpipeline_spark_input_rows", "Rows read", labels, registry=self.registry)
+        self.output_rows = Counter("logpipeline_spark_output_rows", "Rows written", labels, registry=self.registry)
+        self.batches = Counter("logpipeline_spark_batches", "Micro-batches completed", labels, registry=self.registry)
+        self.duration = Gauge(
+            "logpipeline_spark_batch_seconds", "Duration of the last micro-batch", labels, registry=self.registry
+        )
+        self.state_rows = Gauge("logpipeline_spark_state_rows", "Rows held in state", labels, registry=self.registry)
+        self.active = Gauge("logpipeline_spark_query_active", "1 while the query runs", labels, registry=self.registry)
+
+
+def _report(name: str, progress: dict[str, Any], metrics: Metrics) -> None:
+    rows = int(progress.get("numInputRows", 0))
+    written = int((progress.get("sink") or {}).get("numOutputRows", 0) or 0)
+    duration_ms = int((progress.get("durationMs") or {}).get("triggerExecution", 0))
+    state = sum(int(op.get("numRowsTotal", 0)) for op in progress.get("stateOperators", []))
+    metrics.input_rows.labels(name).inc(rows)
+    metrics.output_rows.labels(name).inc(max(written, 0))
+    metrics.batches.labels(name).inc()
+    metrics.duration.labels(name).set(duration_ms / 1000.0)
+    metrics.state_rows.labels(name).set(state)
+    if rows or written:
+        fields = {
+            "query": name,
+            "batch": progress.get("batchId"),
+            "input_rows": rows,
+            "output_rows": written,
+            "rows_per_s": round(float(progress.get("processedRowsPerSecond") or 0.0), 1),
+            "batch_ms": duration_ms,
+            "watermark": (progress.get("eventTime") or {}).get("watermark"),
+            "state_rows": state,
+        }
+        log.info("batch", extra={"fields": fields})
+
+
+def _stop(queries: dict[str, StreamingQuery]) -> None:
+    """Stop each query, first letting a running micro-batch finish (up to STOP_GRACE_S)."""
+    deadline = time.monotonic() + STOP_GRACE_S
+    for name, query in queries.items():
+        while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        query.stop()
+        log.info("query stopped", extra={"fields": {"query": name}})
+
+
+def run(opts: JobOptions) -> int:
+    """Start the queries and supervise them until a signal or a failure; returns the exit code."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("stop requested", extra={"fields": {"signal": signal.Signals(signum).name}})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    extra = {"spark.sql.shuffle.partitions": str(opts.shuffle_partitions)}
+    extra.update({"spark.ui.port": str(opts.ui_port)} if opts.ui_port else {"spark.ui.enabled": "false"})
+    spark = session.build_session(f"logpipeline-{opts.pipeline}", master=opts.master, extra=extra)
+    spark.sparkContext.setLogLevel("WARN")
+    metrics = Metrics()
+    log.info("job starting", extra={"fields": {k: str(v) for k, v in opts.__dict__.items()}})
+    queries = start(spark, opts)
+    if opts.metrics_port:
+        serve("0.0.0.0", opts.metrics_port, metrics.registry, lambda: all(q.isActive for q in queries.values()))
+    seen: dict[str, Any] = {}
+    failed = False
+    while not stop.wait(1.0):
+        for name, query in queries.items():
+            metrics.active.labels(name).set(1 if query.isActive else 0)
+            if not query.isActive:
+                error = query.exception()
+                log.error("query terminated", extra={"fields": {"query": name, "error": str(error)}})
+                failed = True
+                stop.set()
+                continue
+            progress = query.lastProgress
+            if progress and progress.get("batchId") != seen.get(name):
+                seen[name] = progress.get("batchId")
+                _report(name, progress, metrics)
+    _stop(queries)
+    spark.stop()
+    log.info("job stopped", extra={"fields": {"failed": failed}})
+    return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    configure_logging()
+    return run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

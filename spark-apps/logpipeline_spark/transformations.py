@@ -1,0 +1,287 @@
+"""Pure DataFrame -> DataFrame transformations of the streaming job (no I/O; batch and streaming alike).
+
+Stages, in order: ``parse`` (raw Kafka records -> typed valid events + invalid records with an error
+class and a reason), ``with_event_time`` (event-time column and watermark), ``deduplicate`` (by event
+id within the watermark), ``aggregate`` (tumbling windows per (window, api, log_level), the record
+contract ``AGGREGATE_FIELDS``), ``api_summary`` (per (window, api) totals, errors, error rate, status
+classes), and the record frames for the Kafka sinks (``aggregate_records``, ``dead_letter_records``).
+
+Lateness rule: an event whose event time is older than the watermark (max event time seen so far minus
+the allowed delay, as of the previous micro-batch) is dropped by ``deduplicate``; every other event is
+counted exactly once per id. A window is closed, and appended to the archive, once the watermark passes
+its end.
+
+Percentiles: ``p50/p95/p99_response_time`` are read from a KLL doubles sketch (Apache DataSketches, via
+Spark's ``kll_sketch_agg_double``) built per group with ``KLL_K`` = 200. Its normalized rank error is
+about 1.65% (``PERCENTILE_RANK_ERROR``, 99% confidence): the returned p95 lies between the true 93.35th
+and 96.65th percentiles. Below about ``KLL_K`` values per group the sketch holds every value and the
+percentiles are exact values of the data. The serialized sketch travels with each aggregate
+(``response_time_sketch``, base64) so hours and days merge with ``kll_merge_agg_double`` under the same
+bound.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from logpipeline.events import AGGREGATE_FIELDS, ERROR_LEVELS, EVENT_FIELDS, Field
+from logpipeline.events import deadletter as dlq
+
+KLL_K = 200
+PERCENTILE_RANK_ERROR = 0.0165
+STAGE = "spark"
+
+_TYPES: dict[str, T.DataType] = {
+    "string": T.StringType(),
+    "long": T.LongType(),
+    "int": T.IntegerType(),
+    "double": T.DoubleType(),
+}
+_CORRUPT = "_corrupt_record"
+_JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
+
+# Columns of a raw frame as the Kafka source delivers them (``parse`` needs these).
+RAW_COLUMNS: tuple[str, ...] = ("key", "value", "topic", "partition", "offset")
+# Lineage columns that ``parse`` keeps on every valid event.
+LINEAGE_COLUMNS: tuple[str, ...] = ("kafka_partition", "kafka_offset")
+EVENT_TIME = "event_time"
+
+
+class Parsed(NamedTuple):
+    valid: DataFrame
+    invalid: DataFrame
+
+
+def struct_type(fields: tuple[Field, ...]) -> T.StructType:
+    """The Spark schema of a field list (event or aggregate)."""
+    return T.StructType([T.StructField(f.name, _TYPES[f.type], nullable=True) for f in fields])
+
+
+def event_schema() -> T.StructType:
+    return struct_type(EVENT_FIELDS)
+
+
+def aggregate_schema() -> T.StructType:
+    return struct_type(AGGREGATE_FIELDS)
+
+
+def _text_schema() -> T.StructType:
+    """Every event field read as its JSON text: tells a mistyped value from an absent one."""
+    fields = [T.StructField(f.name, T.StringType()) for f in EVENT_FIELDS]
+    return T.StructType([*fields, T.StructField(_CORRUPT, T.StringType())])
+
+
+def _typed_schema() -> T.StructType:
+    return T.StructType([*event_schema().fields, T.StructField(_CORRUPT, T.StringType())])
+
+
+def _error(error_class: str, reason: Column) -> Column:
+    return F.struct(F.lit(error_class).alias("error_class"), reason.alias("reason"))
+
+
+def _shown(value: Column) -> Column:
+    """A value as quoted, truncated text for a reason."""
+    text = value.cast("string")
+    return F.concat(F.lit("'"), F.substring(text, 1, 80), F.lit("'"))
+
+
+def _type_name(f: Field) -> str:
+    return {"string": "a string", "long": "an integer", "int": "an integer", "double": "a number"}[f.type]
+
+
+def _bounds_error(f: Field, value: Column) -> Column | None:
+    """The error for an out-of-bounds value of field ``f`` (null when within bounds)."""
+    checks: list[Column] = []
+    if f.minimum is not None or f.maximum is not None:
+        low = F.lit(f.minimum) if f.minimum is not None else None
+        high = F.lit(f.maximum) if f.maximum is not None else None
+        inside = F.lit(True)
+        if low is not None:
+            inside = inside & (value >= low)
+        if high is not None:
+            inside = inside & (value <= high)
+        span = f"[{_num(f.minimum)}, {_num(f.maximum)}]"
+        reason = F.concat(F.lit(f"{f.name}: expected {f.type} in {span}, got "), value.cast("string"))
+        checks.append(F.when(~inside, _error("out_of_range", reason)))
+    if f.max_length is not None:
+        reason = F.concat(
+            F.lit(f"{f.name}: expected at most {f.max_length} characters, got "), F.length(value).cast("string")
+        )
+        checks.append(F.when(F.length(value) > f.max_length, _error("too_long", reason)))
+    if f.enum is not None:
+        reason = F.concat(F.lit(f"{f.name}: expected one of {', '.join(f.enum)}, got "), _shown(value))
+        checks.append(F.when(~value.isin(*f.enum), _error("not_allowed", reason)))
+    if f.required and f.type == "string":
+        reason = F.lit(f"{f.name}: expected non-empty string, got ''")
+        checks.append(F.when(value == "", _error("out_of_range", reason)))
+    return F.coalesce(*checks) if checks else None
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "-inf"
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _field_errors(f: Field, typed: Column, text: Column, corrupt: Column) -> list[Column]:
+    value, raw = typed[f.name], text[f.name]
+    wrong = corrupt.isNotNull() & raw.isNotNull() & value.isNull()
+    errors = [
+        F.when(wrong, _error("wrong_type", F.concat(F.lit(f"{f.name}: expected {_type_name(f)}, got "), _shown(raw))))
+    ]
+    if f.required:
+        errors.append(F.when(value.isNull(), _error("missing_field", F.lit(f"{f.name}: required field missing"))))
+    bounds = _bounds_error(f, value)
+    if bounds is not None:
+        errors.append(bounds)
+    return errors
+
+
+def parse(raw: DataFrame) -> Parsed:
+    """Split raw Kafka records (``RAW_COLUMNS``) into typed valid events and invalid records.
+
+    ``valid`` has the ``EVENT_FIELDS`` columns (typed) plus ``LINEAGE_COLUMNS``; ``invalid`` keeps the
+    original ``key``/``value`` bytes with ``topic``, ``partition``, ``offset``, ``error_class`` and
+    ``reason`` (the first problem found, in field order). The text re-parse that names a mistyped field
+    runs only for records whose typed parse failed.
+    """
+    value = raw["value"].cast("string")
+    typed = F.from_json(value, _typed_schema(), _JSON_OPTIONS)
+    staged = raw.select(*RAW_COLUMNS, typed.alias("_typed")).select(
+        *RAW_COLUMNS,
+        "_typed",
+        F.when(F.col(f"_typed.{_CORRUPT}").isNotNull(), F.from_json(value, _text_schema(), _JSON_OPTIONS)).alias(
+            "_text"
+        ),
+    )
+    t, s = F.col("_typed"), F.col("_text")
+    corrupt = t[_CORRUPT]
+    not_json = F.when(
+        raw["value"].isNull(), _error("not_json", F.lit("value: expected a JSON object, got an empty record"))
+    ).when(
+        t.isNull() | (corrupt.isNotNull() & s[_CORRUPT].isNotNull()),
+        _error("not_json", F.concat(F.lit("value: expected a JSON object, got "), _shown(value))),
+    )
+    checks = [not_json]
+    for f in EVENT_FIELDS:
+        checks.extend(_field_errors(f, t, s, corrupt))
+    checked = staged.select("*", F.coalesce(*checks).alias("_error"))
+    valid = checked.where(F.col("_error").isNull()).select(
+        *[t[f.name].alias(f.name) for f in EVENT_FIELDS],
+        F.col("partition").alias("kafka_partition"),
+        F.col("offset").alias("kafka_offset"),
+    )
+    invalid = checked.where(F.col("_error").isNotNull()).select(
+        *RAW_COLUMNS, F.col("_error.error_class").alias("error_class"), F.col("_error.reason").alias("reason")
+    )
+    return Parsed(valid, invalid)
+
+
+def dead_letter_records(invalid: DataFrame) -> DataFrame:
+    """Invalid records as Kafka sink rows: original key and value, the reason in ``dlq.*`` headers."""
+
+    def header(name: str, value: Column) -> Column:
+        return F.struct(F.lit(name).alias("key"), value.cast("binary").alias("value"))
+
+    position = F.concat(F.col("partition").cast("string"), F.lit(":"), F.col("offset").cast("string"))
+    headers = F.array(
+        header(dlq.REASON, F.col("reason")),
+        header(dlq.STAGE, F.lit(STAGE)),
+        header(dlq.SOURCE, F.col("topic")),
+        header(dlq.POSITION, position),
+        header(dlq.ERROR_CLASS, F.col("error_class")),
+    )
+    return invalid.select("key", "value", headers.alias("headers"))
+
+
+def with_event_time(events: DataFrame, watermark: str) -> DataFrame:
+    """Adds ``event_time`` (timestamp from epoch-ms ``timestamp``) and the watermark on it."""
+    return events.withColumn(EVENT_TIME, F.timestamp_millis(F.col("timestamp"))).withWatermark(EVENT_TIME, watermark)
+
+
+def deduplicate(events: DataFrame) -> DataFrame:
+    """Drops repeated event ids seen within the watermark; in a stream, also drops events older than it.
+
+    A static frame has no watermark: every repeated id is dropped.
+    """
+    if events.isStreaming:
+        return events.dropDuplicatesWithinWatermark(["id"])
+    return events.dropDuplicates(["id"])
+
+
+def _count_if(condition: Column) -> Column:
+    return F.sum(F.when(condition, 1).otherwise(0)).cast("long")
+
+
+def aggregate(events: DataFrame, window: str) -> DataFrame:
+    """Per (tumbling window, api, log_level) aggregates, exactly the columns and types of ``AGGREGATE_FIELDS``."""
+    status = F.col("status_code")
+    grouped = events.groupBy(F.window(EVENT_TIME, window).alias("window"), "api", "log_level").agg(
+        F.count(F.lit(1)).cast("long").alias("log_count"),
+        F.avg("response_time").alias("avg_response_time"),
+        F.min("response_time").alias("min_response_time"),
+        F.max("response_time").alias("max_response_time"),
+        _count_if(status < 300).alias("status_2xx"),
+        _count_if((status >= 300) & (status < 400)).alias("status_3xx"),
+        _count_if((status >= 400) & (status < 500)).alias("status_4xx"),
+        _count_if(status >= 500).alias("status_5xx"),
+        F.kll_sketch_agg_double("response_time", KLL_K).alias("_sketch"),
+    )
+    window_start = F.unix_millis(F.col("window.start"))
+    sketch = F.col("_sketch")
+    columns: dict[str, Column] = {
+        "id": F.concat_ws("|", "api", "log_level", window_start.cast("string")),
+        "window_start": window_start,
+        "window_end": F.unix_millis(F.col("window.end")),
+        "p50_response_time": F.kll_sketch_get_quantile_double(sketch, F.lit(0.5)),
+        "p95_response_time": F.kll_sketch_get_quantile_double(sketch, F.lit(0.95)),
+        "p99_response_time": F.kll_sketch_get_quantile_double(sketch, F.lit(0.99)),
+        "response_time_sketch": F.base64(sketch),
+        "updated_at": F.unix_millis(F.current_timestamp()),
+    }
+    return grouped.select(
+        *[columns.get(f.name, F.col(f.name)).cast(_TYPES[f.type]).alias(f.name) for f in AGGREGATE_FIELDS]
+    )
+
+
+def api_summary(aggregates: DataFrame) -> DataFrame:
+    """Per (window, api): total, errors (ERROR + CRITICAL), error rate and status classes, summed over levels."""
+    is_error = F.col("log_level").isin(*sorted(ERROR_LEVELS))
+    summed = aggregates.groupBy("window_start", "window_end", "api").agg(
+        F.sum("log_count").cast("long").alias("total"),
+        F.sum(F.when(is_error, F.col("log_count")).otherwise(0)).cast("long").alias("errors"),
+        *[F.sum(f"status_{c}").cast("long").alias(f"status_{c}") for c in ("2xx", "3xx", "4xx", "5xx")],
+    )
+    return summed.select(
+        "window_start",
+        "window_end",
+        "api",
+        "total",
+        "errors",
+        F.try_divide(F.col("errors"), F.col("total")).alias("error_rate"),
+        "status_2xx",
+        "status_3xx",
+        "status_4xx",
+        "status_5xx",
+    )
+
+
+def aggregate_records(aggregates: DataFrame) -> DataFrame:
+    """Aggregates as Kafka sink rows: key = aggregate id, value = the JSON object of ``AGGREGATE_FIELDS``."""
+    value = F.to_json(F.struct(*[F.col(f.name) for f in AGGREGATE_FIELDS]))
+    return aggregates.select(F.col("id").alias("key"), value.alias("value"))
+
+
+def archive_partitions(events: DataFrame) -> DataFrame:
+    """Adds the raw archive's ``date`` (YYYY-MM-DD) and ``hour`` (HH) partition columns, from event time (UTC)."""
+    ts = F.timestamp_millis(F.col("timestamp"))
+    return events.withColumn("date", F.date_format(ts, "yyyy-MM-dd")).withColumn("hour", F.date_format(ts, "HH"))
+
+
+def aggregate_partitions(aggregates: DataFrame) -> DataFrame:
+    """Adds the aggregate archive's ``date`` partition column, from the window start (UTC)."""
+    return aggregates.withColumn("date", F.date_format(F.timestamp_millis(F.col("window_start")), "yyyy-MM-dd"))

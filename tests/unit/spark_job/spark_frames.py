@@ -1,0 +1,31 @@
+"""Helpers of the Spark transformation tests: events and raw Kafka-shaped frames."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from pyspark.sql import DataFrame, SparkSession
+
+RAW_SCHEMA = "key binary, value binary, topic string, partition int, offset long"
+T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z, a window boundary
+
+
+def event(n: int, ts: int, api: str = "/a", level: str = "INFO", rt: float = 10.0, status: int = 200) -> dict[str, Any]:
+    return {
+        "id": f"id-{n}",
+        "timestamp": ts,
+        "api": api,
+        "response_time": rt,
+        "status_code": status,
+        "log_level": level,
+    }
+
+
+def raw_frame(spark: SparkSession, values: list[bytes | str | dict[str, Any]]) -> DataFrame:
+    """Records as the Kafka source delivers them: dicts are JSON-encoded, str taken as text."""
+    rows = []
+    for offset, v in enumerate(values):
+        data = orjson.dumps(v) if isinstance(v, dict) else v.encode() if isinstance(v, str) else v
+        rows.append((b"k", data, "in", 0, offset))
+    return spark.createDataFrame(rows, RAW_SCHEMA)

@@ -52,6 +52,11 @@ class Ports:
     datanode_http: int = 9864
     datanode_ipc: int = 9867
     dynamodb: int = 8000
+    dashboard: int = 8050
+    sink_http: int = 9108
+    generator_http: int = 9109
+    spark_http: int = 9110
+    spark_ui: int = 4040
 
     @classmethod
     def from_env(cls) -> Ports:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from pathlib import Path
@@ -119,24 +118,3 @@ def _follow(files: list[Path]) -> None:
             time.sleep(0.5)
     except KeyboardInterrupt:
         return
-
-
-def run_main() -> None:
-    """Set up and run the pipeline on the embedded default stack until Ctrl-C."""
-    settings = config.load()
-    _up(settings)
-    _print_status(settings)
-    console.print("pipeline running; press Ctrl-C to stop")
-    stop = False
-
-    def _handle(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, _handle)
-    try:
-        while not stop:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    runner.down(settings, lambda c, m: console.print(f"  {c}: {m}"))

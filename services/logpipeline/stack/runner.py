@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from logpipeline.config import Settings
@@ -72,9 +72,9 @@ def wait_ready(component: Component, report: Report) -> None:
     raise StackError(component.name, f"not ready after {component.ready_timeout:.0f}s", log)
 
 
-def up(settings: Settings, report: Report) -> list[Component]:
-    """Bring every component up; on failure, stop what this call started and raise."""
-    components = all_components(settings)
+def up(settings: Settings, report: Report, only: Collection[str] | None = None) -> list[Component]:
+    """Bring every component (or those named in ``only``) up; on failure, stop what this call started and raise."""
+    components = [c for c in all_components(settings) if only is None or c.name in only]
     started: list[Component] = []
     try:
         for component in components:

@@ -1,0 +1,116 @@
+"""``logpipeline up`` / ``logpipeline down``: the whole pipeline on the embedded default stack."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from logpipeline import config
+from logpipeline.pipeline import plan, runner
+from logpipeline.stack import process
+from logpipeline.stack.errors import StackError
+
+console = Console(stderr=True)
+MAX_RESTARTS = 3
+
+
+def _urls(settings: config.Settings, options: plan.Options) -> list[tuple[str, str]]:
+    host, p = settings.host, settings.ports
+    rows = [("kafka", settings.kafka_bootstrap), ("dynamodb", settings.dynamodb_endpoint)]
+    if options.archive == "hdfs":
+        rows.append(("hdfs", f"{settings.hdfs_url} (WebHDFS {settings.webhdfs_url})"))
+    else:
+        rows.append(("archive", plan.archive_root(settings, options)))
+    rows += [
+        ("spark ui", f"http://{host}:{p.spark_ui}"),
+        ("sink metrics", f"http://{host}:{p.sink_http}/metrics"),
+    ]
+    if options.dashboard:
+        rows.append(("dashboard", f"http://{host}:{p.dashboard}"))
+    return rows
+
+
+def _supervise(settings: config.Settings, services: list[plan.Service], stop: list[bool]) -> None:
+    """Wait for Ctrl-C or SIGTERM; restart a service that died (a bounded number of times)."""
+    restarts = dict.fromkeys((s.name for s in services), 0)
+    while not stop:
+        for service in services:
+            if process.read_pid(settings.run / f"{service.name}.pid") is not None:
+                continue
+            if service.name == "ingest":
+                continue  # a finished replay is not a failure
+            if restarts[service.name] >= MAX_RESTARTS:
+                continue
+            restarts[service.name] += 1
+            log = settings.logs / f"{service.name}.log"
+            console.print(
+                f"[yellow]{service.name} exited; restarting ({restarts[service.name]}/{MAX_RESTARTS}), log: {log}"
+            )
+            runner.start_service(settings, service)
+        time.sleep(1.0)
+
+
+def up(
+    rate: float = typer.Option(200.0, min=0.001, help="generated events per second"),
+    incident: Annotated[
+        list[str] | None,
+        typer.Option(help="inject an incident: API:errors|latency:FROM_S:TO_S:FACTOR (repeatable)"),
+    ] = None,
+    seed: int = typer.Option(0, help="generator seed"),
+    ingest: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="ingest this file instead of generating")
+    ] = None,
+    ingest_format: str = typer.Option("combined", "--format", help="format of --ingest: json, combined, nginx-json"),
+    speedup: float | None = typer.Option(None, help="replay --ingest at its original pace times this factor"),
+    follow: bool = typer.Option(False, help="keep reading --ingest as it grows (tail -F)"),
+    archive: str = typer.Option("hdfs", help="where raw and closed-window Parquet goes: hdfs or local"),
+    no_dashboard: bool = typer.Option(False, "--no-dashboard", help="do not serve the dashboard"),
+) -> None:
+    """Set up and run the whole pipeline on the embedded default stack; Ctrl-C stops everything."""
+    settings = config.load()
+    options = plan.Options(
+        rate=rate, incidents=tuple(incident or ()), seed=seed, ingest=ingest, ingest_format=ingest_format,
+        ingest_speedup=speedup, follow=follow, archive=archive, dashboard=not no_dashboard,
+    )  # fmt: skip
+    began = time.monotonic()
+    try:
+        with console.status("starting the pipeline") as status:
+
+            def report(component: str, message: str) -> None:
+                status.update(f"[bold]{component}[/]: {message}")
+                if message in ("ready", "already running"):
+                    console.print(f"  [green]✓[/] {component}: {message}")
+
+            services = runner.up(settings, options, report)
+    except (StackError, ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        runner.down(settings, lambda c, m: None)
+        raise typer.Exit(1) from None
+    console.print(f"pipeline ready in {time.monotonic() - began:.1f}s")
+    for name, url in _urls(settings, options):
+        console.print(f"  {name:<13} {url}", highlight=False)
+    console.print("press Ctrl-C to stop")
+    stop: list[bool] = []
+
+    def _handle(signum: int, frame: FrameType | None) -> None:
+        stop.append(True)
+
+    signal.signal(signal.SIGTERM, _handle)
+    signal.signal(signal.SIGINT, _handle)
+    _supervise(settings, services, stop)
+    console.print("stopping")
+    stopped = runner.down(settings, lambda c, m: console.print(f"  {c}: {m}"))
+    console.print(f"stopped {stopped} process(es)")
+
+
+def down() -> None:
+    """Stop the pipeline's services and the stack (a pipeline left running by a killed ``up``)."""
+    settings = config.load()
+    stopped = runner.down(settings, lambda c, m: console.print(f"  {c}: {m}"))
+    console.print(f"stopped {stopped} process(es)")

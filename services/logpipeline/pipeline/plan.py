@@ -1,0 +1,100 @@
+"""Which service processes ``logpipeline up`` runs and how each proves it is ready (pure: builds argv only).
+
+Services run as their own processes (``logpipeline <command>`` or ``python -m logpipeline_spark.job``),
+each serving ``/readyz`` on a loopback port, so the runner can supervise them like the stack's servers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from logpipeline.config import Settings
+
+INGEST_FORMATS = ("json", "combined", "nginx-json")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user chose on the command line of ``logpipeline up``."""
+
+    rate: float = 200.0
+    incidents: tuple[str, ...] = ()
+    seed: int = 0
+    ingest: Path | None = None
+    ingest_format: str = "combined"
+    ingest_speedup: float | None = None
+    follow: bool = False
+    archive: str = "hdfs"  # hdfs | local
+    dashboard: bool = True
+    generator: bool = True
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    argv: list[str]
+    ready_url: str | None
+    env: dict[str, str] = field(default_factory=dict)
+    ready_timeout: float = 180.0
+
+
+def archive_root(settings: Settings, options: Options) -> str:
+    if options.archive == "local":
+        return (settings.state / "archive").as_uri()
+    if options.archive == "hdfs":
+        return settings.hdfs_url
+    raise ValueError(f"archive: expected hdfs or local, got {options.archive!r}")
+
+
+def stack_components(options: Options) -> list[str]:
+    """The stack components the pipeline needs: HDFS only when it archives there."""
+    return ["kafka", "dynamodb"] + (["hdfs"] if options.archive == "hdfs" else [])
+
+
+def services(settings: Settings, options: Options, python: str, cli: str) -> list[Service]:
+    """The service processes in start order: sink and dashboard first, then the job, then the source."""
+    host, p = settings.host, settings.ports
+    out = [
+        Service("sink", [cli, "sink", "--http-port", str(p.sink_http)], f"http://{host}:{p.sink_http}/readyz"),
+    ]
+    if options.dashboard:
+        out.append(
+            Service(
+                "dashboard",
+                [cli, "dashboard", "--bind", f"{host}:{p.dashboard}"],
+                f"http://{host}:{p.dashboard}/readyz",
+            )
+        )
+    out.append(
+        Service(
+            "spark",
+            [
+                python, "-m", "logpipeline_spark.job",
+                "--archive-root", archive_root(settings, options),
+                "--metrics-port", str(p.spark_http),
+                "--ui-port", str(p.spark_ui),
+                "--starting-offsets", "latest",
+            ],
+            f"http://{host}:{p.spark_http}/readyz",
+            ready_timeout=300.0,
+        )
+    )  # fmt: skip
+    if options.ingest is not None:
+        if options.ingest_format not in INGEST_FORMATS:
+            raise ValueError(
+                f"ingest format: expected one of {', '.join(INGEST_FORMATS)}, got {options.ingest_format!r}"
+            )
+        argv = [cli, "ingest", str(options.ingest), "--format", options.ingest_format]
+        if options.ingest_speedup is not None:
+            argv += ["--speedup", str(options.ingest_speedup)]
+        if options.follow:
+            argv.append("--follow")
+        out.append(Service("ingest", argv, None))
+    elif options.generator:
+        argv = [cli, "generate", "--rate", str(options.rate), "--seed", str(options.seed)]
+        argv += ["--metrics-port", str(p.generator_http)]
+        for incident in options.incidents:
+            argv += ["--incident", incident]
+        out.append(Service("generator", argv, f"http://{host}:{p.generator_http}/readyz"))
+    return out

@@ -1,0 +1,96 @@
+"""Brings the whole pipeline up on the local stack and takes it down again.
+
+Order: stack components → topics → metrics table → sink, dashboard, Spark job → traffic source.
+Each service is a supervised process (pid file and log in the state directory) that must answer its
+``/readyz`` before the next step; a service that dies on start is reported with its log file.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from logpipeline.config import Settings
+from logpipeline.kafka import topics
+from logpipeline.metrics import store
+from logpipeline.pipeline.plan import Options, Service, services, stack_components
+from logpipeline.stack import process
+from logpipeline.stack import runner as stack_runner
+from logpipeline.stack.errors import StackError
+
+SERVICE_NAMES = ("sink", "dashboard", "spark", "ingest", "generator")
+
+
+def _cli() -> str:
+    exe = Path(sys.executable).with_name("logpipeline")
+    return str(exe) if exe.exists() else "logpipeline"
+
+
+def planned(settings: Settings, options: Options) -> list[Service]:
+    return services(settings, options, python=sys.executable, cli=_cli())
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return bool(resp.status == 200)
+    except Exception:
+        return False
+
+
+def _wait(settings: Settings, service: Service) -> None:
+    pidfile, log = settings.run / f"{service.name}.pid", settings.logs / f"{service.name}.log"
+    deadline = time.monotonic() + service.ready_timeout
+    while time.monotonic() < deadline:
+        if process.read_pid(pidfile) is None:
+            last = process.tail(log, 1).strip()[:200]
+            raise StackError(service.name, f"crashed on start: {last or 'no output'}", log)
+        if service.ready_url is None or _ready(service.ready_url):
+            return
+        time.sleep(0.5)
+    raise StackError(service.name, f"not ready after {service.ready_timeout:.0f}s", log)
+
+
+def start_service(settings: Settings, service: Service) -> None:
+    pidfile = settings.run / f"{service.name}.pid"
+    if process.read_pid(pidfile) is None:
+        for port_url in filter(None, [service.ready_url]):
+            port = int(port_url.split(":")[2].split("/")[0])
+            if not process.port_is_free(settings.host, port):
+                raise StackError(service.name, f"port {port} on {settings.host} is already in use by another process")
+        process.spawn(service.argv, pidfile, settings.logs / f"{service.name}.log", env=service.env)
+
+
+def up(settings: Settings, options: Options, report: stack_runner.Report) -> list[Service]:
+    """Start everything the options ask for; on failure stop what was started and raise StackError."""
+    plan = planned(settings, options)
+    stack_runner.up(settings, report, only=stack_components(options))
+    report("topics", "ensuring topics")
+    for change in topics.ensure(topics.admin_client(settings.kafka_bootstrap), topics.default_topics(settings.names)):
+        report("topics", str(change))
+    report("store", f"ensuring table {settings.names.table}")
+    store.init_table(store.client(settings.dynamodb_endpoint), settings.names.table)
+    try:
+        for service in plan:
+            report(service.name, "starting")
+            start_service(settings, service)
+            _wait(settings, service)
+            report(service.name, "ready")
+    except BaseException:
+        down(settings, lambda c, m: None, stack=False)
+        raise
+    return plan
+
+
+def down(settings: Settings, report: stack_runner.Report, stack: bool = True) -> int:
+    """Stop the source first, then the job, the sink and the dashboard, then (optionally) the stack."""
+    stopped = 0
+    for name in reversed(SERVICE_NAMES):
+        if process.stop(settings.run / f"{name}.pid", timeout=60.0):
+            stopped += 1
+            report(name, "stopped")
+    if stack:
+        stopped += stack_runner.down(settings, report)
+    return stopped

@@ -65,7 +65,7 @@ def _generator_run(settings: config.Settings, topic: str, count: int) -> dict[st
 
 def _sample_records(path: Path, count: int) -> float:
     spec = traffic.TrafficSpec(seed=1, start_ms=1_714_564_800_000, count=count)
-    values = [v for block in traffic.blocks(spec) for v in traffic.encode_block(block)]
+    values = [v for block in traffic.blocks(spec) for v in block.encode()]
     path.write_bytes(b"\n".join(values))
     return sum(map(len, values)) / len(values)
 

@@ -28,8 +28,11 @@ def test_events_are_valid_unique_and_deterministic() -> None:
 
 def test_fast_encoding_equals_the_events() -> None:
     spec = TrafficSpec(seed=3, start_ms=START, count=traffic.BLOCK + 100)
-    encoded = [v for block in traffic.blocks(spec) for v in traffic.encode_block(block)]
-    assert [orjson.loads(v) for v in encoded] == list(traffic.events(spec))
+    encoded = [v for block in traffic.blocks(spec) for v in block.encode()]
+    keys = [k for block in traffic.blocks(spec) for k in block.api_keys()]
+    events = list(traffic.events(spec))
+    assert [orjson.loads(v) for v in encoded] == events
+    assert keys == [e["api"] for e in events]
 
 
 def test_event_time_follows_the_rate_and_duration() -> None:

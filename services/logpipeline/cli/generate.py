@@ -39,11 +39,7 @@ def parse_incident(text: str, start_ms: int) -> traffic.Incident:
 def _chunks(block: traffic.Block, size: int) -> list[traffic.Block]:
     if size >= len(block):
         return [block]
-    fields = traffic.Block.__dataclass_fields__
-    return [
-        traffic.Block(**{name: getattr(block, name)[i : i + size] for name in fields})
-        for i in range(0, len(block), size)
-    ]
+    return [block.part(i, i + size) for i in range(0, len(block), size)]
 
 
 def run(
@@ -59,15 +55,15 @@ def run(
         for block in traffic.blocks(spec):
             for part in _chunks(block, chunk):
                 if spec.rate:
-                    first_ms = part.timestamp[0] if first_ms is None else first_ms
-                    delay = began + (part.timestamp[0] - first_ms) / 1000.0 - time.monotonic()
+                    first_ms = int(part.timestamp[0]) if first_ms is None else first_ms
+                    delay = began + (int(part.timestamp[0]) - first_ms) / 1000.0 - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
-                sender.send_batch(part.api, traffic.encode_block(part))
+                sender.send_batch(part.api_keys(), part.encode())
                 if metrics is not None:
                     metrics.events.inc(len(part))
                 if truth_path is not None:
-                    kept.extend(traffic.block_events(part))
+                    kept.extend(part.events())
             if time.monotonic() - last_report >= PROGRESS_EVERY_S:
                 last_report = time.monotonic()
                 log(

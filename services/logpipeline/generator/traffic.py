@@ -25,7 +25,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from logpipeline.events.schema import MAX_RESPONSE_TIME_MS, SCHEMA_VERSION
+from logpipeline.events.schema import LOG_LEVELS, MAX_RESPONSE_TIME_MS, SCHEMA_VERSION
+from logpipeline.generator import rowbytes
 from logpipeline.generator.catalogue import (
     DEFAULT_APIS,
     REGION_WEIGHTS,
@@ -43,6 +44,7 @@ CLIENTS = 4096
 _SAFE = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]+")
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
+Bytes2D = npt.NDArray[np.uint8]
 
 
 @dataclass(frozen=True)
@@ -75,27 +77,6 @@ class TrafficSpec:
         return self.rate if self.rate is not None else self.nominal_rate
 
 
-@dataclass(frozen=True)
-class Block:
-    """Columns of ``BLOCK`` (or fewer, at the end) consecutive events, as Python lists."""
-
-    id: list[str]
-    timestamp: list[int]
-    timestamp_human: list[str]
-    api: list[str]
-    ip_address: list[str]
-    response_time: list[float]
-    status_code: list[int]
-    response_code: list[str]
-    log_level: list[str]
-    method: list[str]
-    service: list[str]
-    region: list[str]
-
-    def __len__(self) -> int:
-        return len(self.id)
-
-
 def _offsets_s(spec: TrafficSpec, index: Floats, start_s: float) -> Floats:
     """Seconds after start of the events with these indices (inverse of the cumulative rate)."""
     rate = spec.event_rate
@@ -113,65 +94,74 @@ def _offsets_s(spec: TrafficSpec, index: Floats, start_s: float) -> Floats:
     return t
 
 
-def _to_strings(chars: npt.NDArray[np.uint32]) -> list[str]:
-    """Rows of UCS-4 code points to Python strings, without a Python loop."""
-    width = chars.shape[1]
-    as_text: list[str] = np.ascontiguousarray(chars).view(f"<U{width}").ravel().tolist()
-    return as_text
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8).astype(np.uint32)
-_UUID_DIGITS = [i for i in range(36) if i not in (8, 13, 18, 23)]
-
-
-def _uuids(rng: np.random.Generator, n: int) -> list[str]:
+def _uuids(rng: np.random.Generator, n: int) -> Bytes2D:
+    """uuid4 text (n, 36) as ASCII bytes."""
     raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
-    nibbles = np.empty((n, 32), dtype=np.uint8)
-    nibbles[:, 0::2] = raw >> 4
-    nibbles[:, 1::2] = raw & 0x0F
-    out = np.full((n, 36), ord("-"), dtype=np.uint32)
-    out[:, _UUID_DIGITS] = _HEX[nibbles]
-    return _to_strings(out)
+    hexed = np.empty((n, 32), dtype=np.uint8)
+    hexed[:, 0::2] = _HEX[raw >> 4]
+    hexed[:, 1::2] = _HEX[raw & 0x0F]
+    out = np.empty((n, 36), dtype=np.uint8)
+    out[:, [8, 13, 18, 23]] = ord("-")
+    out[:, 0:8], out[:, 9:13], out[:, 14:18] = hexed[:, 0:8], hexed[:, 8:12], hexed[:, 12:16]
+    out[:, 19:23], out[:, 24:36] = hexed[:, 16:20], hexed[:, 20:32]
+    return out
 
 
-def _iso_times(ms: Ints) -> list[str]:
-    """ISO 8601 UTC with milliseconds, e.g. 2024-05-01T12:00:00.250Z."""
+def _iso_times(ms: Ints) -> Bytes2D:
+    """ISO 8601 UTC with milliseconds (n, 24) as ASCII bytes, e.g. 2024-05-01T12:00:00.250Z."""
     seconds, millis = np.divmod(ms, 1000)
     unique, inverse = np.unique(seconds, return_inverse=True)
-    prefix = np.datetime_as_string(unique.astype("datetime64[s]"), unit="s")
-    prefix_chars = np.frombuffer(prefix.astype("<U19").tobytes(), dtype=np.uint32).reshape(len(unique), 19)
-    out = np.empty((len(ms), 24), dtype=np.uint32)
-    out[:, :19] = prefix_chars[inverse]
+    prefix = np.datetime_as_string(unique.astype("datetime64[s]"), unit="s").astype("S19")
+    out = np.empty((len(ms), 24), dtype=np.uint8)
+    out[:, :19] = prefix.view(np.uint8).reshape(len(unique), 19)[inverse]
     out[:, 19] = ord(".")
     for pos, div in ((20, 100), (21, 10), (22, 1)):
         out[:, pos] = (millis // div) % 10 + ord("0")
     out[:, 23] = ord("Z")
-    return _to_strings(out)
+    return out
 
 
-def _clients(seed: int) -> npt.NDArray[np.object_]:
+def _texts(chars: Bytes2D) -> list[str]:
+    """Rows of ASCII bytes to Python strings, without a Python loop."""
+    width = chars.shape[1]
+    as_text: list[str] = np.ascontiguousarray(chars).view(f"S{width}").ravel().astype(f"U{width}").tolist()
+    return as_text
+
+
+def _clients(seed: int) -> tuple[str, ...]:
     rng = np.random.default_rng([seed, 1 << 31])
     octets = rng.integers(1, 255, size=(CLIENTS, 4))
     firsts = np.array([10, 172, 192, 81, 93, 185, 203], dtype=np.int64)
     octets[:, 0] = firsts[rng.integers(0, len(firsts), CLIENTS)]
-    return np.array([".".join(map(str, row)) for row in octets.tolist()], dtype=object)
+    return tuple(".".join(map(str, row)) for row in octets.tolist())
+
+
+class _Vocab:
+    """Strings by index: as a Python object array (for dicts) and as padded bytes (for fast JSON)."""
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self.objects = np.array(list(words), dtype=object)
+        self.table, self.lengths = rowbytes.vocabulary(tuple(words))
 
 
 @dataclass(frozen=True)
 class _Model:
     apis: Sequence[Api]
-    names: npt.NDArray[np.object_]
-    methods: npt.NDArray[np.object_]
-    services: npt.NDArray[np.object_]
+    names: _Vocab
+    methods: _Vocab
+    services: _Vocab
+    clients: _Vocab
     weights: Floats
     mu: Floats
     sigma: Floats
     p5: Floats
     p4: Floats
     p3: Floats
-    clients: npt.NDArray[np.object_]
 
 
 def _model(spec: TrafficSpec) -> _Model:
@@ -185,16 +175,16 @@ def _model(spec: TrafficSpec) -> _Model:
     w = np.array([a.weight for a in apis], dtype=np.float64)
     return _Model(
         apis=apis,
-        names=np.array([a.name for a in apis], dtype=object),
-        methods=np.array([a.method for a in apis], dtype=object),
-        services=np.array([a.service for a in apis], dtype=object),
+        names=_Vocab([a.name for a in apis]),
+        methods=_Vocab([a.method for a in apis]),
+        services=_Vocab([a.service for a in apis]),
+        clients=_Vocab(_clients(spec.seed)),
         weights=w / w.sum(),
         mu=np.log(np.array([a.median_ms for a in apis])),
         sigma=np.array([a.sigma for a in apis]),
         p5=np.array([a.error_rate for a in apis]),
         p4=np.array([a.client_error_rate for a in apis]),
         p3=np.array([a.redirect_rate for a in apis]),
-        clients=_clients(spec.seed),
     )
 
 
@@ -207,14 +197,114 @@ for _cls, _rows in STATUS_TABLE.items():
     _CODE_CUM[_cls, : len(_rows)] = _shares / _shares[-1]
     for _code, _share, _lat in _rows:
         _CODE_LATENCY[_code] = _lat
-_STATUS_TEXT = np.array([str(i) for i in range(600)], dtype=object)
-_LEVELS_BY_CODE = np.array(["INFO"] * 600, dtype=object)
-for _code in range(600):
-    _LEVELS_BY_CODE[_code] = level_for_status(_code)
-_SUCCESS_NAMES = np.array([name for name, _ in SUCCESS_LEVELS], dtype=object)
+_LEVELS = _Vocab(LOG_LEVELS)
+_LEVEL_BY_CODE = np.array([LOG_LEVELS.index(level_for_status(c)) for c in range(600)], dtype=np.int64)
+_SUCCESS_LEVELS = np.array([LOG_LEVELS.index(name) for name, _ in SUCCESS_LEVELS], dtype=np.int64)
 _SUCCESS_CUM = np.cumsum([share for _, share in SUCCESS_LEVELS])
-_REGIONS = np.array(REGIONS, dtype=object)
+_REGIONS = _Vocab(REGIONS)
 _REGION_CUM = np.cumsum(REGION_WEIGHTS)
+_STATUS_TEXT = np.array([str(i) for i in range(600)], dtype=object)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Up to ``BLOCK`` consecutive events as columns (numpy): indices into the model's vocabularies and values."""
+
+    model: _Model
+    id: Bytes2D  # (n, 36) uuid text
+    timestamp: Ints
+    human: Bytes2D  # (n, 24) ISO text
+    api: Ints
+    client: Ints
+    hundredths: Ints  # response_time in 1/100 ms; response_time = hundredths / 100
+    status: Ints
+    level: Ints
+    region: Ints
+
+    def __len__(self) -> int:
+        return len(self.timestamp)
+
+    def head(self, n: int) -> Block:
+        return self.part(0, n)
+
+    def part(self, start: int, stop: int) -> Block:
+        cut = {name: getattr(self, name)[start:stop] for name in Block.__dataclass_fields__ if name != "model"}
+        return Block(model=self.model, **cut)
+
+    def api_keys(self) -> list[str]:
+        """The Kafka key of each event: its api."""
+        names: list[str] = self.model.names.objects[self.api].tolist()
+        return names
+
+    def encode(self) -> list[bytes]:
+        """The JSON of each event, equal (as parsed JSON) to ``codec.encode`` of ``block_events``."""
+        m, rows = self.model, rowbytes.Rows(len(self))
+        rows.const('{"id":"')
+        rows.chars(self.id)
+        rows.const('","timestamp":')
+        rows.number(self.timestamp, 13)
+        rows.const(',"timestamp_human":"')
+        rows.chars(self.human)
+        rows.const('","api":"')
+        rows.pick(m.names.table, m.names.lengths, self.api)
+        rows.const('","ip_address":"')
+        rows.pick(m.clients.table, m.clients.lengths, self.client)
+        rows.const('","response_time":')
+        rows.number(self.hundredths // 100, 7)
+        rows.const(".")
+        rows.number(self.hundredths % 100, 2, min_digits=2)
+        rows.const(',"status_code":')
+        rows.number(self.status, 3)
+        rows.const(',"response_code":"')
+        rows.number(self.status, 3)
+        rows.const('","log_level":"')
+        rows.pick(_LEVELS.table, _LEVELS.lengths, self.level)
+        rows.const(f'","schema_version":{SCHEMA_VERSION},"method":"')
+        rows.pick(m.methods.table, m.methods.lengths, self.api)
+        rows.const('","path":"')
+        rows.pick(m.names.table, m.names.lengths, self.api)
+        rows.const('","service":"')
+        rows.pick(m.services.table, m.services.lengths, self.api)
+        rows.const('","region":"')
+        rows.pick(_REGIONS.table, _REGIONS.lengths, self.region)
+        rows.const('"}\n')
+        return rows.build()
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        m = self.model
+        api = m.names.objects[self.api].tolist()
+        columns = zip(
+            _texts(self.id),
+            self.timestamp.tolist(),
+            _texts(self.human),
+            api,
+            m.clients.objects[self.client].tolist(),
+            (self.hundredths / 100.0).tolist(),
+            self.status.tolist(),
+            _STATUS_TEXT[self.status].tolist(),
+            _LEVELS.objects[self.level].tolist(),
+            m.methods.objects[self.api].tolist(),
+            m.services.objects[self.api].tolist(),
+            _REGIONS.objects[self.region].tolist(),
+            strict=True,
+        )
+        for i, ts, human, name, ip, rt, status, code, level, method, service, region in columns:
+            yield {
+                "id": i,
+                "timestamp": ts,
+                "timestamp_human": human,
+                "api": name,
+                "ip_address": ip,
+                "response_time": rt,
+                "status_code": status,
+                "response_code": code,
+                "log_level": level,
+                "schema_version": SCHEMA_VERSION,
+                "method": method,
+                "path": name,
+                "service": service,
+                "region": region,
+            }
 
 
 def _block(spec: TrafficSpec, model: _Model, start_ms: int, b: int, n: int) -> Block:
@@ -225,7 +315,7 @@ def _block(spec: TrafficSpec, model: _Model, start_ms: int, b: int, n: int) -> B
     api = np.minimum(api, len(model.apis) - 1)
     p5, latency = model.p5[api].copy(), np.ones(n)
     for inc in spec.incidents:
-        hit = (model.names[api] == inc.api) & (ts >= inc.start_ms) & (ts < inc.end_ms)
+        hit = (model.names.objects[api] == inc.api) & (ts >= inc.start_ms) & (ts < inc.end_ms)
         if inc.kind == "errors":
             p5[hit] = np.minimum(p5[hit] * inc.factor, 0.95)
         else:
@@ -236,26 +326,13 @@ def _block(spec: TrafficSpec, model: _Model, start_ms: int, b: int, n: int) -> B
     pick = (rng.random(n)[:, None] >= _CODE_CUM[cls]).sum(axis=1)
     status = _CODES[cls, pick]
     rt = np.exp(model.mu[api] + model.sigma[api] * rng.standard_normal(n)) * _CODE_LATENCY[status] * latency
-    rt = np.round(np.clip(rt, 0.05, MAX_RESPONSE_TIME_MS), 2)
-    levels = _LEVELS_BY_CODE[status]
+    hundredths = np.rint(np.clip(rt, 0.05, MAX_RESPONSE_TIME_MS) * 100).astype(np.int64)
+    level = _LEVEL_BY_CODE[status]
     ok = cls == 2
-    levels[ok] = _SUCCESS_NAMES[np.searchsorted(_SUCCESS_CUM, rng.random(int(ok.sum())) * _SUCCESS_CUM[-1])]
+    level[ok] = _SUCCESS_LEVELS[np.searchsorted(_SUCCESS_CUM, rng.random(int(ok.sum())) * _SUCCESS_CUM[-1])]
     client = (CLIENTS * rng.random(n) ** 3).astype(np.int64)
-    region = np.searchsorted(_REGION_CUM, rng.random(n) * _REGION_CUM[-1])
-    return Block(
-        id=_uuids(rng, n),
-        timestamp=ts.tolist(),
-        timestamp_human=_iso_times(ts),
-        api=model.names[api].tolist(),
-        ip_address=model.clients[client].tolist(),
-        response_time=rt.tolist(),
-        status_code=status.tolist(),
-        response_code=_STATUS_TEXT[status].tolist(),
-        log_level=levels.tolist(),
-        method=model.methods[api].tolist(),
-        service=model.services[api].tolist(),
-        region=_REGIONS[region].tolist(),
-    )
+    region = np.searchsorted(_REGION_CUM, rng.random(n) * _REGION_CUM[-1]).astype(np.int64)
+    return Block(model, _uuids(rng, n), ts, _iso_times(ts), api, client, hundredths, status, level, region)
 
 
 def blocks(spec: TrafficSpec) -> Iterator[Block]:
@@ -270,82 +347,13 @@ def blocks(spec: TrafficSpec) -> Iterator[Block]:
             return
         block = _block(spec, model, start_ms, b, n)
         if block.timestamp[-1] >= end_ms:
-            keep = sum(1 for t in block.timestamp if t < end_ms)
-            yield _head(block, keep)
+            yield block.head(int(np.searchsorted(block.timestamp, end_ms)))
             return
         yield block
         b += 1
 
 
-def _head(block: Block, n: int) -> Block:
-    return Block(**{name: getattr(block, name)[:n] for name in Block.__dataclass_fields__})
-
-
-def block_events(block: Block) -> Iterator[dict[str, Any]]:
-    for i, ts, human, api, ip, rt, status, code, level, method, service, region in zip(
-        block.id,
-        block.timestamp,
-        block.timestamp_human,
-        block.api,
-        block.ip_address,
-        block.response_time,
-        block.status_code,
-        block.response_code,
-        block.log_level,
-        block.method,
-        block.service,
-        block.region,
-        strict=True,
-    ):
-        yield {
-            "id": i,
-            "timestamp": ts,
-            "timestamp_human": human,
-            "api": api,
-            "ip_address": ip,
-            "response_time": rt,
-            "status_code": status,
-            "response_code": code,
-            "log_level": level,
-            "schema_version": SCHEMA_VERSION,
-            "method": method,
-            "path": api,
-            "service": service,
-            "region": region,
-        }
-
-
 def events(spec: TrafficSpec) -> Iterator[dict[str, Any]]:
     """Every event of ``spec`` as a dict that passes ``codec.validate`` unchanged."""
     for block in blocks(spec):
-        yield from block_events(block)
-
-
-def encode_block(block: Block) -> list[bytes]:
-    """The JSON of each event of a block, equal (as parsed JSON) to ``codec.encode`` of ``block_events``.
-
-    Catalogue strings need no escaping, which is what makes this template safe and fast.
-    """
-    return [
-        (
-            f'{{"id":"{i}","timestamp":{ts},"timestamp_human":"{human}","api":"{api}","ip_address":"{ip}",'
-            f'"response_time":{rt!r},"status_code":{status},"response_code":"{code}","log_level":"{level}",'
-            f'"schema_version":{SCHEMA_VERSION},"method":"{method}","path":"{api}","service":"{service}",'
-            f'"region":"{region}"}}'
-        ).encode()
-        for i, ts, human, api, ip, rt, status, code, level, method, service, region in zip(
-            block.id,
-            block.timestamp,
-            block.timestamp_human,
-            block.api,
-            block.ip_address,
-            block.response_time,
-            block.status_code,
-            block.response_code,
-            block.log_level,
-            block.method,
-            block.service,
-            block.region,
-            strict=True,
-        )
-    ]
+        yield from block.events()

@@ -97,7 +97,11 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def generate(
     count: int = typer.Option(None, min=1, help="number of events"),
     duration: float = typer.Option(None, min=0.001, help="event-time span in seconds"),
-    rate: float = typer.Option(None, min=0.001, help="events/s (paced); default: as fast as possible"),
+    rate: float = typer.Option(
+        None,
+        min=0.001,
+        help="events/s, paced (with --diurnal, the mean over a day: 0.5x at 02:00 to 1.5x at 14:00 UTC); default: as fast as possible",
+    ),
     nominal_rate: float = typer.Option(1000.0, min=0.001, help="event-time rate when not paced"),
     seed: int = typer.Option(0, help="same seed, same events"),
     start_ms: int = typer.Option(None, help="event time of the first event (default: now)"),

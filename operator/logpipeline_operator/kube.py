@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import urllib3
 from kubernetes import client, config
 
 from logpipeline_operator import constants as c
@@ -25,6 +26,8 @@ def api() -> client.ApiClient:
     else:
         config.load_kube_config(client_configuration=conf)  # type: ignore[no-untyped-call]
     conf.connection_pool_maxsize = 32
+    if not conf.verify_ssl:  # the kubeconfig itself asks for insecure-skip-tls-verify: say it once, not per call
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     return client.ApiClient(conf)
 
 

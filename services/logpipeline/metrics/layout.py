@@ -129,6 +129,15 @@ _FLOATS = (
 )
 
 
+READ_ATTRIBUTES = ("api", "log_level", "response_time_sketch", *_INTS, *_FLOATS)
+
+
+def projection() -> dict[str, Any]:
+    """Query arguments that read only the aggregate's own fields (not keys, id or TTL)."""
+    names = {f"#a{i}": name for i, name in enumerate(READ_ATTRIBUTES)}
+    return {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+
+
 def to_item(agg: Aggregate, shards: int, retention_days: int) -> Item:
     item: Item = {
         "pk": {"S": partition_key(agg.window_start, agg.api, shards)},

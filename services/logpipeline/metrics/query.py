@@ -46,7 +46,7 @@ class Reader:
 
     def _query(self, args: dict[str, Any]) -> list[Aggregate]:
         out: list[Aggregate] = []
-        args = {"TableName": self.table, **args}
+        args = {"TableName": self.table, **layout.projection(), **args}
         while True:
             page = self.ddb.query(**args)
             with self._lock:
@@ -164,6 +164,8 @@ def refresh(
     now = int(time.time() * 1000) if now_ms is None else now_ms
     step = resolution_ms(resolution)
     windows = reader.windows(start_ms, end_ms, apis)
+    # A range reaching ``now`` holds the newest window already (when it holds any): no further read.
+    newest = max(windows, key=lambda w: w.window_start) if windows and end_ms >= now else reader.newest(now, apis)
     return Refresh(
         start_ms,
         end_ms,
@@ -172,5 +174,5 @@ def refresh(
         rollup.latency_by_api(windows),
         rollup.top_apis_by_errors(windows, top_n),
         rollup.series_by_level(windows, start_ms, end_ms, step),
-        rollup.freshness(reader.newest(now, apis), now),
+        rollup.freshness(newest, now),
     )

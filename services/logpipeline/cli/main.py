@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from logpipeline.cli import generate, ingest, pipeline, stack, topics
+from logpipeline.cli import bench, generate, ingest, pipeline, stack, topics
 from logpipeline.cli import store as store_cli
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Log Realtime Analysis pipeline.")
 app.add_typer(stack.app, name="stack")
 app.command("up")(pipeline.up)
 app.command("down")(pipeline.down)
+app.command("bench")(bench.bench)
 app.add_typer(store_cli.app, name="store")
 app.command("sink")(store_cli.run_sink)
 app.add_typer(topics.app, name="topics")

@@ -1,0 +1,232 @@
+"""``logpipeline bench``: the whole pipeline on a fixed workload, measured end to end.
+
+Figures: cold start of the pipeline, ingest events/s (generator → broker), Spark events/s (backlog
+→ aggregates visible through the query layer), freshness p50/p95 (a probe event's send time → the
+moment the query layer counts it), dashboard refresh p50/p95 (the query layer's full refresh over the
+last hour), and the peak resident memory of each component and of the whole stack.
+
+The bench runs on its own topics and table (named after the run), so it never mixes with a
+pipeline's data; it starts the stack when none runs and stops what it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from logpipeline import config
+from logpipeline.events import codec
+from logpipeline.kafka.producer import Sender
+from logpipeline.metrics import query, store
+from logpipeline.pipeline import plan, runner
+from logpipeline.stack import process
+from logpipeline.stack import runner as stack_runner
+
+Report = Callable[[str], None]
+PROBE_API = "bench-probe"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    events: int = 200_000
+    freshness_seconds: float = 60.0
+    freshness_rate: float = 2_000.0
+    probe_interval: float = 0.5
+    refreshes: int = 30
+
+
+@dataclass
+class BenchResult:
+    cold_start_s: float | None = None
+    ingest_events_per_s: float = 0.0
+    spark_events_per_s: float = 0.0
+    freshness_p50_s: float = 0.0
+    freshness_p95_s: float = 0.0
+    freshness_samples: int = 0
+    refresh_p50_ms: float = 0.0
+    refresh_p95_ms: float = 0.0
+    peak_rss: dict[str, int] = field(default_factory=dict)
+    peak_total_rss: int = 0
+
+    def rows(self) -> list[tuple[str, str]]:
+        rows = [
+            ("cold start (stack + services)", f"{self.cold_start_s:.1f} s" if self.cold_start_s else "stack was up"),
+            ("ingest (generator → Kafka)", f"{self.ingest_events_per_s:,.0f} events/s"),
+            ("Spark (backlog → query layer)", f"{self.spark_events_per_s:,.0f} events/s"),
+            ("freshness p50 / p95", f"{self.freshness_p50_s:.2f} s / {self.freshness_p95_s:.2f} s"
+             f" ({self.freshness_samples} probes)"),
+            ("dashboard refresh p50 / p95", f"{self.refresh_p50_ms:.0f} ms / {self.refresh_p95_ms:.0f} ms"),
+        ]  # fmt: skip
+        rows += [(f"peak memory: {name}", f"{rss / 2**20:,.0f} MiB") for name, rss in sorted(self.peak_rss.items())]
+        rows.append(("peak memory: whole stack", f"{self.peak_total_rss / 2**20:,.0f} MiB"))
+        return rows
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+class MemorySampler(threading.Thread):
+    """Samples the resident memory of every process with a pid file in the state directory."""
+
+    def __init__(self, run_dir: Path, interval: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.run_dir, self.interval = run_dir, interval
+        self.peak: dict[str, int] = {}
+        self.peak_total = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.interval):
+            total = 0
+            for pidfile in self.run_dir.glob("*.pid"):
+                pid = process.read_pid(pidfile)
+                if pid is None:
+                    continue
+                rss = process.rss_bytes(pid)
+                total += rss
+                self.peak[pidfile.stem] = max(self.peak.get(pidfile.stem, 0), rss)
+            self.peak_total = max(self.peak_total, total)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(5)
+
+
+def _bench_settings(settings: config.Settings) -> config.Settings:
+    run = f"bench{uuid.uuid4().hex[:8]}"
+    names = config.Names(input_topic=f"{run}_logging_info", aggregates_topic=f"{run}_agg_logging_info",
+                         table=f"{run}_agg_system_logs", pipeline=run)  # fmt: skip
+    for key in names.__dataclass_fields__:
+        os.environ[f"LOGPIPELINE_{key.upper()}"] = getattr(names, key)
+    return replace(settings, names=names)
+
+
+def _total(reader: query.Reader, start_ms: int, end_ms: int, apis: list[str] | None = None) -> int:
+    return sum(query.totals(reader, start_ms, end_ms, apis).values())
+
+
+def _generate(cli: str, count: int, seed: int, start_ms: int) -> dict[str, float]:
+    out = subprocess.run(
+        [cli, "generate", "--count", str(count), "--seed", str(seed), "--start-ms", str(start_ms), "--no-diurnal"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    summary: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return summary
+
+
+def _probe_freshness(settings: config.Settings, reader: query.Reader, cfg: BenchConfig) -> list[float]:
+    """Send one probe event every interval; each one's latency is send → counted by the query layer."""
+    sender = Sender.connect(settings.kafka_bootstrap, settings.names.input_topic)
+    latencies: list[float] = []
+    pending: list[tuple[int, float, int]] = []  # (window_start, send time, expected count in that window)
+    sent_in: dict[int, int] = {}
+    deadline = time.monotonic() + cfg.freshness_seconds
+    next_probe = time.monotonic()
+    while time.monotonic() < deadline or pending:
+        now = time.monotonic()
+        if now >= next_probe and now < deadline:
+            ts = int(time.time() * 1000)
+            window = ts - ts % 60_000
+            sent_in[window] = sent_in.get(window, 0) + 1
+            event = {"id": str(uuid.uuid4()), "timestamp": ts, "api": PROBE_API, "response_time": 1.0,
+                     "status_code": 200, "log_level": "INFO", "schema_version": 1}  # fmt: skip
+            sender.send(PROBE_API, codec.encode(event))
+            sender.producer.flush(5)
+            pending.append((window, time.monotonic(), sent_in[window]))
+            next_probe += cfg.probe_interval
+        if pending:
+            seen: dict[int, int] = {}
+            for window in {w for w, _, _ in pending}:
+                seen[window] = _total(reader, window, window + 60_000, [PROBE_API])
+            arrived = time.monotonic()
+            still = []
+            for window, sent_at, expected in pending:
+                if seen[window] >= expected:
+                    latencies.append(arrived - sent_at)
+                elif arrived - sent_at > 120:
+                    latencies.append(float("inf"))
+                else:
+                    still.append((window, sent_at, expected))
+            pending = still
+        time.sleep(0.1)
+    return latencies
+
+
+def running_services(settings: config.Settings) -> list[str]:
+    return [name for name in runner.SERVICE_NAMES if process.read_pid(settings.run / f"{name}.pid") is not None]
+
+
+def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchResult:
+    busy = running_services(settings)
+    if busy:
+        raise RuntimeError(f"a pipeline is running ({', '.join(busy)}); stop it with 'logpipeline down' first")
+    result = BenchResult()
+    settings = _bench_settings(settings)
+    options = plan.Options(generator=False, dashboard=False)
+    stack_was_up = stack_runner.is_up(settings)
+    sampler = MemorySampler(settings.run)
+    sampler.start()
+    cli = runner.planned(settings, options)[0].argv[0]
+    reader = query.Reader(store.client(settings.dynamodb_endpoint), settings.names.table)
+    try:
+        began = time.monotonic()
+        report("starting the stack and services (sink, Spark job)")
+        runner.up(settings, options, lambda c, m: report(f"{c}: {m}"))
+        if not stack_was_up:
+            result.cold_start_s = time.monotonic() - began
+
+        report(f"ingest: generating {cfg.events:,} events as fast as possible")
+        start_ms = int(time.time() * 1000) - 50 * 60_000
+        t0 = time.monotonic()
+        summary = _generate(cli, cfg.events, seed=1, start_ms=start_ms)
+        result.ingest_events_per_s = float(summary.get("events_per_s", cfg.events / (time.monotonic() - t0)))
+
+        report("Spark: waiting until the query layer counts every event")
+        end_ms = int(time.time() * 1000) + 60_000
+        while _total(reader, start_ms - 60_000, end_ms) < cfg.events:
+            if time.monotonic() - t0 > 900:
+                raise TimeoutError("the pipeline did not count every benchmark event within 15 minutes")
+            time.sleep(0.5)
+        result.spark_events_per_s = cfg.events / (time.monotonic() - t0)
+
+        report(f"freshness: background load {cfg.freshness_rate:.0f} events/s, probes every {cfg.probe_interval}s")
+        load = subprocess.Popen(
+            [cli, "generate", "--rate", str(cfg.freshness_rate), "--duration", str(cfg.freshness_seconds + 30)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            latencies = _probe_freshness(settings, reader, cfg)
+        finally:
+            load.terminate()
+            load.wait(30)
+        result.freshness_samples = len(latencies)
+        result.freshness_p50_s = percentile(latencies, 50)
+        result.freshness_p95_s = percentile(latencies, 95)
+
+        report(f"dashboard refresh: {cfg.refreshes} full refreshes of the last hour")
+        times = []
+        for _ in range(cfg.refreshes):
+            now = int(time.time() * 1000)
+            t = time.perf_counter()
+            query.refresh(reader, now - 3_600_000, now, now_ms=now)
+            times.append((time.perf_counter() - t) * 1000)
+        result.refresh_p50_ms = statistics.median(times)
+        result.refresh_p95_ms = percentile(times, 95)
+    finally:
+        sampler.stop()
+        result.peak_rss, result.peak_total_rss = sampler.peak, sampler.peak_total
+        report("stopping")
+        runner.down(settings, lambda c, m: None, stack=not stack_was_up)
+    return result

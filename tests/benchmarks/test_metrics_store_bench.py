@@ -1,0 +1,140 @@
+"""Metrics store figures on a private DynamoDB-API server: items/s written (sink's conditional puts and the
+bulk loader) and the dashboard's full refresh (Query) against a full-table Scan of the same table.
+
+Scales are hours of minute windows for 20 APIs x 6 levels (``BENCH_HOURS``, default "2,8"; the design
+target, 7 days, is ``BENCH_HOURS=168``); the refresh covers the last ``BENCH_REFRESH_MINUTES`` (60).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from logpipeline.metrics import query, store, synthetic
+
+APIS = synthetic.api_names(20)
+HOURS = [float(h) for h in os.environ.get("BENCH_HOURS", "2,8").split(",")]
+REFRESH_MINUTES = int(os.environ.get("BENCH_REFRESH_MINUTES", "60"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
+MIN = 60_000
+
+
+def _server() -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    ddb = store.client(endpoint, attempts=1, timeout=2)
+    for _ in range(300):
+        try:
+            ddb.list_tables()
+            return proc, endpoint
+        except Exception:
+            time.sleep(0.2)
+    raise RuntimeError("moto server did not start")
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _scan(ddb: Any, table: str) -> tuple[float, int, int]:
+    began, items, pages = time.perf_counter(), 0, 0
+    kwargs: dict[str, Any] = {"TableName": table}
+    while True:
+        page = ddb.scan(**kwargs)
+        items, pages = items + len(page["Items"]), pages + 1
+        if "LastEvaluatedKey" not in page:
+            return time.perf_counter() - began, items, pages
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def test_write_throughput() -> None:
+    proc, endpoint = _server()
+    try:
+        ddb = store.client(endpoint, timeout=60)
+        store.init_table(ddb, "w")
+        now = int(time.time() * 1000) // MIN * MIN
+        fresh = list(synthetic.history(now - 20 * MIN, 20, APIS))  # 2400 items
+        writer = store.ConditionalWriter(ddb, "w", 4, 30)
+        began = time.perf_counter()
+        first = writer.write(fresh)
+        t_new = time.perf_counter() - began
+        began = time.perf_counter()
+        again = writer.write(fresh)
+        t_again = time.perf_counter() - began
+        writer.close()
+        store.init_table(ddb, "b")
+        began = time.perf_counter()
+        loaded = store.bulk_load(ddb, "b", fresh)
+        t_bulk = time.perf_counter() - began
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+    assert (first.written, again.stale, loaded) == (len(fresh), len(fresh), len(fresh))
+    print(
+        f"\n[write] {len(fresh)} items: sink conditional puts {len(fresh) / t_new:.0f} items/s (new), "
+        f"{len(fresh) / t_again:.0f} items/s (replayed, all refused as not newer); "
+        f"bulk loader (BatchWriteItem) {len(fresh) / t_bulk:.0f} items/s; "
+        f"bulk/conditional = {t_new / t_bulk:.1f}x"
+    )
+
+
+@pytest.mark.parametrize("hours", HOURS)
+def test_dashboard_refresh_vs_scan(hours: float) -> None:
+    proc, endpoint = _server()
+    try:
+        ddb = store.client(endpoint, timeout=600)
+        store.init_table(ddb, "t")
+        minutes = int(hours * 60)
+        now = int(time.time() * 1000) // MIN * MIN
+        began = time.perf_counter()
+        seeded = store.bulk_load(ddb, "t", synthetic.history(now - minutes * MIN, minutes, APIS))
+        t_seed = time.perf_counter() - began
+        start, end = now - REFRESH_MINUTES * MIN, now
+        refresh_s, api_s = [], []
+        reader = query.Reader(ddb, "t")
+        for _ in range(REPEATS):
+            reader = query.Reader(ddb, "t")
+            began = time.perf_counter()
+            result = query.refresh(reader, start, end, now_ms=now + 30_000)
+            refresh_s.append(time.perf_counter() - began)
+        one = query.Reader(ddb, "t")
+        for _ in range(REPEATS):
+            one = query.Reader(ddb, "t")
+            began = time.perf_counter()
+            query.refresh(one, start, end, now_ms=now + 30_000, apis=[APIS[0]])
+            api_s.append(time.perf_counter() - began)
+        scans = [_scan(ddb, "t") for _ in range(2 if seeded <= 20_000 else 1)]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+    assert result.sla.total > 0 and len(result.latency) == len(APIS)
+    scan_s = statistics.median(s for s, _, _ in scans)
+    _, scan_items, scan_pages = scans[0]
+    assert scan_items == seeded
+    p50, p95 = statistics.median(refresh_s), _pct(refresh_s, 0.95)
+    print(
+        f"\n[refresh] table {seeded} items ({hours:g} h x {len(APIS)} APIs x 6 levels), seeded at "
+        f"{seeded / t_seed:.0f} items/s\n"
+        f"  full refresh, all APIs, last {REFRESH_MINUTES} min: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms "
+        f"({reader.queries} Query calls, {reader.items_read} items read)\n"
+        f"  full refresh, one API (index by_api): p50 {statistics.median(api_s) * 1000:.0f} ms, "
+        f"p95 {_pct(api_s, 0.95) * 1000:.0f} ms ({one.queries} Query calls, {one.items_read} items read)\n"
+        f"  full-table Scan: {scan_s * 1000:.0f} ms ({scan_pages} pages, {scan_items} items read)\n"
+        f"  Scan / refresh: {scan_s / p50:.1f}x by p50 latency, {scan_s / p95:.1f}x by p95; "
+        f"{scan_items / max(reader.items_read, 1):.1f}x by items read"
+    )

@@ -219,7 +219,10 @@ class Sink:
             ),
             self.cfg.dlq_topic: NewTopic(self.cfg.dlq_topic, 1, 1),
         }
-        for name, future in admin.create_topics([t for n, t in wanted.items() if n not in existing]).items():
+        missing = [t for n, t in wanted.items() if n not in existing]
+        if not missing:
+            return
+        for name, future in admin.create_topics(missing).items():
             try:
                 future.result()
                 log.info("topic created", extra={"fields": {"topic": name}})

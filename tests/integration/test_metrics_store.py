@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pytest
 
 from logpipeline import config
@@ -196,3 +197,29 @@ def test_bad_arguments_are_named(world: World) -> None:
         query.series(reader, T0, T0 + MIN, "2m")
     with pytest.raises(ValueError, match=r"end .* must be after start"):
         reader.windows(T0, T0)
+
+
+def test_store_commands_init_and_load(world: World, stack: config.Settings, tmp_path: Any, monkeypatch: Any) -> None:
+    from typer.testing import CliRunner
+
+    from logpipeline.cli.main import app
+
+    table = f"{world.ordered}_cli"
+    monkeypatch.setenv("LOGPIPELINE_TABLE", table)
+    runner = CliRunner()
+    first = runner.invoke(app, ["store", "init"])
+    again = runner.invoke(app, ["store", "init"])
+    assert first.exit_code == 0 and "created table" in first.output
+    assert again.exit_code == 0 and "nothing changed" in again.output
+    lines = tmp_path / "aggregates.jsonl"
+    sample = list(world.final.values())[:60]
+    lines.write_bytes(b"\n".join(orjson.dumps(a.to_record()) for a in sample) + b"\n")
+    loaded = runner.invoke(app, ["store", "load", str(lines)])
+    assert loaded.exit_code == 0 and "loaded 60 items" in loaded.output
+    assert scan_table(world.ddb, table) == {a.id: a for a in sample}
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(orjson.dumps(sample[0].to_record()) + b"\n{oops\n")
+    refused = runner.invoke(app, ["store", "load", str(bad)])
+    assert refused.exit_code == 2
+    assert "bad.jsonl:2: value: not JSON" in " ".join(refused.output.split())
+    world.ddb.delete_table(TableName=table)

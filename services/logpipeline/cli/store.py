@@ -43,6 +43,10 @@ def init(endpoint: str | None = ENDPOINT, aws: bool = AWS, table: str | None = T
     console.print(f"table {name}: {', '.join(changes) if changes else 'already as designed, nothing changed'}")
 
 
+class BadLine(ValueError):
+    """A line of a load file that is no valid aggregate record."""
+
+
 def _parse_lines(path: str, lines: Iterable[bytes]) -> Iterator[records.Aggregate]:
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -50,7 +54,7 @@ def _parse_lines(path: str, lines: Iterable[bytes]) -> Iterator[records.Aggregat
         try:
             yield records.parse(line)
         except records.InvalidAggregate as exc:
-            raise typer.BadParameter(f"{path}:{number}: {exc.reason}") from None
+            raise BadLine(f"{path}:{number}: {exc.reason}") from None
 
 
 def _read(path: str) -> Iterator[records.Aggregate]:
@@ -63,9 +67,16 @@ def _read(path: str) -> Iterator[records.Aggregate]:
 
 def _load(name: str, url: str | None, aggregates: Iterator[records.Aggregate], shards: int, retention: int) -> None:
     ddb = store.client(url)
-    store.init_table(ddb, name)
     began = time.monotonic()
-    count = store.bulk_load(ddb, name, aggregates, shards, retention)
+    try:
+        store.init_table(ddb, name)
+        count = store.bulk_load(ddb, name, aggregates, shards, retention)
+    except BadLine as exc:
+        console.print(f"[red]error:[/] {exc} (lines before it were loaded; loading again is harmless)", highlight=False)
+        raise typer.Exit(2) from None
+    except Exception as exc:
+        console.print(f"[red]error:[/] table {name} at {url or 'AWS'}: {exc}", highlight=False)
+        raise typer.Exit(1) from None
     took = time.monotonic() - began
     console.print(f"loaded {count} items into {name} in {took:.1f}s ({count / max(took, 1e-9):.0f} items/s)")
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from logpipeline import config
 from logpipeline.pipeline import plan, runner
 from logpipeline.stack import process
+from logpipeline.stack import runner as stack_runner
 from logpipeline.stack.errors import StackError
 
 console = Console(stderr=True)
@@ -79,6 +80,8 @@ def up(
         ingest_speedup=speedup, follow=follow, archive=archive, dashboard=not no_dashboard,
     )  # fmt: skip
     began = time.monotonic()
+    # A stack the user started before stays up; one this command started goes down with it.
+    own_stack = not stack_runner.is_up(settings)
     try:
         with console.status("starting the pipeline") as status:
 
@@ -90,7 +93,7 @@ def up(
             services = runner.up(settings, options, report)
     except (StackError, ValueError) as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        runner.down(settings, lambda c, m: None)
+        runner.down(settings, lambda c, m: None, stack=own_stack)
         raise typer.Exit(1) from None
     console.print(f"pipeline ready in {time.monotonic() - began:.1f}s")
     for name, url in _urls(settings, options):
@@ -105,8 +108,8 @@ def up(
     signal.signal(signal.SIGINT, _handle)
     _supervise(settings, services, stop)
     console.print("stopping")
-    stopped = runner.down(settings, lambda c, m: console.print(f"  {c}: {m}"))
-    console.print(f"stopped {stopped} process(es)")
+    stopped = runner.down(settings, lambda c, m: console.print(f"  {c}: {m}"), stack=own_stack)
+    console.print(f"stopped {stopped} process(es)" + ("" if own_stack else "; the stack started before stays up"))
 
 
 def down() -> None:

@@ -1,0 +1,70 @@
+"""The dashboard's WSGI app (``logpipeline.dashboard.app:server``): Dash Pages, dark theme, health and metrics.
+
+``/healthz`` answers while the process runs; ``/readyz`` only while the metrics table answers; ``/metrics``
+is Prometheus text. The Bootstrap theme (Bootswatch "darkly") is served from the package's assets, so the
+page loads without any outside network.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Dash, html
+from flask import Response
+
+from logpipeline.dashboard import callbacks, components, data, telemetry
+from logpipeline.dashboard.pages import api, overview
+from logpipeline.metrics import service
+
+ASSETS = Path(__file__).with_name("assets")
+log = logging.getLogger("logpipeline.dashboard")
+
+
+def create() -> Dash:
+    app = Dash(
+        __name__,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(ASSETS),
+        title="Log Realtime Analysis",
+        update_title=None,  # type: ignore[arg-type]
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+    )
+    app.index_string = app.index_string.replace("<html>", '<html data-bs-theme="dark">', 1)
+    dash.register_page(  # type: ignore[no-untyped-call]
+        "overview", path=overview.PATH, layout=overview.layout, title="Log Realtime Analysis"
+    )
+    dash.register_page(  # type: ignore[no-untyped-call]
+        "api", path=api.PATH, layout=api.layout, title="API · Log Realtime Analysis"
+    )
+    app.layout = html.Div(
+        [components.navbar(), dbc.Container(dash.page_container, fluid=True)],
+        className="dbc",
+    )
+    callbacks.register(app)
+    server = app.server
+
+    def healthz() -> Response:
+        return Response("ok\n", mimetype="text/plain")
+
+    def readyz() -> Response:
+        ok, reason = data.source().ready()
+        return Response(reason + "\n", status=200 if ok else 503, mimetype="text/plain")
+
+    def metrics() -> Response:
+        body, content_type = telemetry.exposition()
+        return Response(body, content_type=content_type)
+
+    server.add_url_rule("/healthz", "healthz", healthz)
+    server.add_url_rule("/readyz", "readyz", readyz)
+    server.add_url_rule("/metrics", "metrics", metrics)
+    return app
+
+
+service.configure_logging()
+app = create()
+server = app.server

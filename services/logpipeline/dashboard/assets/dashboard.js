@@ -1,0 +1,30 @@
+/* Clientside callbacks of the dashboard: keep the URL in step with the controls, set the refresh timer. */
+window.dash_clientside = Object.assign({}, window.dash_clientside, {
+  logpipeline: {
+    syncUrl: function (range, start, end, apis, slo, refresh, paused, name) {
+      const p = new URLSearchParams();
+      if (name) p.append("name", name);
+      if (range && range !== "1h") p.append("range", range);
+      if (range === "custom") {
+        p.append("start", start || "");
+        p.append("end", end || "");
+      }
+      (Array.isArray(apis) ? apis : []).forEach(function (a) { p.append("api", a); });
+      if (slo !== null && slo !== undefined && slo !== "" && Number(slo) !== 99) p.append("slo", String(slo));
+      if (refresh && String(refresh) !== "10") p.append("refresh", String(refresh));
+      if (paused) p.append("paused", "1");
+      const q = p.toString();
+      window.history.replaceState(window.history.state, "", window.location.pathname + (q ? "?" + q : ""));
+      return q;
+    },
+    syncApiUrl: function (range, start, end, slo, refresh, paused, name) {
+      return window.dash_clientside.logpipeline.syncUrl(range, start, end, [], slo, refresh, paused, name);
+    },
+    interval: function (refresh, paused) {
+      return [Number(refresh || 10) * 1000, Boolean(paused)];
+    },
+    showCustom: function (range) {
+      return range === "custom" ? {} : { display: "none" };
+    },
+  },
+});

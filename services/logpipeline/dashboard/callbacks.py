@@ -1,0 +1,201 @@
+"""The dashboard's callbacks: read through ``data`` (which owns the table reader), draw with pure builders.
+
+Per page, one callback loads the snapshot (the only one touching the table) into a ``dcc.Store``, one draws
+every view from it; clientside callbacks (``assets/dashboard.js``) keep the URL in step with the controls
+(``history.replaceState``) and set the refresh interval. Nothing is kept between requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from typing import Any
+
+import plotly.graph_objects as go
+from dash import ClientsideFunction, Dash, Input, Output, State, no_update
+
+from logpipeline.dashboard import components, data, figures, telemetry, timerange, viewstate
+from logpipeline.dashboard.model import Snapshot
+from logpipeline.dashboard.pages import api, overview
+
+log = logging.getLogger("logpipeline.dashboard")
+
+
+def load(page: str, range_name: str, start: str | None, end: str | None, apis: list[str], drill: str | None) -> Any:
+    """(snapshot JSON, problems): the one table read of a refresh."""
+    began = time.perf_counter()
+    src = data.source()
+    try:
+        b = timerange.bounds(range_name or "1h", int(time.time() * 1000), start, end)
+    except ValueError as exc:
+        telemetry.REFRESH_ERRORS.labels(page).inc()
+        return no_update, components.problems([str(exc)])
+    items = src.reader.items_read
+    try:
+        snap = src.snapshot(b, apis, drill=drill)
+    except Exception as exc:
+        telemetry.REFRESH_ERRORS.labels(page).inc()
+        log.warning("refresh failed", extra={"fields": {"page": page, "error": f"{type(exc).__name__}: {exc}"}})
+        return no_update, components.problems([f"metrics table unavailable: {type(exc).__name__}: {exc}"])
+    telemetry.ITEMS_READ.inc(max(0, src.reader.items_read - items))
+    telemetry.REFRESH_SECONDS.labels(page).observe(time.perf_counter() - began)
+    return snap.to_json(), []
+
+
+def range_label(snap: Snapshot) -> str:
+    start, end = timerange.format_utc(snap.start_ms), timerange.format_utc(snap.end_ms)
+    return f"{start} → {end} UTC · {snap.resolution} buckets"
+
+
+def empty_figure() -> go.Figure:
+    return go.Figure(layout={"template": "plotly_dark", "paper_bgcolor": "rgba(0,0,0,0)", "height": 260})
+
+
+def render_overview(stored: dict[str, Any], slo: Any, view: viewstate.View) -> tuple[Any, ...]:
+    """Every view of the overview from a snapshot: pure (plain data in, figures and components out)."""
+    snap = Snapshot.from_json(stored)
+    target = viewstate.View().slo if slo in (None, "") else float(slo)
+
+    def link(name: str) -> str:
+        return viewstate.href(api.PATH, replace(view, name=name, apis=()))
+
+    return (
+        figures.sla_gauge(snap.sla, target),
+        figures.level_pie(snap.totals),
+        figures.latency_bars(snap.latency),
+        figures.level_series(snap.series_starts, snap.series),
+        components.top_errors_table(snap.top_errors, link),
+        components.kpi_cards(overview.P, snap.totals),
+        components.health_badge(snap.age_seconds, snap.sink),
+        range_label(snap),
+        [{"label": a, "value": a} for a in sorted({*snap.apis_available, *snap.apis})],
+    )
+
+
+def render_api(stored: dict[str, Any], name: str | None) -> tuple[Any, ...]:
+    snap = Snapshot.from_json(stored)
+    row = next((r for r in snap.latency if r.api == name), None)
+    errors = sum(b.errors for b in snap.detail)
+    count = row.count if row else 0
+    stats = [
+        ("events", f"{count:,}"),
+        ("errors", f"{errors:,}"),
+        ("error rate", f"{100 * errors / count:.2f}%" if count else "-"),
+        ("avg", f"{row.avg:.1f} ms" if row else "-"),
+        ("p50", f"{row.p50:.1f} ms" if row else "-"),
+        ("p95", f"{row.p95:.1f} ms" if row else "-"),
+        ("p99", f"{row.p99:.1f} ms" if row else "-"),
+    ]
+    return (
+        components.stat_cards(api.P, stats),
+        figures.latency_percentiles(snap.detail),
+        figures.error_series(snap.series_starts, snap.series),
+        components.health_badge(snap.age_seconds, snap.sink),
+        range_label(snap),
+    )
+
+
+def _controls(p: str, apis: bool = True) -> list[State]:
+    ids = ["range", "start", "end", *(["apis"] if apis else []), "slo", "refresh", "paused"]
+    return [State(f"{p}-{i}", "value") for i in ids]
+
+
+def register(app: Dash) -> None:
+    o, a = overview.P, api.P
+
+    @app.callback(
+        Output(f"{o}-snapshot", "data"),
+        Output(f"{o}-problems", "children"),
+        Input(f"{o}-tick", "n_intervals"),
+        Input(f"{o}-range", "value"),
+        Input(f"{o}-start", "value"),
+        Input(f"{o}-end", "value"),
+        Input(f"{o}-apis", "value"),
+    )
+    def load_overview(_: int, range_name: str, start: str, end: str, apis: list[str] | None) -> Any:
+        return load("overview", range_name, start, end, list(apis or []), None)
+
+    @app.callback(
+        Output(f"{o}-sla", "figure"),
+        Output(f"{o}-levels", "figure"),
+        Output(f"{o}-latency", "figure"),
+        Output(f"{o}-series", "figure"),
+        Output(f"{o}-top-errors", "children"),
+        Output(f"{o}-kpis", "children"),
+        Output(f"{o}-health", "children"),
+        Output(f"{o}-range-label", "children"),
+        Output(f"{o}-apis", "options"),
+        Input(f"{o}-snapshot", "data"),
+        Input(f"{o}-slo", "value"),
+        *_controls(o),
+    )
+    def draw_overview(stored: dict[str, Any] | None, slo: Any, *controls: Any) -> tuple[Any, ...]:
+        if not stored:
+            return (no_update,) * 9
+        return render_overview(stored, slo, viewstate.from_controls(*controls))
+
+    @app.callback(
+        Output(f"{o}-nav", "href"),
+        Input(f"{o}-latency", "clickData"),
+        *_controls(o),
+        prevent_initial_call=True,
+    )
+    def drill_down(click: dict[str, Any] | None, *controls: Any) -> Any:
+        points = (click or {}).get("points") or []
+        if not points or not points[0].get("customdata"):
+            return no_update
+        view = viewstate.from_controls(*controls)
+        return viewstate.href(api.PATH, replace(view, name=str(points[0]["customdata"])))
+
+    @app.callback(
+        Output(f"{a}-snapshot", "data"),
+        Output(f"{a}-problems", "children"),
+        Input(f"{a}-tick", "n_intervals"),
+        Input(f"{a}-range", "value"),
+        Input(f"{a}-start", "value"),
+        Input(f"{a}-end", "value"),
+        State(f"{a}-name", "data"),
+    )
+    def load_api(_: int, range_name: str, start: str, end: str, name: str | None) -> Any:
+        if not name:
+            return no_update, no_update
+        return load("api", range_name, start, end, [name], name)
+
+    @app.callback(
+        Output(f"{a}-stats", "children"),
+        Output(f"{a}-latency", "figure"),
+        Output(f"{a}-errors", "figure"),
+        Output(f"{a}-health", "children"),
+        Output(f"{a}-range-label", "children"),
+        Input(f"{a}-snapshot", "data"),
+        State(f"{a}-name", "data"),
+    )
+    def draw_api(stored: dict[str, Any] | None, name: str | None) -> tuple[Any, ...]:
+        if not stored:
+            return (no_update,) * 5
+        return render_api(stored, name)
+
+    @app.callback(Output(f"{a}-back", "href"), *[Input(s.component_id, "value") for s in _controls(a, False)])
+    def back_link(*controls: Any) -> str:
+        view = viewstate.from_controls(controls[0], controls[1], controls[2], [], *controls[3:])
+        return viewstate.href(overview.PATH, view)
+
+    for p, sync in ((o, "syncUrl"), (a, "syncApiUrl")):
+        values = [Input(s.component_id, "value") for s in _controls(p, p == o)]
+        name = [Input(f"{a}-name", "data")] if p == a else []
+        app.clientside_callback(  # type: ignore[no-untyped-call]
+            ClientsideFunction("logpipeline", sync), Output(f"{p}-url", "data"), *values, *name
+        )
+        app.clientside_callback(  # type: ignore[no-untyped-call]
+            ClientsideFunction("logpipeline", "interval"),
+            Output(f"{p}-tick", "interval"),
+            Output(f"{p}-tick", "disabled"),
+            Input(f"{p}-refresh", "value"),
+            Input(f"{p}-paused", "value"),
+        )
+        app.clientside_callback(  # type: ignore[no-untyped-call]
+            ClientsideFunction("logpipeline", "showCustom"),
+            Output(f"{p}-custom", "style"),
+            Input(f"{p}-range", "value"),
+        )

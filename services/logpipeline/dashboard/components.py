@@ -1,0 +1,218 @@
+"""Bootstrap components of the dashboard: controls, KPI cards, the top-errors table, the health badge (pure).
+
+Every string from the logs is passed as a child (text), never as markup, so it is shown literally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import cast
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from dash.development.base_component import Component
+
+from logpipeline.dashboard import timerange, viewstate
+from logpipeline.dashboard.model import Sink
+from logpipeline.events.schema import LOG_LEVELS
+from logpipeline.metrics import rollup
+
+LEVEL_COLORS = {
+    "DEBUG": "secondary",
+    "INFO": "info",
+    "SUCCESS": "success",
+    "WARNING": "warning",
+    "ERROR": "danger",
+    "CRITICAL": "danger",
+}
+FRESH_S, STALE_S = 180.0, 900.0
+
+
+def navbar() -> Component:
+    navbar: Component = dbc.NavbarSimple(
+        brand="Log Realtime Analysis",
+        brand_href="/",
+        color="dark",
+        dark=True,
+        children=[dbc.NavItem(dbc.NavLink("Overview", href="/"))],
+        className="mb-3",
+    )
+    return navbar
+
+
+def controls(prefix: str, view: viewstate.View, apis: bool = True) -> Component:
+    """Range picker (custom start/end in UTC), API filter, SLO target, refresh interval and pause."""
+    custom = view.range == timerange.CUSTOM
+    items = [
+        dbc.Col(
+            [
+                dbc.Label("Range", html_for=f"{prefix}-range"),
+                dbc.RadioItems(
+                    id=f"{prefix}-range",
+                    options=[{"label": r, "value": r} for r in timerange.RANGES],
+                    value=view.range,
+                    inline=True,
+                    className="btn-group",
+                    inputClassName="btn-check",
+                    labelClassName="btn btn-outline-info btn-sm",
+                    labelCheckedClassName="active",
+                ),
+            ],
+            width="auto",
+        ),
+        dbc.Col(
+            html.Div(
+                [
+                    dbc.Label("From / to (UTC)"),
+                    dbc.InputGroup(
+                        [
+                            dbc.Input(id=f"{prefix}-start", type="datetime-local", value=view.start, size="sm"),
+                            dbc.Input(id=f"{prefix}-end", type="datetime-local", value=view.end, size="sm"),
+                        ],
+                        size="sm",
+                    ),
+                ],
+                id=f"{prefix}-custom",
+                style={} if custom else {"display": "none"},
+            ),
+            width="auto",
+        ),
+    ]
+    if apis:
+        items.append(
+            dbc.Col(
+                [
+                    dbc.Label("APIs", html_for=f"{prefix}-apis"),
+                    dcc.Dropdown(
+                        id=f"{prefix}-apis",
+                        options=[{"label": a, "value": a} for a in view.apis],
+                        value=list(view.apis),
+                        multi=True,
+                        placeholder="all APIs",
+                        className="dash-dark",
+                    ),
+                ],
+                md=3,
+            )
+        )
+    items += [
+        dbc.Col(
+            [
+                dbc.Label("SLO target %", html_for=f"{prefix}-slo"),
+                dbc.Input(id=f"{prefix}-slo", type="number", min=0, max=100, step=0.1, value=view.slo, size="sm"),
+            ],
+            width=1,
+        ),
+        dbc.Col(
+            [
+                dbc.Label("Refresh", html_for=f"{prefix}-refresh"),
+                dbc.Select(
+                    id=f"{prefix}-refresh",
+                    options=[{"label": f"{s} s", "value": str(s)} for s in viewstate.REFRESH_CHOICES],
+                    value=str(view.refresh_s),
+                    size="sm",
+                ),
+                dbc.Switch(id=f"{prefix}-paused", label="paused", value=view.paused),
+            ],
+            width="auto",
+        ),
+    ]
+    return cast(Component, dbc.Row(items, className="g-3 align-items-end mb-3"))
+
+
+def kpi_cards(prefix: str, totals: dict[str, int]) -> list[Component]:
+    return [
+        dbc.Col(
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.Div(level, className="text-uppercase small text-muted"),
+                        html.H4(f"{totals.get(level, 0):,}", id=f"{prefix}-kpi-{level}", className="mb-0"),
+                    ]
+                ),
+                color=LEVEL_COLORS[level],
+                outline=True,
+            ),
+            xs=6,
+            md=2,
+        )
+        for level in LOG_LEVELS
+    ]
+
+
+def top_errors_table(rows: Sequence[rollup.ApiErrors], link: Callable[[str], str]) -> Component:
+    """Top error-prone APIs: error count, error rate, count-weighted average response time; API links drill down."""
+    head = html.Thead(html.Tr([html.Th("API"), html.Th("errors"), html.Th("error rate"), html.Th("avg response")]))
+    body = html.Tbody(
+        [
+            html.Tr(
+                [
+                    html.Td(dcc.Link(r.api, href=link(r.api), className="api-link")),
+                    html.Td(f"{r.errors:,}"),
+                    html.Td(f"{100 * r.error_rate:.2f}%"),
+                    html.Td(f"{r.avg_response_time:.1f} ms"),
+                ]
+            )
+            for r in rows
+        ]
+        or [html.Tr(html.Td("no errors in this range", colSpan=4, className="text-muted"))]
+    )
+    table = dbc.Table([head, body], id="top-errors-table", bordered=False, hover=True, size="sm", color="dark")
+    return cast(Component, table)
+
+
+def duration(seconds: float) -> str:
+    s = int(seconds)
+    if s < 120:
+        return f"{s} s"
+    if s < 7200:
+        return f"{s // 60} min"
+    return f"{s // 3600} h {s % 3600 // 60} min"
+
+
+def health_badge(age_seconds: float | None, sink: Sink) -> list[Component]:
+    """Age of the newest stored window and the sink's lag: green while fresh, amber, red when stale."""
+    if age_seconds is None:
+        fresh = dbc.Badge("no data yet", color="secondary", className="me-2")
+    else:
+        color = "success" if age_seconds <= FRESH_S else ("warning" if age_seconds <= STALE_S else "danger")
+        fresh = dbc.Badge(f"newest window {duration(age_seconds)} ago", color=color, className="me-2")
+    if sink.state == "up":
+        lag = "unknown" if sink.lag is None else f"{sink.lag:,.0f} records"
+        sink_badge = dbc.Badge(f"sink lag {lag}", color="success" if not sink.lag else "warning")
+    elif sink.state == "down":
+        sink_badge = dbc.Badge("sink metrics unreachable", color="danger")
+    else:
+        sink_badge = dbc.Badge("sink lag not configured", color="secondary")
+    return [fresh, sink_badge]
+
+
+def problems(messages: Sequence[str]) -> list[Component]:
+    return [dbc.Alert(m, color="warning", className="py-1 mb-2") for m in messages]
+
+
+def graph(graph_id: str) -> Component:
+    return dcc.Graph(id=graph_id, config={"displaylogo": False})
+
+
+def card(title: str, body: Component) -> Component:
+    return cast(Component, dbc.Card([dbc.CardHeader(title), dbc.CardBody(body)], className="mb-3"))
+
+
+def stat_cards(prefix: str, stats: Sequence[tuple[str, str]]) -> list[Component]:
+    """Small cards of (label, value); each value has the id ``<prefix>-stat-<label>``."""
+    return [
+        dbc.Col(
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.Div(label, className="text-uppercase small text-muted"),
+                        html.H5(value, id=f"{prefix}-stat-{label}", className="mb-0"),
+                    ]
+                )
+            ),
+            xs=6,
+            md=True,
+        )
+        for label, value in stats
+    ]

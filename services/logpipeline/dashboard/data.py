@@ -1,0 +1,190 @@
+"""The dashboard's data access: owns the table ``Reader``, a per-process cache of settled buckets, the sink's lag.
+
+A refresh of ``[start, end)`` at step ``s`` reads only what may still change. Minutes older than the settle
+margin are final (the streaming job's watermark has passed them); whole buckets of final minutes are cached
+(per step, as merged bucket aggregates), the partial bucket at the end is assembled from cached final minutes,
+and only the unsettled tail is read from the table on every refresh. The cache holds derived data only:
+any worker or replica rebuilds it from the table, so the app stays stateless. Late data older than the
+settle margin shows once its bucket leaves the cache (``cache_s``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.request
+from typing import Any
+
+from logpipeline.dashboard import buckets, model, timerange
+from logpipeline.dashboard.settings import DashboardSettings
+from logpipeline.dashboard.settings import load as load_settings
+from logpipeline.metrics import query, store
+from logpipeline.metrics.records import Aggregate
+
+log = logging.getLogger("logpipeline.dashboard")
+MINUTE_MS = timerange.MINUTE_MS
+SINK_TTL_S = 5.0
+READY_TTL_S = 2.0
+MAX_BUCKET_AGE_MS = 9 * timerange.DAY_MS
+
+
+class BucketCache:
+    """Step -> bucket start -> (aggregates of that bucket, all APIs; time cached)."""
+
+    def __init__(self, reader: query.Reader, ttl_s: float) -> None:
+        self.reader, self.ttl_s = reader, ttl_s
+        self._buckets: dict[int, dict[int, tuple[list[Aggregate], float]]] = {}
+        self._fill = threading.Lock()
+
+    def _missing(self, step: int, wanted: range, now: float) -> list[int]:
+        held = self._buckets.get(step, {})
+        return [b for b in wanted if b not in held or now - held[b][1] > self.ttl_s]
+
+    def get(self, step: int, lo: int, hi: int) -> list[Aggregate]:
+        """Aggregates of the whole buckets in ``[lo, hi)`` (both multiples of ``step``)."""
+        wanted = range(lo, hi, step)
+        if not wanted:
+            return []
+        if self._missing(step, wanted, time.monotonic()):
+            with self._fill:
+                now = time.monotonic()
+                missing = self._missing(step, wanted, now)
+                if missing:
+                    read = self.reader.windows(missing[0], missing[-1] + step)
+                    merged = buckets.coarsen(read, step) if step != MINUTE_MS else _by_minute(read)
+                    held = self._buckets.setdefault(step, {})
+                    for b in missing:
+                        held[b] = (merged.get(b, []), now)
+                    self._evict(held, hi)
+        held = self._buckets[step]
+        return [w for b in wanted for w in held[b][0]]
+
+    @staticmethod
+    def _evict(held: dict[int, tuple[list[Aggregate], float]], newest: int) -> None:
+        for b in [b for b in held if b < newest - MAX_BUCKET_AGE_MS]:
+            del held[b]
+
+
+def _by_minute(windows: list[Aggregate]) -> dict[int, list[Aggregate]]:
+    out: dict[int, list[Aggregate]] = {}
+    for w in windows:
+        out.setdefault(w.window_start, []).append(w)
+    return out
+
+
+class Source:
+    """Everything the callbacks read; one per process (see ``source``)."""
+
+    def __init__(self, settings: DashboardSettings, ddb: Any | None = None) -> None:
+        self.settings = settings
+        self.ddb = ddb if ddb is not None else store.client(settings.endpoint, attempts=2, timeout=30.0)
+        self.reader = query.Reader(self.ddb, settings.table, settings.shards)
+        self.cache = BucketCache(self.reader, settings.cache_s) if settings.cache_s > 0 else None
+        self._sink: tuple[float, model.Sink] | None = None
+        self._ready: tuple[float, bool, str] | None = None
+        self._tail: dict[int, tuple[float, int, list[Aggregate]]] = {}
+        self._tail_lock = threading.Lock()
+
+    def windows(self, b: timerange.Bounds, now_ms: int) -> tuple[list[Aggregate], list[Aggregate]]:
+        """(aggregates of ``b`` at its step, the raw minute windows read fresh from the table)."""
+        step = b.step_ms
+        if self.cache is None:
+            fresh = self.reader.windows(b.start_ms, b.end_ms)
+            return buckets.flatten(buckets.coarsen(fresh, step)), fresh
+        settled = (now_ms - self.settings.settle_s * 1000) // MINUTE_MS * MINUTE_MS
+        final_end = min(b.end_ms, settled)
+        whole_end = b.start_ms + max(0, final_end - b.start_ms) // step * step
+        out = self.cache.get(step, b.start_ms, whole_end)
+        minutes_end = max(whole_end, final_end)
+        if minutes_end > whole_end:
+            minute_lo = whole_end // MINUTE_MS * MINUTE_MS
+            out += buckets.flatten(buckets.coarsen(self.cache.get(MINUTE_MS, minute_lo, minutes_end), step))
+        fresh = self.tail(minutes_end, b.end_ms, now_ms) if b.end_ms > minutes_end else []
+        out += buckets.flatten(buckets.coarsen(fresh, step))
+        return out, fresh
+
+    def tail(self, lo: int, hi: int, now_ms: int) -> list[Aggregate]:
+        """Unsettled windows in ``[lo, hi)``; a read reaching now is shared by the refreshes of the next
+        ``tail_s`` seconds (every client of a worker refreshing at once costs one read)."""
+        if hi < now_ms or self.settings.tail_s <= 0:
+            return self.reader.windows(lo, hi)
+        with self._tail_lock:
+            held = self._tail.get(lo)
+            if held is None or time.monotonic() - held[0] > self.settings.tail_s or held[1] < hi:
+                reach = now_ms // MINUTE_MS * MINUTE_MS + MINUTE_MS
+                held = (time.monotonic(), reach, self.reader.windows(lo, reach))
+                self._tail = {lo: held}
+        return [w for w in held[2] if w.window_start < hi]
+
+    def snapshot(
+        self, b: timerange.Bounds, apis: list[str], now_ms: int | None = None, drill: str | None = None
+    ) -> model.Snapshot:
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        windows, fresh = self.windows(b, now)
+        if fresh and b.end_ms >= now:
+            newest: Aggregate | None = max(fresh, key=lambda w: w.window_start)
+        else:
+            newest = self.reader.newest(now)
+        newest_end = None if newest is None else newest.window_end
+        return model.summarize(
+            windows, b.start_ms, b.end_ms, now, b.resolution, b.step_ms, apis, newest_end, self.sink(), drill
+        )
+
+    def sink(self) -> model.Sink:
+        """The sink's total consumer lag from its Prometheus endpoint (cached a few seconds)."""
+        url = self.settings.sink_metrics_url
+        if not url:
+            return model.Sink()
+        now = time.monotonic()
+        if self._sink and now - self._sink[0] < SINK_TTL_S:
+            return self._sink[1]
+        try:
+            with urllib.request.urlopen(url, timeout=0.5) as response:
+                body = response.read().decode()
+            status = model.Sink("up", parse_lag(body))
+        except OSError as exc:
+            log.debug("sink metrics unreachable", extra={"fields": {"url": url, "error": str(exc)}})
+            status = model.Sink("down")
+        self._sink = (now, status)
+        return status
+
+    def ready(self) -> tuple[bool, str]:
+        """Whether the table answers (DescribeTable; cached a moment so probes stay cheap)."""
+        now = time.monotonic()
+        if self._ready and now - self._ready[0] < READY_TTL_S:
+            return self._ready[1], self._ready[2]
+        try:
+            ok = store.describe(self.ddb, self.settings.table) is not None
+            reason = "ready" if ok else f"table {self.settings.table} does not exist"
+        except Exception as exc:
+            ok, reason = False, f"table {self.settings.table} unreachable: {type(exc).__name__}: {exc}"
+        self._ready = (now, ok, reason)
+        return ok, reason
+
+
+def parse_lag(text: str) -> float | None:
+    for line in text.splitlines():
+        if line.startswith("logpipeline_sink_consumer_lag_total "):
+            return float(line.split()[1])
+    return None
+
+
+_source: Source | None = None
+_lock = threading.Lock()
+
+
+def source() -> Source:
+    """This process's source, created on first use (after gunicorn forks its workers)."""
+    global _source
+    with _lock:
+        if _source is None:
+            _source = Source(load_settings())
+        return _source
+
+
+def use(src: Source) -> None:
+    """Make ``src`` this process's source (an app pointed at a given table)."""
+    global _source
+    with _lock:
+        _source = src

@@ -1,0 +1,125 @@
+"""The plain data one dashboard refresh shows, computed from bucket aggregates, and its JSON form (pure).
+
+``summarize`` turns the aggregates of a range (any resolution, all APIs) into a ``Snapshot`` through the
+roll-ups of ``logpipeline.metrics.rollup``; the snapshot travels to the browser as JSON (a ``dcc.Store``) and
+back to the figure callbacks, so no server keeps any state between requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
+from logpipeline.metrics import rollup
+from logpipeline.metrics.records import Aggregate
+
+TOP_N = 5
+
+
+@dataclass(frozen=True)
+class Sink:
+    """The sink's health as its metrics endpoint reports it: ``state`` is up, down or off (not configured)."""
+
+    state: str = "off"
+    lag: float | None = None
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Latency percentiles and error count of one API in one bucket (drill-down)."""
+
+    start: int
+    count: int
+    errors: int
+    avg: float
+    p50: float
+    p95: float
+    p99: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    start_ms: int
+    end_ms: int
+    now_ms: int
+    resolution: str
+    apis: list[str]
+    apis_available: list[str]
+    totals: dict[str, int]
+    sla: rollup.Sla
+    latency: list[rollup.Latency]
+    top_errors: list[rollup.ApiErrors]
+    series_starts: list[int]
+    series: dict[str, list[int]]
+    newest_window_end: int | None
+    age_seconds: float | None
+    sink: Sink = field(default_factory=Sink)
+    detail: list[Bucket] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Snapshot:
+        return cls(
+            **{
+                **data,
+                "sla": rollup.Sla(**data["sla"]),
+                "latency": [rollup.Latency(**row) for row in data["latency"]],
+                "top_errors": [rollup.ApiErrors(**row) for row in data["top_errors"]],
+                "sink": Sink(**data["sink"]),
+                "detail": [Bucket(**row) for row in data["detail"]],
+            }
+        )
+
+
+def detail(windows: list[Aggregate], api: str, start_ms: int, end_ms: int, step_ms: int) -> list[Bucket]:
+    """Per bucket of ``[start_ms, end_ms)``: the API's count, errors, average and percentiles (empty: zeros)."""
+    by_start: dict[int, list[Aggregate]] = {}
+    for w in windows:
+        if w.api == api:
+            by_start.setdefault(w.window_start - w.window_start % step_ms, []).append(w)
+    out = []
+    for start in range(start_ms - start_ms % step_ms, end_ms, step_ms):
+        group = by_start.get(start, [])
+        lat = rollup.latency(api, group)
+        errors = sum(w.log_count for w in group if w.log_level in ERROR_LEVELS)
+        out.append(Bucket(start, lat.count, errors, lat.avg, lat.p50, lat.p95, lat.p99))
+    return out
+
+
+def summarize(
+    windows: list[Aggregate],
+    start_ms: int,
+    end_ms: int,
+    now_ms: int,
+    resolution: str,
+    step_ms: int,
+    apis: list[str],
+    newest_window_end: int | None,
+    sink: Sink,
+    drill: str | None = None,
+) -> Snapshot:
+    """Everything a page shows: figures over the APIs in ``apis`` (all when empty) and the drill-down."""
+    selected = rollup.filter_apis(windows, apis)
+    series = rollup.series_by_level(selected, start_ms, end_ms, step_ms)
+    age = None if newest_window_end is None else max(0.0, (now_ms - newest_window_end) / 1000)
+    return Snapshot(
+        start_ms=start_ms,
+        end_ms=end_ms,
+        now_ms=now_ms,
+        resolution=resolution,
+        apis=list(apis),
+        apis_available=sorted({w.api for w in windows}),
+        totals=rollup.totals_by_level(selected),
+        sla=rollup.sla(selected),
+        latency=list(rollup.latency_by_api(selected).values()),
+        top_errors=rollup.top_apis_by_errors(selected, TOP_N),
+        series_starts=[p.start for p in series],
+        series={level: [p.counts.get(level, 0) for p in series] for level in LOG_LEVELS},
+        newest_window_end=newest_window_end,
+        age_seconds=age,
+        sink=sink,
+        detail=detail(windows, drill, start_ms, end_ms, step_ms) if drill else [],
+    )

@@ -1,0 +1,50 @@
+"""One API's drill-down: its counts, latency percentiles over time and error series (pure layout)."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from dash.development.base_component import Component
+
+from logpipeline.dashboard import components as c
+from logpipeline.dashboard.pages import view_of
+
+PATH = "/api"
+P = "api"
+
+
+def layout(**query: str | list[str]) -> Component:
+    view, problems = view_of(query)
+    if not view.name:
+        problems.append("name: the API to show is missing (open it from the overview)")
+    return html.Div(
+        [
+            dcc.Store(id=f"{P}-name", data=view.name),
+            dcc.Store(id=f"{P}-snapshot"),
+            dcc.Store(id=f"{P}-url"),
+            dcc.Interval(id=f"{P}-tick", interval=view.refresh_s * 1000, disabled=view.paused),
+            dbc.Row(
+                [
+                    dbc.Col(dcc.Link("← overview", id=f"{P}-back", href="/"), width="auto"),
+                    dbc.Col(html.H4(view.name or "", id=f"{P}-title", className="mb-0"), width="auto"),
+                ],
+                className="mb-2 align-items-center",
+            ),
+            c.controls(P, view, apis=False),
+            html.Div(c.problems(problems), id=f"{P}-problems"),
+            dbc.Row(
+                [
+                    dbc.Col(html.Div(id=f"{P}-health"), width="auto"),
+                    dbc.Col(html.Small(id=f"{P}-range-label", className="text-muted"), width="auto"),
+                ],
+                className="mb-3 align-items-center",
+            ),
+            dbc.Row(id=f"{P}-stats", className="g-2 mb-3"),
+            dbc.Row(
+                [
+                    dbc.Col(c.card("Latency percentiles", c.graph(f"{P}-latency")), md=6),
+                    dbc.Col(c.card("Errors (ERROR, CRITICAL)", c.graph(f"{P}-errors")), md=6),
+                ]
+            ),
+        ]
+    )

@@ -1,0 +1,34 @@
+"""Prometheus metrics of the dashboard; under gunicorn (``PROMETHEUS_MULTIPROC_DIR`` set) summed over workers."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REFRESH_SECONDS = Histogram(
+    "logpipeline_dashboard_refresh_seconds",
+    "server time of one data refresh (table reads and roll-ups)",
+    ["page"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+REFRESH_ERRORS = Counter(
+    "logpipeline_dashboard_refresh_errors", "refreshes that failed (table unreachable, bad range)", ["page"]
+)
+ITEMS_READ = Counter("logpipeline_dashboard_items_read", "table items read by Query calls")
+
+
+def exposition() -> tuple[bytes, str]:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

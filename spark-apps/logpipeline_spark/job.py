@@ -257,10 +257,11 @@ def run(opts: JobOptions) -> int:
     signal.signal(signal.SIGINT, on_signal)
     extra = {"spark.sql.shuffle.partitions": str(opts.shuffle_partitions)}
     extra.update({"spark.ui.port": str(opts.ui_port)} if opts.ui_port else {"spark.ui.enabled": "false"})
+    log.info("job starting", extra={"fields": {k: str(v) for k, v in opts.__dict__.items()}})
     spark = session.build_session(f"logpipeline-{opts.pipeline}", master=opts.master, extra=extra)
     spark.sparkContext.setLogLevel("WARN")
+    log.info("session ready", extra={"fields": {"spark": spark.version, "master": spark.sparkContext.master}})
     metrics = Metrics()
-    log.info("job starting", extra={"fields": {k: str(v) for k, v in opts.__dict__.items()}})
     queries = start(spark, opts)
     if opts.metrics_port:
         serve("0.0.0.0", opts.metrics_port, metrics.registry, lambda: all(q.isActive for q in queries.values()))

@@ -1,0 +1,197 @@
+"""Spark job figures, printed: sustained events/s against a count-only query, and aggregate freshness.
+
+Throughput: the same events (3 input partitions) read by local[2] with ``availableNow`` in 100k-record
+micro-batches, once by a count-only query (the reference: Kafka read, no parsing) and once by the
+job's aggregation path (parse, watermark, de-dup, windows, KLL, JSON records to Kafka).
+
+Freshness: the real job (all four queries, 1 s trigger) as a subprocess while events are produced at
+10k events/s in real time. For each second of production, the lag from sending its last event to the
+first moment the aggregates on the topic count every event of that window sent so far; and the same
+lag for the last event of each minute. Environment: BENCH_EVENTS (throughput events, default 500000),
+BENCH_SECONDS (freshness duration, default 150), BENCH_RATE (default 10000).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from confluent_kafka import Producer
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming.query import StreamingQuery
+
+from logpipeline import config
+from logpipeline.generator import traffic
+from logpipeline.kafka.producer import producer_config
+from logpipeline_spark import job as job_module
+from logpipeline_spark import transformations as tr
+from logpipeline_spark.session import build_session
+from spark_job_support import JobProcess, LatestAggregates, create_topics, job_args, produce
+
+EVENTS = int(os.environ.get("BENCH_EVENTS", "500000"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "150"))
+RATE = int(os.environ.get("BENCH_RATE", "10000"))
+
+
+def _names(tag: str) -> config.Names:
+    unique = f"{int(time.time() * 1000) % 10**10:010d}"
+    return config.Names(input_topic=f"bench_{tag}_{unique}", aggregates_topic=f"bench_agg_{unique}", pipeline=unique)
+
+
+def _records(spec: traffic.TrafficSpec) -> Iterator[tuple[str, bytes]]:
+    for block in traffic.blocks(spec):
+        for e in traffic.block_events(block):
+            yield str(e["api"]), orjson.dumps(e)
+
+
+def _run(frame: DataFrame, name: str, checkpoint: Path, mode: str, fmt: str, **options: str) -> tuple[float, int]:
+    began = time.perf_counter()
+    query: StreamingQuery = (
+        frame.writeStream.format(fmt)
+        .queryName(name)
+        .outputMode(mode)
+        .options(**options)
+        .option("checkpointLocation", str(checkpoint))
+        .trigger(availableNow=True)
+        .start()
+    )
+    query.awaitTermination()
+    elapsed = time.perf_counter() - began
+    rows = sum(int(p["numInputRows"]) for p in query.recentProgress)
+    return elapsed, rows
+
+
+def test_sustained_throughput_against_a_count_only_query(stack: config.Settings, tmp_path: Path) -> None:
+    names = _names("tp")
+    create_topics(stack, names, partitions=3)
+    began = time.perf_counter()
+    spec = traffic.TrafficSpec(seed=3, start_ms=1_767_225_600_000, count=EVENTS, rate=10_000.0, diurnal=False)
+    produced = produce(stack.kafka_bootstrap, names.input_topic, _records(spec))
+    print(f"\nproduced {produced} events in {time.perf_counter() - began:.1f}s")
+    spark: SparkSession = build_session("bench-throughput", master="local[2]", settings=stack)
+    spark.sparkContext.setLogLevel("WARN")
+    opts = job_module.JobOptions(
+        bootstrap=stack.kafka_bootstrap,
+        archive_root=f"file://{tmp_path}",
+        checkpoint_root=f"file://{tmp_path}",
+        input_topic=names.input_topic,
+        aggregates_topic=names.aggregates_topic,
+        dlq_topic=names.dlq_topic,
+        pipeline="bench",
+        max_offsets_per_trigger=100_000,
+    )
+    spark.conf.set("spark.sql.shuffle.partitions", "4")
+    results: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    for round_ in range(2):  # interleaved, so JIT warm-up favours neither
+        raw = job_module.read_input(spark, opts)
+        results["count"].append(
+            _run(raw.groupBy().count(), f"count{round_}", tmp_path / f"c{round_}", "complete", "memory")
+        )
+        raw = job_module.read_input(spark, opts)
+        records = tr.aggregate_records(job_module._aggregates(raw, opts))
+        kafka = {"kafka.bootstrap.servers": stack.kafka_bootstrap, "topic": names.aggregates_topic}
+        results["job"].append(_run(records, f"agg{round_}", tmp_path / f"a{round_}", "update", "kafka", **kafka))
+    spark.stop()
+    for name, runs in results.items():
+        for elapsed, rows in runs:
+            assert rows == EVENTS, (name, rows)
+            print(f"{name:>6}: {rows} events in {elapsed:6.1f}s = {rows / elapsed:9,.0f} events/s")
+    best = {name: max(rows / elapsed for elapsed, rows in runs) for name, runs in results.items()}
+    print(f"aggregation / count-only throughput ratio (best of 2 each): {best['job'] / best['count']:.2f}")
+
+
+def _pace(bootstrap: str, topic: str, rate: int, seconds: float, sent: dict[int, tuple[float, int]]) -> None:
+    """Produce ``rate`` events/s in real time; ``sent[second]`` = (wall time of its last send, window count so far)."""
+    start_ms = int(time.time() * 1000)
+    spec = traffic.TrafficSpec(seed=5, start_ms=start_ms, rate=float(rate), duration_s=seconds, diurnal=False)
+    per_window: dict[int, int] = defaultdict(int)
+    batch: list[tuple[str, bytes]] = []
+    producer = Producer(producer_config(bootstrap, **{"linger.ms": 5}))
+    for block in traffic.blocks(spec):
+        for e in traffic.block_events(block):
+            ts = int(e["timestamp"])
+            batch.append((str(e["api"]), orjson.dumps(e)))
+            per_window[ts // 60_000] += 1
+            second = ts // 1000
+            if len(batch) >= rate // 50:
+                wait = ts / 1000 - time.time()
+                if wait > 0:
+                    time.sleep(wait)
+                for key, value in batch:
+                    producer.produce(topic, value, key)
+                producer.poll(0)
+                batch.clear()
+                producer.flush(5)
+                sent[second] = (time.time(), per_window[ts // 60_000])
+    for key, value in batch:
+        producer.produce(topic, value, key)
+    producer.flush(30)
+
+
+def test_freshness_at_ten_thousand_events_per_second(stack: config.Settings, tmp_path: Path) -> None:
+    names = _names("fr")
+    create_topics(stack, names, partitions=3)
+    root = f"file://{tmp_path}"
+    job = JobProcess(
+        job_args(stack, names, root, trigger="1 second", shuffle_partitions="2", starting_offsets="latest"),
+        tmp_path / "job.log",
+    ).start()
+    aggs = LatestAggregates(stack.kafka_bootstrap, names.aggregates_topic)
+    totals: dict[int, int] = defaultdict(int)
+    seen_at: list[tuple[float, int, int]] = []  # (wall time, window minute, total of that window)
+
+    def on_record(value: dict[str, Any], now: float) -> None:
+        minute = int(value["window_start"]) // 60_000
+        totals[minute] = sum(v["log_count"] for k, v in aggs.latest.items() if v["window_start"] // 60_000 == minute)
+        seen_at.append((now, minute, totals[minute]))
+
+    try:
+        deadline = time.monotonic() + 240
+        while "query started" not in (job.log.read_text(errors="replace") if job.log.exists() else ""):
+            assert job.alive() and time.monotonic() < deadline, job.tail()
+            time.sleep(1)
+        time.sleep(15)  # let the first (empty) micro-batches warm up
+        sent: dict[int, tuple[float, int]] = {}
+        feeder = threading.Thread(target=_pace, args=(stack.kafka_bootstrap, names.input_topic, RATE, SECONDS, sent))
+        feeder.start()
+        while feeder.is_alive():
+            aggs.poll(0.2, on_record)
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            aggs.poll(0.2, on_record)
+        rate_log = [orjson.loads(x) for x in job.log.read_text().splitlines() if x.startswith('{"') and '"batch"' in x]
+    finally:
+        aggs.close()
+        if job.alive():
+            job.terminate()
+    lags = []
+    minute_end_lags = []
+    by_minute_second: dict[int, list[int]] = defaultdict(list)
+    for second in sorted(sent):
+        by_minute_second[second // 60].append(second)
+    last_of_minute = {max(seconds) for seconds in by_minute_second.values()}
+    for second, (sent_at, count) in sorted(sent.items()):
+        minute = second // 60
+        visible = next((t for t, m, total in seen_at if m == minute and total >= count and t >= sent_at), None)
+        if visible is None:
+            continue
+        lags.append(visible - sent_at)
+        if second in last_of_minute and second % 60 == 59:
+            minute_end_lags.append(visible - sent_at)
+    agg_batches = [x for x in rate_log if x.get("query") == "aggregates"]
+    print(f"\nproduced at {RATE} events/s for {SECONDS:.0f}s; samples {len(lags)}/{len(sent)} seconds visible")
+    if lags:
+        q = statistics.quantiles(lags, n=20) if len(lags) > 1 else [lags[0]] * 19
+        print(f"freshness (last event of each second -> counted on the topic): p50 {q[9]:.2f}s  p95 {q[18]:.2f}s")
+    print(f"freshness (last event of a minute -> its aggregate complete): {[round(x, 2) for x in minute_end_lags]}")
+    if agg_batches:
+        durations = [x["batch_ms"] for x in agg_batches]
+        print(f"aggregates query: {len(agg_batches)} batches, median {statistics.median(durations):.0f} ms")
+    assert lags, f"no aggregate became visible; job log:\n{job.tail()}"

@@ -1,0 +1,211 @@
+"""The streaming job on the real broker and HDFS, crashed twice mid-stream and restarted from its checkpoints.
+
+One scenario (module fixture): generator events (plus re-sent duplicates and malformed records) are
+produced while the job runs as a subprocess; the job is SIGKILLed (with its JVM) twice and restarted;
+once the aggregates are complete a far-future event closes every window, and SIGTERM stops the job.
+The tests then compare every output with an independent pandas reference: nothing lost, nothing twice.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+import requests
+
+from logpipeline import config
+from logpipeline.events import EVENT_FIELDS, deadletter
+from logpipeline.generator import traffic
+from logpipeline_spark import transformations as tr
+from spark_job_support import (
+    JobProcess,
+    LatestAggregates,
+    create_topics,
+    free_port,
+    job_args,
+    produce,
+    rank_interval,
+    read_file_sink,
+    reference,
+)
+
+EVENTS = 2000
+START = (int(time.time()) // 3600 - 2) * 3_600_000  # two hours ago, on the hour
+FLUSH_API = "/flush"
+BAD = [
+    b"not json",
+    b'{"id": "b1", "timestamp": "soon"}',
+    orjson.dumps({"id": "b2", "timestamp": START, "api": "/x", "response_time": 1.0, "status_code": 999}),
+    orjson.dumps({"id": "b3", "timestamp": START, "api": "/x", "response_time": 1.0, "log_level": "INFO"}),
+    b"[1, 2, 3]",
+]
+
+
+def _flush_event() -> dict[str, Any]:
+    return {
+        "id": "flush",
+        "timestamp": START + 3_600_000,
+        "api": FLUSH_API,
+        "response_time": 1.0,
+        "status_code": 200,
+        "log_level": "INFO",
+    }
+
+
+def _feed(bootstrap: str, topic: str, records: list[tuple[str, bytes]], per_second: int) -> None:
+    for i in range(0, len(records), per_second // 5):
+        produce(bootstrap, topic, records[i : i + per_second // 5])
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def scenario(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    unique = f"{random.getrandbits(40):010x}"
+    names = config.Names(input_topic=f"in_{unique}", aggregates_topic=f"agg_{unique}", pipeline=f"it-{unique}")
+    create_topics(stack, names)
+    spec = traffic.TrafficSpec(seed=42, start_ms=START, count=EVENTS, rate=15.0, diurnal=False)
+    events = list(traffic.events(spec))
+    rng = random.Random(1)
+    duplicates = rng.sample(events, 60)
+    valid = events + duplicates
+    rng.shuffle(valid)  # out of order by up to the whole span (2.2 min), within the 10 min watermark
+    records = [(str(e["api"]), orjson.dumps(e)) for e in valid]
+    for i, bad in enumerate(BAD):
+        records.insert(400 * (i + 1), ("bad", bad))
+    metrics_port = free_port()
+    args = job_args(
+        stack,
+        names,
+        stack.hdfs_url,
+        metrics_port,
+        trigger="1 second",
+        watermark="10 minutes",
+        shuffle_partitions="2",
+        max_offsets_per_trigger="700",
+    )
+    log = tmp_path_factory.mktemp("job") / "job.log"
+    feeder = threading.Thread(target=_feed, args=(stack.kafka_bootstrap, names.input_topic, records, 250), daemon=True)
+    aggs = LatestAggregates(stack.kafka_bootstrap, names.aggregates_topic)
+    job = JobProcess(args, log).start()
+    feeder.start()
+    try:
+        aggs.wait_until(lambda a: a.records > 0, 240, job)
+        job.kill()  # crash 1: mid-stream, with records still being produced
+        seen = aggs.records
+        job = JobProcess(args, log).start()
+        aggs.wait_until(lambda a: a.records > seen + 5, 240, job)
+        job.kill()  # crash 2
+        job = JobProcess(args, log).start()
+        feeder.join(120)
+        unique_events = {e["id"]: e for e in events}
+        aggs.wait_until(lambda a: sum(v["log_count"] for v in a.latest.values()) == len(unique_events), 300, job)
+        produce(stack.kafka_bootstrap, names.input_topic, [(FLUSH_API, orjson.dumps(_flush_event()))])
+        aggs.wait_until(lambda a: any(k.startswith(FLUSH_API) for k in a.latest), 120, job)
+        expected_windows = len(reference(unique_events.values()))
+        deadline = time.monotonic() + 120
+        while True:  # closed windows are appended once the flush event's watermark passes them
+            agg = read_file_sink(stack.webhdfs_url, f"/{names.pipeline}/agg")
+            if len(agg) >= expected_windows or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        ready = requests.get(f"http://127.0.0.1:{metrics_port}/readyz", timeout=5).status_code
+        metrics = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+        exit_code = job.terminate()
+        yield {
+            "names": names,
+            "events": events,
+            "valid_records": [*valid, _flush_event()],
+            "latest": {k: v for k, v in aggs.latest.items() if not k.startswith(FLUSH_API)},
+            "raw": read_file_sink(stack.webhdfs_url, f"/{names.pipeline}/raw"),
+            "agg": agg,
+            "ready": ready,
+            "metrics": metrics,
+            "exit_code": exit_code,
+            "log": log.read_text(errors="replace"),
+            "stack": stack,
+        }
+    finally:
+        aggs.close()
+        if job.alive():
+            job.kill()
+
+
+def _assert_matches_reference(rows: dict[str, dict[str, Any]], events: list[dict[str, Any]]) -> None:
+    ref = reference(events)
+    assert sorted(rows) == sorted(ref.index), "one aggregate per (window, api, level), none missing or extra"
+    for agg_id, row in rows.items():
+        want = ref.loc[agg_id]
+        exact = ["window_start", "window_end", "log_count", "min_response_time", "max_response_time"]
+        exact += ["status_2xx", "status_3xx", "status_4xx", "status_5xx"]
+        assert {k: row[k] for k in exact} == {k: want[k] for k in exact}, agg_id
+        assert row["avg_response_time"] == pytest.approx(want["avg_response_time"], rel=1e-12), agg_id
+        for p in (50, 95, 99):
+            low, high = rank_interval(want["values"], row[f"p{p}_response_time"])
+            bound = tr.PERCENTILE_RANK_ERROR
+            assert low - bound <= p / 100 <= high + bound, (agg_id, p, low, high)
+
+
+def test_aggregates_on_the_topic_equal_the_reference_after_two_crashes(scenario: dict[str, Any]) -> None:
+    _assert_matches_reference(scenario["latest"], scenario["events"])
+
+
+def test_closed_windows_archive_equals_the_reference_exactly_once(scenario: dict[str, Any]) -> None:
+    rows = scenario["agg"].to_dict("records")
+    ids = Counter(r["id"] for r in rows)
+    assert [i for i, n in ids.items() if n > 1] == [], "no window archived twice"
+    _assert_matches_reference({r["id"]: r for r in rows}, scenario["events"])
+    assert {r["date"] for r in rows} == {time.strftime("%Y-%m-%d", time.gmtime(START / 1000))}
+
+
+def test_raw_archive_holds_every_valid_record_exactly_once(scenario: dict[str, Any]) -> None:
+    raw = scenario["raw"]
+    assert Counter(raw["id"]) == Counter(e["id"] for e in scenario["valid_records"])
+    assert not raw.duplicated(["kafka_partition", "kafka_offset"]).any(), "each Kafka record archived once"
+    events = raw[raw["id"] != "flush"]
+    assert set(events["date"] + "/" + events["hour"]) == {time.strftime("%Y-%m-%d/%H", time.gmtime(START / 1000))}
+    columns = {f.name for f in EVENT_FIELDS} | {"kafka_partition", "kafka_offset", "date", "hour"}
+    assert set(raw.columns) == columns
+
+
+def test_malformed_records_reach_the_dead_letter_topic_with_reasons(scenario: dict[str, Any]) -> None:
+    from confluent_kafka import Consumer
+
+    names: config.Names = scenario["names"]
+    consumer = Consumer(
+        {
+            "bootstrap.servers": scenario["stack"].kafka_bootstrap,
+            "group.id": f"dlq-{time.time()}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([names.dlq_topic])
+    got: dict[bytes, dict[str, str]] = {}
+    deadline = time.monotonic() + 30
+    while len(got) < len(BAD) and time.monotonic() < deadline:
+        for msg in consumer.consume(100, timeout=0.5):
+            got[msg.value() or b""] = {k: (v or b"").decode() for k, v in msg.headers() or []}
+    consumer.close()
+    assert sorted(got) == sorted(BAD), "every malformed record, with its original bytes"
+    assert {h[deadletter.ERROR_CLASS] for h in got.values()} == {
+        "not_json",
+        "wrong_type",
+        "out_of_range",
+        "missing_field",
+    }
+    assert all(h[deadletter.STAGE] == "spark" and h[deadletter.REASON] for h in got.values())
+
+
+def test_sigterm_stops_gracefully_and_health_and_metrics_were_served(scenario: dict[str, Any]) -> None:
+    assert scenario["exit_code"] == 0, scenario["log"][-3000:]
+    assert scenario["ready"] == 200
+    assert 'logpipeline_spark_input_rows_total{query="aggregates"}' in scenario["metrics"]
+    lines = [orjson.loads(line) for line in scenario["log"].splitlines() if line.startswith("{")]
+    assert {"job starting", "session ready", "query started", "batch", "stop requested", "job stopped"} <= {
+        x["msg"] for x in lines
+    }

@@ -1,0 +1,186 @@
+"""Seeded metrics tables, independent ground truth, a gunicorn dashboard and headless Chromium for tests.
+
+Imported by the dashboard's integration tests and its benchmark. The ground truth is computed straight from
+the raw events that were aggregated and loaded, never through the query layer or the dashboard's code.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
+from logpipeline.metrics import store, synthetic
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
+CHROMIUM = "/usr/bin/chromium"
+MINUTE = 60_000
+XSS_API = "<img src=x onerror=alert(1)>"
+APIS = ["/api/v1/orders", "/api/v1/users", "/api/v1/payments", XSS_API]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass(frozen=True)
+class World:
+    """A seeded table: blocks of minutes relative to ``now`` (minute-aligned) and the raw events in them."""
+
+    table: str
+    endpoint: str
+    now: int
+    events: list[synthetic.Event]
+    blocks: dict[str, tuple[int, int]]
+
+    def select(self, blocks: list[str], apis: list[str] | None = None) -> list[synthetic.Event]:
+        spans = [self.blocks[b] for b in blocks]
+        return [
+            e for e in self.events if any(lo <= e.timestamp < hi for lo, hi in spans) and (not apis or e.api in apis)
+        ]
+
+
+def seed(endpoint: str, table: str, per_minute: int = 4) -> World:
+    """Three blocks with gaps between them, so a range ending a few minutes later still holds the same blocks:
+    ``recent`` (10..4 min ago: in 15m), ``hour`` (45..30 min ago: in 1h), ``old`` (4..3 h ago: in 6h)."""
+    now = int(time.time() * 1000) // MINUTE * MINUTE
+    blocks = {
+        "recent": (now - 10 * MINUTE, now - 4 * MINUTE),
+        "hour": (now - 45 * MINUTE, now - 30 * MINUTE),
+        "old": (now - 240 * MINUTE, now - 180 * MINUTE),
+    }
+    events: list[synthetic.Event] = []
+    for seed_no, (lo, hi) in enumerate(blocks.values(), 1):
+        events += synthetic.events(lo, (hi - lo) // MINUTE, APIS, per_minute, seed=seed_no)
+    ddb = store.client(endpoint)
+    store.init_table(ddb, table)
+    store.bulk_load(ddb, table, synthetic.aggregate_events(events, updated_at=now))
+    return World(table, endpoint, now, events, blocks)
+
+
+@dataclass(frozen=True)
+class Truth:
+    totals: dict[str, int]
+    total: int
+    errors: int
+    sla: float | None
+    avg: dict[str, float]
+    count: dict[str, int]
+    top: list[tuple[str, int, float, float]]  # api, errors, error rate, avg response
+    times: dict[str, list[float]]
+
+
+def truth(events: list[synthetic.Event]) -> Truth:
+    totals = dict.fromkeys(LOG_LEVELS, 0)
+    times: dict[str, list[float]] = {}
+    errors_by: dict[str, int] = {}
+    for e in events:
+        totals[e.log_level] += 1
+        times.setdefault(e.api, []).append(e.response_time)
+        errors_by[e.api] = errors_by.get(e.api, 0) + (e.log_level in ERROR_LEVELS)
+    total = len(events)
+    errors = sum(totals[level] for level in ERROR_LEVELS)
+    avg = {api: math.fsum(t) / len(t) for api, t in times.items()}
+    top = sorted(
+        ((api, n, n / len(times[api]), avg[api]) for api, n in errors_by.items() if n),
+        key=lambda r: (-r[1], -r[2], r[0]),
+    )[:5]
+    return Truth(
+        totals,
+        total,
+        errors,
+        (total - errors) / total if total else None,
+        avg,
+        {a: len(t) for a, t in times.items()},
+        top,
+        times,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def gunicorn(table: str, endpoint: str, workers: int = 1, threads: int = 4, **env: str) -> Iterator[str]:
+    """A real gunicorn serving the dashboard on a free loopback port; yields its base URL."""
+    port = free_port()
+    environ = {
+        **os.environ,
+        "LOGPIPELINE_TABLE": table,
+        "LOGPIPELINE_DYNAMODB_ENDPOINT": endpoint,
+        "LOGPIPELINE_DASHBOARD_BIND": f"127.0.0.1:{port}",
+        "LOGPIPELINE_DASHBOARD_WORKERS": str(workers),
+        "LOGPIPELINE_DASHBOARD_THREADS": str(threads),
+        "LOGPIPELINE_SINK_METRICS_URL": env.pop("sink", "off"),
+        **env,
+    }
+    environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = tempfile.NamedTemporaryFile(prefix="dashboard-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:logpipeline.dashboard.gunicorn_conf"]
+    proc = subprocess.Popen(
+        [*argv, "logpipeline.dashboard.app:server"], env=environ, stdout=log, stderr=log, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited {proc.returncode}: {Path(log.name).read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn not up in 60 s: {Path(log.name).read_text()[-2000:]}") from None
+                time.sleep(0.3)
+        yield base
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (no browser download), with a fresh profile directory."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="dashboard-chromium-") as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1600, "height": 1100},
+        )
+        try:
+            yield context
+        finally:
+            context.close()

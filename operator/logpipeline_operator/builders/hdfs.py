@@ -72,6 +72,9 @@ def _statefulset(lp: Body, role: str, replicas: int, size: str, script: str, por
             "selector": {"matchLabels": common.selector_labels(lp, role)},
             "template": common.pod_template(lp, role, [main], volumes),
             "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": claim}],
+            # The claims made from the template are not owned by the LogPipeline: without this they would
+            # outlive it (deleting the pipeline must leave nothing); scaling down keeps a DataNode's data.
+            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Delete", "whenScaled": "Retain"},
         },
     }
 

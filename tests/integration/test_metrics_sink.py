@@ -43,7 +43,7 @@ class MotoServer:
     """A private DynamoDB-API server (never the shared one on the stack's port)."""
 
     def __init__(self, port: int, log: Path) -> None:
-        self.port, self.log, self.proc = port, log, None  # type: ignore[var-annotated]
+        self.port, self.log = port, log
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

@@ -66,9 +66,9 @@ def _report_refusals(body: kopf.Body, refusals: list[str]) -> None:
             kopf.warn(body, reason="PartitionDecreaseRefused", message=message)
 
 
-@kopf.on.resume(c.GROUP, c.VERSION, c.PLURAL)
-@kopf.on.create(c.GROUP, c.VERSION, c.PLURAL)
-@kopf.on.update(c.GROUP, c.VERSION, c.PLURAL)
+@kopf.on.resume(c.GROUP, c.VERSION, c.PLURAL, backoff=5)
+@kopf.on.create(c.GROUP, c.VERSION, c.PLURAL, backoff=5)
+@kopf.on.update(c.GROUP, c.VERSION, c.PLURAL, backoff=5)
 def reconcile(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, **_: Any) -> None:
     """Apply every child, prune what the spec no longer wants, and record status."""
     lp = _lp(body)

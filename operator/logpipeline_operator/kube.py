@@ -43,7 +43,7 @@ class KubeError(RuntimeError):
 def _call(
     method: str,
     path: str,
-    body: str | None = None,
+    body: str | dict[str, Any] | None = None,
     query: list[tuple[str, str]] | None = None,
     content_type: str = "application/json",
 ) -> Obj:
@@ -91,7 +91,7 @@ def delete(obj: Mapping[str, Any]) -> None:
     meta = obj["metadata"]
     path = resource_path(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"])
     try:
-        _call("DELETE", path, json.dumps({"propagationPolicy": "Background"}))
+        _call("DELETE", path, {"propagationPolicy": "Background"})
     except KubeError as exc:
         if exc.status != 404:
             raise

@@ -235,7 +235,7 @@ def up(root: Path, cache: Path, progress: Progress = print, nodes: int = 2) -> C
                 *common,
                 f"--service-account-private-key-file={sa_key}",
                 "--use-service-account-credentials=false",
-                "--controllers=*,-node-lifecycle-controller",
+                "--node-monitor-grace-period=120s",
                 "--kube-api-qps=300",
                 "--kube-api-burst=600",
                 "--concurrent-deployment-syncs=20",

@@ -1,0 +1,203 @@
+"""The operator against a real control plane: kube-apiserver + etcd + controller-manager + scheduler + KWOK.
+
+One LogPipeline goes through its life in order: applied with kubectl, children
+created and owned, Running once the simulated pods are ready, changed, a child
+deleted behind the operator's back, and finally deleted with everything it owned.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+from typing import Any
+
+import pytest
+
+from k8s_env import EXAMPLE, kubectl_json, make_namespace, wait_for
+from logpipeline.controlplane.runner import ControlPlane
+from logpipeline_operator.builders import plan
+
+NS = "pipelines"
+
+
+@pytest.fixture(scope="module")
+def namespace(control_plane: ControlPlane, operator: str) -> str:
+    return make_namespace(control_plane, NS)
+
+
+def _lp(cp: ControlPlane) -> dict[str, Any]:
+    return kubectl_json(cp, "get", "logpipeline", "example", "-n", NS)
+
+
+def _get(cp: ControlPlane, obj: dict[str, Any]) -> dict[str, Any] | None:
+    path = plan.resource_path(obj["apiVersion"], obj["kind"], NS, obj["metadata"]["name"])
+    try:
+        return cp.get(path)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise
+
+
+def _all_children(cp: ControlPlane) -> list[dict[str, Any]]:
+    desired = plan.build_children(_lp(cp))
+    found = [_get(cp, obj) for obj in desired]
+    return [obj for obj in found if obj is not None] if all(found) else []
+
+
+def _merge_patch(cp: ControlPlane, spec: dict[str, Any]) -> None:
+    cp.kubectl("patch", "logpipeline", "example", "-n", NS, "--type=merge", "-p", json.dumps({"spec": spec}))
+
+
+def test_operator_serves_its_liveness_endpoint(operator: str) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(operator, timeout=5) as resp:
+        assert resp.status == 200
+
+
+def test_apply_creates_every_child_with_owner_references(control_plane: ControlPlane, namespace: str) -> None:
+    out = control_plane.kubectl("apply", "-n", namespace, "-f", str(EXAMPLE))
+    assert "logpipeline.logpipeline.io/example created" in out.stdout
+    children = wait_for(lambda: _all_children(control_plane), 60, "every child of the LogPipeline")
+    uid = _lp(control_plane)["metadata"]["uid"]
+    kinds = {child["kind"] for child in children}
+    assert {"KafkaTopic", "SparkApplication", "StatefulSet", "Deployment", "HorizontalPodAutoscaler"} <= kinds
+    assert {"PodDisruptionBudget", "Ingress", "PersistentVolumeClaim", "ConfigMap", "Service"} <= kinds
+    for child in children:
+        refs = child["metadata"]["ownerReferences"]
+        assert [(r["kind"], r["uid"], r["controller"]) for r in refs] == [("LogPipeline", uid, True)]
+
+
+def test_status_reaches_running_once_simulated_pods_are_ready(control_plane: ControlPlane, namespace: str) -> None:
+    def running() -> dict[str, Any] | None:
+        lp = _lp(control_plane)
+        return lp if lp.get("status", {}).get("phase") == "Running" else None
+
+    lp = wait_for(running, 180, "phase Running")
+    status = lp["status"]
+    assert status["observedGeneration"] == lp["metadata"]["generation"]
+    comps = status["components"]
+    for name in ("dashboard", "sink", "dynamodb", "hdfs-namenode", "hdfs-datanode", "generator"):
+        assert comps[name]["ready"] == "True", comps[name]
+    # No Strimzi or Spark operator runs here: their resources report nothing yet, which is not a failure.
+    assert comps["kafka-topics"]["ready"] == "Unknown" and comps["spark"]["ready"] == "Unknown"
+    ready = next(cond for cond in status["conditions"] if cond["type"] == "Ready")
+    assert ready["status"] == "True"
+    table = control_plane.kubectl("get", "lp", "-n", namespace).stdout
+    header, row = table.splitlines()[:2]
+    assert header.split()[:5] == ["NAME", "PHASE", "INPUT", "TOPIC", "DASHBOARD"]
+    assert row.split()[:4] == ["example", "Running", "logging_info", "logs.example.local"]
+
+
+def test_operator_records_events(control_plane: ControlPlane, namespace: str) -> None:
+    events = kubectl_json(
+        control_plane, "get", "events", "-n", namespace, "--field-selector=involvedObject.name=example"
+    )
+    reasons = {event["reason"] for event in events["items"] if event["involvedObject"]["kind"] == "LogPipeline"}
+    assert "Reconciled" in reasons
+
+
+def test_spec_changes_roll_out_to_children(control_plane: ControlPlane, namespace: str) -> None:
+    _merge_patch(
+        control_plane,
+        {
+            "sink": {"replicas": 3},
+            "kafka": {"topics": {"input": {"partitions": 6}}},
+            "dashboard": {"ingress": {"enabled": False}},
+        },
+    )
+    sink = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "example-sink"}}
+    topic = {
+        "apiVersion": "kafka.strimzi.io/v1",
+        "kind": "KafkaTopic",
+        "metadata": {"name": "example-topic-logging-info"},
+    }
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "example-dashboard"}}
+    wait_for(lambda: (_get(control_plane, sink) or {}).get("spec", {}).get("replicas") == 3, 60, "sink replicas 3")
+    wait_for(lambda: (_get(control_plane, topic) or {}).get("spec", {}).get("partitions") == 6, 60, "6 partitions")
+    wait_for(lambda: _get(control_plane, ingress) is None, 60, "the Ingress pruned")
+    wait_for(
+        lambda: (_get(control_plane, sink) or {}).get("status", {}).get("availableReplicas") == 3, 90, "3 sink pods"
+    )
+
+
+def test_partition_decrease_is_refused_with_a_condition(control_plane: ControlPlane, namespace: str) -> None:
+    _merge_patch(control_plane, {"kafka": {"topics": {"input": {"partitions": 2}}}})
+
+    def refused() -> dict[str, Any] | None:
+        for cond in _lp(control_plane).get("status", {}).get("conditions") or []:
+            if cond["type"] == "SpecAccepted" and cond["status"] == "False":
+                return dict(cond)
+        return None
+
+    cond = wait_for(refused, 60, "SpecAccepted=False")
+    assert cond["reason"] == "PartitionDecreaseRefused"
+    assert "spec.kafka.topics.input.partitions: 2" in cond["message"] and "keeping 6" in cond["message"]
+    topic = {
+        "apiVersion": "kafka.strimzi.io/v1",
+        "kind": "KafkaTopic",
+        "metadata": {"name": "example-topic-logging-info"},
+    }
+    assert (_get(control_plane, topic) or {})["spec"]["partitions"] == 6
+    _merge_patch(control_plane, {"kafka": {"topics": {"input": {"partitions": 6}}}})
+
+
+def test_a_deleted_child_is_recreated(control_plane: ControlPlane, namespace: str) -> None:
+    def settled() -> bool:
+        lp = _lp(control_plane)
+        return bool(lp.get("status", {}).get("observedGeneration") == lp["metadata"]["generation"])
+
+    wait_for(settled, 60, "the last spec change handled")
+    sink = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "example-sink"}}
+    old_uid = (_get(control_plane, sink) or {})["metadata"]["uid"]
+    control_plane.kubectl("delete", "deployment", "example-sink", "-n", namespace, "--wait=true")
+
+    def recreated() -> bool:
+        got = _get(control_plane, sink)
+        return got is not None and got["metadata"]["uid"] != old_uid
+
+    wait_for(recreated, 60, "the sink Deployment recreated")
+
+    def recreated_event() -> bool:
+        events = kubectl_json(control_plane, "get", "events", "-n", namespace, "--field-selector=reason=Recreated")
+        return any("recreated Deployment example-sink" in event["message"] for event in events["items"])
+
+    wait_for(recreated_event, 30, "a Recreated event")
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"kafka": {"topics": {"input": {"partitions": 0}}}}, "spec.kafka.topics.input.partitions"),
+        ({"spark": {"mode": "yarn"}}, "spec.spark.mode"),
+        ({"dashboard": {"replicas": 500}}, "spec.dashboard.replicas"),
+        ({"metricsStore": {"engine": "aws"}}, "spec.metricsStore.credentialsSecret"),
+        (
+            {"dashboard": {"autoscaling": {"minReplicas": 9, "maxReplicas": 3}}},
+            "spec.dashboard.autoscaling.minReplicas",
+        ),
+        ({"dashboard": {"ingress": {"host": "Not A Host"}}}, "spec.dashboard.ingress.host"),
+    ],
+)
+def test_invalid_specs_are_rejected_naming_the_field(
+    control_plane: ControlPlane, namespace: str, spec: dict[str, Any], field: str
+) -> None:
+    body = {"apiVersion": "logpipeline.io/v1alpha1", "kind": "LogPipeline", "metadata": {"name": "bad"}, "spec": spec}
+    out = control_plane.kubectl("apply", "-n", namespace, "-f", "-", input_text=json.dumps(body), check=False)
+    assert out.returncode != 0
+    assert field in out.stderr, out.stderr
+    assert control_plane.kubectl("get", "lp", "bad", "-n", namespace, check=False).returncode != 0
+
+
+def test_deleting_the_logpipeline_garbage_collects_everything(control_plane: ControlPlane, namespace: str) -> None:
+    desired = plan.build_children(_lp(control_plane))
+    control_plane.kubectl("delete", "logpipeline", "example", "-n", namespace, "--wait=true")
+    wait_for(lambda: all(_get(control_plane, obj) is None for obj in desired), 120, "every child gone")
+    selector = "app.kubernetes.io/instance=example"
+    for kind in ("pods", "persistentvolumeclaims", "replicasets"):
+        wait_for(
+            lambda kind=kind: not kubectl_json(control_plane, "get", kind, "-n", namespace, "-l", selector)["items"],
+            120,
+            f"every {kind} of the pipeline gone",
+        )

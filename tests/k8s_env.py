@@ -1,0 +1,111 @@
+"""Fixtures shared by the operator's control-plane tests and benchmarks: a real control plane and the operator.
+
+Imported by ``tests/e2e/conftest.py`` and ``tests/benchmarks/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logpipeline.config import Settings
+from logpipeline.controlplane import runner
+from logpipeline.stack import process
+
+ROOT = Path(__file__).resolve().parents[1]
+LOGPIPELINE_CRD = ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml"
+TEST_CRDS = sorted((ROOT / "tests/e2e/crds").glob("*.yaml"))
+EXAMPLE = ROOT / "operator/examples/logpipeline.yaml"
+
+
+def _persistent_volume(index: int) -> dict[str, Any]:
+    """Statically provisioned volumes (as an admin would create them) so the pipeline's claims bind."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": f"pv-{index}"},
+        "spec": {
+            "capacity": {"storage": "100Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": "Delete",
+            "hostPath": {"path": f"/tmp/pv-{index}"},
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[runner.ControlPlane]:
+    root = tmp_path_factory.mktemp("controlplane")
+    cp = runner.up(root, Settings().cache, lambda msg: print(f"controlplane: {msg}", file=sys.stderr))
+    try:
+        cp.kubectl("apply", "--server-side", "-f", str(LOGPIPELINE_CRD), *(f"-f={crd}" for crd in TEST_CRDS))
+        cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+        for index in range(8):
+            cp.kubectl("apply", "-f", "-", input_text=json.dumps(_persistent_volume(index)))
+        yield cp
+    finally:
+        runner.down(cp)
+
+
+@pytest.fixture(scope="module")
+def operator(control_plane: runner.ControlPlane) -> Iterator[str]:
+    """The operator as its own process (``python -m logpipeline_operator``); yields its liveness URL."""
+    port = runner.free_port()
+    liveness = f"http://127.0.0.1:{port}/healthz"
+    pidfile = control_plane.root / "run" / "operator.pid"
+    log = control_plane.root / "logs" / "operator.log"
+    env = {
+        "KUBECONFIG": str(control_plane.kubeconfig),
+        "LOGPIPELINE_OPERATOR_RESYNC_SECONDS": "2",
+        "LOGPIPELINE_OPERATOR_WORKERS": "24",
+    }
+    cmd = [sys.executable, "-m", "logpipeline_operator", "--all-namespaces", f"--liveness={liveness}"]
+    process.spawn(cmd, pidfile, log, env=env)
+    try:
+        wait_for(lambda: _ok(liveness), 60, "operator liveness", log)
+        yield liveness
+    finally:
+        process.stop(pidfile)
+
+
+def _ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, log: Path | None = None) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.25)
+    tail = f"\n{process.tail(log, 30)}" if log else ""
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{tail}")
+
+
+def kubectl_json(cp: runner.ControlPlane, *args: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(cp.kubectl(*args, "-o", "json").stdout)
+    return data
+
+
+def make_namespace(cp: runner.ControlPlane, name: str) -> str:
+    """A namespace that enforces the Pod Security "restricted" level: pods that break it are refused."""
+    ns = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}},
+    }
+    cp.kubectl("apply", "-f", "-", input_text=json.dumps(ns))
+    wait_for(lambda: cp.kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode == 0, 60, "SA")
+    return name

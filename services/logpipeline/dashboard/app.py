@@ -62,6 +62,11 @@ def create() -> Dash:
     server.add_url_rule("/healthz", "healthz", healthz)
     server.add_url_rule("/readyz", "readyz", readyz)
     server.add_url_rule("/metrics", "metrics", metrics)
+    # Dash registers its script bundles' paths while rendering the index page: render it once here, so a
+    # worker that has not served the index yet still serves the scripts (any worker answers any request).
+    index = server.test_client().get("/")
+    if index.status_code != 200:
+        raise RuntimeError(f"dashboard index page: HTTP {index.status_code}")
     return app
 
 

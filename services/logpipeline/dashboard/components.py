@@ -200,14 +200,14 @@ def card(title: str, body: Component) -> Component:
 
 
 def stat_cards(prefix: str, stats: Sequence[tuple[str, str]]) -> list[Component]:
-    """Small cards of (label, value); each value has the id ``<prefix>-stat-<label>``."""
+    """Small cards of (label, value); each value has the id ``<prefix>-stat-<label, spaces as dashes>``."""
     return [
         dbc.Col(
             dbc.Card(
                 dbc.CardBody(
                     [
                         html.Div(label, className="text-uppercase small text-muted"),
-                        html.H5(value, id=f"{prefix}-stat-{label}", className="mb-0"),
+                        html.H5(value, id=f"{prefix}-stat-{label.replace(' ', '-')}", className="mb-0"),
                     ]
                 )
             ),

@@ -13,8 +13,6 @@ import shutil
 import tempfile
 from typing import Any
 
-from prometheus_client import multiprocess
-
 from logpipeline.dashboard.settings import env_int
 
 bind = os.environ.get("LOGPIPELINE_DASHBOARD_BIND", "127.0.0.1:8050")
@@ -39,12 +37,15 @@ logconfig_dict: dict[str, Any] = {
     },
 }
 
+# Before anything imports prometheus_client: it picks per-process files when it sees the variable at import.
 _own_prometheus_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 if _own_prometheus_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="logpipeline-dashboard-metrics-")
 
 
 def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 

@@ -1,0 +1,256 @@
+"""The dashboard in headless Chromium (Debian's package, driven by Playwright) against a real gunicorn.
+
+One seeded table, one gunicorn with two workers (any worker answers any request) and one browser serve every
+test; the numbers on the page are compared with the ground truth computed from the seeded raw events.
+Screenshots go to ``test-artifacts/dashboard/``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from dashboard_env import APIS, ARTIFACTS, XSS_API, Truth, World, chromium, free_port, gunicorn, seed, truth
+from logpipeline import config
+from logpipeline.events.schema import LOG_LEVELS
+from logpipeline.metrics import service, sink, store
+
+ALL = ["recent", "hour", "old"]
+WAIT_MS = 120_000
+SINK_LAG = 42
+
+
+@pytest.fixture(scope="module")
+def world(stack: config.Settings) -> Iterator[World]:
+    table = f"dashboard_ui_{random.Random().randbytes(4).hex()}"
+    w = seed(stack.dynamodb_endpoint, table)
+    yield w
+    store.client(stack.dynamodb_endpoint).delete_table(TableName=table)
+
+
+@pytest.fixture(scope="module")
+def sink_metrics() -> Iterator[str]:
+    """The sink's own metrics and HTTP server, with a known consumer lag."""
+    metrics = sink.Metrics()
+    metrics.lag_total.set(SINK_LAG)
+    server = service.serve("127.0.0.1", free_port(), metrics.registry, lambda: True)
+    yield f"http://127.0.0.1:{server.server_address[1]}/metrics"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def base(world: World, sink_metrics: str) -> Iterator[str]:
+    with gunicorn(world.table, world.endpoint, workers=2, threads=4, sink=sink_metrics) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(base: str) -> Iterator[Any]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with chromium() as context:
+        yield context
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh tab that records every dialog (an executed ``alert`` would open one)."""
+    tab = browser.new_page()
+    tab.dialogs = []
+
+    def on_dialog(dialog: Any) -> None:
+        tab.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    tab.on("dialog", on_dialog)
+    yield tab
+    assert tab.dialogs == [], f"a dialog opened: {tab.dialogs}"
+    tab.close()
+
+
+def wait_kpis(page: Any, t: Truth, prefix: str = "ov") -> None:
+    """Wait until the KPI cards show the expected counts, then compare them all."""
+    expected = {lv: f"{t.totals[lv]:,}" for lv in LOG_LEVELS}
+    script = (
+        "([p, e]) => Object.entries(e).every(([lv, v]) => document.getElementById(`${p}-kpi-${lv}`)?.textContent === v)"
+    )
+    try:
+        page.wait_for_function(script, arg=[prefix, expected], timeout=WAIT_MS)
+    finally:
+        shown = {lv: page.text_content(f"#{prefix}-kpi-{lv}") for lv in LOG_LEVELS}
+        assert shown == expected
+
+
+def plot(page: Any, graph_id: str) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = page.evaluate(
+        "id => document.querySelector(`#${id} .js-plotly-plot`).data.map(t => ({...t}))", graph_id
+    )
+    return data
+
+
+def table_rows(page: Any) -> list[list[str]]:
+    rows: list[list[str]] = page.evaluate(
+        "() => [...document.querySelectorAll('#top-errors-table tbody tr')].map(r => [...r.cells].map(c => c.textContent))"
+    )
+    return rows
+
+
+def check_overview(page: Any, t: Truth) -> None:
+    wait_kpis(page, t)
+    page.wait_for_function(
+        "n => document.querySelectorAll('#top-errors-table tbody tr').length === n", arg=len(t.top), timeout=WAIT_MS
+    )
+    gauge = plot(page, "ov-sla")[0]
+    assert gauge["value"] == pytest.approx(100 * t.sla)
+    pie = plot(page, "ov-levels")[0]
+    assert dict(zip(pie["labels"], pie["values"], strict=True)) == {lv: n for lv, n in t.totals.items() if n}
+    avg, p95 = plot(page, "ov-latency")
+    assert dict(zip(avg["customdata"], avg["y"], strict=True)) == pytest.approx(t.avg)
+    assert set(p95["customdata"]) == set(t.avg)
+    series = plot(page, "ov-series")
+    assert {s["name"]: sum(s["y"]) for s in series} == t.totals
+    rows = table_rows(page)
+    assert [r[:3] for r in rows] == [[api, f"{n:,}", f"{100 * rate:.2f}%"] for api, n, rate, _ in t.top]
+    for row, (_, _, _, mean) in zip(rows, t.top, strict=True):
+        assert float(row[3].removesuffix(" ms")) == pytest.approx(mean, abs=0.051)
+
+
+def test_overview_shows_the_seeded_ground_truth(page: Any, base: str, world: World) -> None:
+    page.goto(f"{base}/?range=6h")
+    check_overview(page, truth(world.select(ALL)))
+    health = page.text_content("#ov-health") or ""
+    assert re.match(r"newest window (\d+) (s|min) ago", health), health
+    assert f"sink lag {SINK_LAG} records" in health
+    assert "5m buckets" in (page.text_content("#ov-range-label") or "")
+    page.screenshot(path=str(ARTIFACTS / "overview-6h.png"), full_page=True)
+
+
+def test_time_range_picker_changes_the_numbers(page: Any, base: str, world: World) -> None:
+    page.goto(f"{base}/?range=6h")
+    wait_kpis(page, truth(world.select(ALL)))
+    page.click("label:text-is('15m')")
+    check_overview(page, truth(world.select(["recent"])))
+    assert urllib.parse.urlparse(page.url).query == "range=15m"
+    page.click("label:text-is('1h')")
+    check_overview(page, truth(world.select(["recent", "hour"])))
+    assert urllib.parse.urlparse(page.url).query == ""
+    assert "1m buckets" in (page.text_content("#ov-range-label") or "")
+    page.screenshot(path=str(ARTIFACTS / "overview-1h.png"), full_page=True)
+
+
+def test_custom_range_from_a_bookmark(page: Any, base: str, world: World) -> None:
+    from logpipeline.dashboard.timerange import format_utc
+
+    lo, hi = world.blocks["old"]
+    query = urllib.parse.urlencode({"range": "custom", "start": format_utc(lo), "end": format_utc(hi)})
+    page.goto(f"{base}/?{query}")
+    check_overview(page, truth(world.select(["old"])))
+    assert page.is_visible("#ov-start") and page.input_value("#ov-start") == format_utc(lo)
+
+
+def test_api_filter_from_the_url_and_the_dropdown(page: Any, base: str, world: World) -> None:
+    users, orders = APIS[1], APIS[0]
+    page.goto(f"{base}/?range=6h&api={urllib.parse.quote(users)}")
+    check_overview(page, truth(world.select(ALL, [users])))
+    page.click("#ov-apis")
+    page.keyboard.type(orders)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    check_overview(page, truth(world.select(ALL, [users, orders])))
+    params = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
+    assert params == {"range": ["6h"], "api": [users, orders]}
+    page.screenshot(path=str(ARTIFACTS / "overview-filtered.png"), full_page=True)
+
+
+def test_slo_target_and_refresh_settings_live_in_the_url(page: Any, base: str, world: World) -> None:
+    page.goto(f"{base}/?range=6h")
+    wait_kpis(page, truth(world.select(ALL)))
+    page.fill("#ov-slo", "80")
+    page.wait_for_function("() => location.search.includes('slo=80')", timeout=WAIT_MS)
+    page.wait_for_function(
+        "() => document.querySelector('#ov-sla .js-plotly-plot').data[0].gauge.threshold.value === 80",
+        timeout=WAIT_MS,
+    )
+    page.select_option("#ov-refresh", "30")
+    page.click("label:text-is('paused')")
+    page.wait_for_function("() => location.search.includes('paused=1')", timeout=WAIT_MS)
+    bookmark = page.url
+    assert urllib.parse.parse_qs(urllib.parse.urlparse(bookmark).query) == {
+        "range": ["6h"],
+        "slo": ["80"],
+        "refresh": ["30"],
+        "paused": ["1"],
+    }
+    page.goto(bookmark)
+    wait_kpis(page, truth(world.select(ALL)))
+    assert (page.input_value("#ov-slo"), page.input_value("#ov-refresh")) == ("80", "30")
+    assert page.is_checked("#ov-paused")
+    gauge = plot(page, "ov-sla")[0]
+    assert gauge["gauge"]["threshold"]["value"] == 80
+    sla = truth(world.select(ALL)).sla or 0
+    assert gauge["gauge"]["bar"]["color"] == ("#00bc8c" if 100 * sla >= 80 else "#e74c3c")
+
+
+def test_xss_probe_stays_inert(page: Any, base: str, world: World) -> None:
+    page.goto(f"{base}/?range=6h")
+    check_overview(page, truth(world.select(ALL)))
+    assert XSS_API in [r[0] for r in table_rows(page)]
+    ticks = page.evaluate("() => [...document.querySelectorAll('#ov-latency .xtick text')].map(t => t.textContent)")
+    assert XSS_API in ticks
+    assert page.evaluate("() => document.querySelectorAll('img').length") == 0
+    page.goto(f"{base}/api?range=6h&name={urllib.parse.quote(XSS_API)}")
+    page.wait_for_function("() => document.getElementById('api-stat-events')?.textContent !== undefined")
+    assert page.text_content("#api-title") == XSS_API
+    assert page.evaluate("() => document.querySelectorAll('img').length") == 0
+    # the page fixture asserts that no dialog opened
+
+
+def test_drill_down_from_the_table_and_the_chart(page: Any, base: str, world: World) -> None:
+    page.goto(f"{base}/?range=6h")
+    t = truth(world.select(ALL))
+    check_overview(page, t)
+    page.click(f"#top-errors-table a:text-is('{XSS_API}')")
+    page.wait_for_url(re.compile(r"/api\?"), timeout=WAIT_MS)
+    params = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
+    assert params == {"name": [XSS_API], "range": ["6h"]}
+    mine = world.select(ALL, [XSS_API])
+    errors = sum(e.log_level in ("ERROR", "CRITICAL") for e in mine)
+    page.wait_for_function(
+        "v => document.getElementById('api-stat-events')?.textContent === v", arg=f"{len(mine):,}", timeout=WAIT_MS
+    )
+    assert page.text_content("#api-stat-errors") == f"{errors:,}"
+    assert page.text_content("#api-stat-error-rate") == f"{100 * errors / len(mine):.2f}%"
+    avg = float((page.text_content("#api-stat-avg") or "").removesuffix(" ms"))
+    assert avg == pytest.approx(t.avg[XSS_API], abs=0.051)
+    percentiles = plot(page, "api-latency")
+    assert [p["name"] for p in percentiles] == ["p50", "p95", "p99"]
+    assert sum(sum(s["y"]) for s in plot(page, "api-errors")) == errors
+    page.screenshot(path=str(ARTIFACTS / "drill-down.png"), full_page=True)
+    page.click("#api-back")
+    wait_kpis(page, t)
+    target = APIS[2]
+    index = plot(page, "ov-latency")[0]["customdata"].index(target)
+    page.locator("#ov-latency .bars .point").nth(index).click(force=True)
+    page.wait_for_url(re.compile(r"/api\?"), timeout=WAIT_MS)
+    assert urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["name"] == [target]
+    count = len(world.select(ALL, [target]))
+    page.wait_for_function(
+        "v => document.getElementById('api-stat-events')?.textContent === v", arg=f"{count:,}", timeout=WAIT_MS
+    )
+
+
+def test_health_ready_and_metrics(base: str, page: Any, world: World) -> None:
+    page.goto(f"{base}/?range=1h")
+    wait_kpis(page, truth(world.select(["recent", "hour"])))
+    for path, expected in (("/healthz", "ok\n"), ("/readyz", "ready\n")):
+        with urllib.request.urlopen(base + path, timeout=30) as response:
+            assert (response.status, response.read().decode()) == (200, expected)
+    with urllib.request.urlopen(base + "/metrics", timeout=30) as response:
+        text = response.read().decode()
+    counts = re.findall(r'^logpipeline_dashboard_refresh_seconds_count\{page="overview"\} (\S+)$', text, re.M)
+    assert counts and float(counts[0]) >= 1, text

@@ -32,7 +32,8 @@ KUBE_VERSION = "1.36.3"
 NAMESPACE = "logpipeline-system"
 
 # What kopf itself does with the custom resource (watch it, patch finalizers/annotations and status) and
-# Events; the handlers (logpipeline_operator.kube) list, apply (PATCH) and delete children.
+# Events; the handlers (logpipeline_operator.kube) list, apply (PATCH, plus create for new objects) and
+# delete children.
 KOPF_NEEDS = {
     ("logpipeline.io", "logpipelines", "list"),
     ("logpipeline.io", "logpipelines", "watch"),
@@ -40,8 +41,10 @@ KOPF_NEEDS = {
     ("logpipeline.io", "logpipelines/status", "patch"),
     ("", "events", "create"),
 }
-CHILD_VERBS = ("list", "patch", "delete")
+CHILD_VERBS = ("list", "create", "patch", "delete")
 CRD_NEEDS = {("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("list", "watch")}
+# Watching one namespace, kopf lists and watches namespaces (else it retries, then assumes it exists).
+NAMESPACE_NEEDS = {("", "namespaces", v) for v in ("list", "watch")}
 
 
 def _docs(text: str) -> list[dict[str, Any]]:
@@ -166,7 +169,8 @@ def test_rbac_rules_are_exactly_what_the_operator_uses(rendered: dict[str, list[
         operator_rules = roles["rel-logpipeline"]["rules"]
         assert rbac.missing(operator_rules, _operator_needs()) == []
         assert rbac.granted(operator_rules) == _operator_needs()
-        assert rbac.granted(roles["rel-logpipeline-crds"]["rules"]) == CRD_NEEDS
+        scan = CRD_NEEDS if name == "defaults" else CRD_NEEDS | NAMESPACE_NEEDS
+        assert rbac.granted(roles["rel-logpipeline-discovery"]["rules"]) == scan
     kinds_in_rules = {(g, r) for g, r, _ in _operator_needs()}
     assert ("kafka.strimzi.io", "kafkatopics") in kinds_in_rules
     assert ("sparkoperator.k8s.io", "sparkapplications") in kinds_in_rules
@@ -184,9 +188,9 @@ def test_all_namespaces_uses_cluster_roles_and_one_namespace_a_role_there(
 ) -> None:
     every = _by_kind(rendered["all-namespaces-values.yaml"])
     assert "Role" not in every and "RoleBinding" not in every
-    assert {r["metadata"]["name"] for r in every["ClusterRole"]} == {"rel-logpipeline", "rel-logpipeline-crds"}
+    assert {r["metadata"]["name"] for r in every["ClusterRole"]} == {"rel-logpipeline", "rel-logpipeline-discovery"}
     one = _by_kind(rendered["one-namespace-values.yaml"])
-    assert [r["metadata"]["name"] for r in one["ClusterRole"]] == ["rel-logpipeline-crds"]
+    assert [r["metadata"]["name"] for r in one["ClusterRole"]] == ["rel-logpipeline-discovery"]
     (role,) = one["Role"]
     (binding,) = one["RoleBinding"]
     assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == "pipelines"

@@ -91,14 +91,14 @@ class Reader:
     def newest(
         self, now_ms: int, apis: Sequence[str] | None = None, lookback_days: int = DEFAULT_LOOKBACK_DAYS
     ) -> Aggregate | None:
-        """The stored window with the latest start (at most one day after ``now_ms``, at most ``lookback_days`` back)."""
+        """The stored window with the latest start, looking from the day of ``now_ms`` back ``lookback_days`` days."""
         lo, hi = layout.sort_key_range(0, now_ms + layout.DAY_MS)
         newest = dict(ScanIndexForward=False, Limit=1)
         if apis:
             found = [w for part in self._all([self._api_request(a, lo, hi, **newest) for a in apis]) for w in part]
             return max(found, key=lambda w: w.window_start, default=None)
-        day = (now_ms + layout.DAY_MS) // layout.DAY_MS
-        for d in range(day, day - lookback_days - 2, -1):
+        day = now_ms // layout.DAY_MS
+        for d in range(day, day - lookback_days - 1, -1):
             pks = [f"{layout.day_of(d * layout.DAY_MS)}#{s}" for s in range(self.shards)]
             found = [
                 w for part in self._all([self._partition_request(pk, lo, hi, **newest) for pk in pks]) for w in part

@@ -152,6 +152,23 @@ def _third_party_imports(entry: list[str]) -> set[str]:
     return found
 
 
+def _with_dependencies(names: set[str]) -> set[str]:
+    """``names`` and everything they install in turn (their non-extra requirements, transitively)."""
+    out: set[str] = set()
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name in out:
+            continue
+        out.add(name)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        pending.extend(images.distribution(r) for r in requires if "extra ==" not in r.replace('"', "").split(";")[-1])
+    return out
+
+
 def _distributions(tops: set[str]) -> set[str]:
     mapping = importlib.metadata.packages_distributions()
     return {images.distribution(mapping.get(top, [top])[0]) for top in tops}
@@ -169,7 +186,7 @@ def test_each_image_installs_everything_its_entry_points_import(
     image: str, entry: list[str], provided: set[str]
 ) -> None:
     needed = _distributions(_third_party_imports(entry)) - provided
-    installed = {images.distribution(d) for d in images.select(DEPENDENCIES, image)}
+    installed = _with_dependencies({images.distribution(d) for d in images.select(DEPENDENCIES, image)})
     assert needed, "the import scan found nothing: it is broken"
     assert needed - installed == set(), f"{image} image lacks {sorted(needed - installed)}"
     for dep in images.select(DEPENDENCIES, image):

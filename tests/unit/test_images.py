@@ -191,3 +191,12 @@ def test_each_image_installs_everything_its_entry_points_import(
     assert needed - installed == set(), f"{image} image lacks {sorted(needed - installed)}"
     for dep in images.select(DEPENDENCIES, image):
         assert re.match(r"^[A-Za-z0-9_.\-\[\]]+", dep)
+
+
+@pytest.mark.parametrize("image", sorted(DOCKERFILES))
+def test_each_dockerfile_runs_the_selection_it_is_named_for(image: str, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DOCKERFILES[image].read_text()
+    assert re.search(rf"images\.py \S*pyproject\.toml {re.escape(image)} > \S*requirements\.txt", text)
+    assert images.main([str(ROOT / "pyproject.toml"), image]) == 0
+    assert capsys.readouterr().out.splitlines() == images.select(DEPENDENCIES, image)
+    assert images.main([]) == 2

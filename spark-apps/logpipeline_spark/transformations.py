@@ -240,7 +240,8 @@ def aggregate(events: DataFrame, window: str) -> DataFrame:
         "p50_response_time": F.kll_sketch_get_quantile_double(sketch, F.lit(0.5)),
         "p95_response_time": F.kll_sketch_get_quantile_double(sketch, F.lit(0.95)),
         "p99_response_time": F.kll_sketch_get_quantile_double(sketch, F.lit(0.99)),
-        "response_time_sketch": F.base64(sketch),
+        # Spark may wrap base64 in 76-character lines; the contract is one unbroken string.
+        "response_time_sketch": F.regexp_replace(F.base64(sketch), r"[\r\n]", ""),
         "updated_at": F.unix_millis(F.current_timestamp()),
     }
     return grouped.select(

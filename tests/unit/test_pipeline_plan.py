@@ -47,7 +47,7 @@ class TestServices:
         ]
 
     def test_bad_ingest_format_is_named(self, settings: Settings, tmp_path: Path) -> None:
-        with pytest.raises(ValueError, match="ingest format.*got 'xml'"):
+        with pytest.raises(ValueError, match=r"ingest format.*got 'xml'"):
             plan.services(settings, plan.Options(ingest=tmp_path / "a", ingest_format="xml"), python="py", cli="lp")
 
     def test_job_archives_on_hdfs_or_local_disk(self, settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 
@@ -14,6 +15,7 @@ from spark_frames import T0, event, raw_frame
 
 from logpipeline.events import AGGREGATE_FIELDS, EVENT_FIELDS
 from logpipeline.events import deadletter as dlq
+from logpipeline.metrics import records
 from logpipeline_spark import transformations as tr
 
 
@@ -162,6 +164,10 @@ def test_percentiles_are_within_the_stated_rank_error_and_sketches_merge(spark: 
     for p in (0.5, 0.95, 0.99):
         low, high = _rank_bounds(values, row[str(p)])
         assert low - tr.PERCENTILE_RANK_ERROR <= p <= high + tr.PERCENTILE_RANK_ERROR, (p, low, high)
+    # The sink decodes the sketch strictly: one unbroken base64 string, as the contract says.
+    for window in per_window.values():
+        parsed = records.parse(json.dumps(window.asDict()).encode())
+        assert len(window["response_time_sketch"]) > 76 and parsed.sketch
     aggregates.unpersist()
 
 

@@ -42,14 +42,14 @@ def _supervise(settings: config.Settings, services: list[plan.Service], stop: li
     restarts = dict.fromkeys((s.name for s in services), 0)
     while not stop:
         for service in services:
-            if process.read_pid(settings.run / f"{service.name}.pid") is not None:
+            if process.read_pid(runner.pid_file(settings, service.name)) is not None:
                 continue
             if service.name == "ingest":
                 continue  # a finished replay is not a failure
             if restarts[service.name] >= MAX_RESTARTS:
                 continue
             restarts[service.name] += 1
-            log = settings.logs / f"{service.name}.log"
+            log = runner.log_file(settings, service.name)
             console.print(
                 f"[yellow]{service.name} exited; restarting ({restarts[service.name]}/{MAX_RESTARTS}), log: {log}"
             )

@@ -29,6 +29,7 @@ from logpipeline.metrics import query, store
 from logpipeline.pipeline import plan, runner
 from logpipeline.stack import process
 from logpipeline.stack import runner as stack_runner
+from logpipeline.stack.components import all_components
 
 Report = Callable[[str], None]
 PROBE_API = "bench-probe"
@@ -80,9 +81,9 @@ def percentile(values: list[float], p: float) -> float:
 class MemorySampler(threading.Thread):
     """Samples the resident memory of every process with a pid file in the state directory."""
 
-    def __init__(self, run_dir: Path, interval: float = 0.5) -> None:
+    def __init__(self, run_dir: Path, names: list[str], interval: float = 0.5) -> None:
         super().__init__(daemon=True)
-        self.run_dir, self.interval = run_dir, interval
+        self.run_dir, self.names, self.interval = run_dir, names, interval
         self.peak: dict[str, int] = {}
         self.peak_total = 0
         self._stop_event = threading.Event()
@@ -90,13 +91,13 @@ class MemorySampler(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.wait(self.interval):
             total = 0
-            for pidfile in self.run_dir.glob("*.pid"):
-                pid = process.read_pid(pidfile)
+            for name in self.names:
+                pid = process.read_pid(self.run_dir / f"{name}.pid")
                 if pid is None:
                     continue
                 rss = process.rss_bytes(pid)
                 total += rss
-                self.peak[pidfile.stem] = max(self.peak.get(pidfile.stem, 0), rss)
+                self.peak[name] = max(self.peak.get(name, 0), rss)
             self.peak_total = max(self.peak_total, total)
 
     def stop(self) -> None:
@@ -105,12 +106,16 @@ class MemorySampler(threading.Thread):
 
 
 def _bench_settings(settings: config.Settings) -> config.Settings:
+    """Private names and service ports, exported so the spawned services see them too."""
     run = f"bench{uuid.uuid4().hex[:8]}"
     names = config.Names(input_topic=f"{run}_logging_info", aggregates_topic=f"{run}_agg_logging_info",
                          table=f"{run}_agg_system_logs", pipeline=run)  # fmt: skip
     for key in names.__dataclass_fields__:
         os.environ[f"LOGPIPELINE_{key.upper()}"] = getattr(names, key)
-    return replace(settings, names=names)
+    services = {name: process.free_port() for name in plan.SERVICE_PORTS}
+    for name, port in services.items():
+        os.environ[f"LOGPIPELINE_{name.upper()}_PORT"] = str(port)
+    return replace(settings, names=names, ports=replace(settings.ports, **services))
 
 
 def _total(reader: query.Reader, start_ms: int, end_ms: int, apis: list[str] | None = None) -> int:
@@ -164,19 +169,14 @@ def _probe_freshness(settings: config.Settings, reader: query.Reader, cfg: Bench
     return latencies
 
 
-def running_services(settings: config.Settings) -> list[str]:
-    return [name for name in runner.SERVICE_NAMES if process.read_pid(settings.run / f"{name}.pid") is not None]
-
-
 def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchResult:
-    busy = running_services(settings)
-    if busy:
-        raise RuntimeError(f"a pipeline is running ({', '.join(busy)}); stop it with 'logpipeline down' first")
     result = BenchResult()
     settings = _bench_settings(settings)
     options = plan.Options(generator=False, dashboard=False)
     stack_was_up = stack_runner.is_up(settings)
-    sampler = MemorySampler(settings.run)
+    processes = [spec.name for c in all_components(settings) for spec in c.processes()]
+    processes += [runner.pid_file(settings, name).stem for name in runner.SERVICE_NAMES]
+    sampler = MemorySampler(settings.run, processes)
     sampler.start()
     cli = runner.planned(settings, options)[0].argv[0]
     reader = query.Reader(store.client(settings.dynamodb_endpoint), settings.names.table)

@@ -12,6 +12,7 @@ from pathlib import Path
 from logpipeline.config import Settings
 
 INGEST_FORMATS = ("json", "combined", "nginx-json")
+SERVICE_PORTS = ("dashboard", "sink_http", "generator_http", "spark_http", "spark_ui")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def services(settings: Settings, options: Options, python: str, cli: str) -> lis
                 "dashboard",
                 [cli, "dashboard", "--bind", f"{host}:{p.dashboard}"],
                 f"http://{host}:{p.dashboard}/readyz",
+                env={"LOGPIPELINE_SINK_METRICS_URL": f"http://{host}:{p.sink_http}/metrics"},
             )
         )
     out.append(

@@ -23,6 +23,19 @@ from logpipeline.stack.errors import StackError
 SERVICE_NAMES = ("sink", "dashboard", "spark", "ingest", "generator")
 
 
+def pid_file(settings: Settings, name: str) -> Path:
+    """Service files carry the pipeline's name, so several pipelines can share one stack."""
+    return settings.run / f"{settings.names.pipeline}.{name}.pid"
+
+
+def log_file(settings: Settings, name: str) -> Path:
+    return settings.logs / f"{settings.names.pipeline}.{name}.log"
+
+
+def running(settings: Settings) -> list[str]:
+    return [name for name in SERVICE_NAMES if process.read_pid(pid_file(settings, name)) is not None]
+
+
 def _cli() -> str:
     exe = Path(sys.executable).with_name("logpipeline")
     return str(exe) if exe.exists() else "logpipeline"
@@ -41,7 +54,7 @@ def _ready(url: str) -> bool:
 
 
 def _wait(settings: Settings, service: Service) -> None:
-    pidfile, log = settings.run / f"{service.name}.pid", settings.logs / f"{service.name}.log"
+    pidfile, log = pid_file(settings, service.name), log_file(settings, service.name)
     deadline = time.monotonic() + service.ready_timeout
     while time.monotonic() < deadline:
         if process.read_pid(pidfile) is None:
@@ -54,13 +67,13 @@ def _wait(settings: Settings, service: Service) -> None:
 
 
 def start_service(settings: Settings, service: Service) -> None:
-    pidfile = settings.run / f"{service.name}.pid"
+    pidfile = pid_file(settings, service.name)
     if process.read_pid(pidfile) is None:
         for port_url in filter(None, [service.ready_url]):
             port = int(port_url.split(":")[2].split("/")[0])
             if not process.port_is_free(settings.host, port):
                 raise StackError(service.name, f"port {port} on {settings.host} is already in use by another process")
-        process.spawn(service.argv, pidfile, settings.logs / f"{service.name}.log", env=service.env)
+        process.spawn(service.argv, pidfile, log_file(settings, service.name), env=service.env)
 
 
 def up(settings: Settings, options: Options, report: stack_runner.Report) -> list[Service]:
@@ -88,7 +101,7 @@ def down(settings: Settings, report: stack_runner.Report, stack: bool = True) ->
     """Stop the source first, then the job, the sink and the dashboard, then (optionally) the stack."""
     stopped = 0
     for name in reversed(SERVICE_NAMES):
-        if process.stop(settings.run / f"{name}.pid", timeout=60.0):
+        if process.stop(pid_file(settings, name), timeout=60.0):
             stopped += 1
             report(name, "stopped")
     if stack:

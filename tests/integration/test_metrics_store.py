@@ -13,7 +13,7 @@ import pytest
 
 from logpipeline import config
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
-from logpipeline.metrics import layout, query, records, store, synthetic
+from logpipeline.metrics import digest, layout, query, records, store, synthetic
 
 # 2026-01-01T23:50Z: the 20 minutes cross midnight, so reads span two days of partitions.
 T0 = 1_767_311_400_000
@@ -33,6 +33,7 @@ class World:
     bulk: str
     shuffled_stale: int
     again: store.WriteResult
+    digests_again: int
 
 
 def scan_table(ddb: Any, table: str) -> dict[str, records.Aggregate]:
@@ -50,6 +51,22 @@ def scan_table(ddb: Any, table: str) -> dict[str, records.Aggregate]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def scan_digests(ddb: Any, table: str) -> dict[str, records.Aggregate]:
+    """Every entry of the minute digests (test-only check)."""
+    out: dict[str, records.Aggregate] = {}
+    kwargs: dict[str, Any] = {"TableName": digest.table_name(table)}
+    while True:
+        page = ddb.scan(**kwargs)
+        for item in page["Items"]:
+            for agg in digest.decode(bytes(item["body"]["B"])):
+                assert agg.id not in out, f"duplicate digest entry for {agg.id}"
+                assert (item["pk"]["S"], item["sk"]["S"]) == digest.key(agg, layout.DEFAULT_SHARDS)
+                out[agg.id] = agg
+        if "LastEvaluatedKey" not in page:
+            return out
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 @pytest.fixture(scope="module")
 def world(stack: config.Settings) -> Iterator[World]:
     suffix = random.Random().randbytes(4).hex()
@@ -61,9 +78,13 @@ def world(stack: config.Settings) -> Iterator[World]:
     for name in names:
         store.init_table(ddb, name)
     ordered = store.ConditionalWriter(ddb, names[0], layout.DEFAULT_SHARDS, 30)
+    ordered_digests = store.DigestWriter(ddb, names[0], layout.DEFAULT_SHARDS, 30)
     ordered.write(list(final.values()))
+    ordered_digests.merge(list(final.values()))
     again = ordered.write(list(final.values()))  # the same aggregates a second time
+    digests_again = ordered_digests.merge(list(final.values()))
     shuffled = store.ConditionalWriter(ddb, names[1], layout.DEFAULT_SHARDS, 30)
+    shuffled_digests = store.DigestWriter(ddb, names[1], layout.DEFAULT_SHARDS, 30)
     rng = random.Random(5)
     stale = 0
     for _ in range(2):  # everything twice, versions in random order, older ones after newer
@@ -71,12 +92,14 @@ def world(stack: config.Settings) -> Iterator[World]:
         rng.shuffle(mixed)
         for i in range(0, len(mixed), 250):
             stale += shuffled.write(mixed[i : i + 250]).stale
-    ordered.close()
-    shuffled.close()
+            shuffled_digests.merge(mixed[i : i + 250])
+    for writer in (ordered, shuffled, ordered_digests, shuffled_digests):
+        writer.close()
     store.bulk_load(ddb, names[2], final.values())
-    yield World(ddb, events, versions, final, names[0], names[1], names[2], stale, again)
+    yield World(ddb, events, versions, final, names[0], names[1], names[2], stale, again, digests_again)
     for name in names:
         ddb.delete_table(TableName=name)
+        ddb.delete_table(TableName=digest.table_name(name))
 
 
 def test_init_is_idempotent_and_as_designed(world: World) -> None:
@@ -84,6 +107,8 @@ def test_init_is_idempotent_and_as_designed(world: World) -> None:
     desc = world.ddb.describe_table(TableName=world.ordered)["Table"]
     assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert [i["IndexName"] for i in desc["GlobalSecondaryIndexes"]] == [layout.BY_API_INDEX]
+    minutes = world.ddb.describe_table(TableName=digest.table_name(world.ordered))["Table"]
+    assert minutes["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     ttl = world.ddb.describe_time_to_live(TableName=world.ordered)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", layout.TTL_ATTRIBUTE)
 
@@ -93,12 +118,16 @@ def test_same_aggregates_twice_or_shuffled_leave_the_same_table(world: World) ->
     assert ordered == world.final
     assert (world.again.written, world.again.stale) == (0, len(world.final))
     assert scan_table(world.ddb, world.shuffled) == ordered
+    assert world.digests_again == 0
+    assert scan_digests(world.ddb, world.ordered) == world.final
+    assert scan_digests(world.ddb, world.shuffled) == world.final
     # every version was offered twice; all but the newest of each id were refused
     assert world.shuffled_stale >= 2 * len(world.versions) - 2 * len(world.final)
 
 
 def test_bulk_load_equals_conditional_writes(world: World) -> None:
     assert scan_table(world.ddb, world.bulk) == world.final
+    assert scan_digests(world.ddb, world.bulk) == world.final
 
 
 # --- the query layer against the raw events ---------------------------------------------------------
@@ -183,9 +212,13 @@ def test_series_resolutions(world: World, resolution: str) -> None:
 def test_reads_are_queries_on_known_partitions(world: World) -> None:
     reader = query.Reader(world.ddb, world.ordered)
     windows = reader.windows(T0, T0 + MINUTES * MIN)
-    assert len(windows) == len(world.final)
+    assert sorted(windows, key=lambda w: w.id) == sorted(world.final.values(), key=lambda w: w.id)
     assert reader.queries == 2 * layout.DEFAULT_SHARDS  # two days x shards, one page each
-    assert reader.items_read == len(world.final)  # nothing outside the range is read
+    # one digest item per (minute, shard) holding windows; nothing outside the range is read
+    assert reader.items_read == len({digest.key(a, layout.DEFAULT_SHARDS) for a in world.final.values()})
+    items = query.Reader(world.ddb, world.ordered)
+    assert sorted(items.window_items(T0, T0 + MINUTES * MIN), key=lambda w: w.id) == sorted(windows, key=lambda w: w.id)
+    assert items.items_read == len(world.final)
     one = query.Reader(world.ddb, world.ordered)
     assert {w.api for w in one.windows(T0, T0 + MINUTES * MIN, [APIS[3]])} == {APIS[3]}
     assert one.queries == 1
@@ -223,3 +256,4 @@ def test_store_commands_init_and_load(world: World, stack: config.Settings, tmp_
     assert refused.exit_code == 2
     assert "bad.jsonl:2: value: not JSON" in " ".join(refused.output.split())
     world.ddb.delete_table(TableName=table)
+    world.ddb.delete_table(TableName=digest.table_name(table))

@@ -92,3 +92,16 @@ def test_backoff_grows_and_is_capped() -> None:
     assert all(0 <= s <= 2.0 for s in samples)
     assert max(backoff.delay(1, base=0.1, cap=2.0, rng=rng) for _ in range(200)) <= 0.1
     assert max(samples[10:]) > 0.2
+
+
+def test_digest_round_trip_and_merge_by_version() -> None:
+    from logpipeline.metrics import digest
+
+    a1, a2, b = _agg(2, 1), _agg(3, 1), _agg(1, 1, api="/b")
+    assert sorted(digest.decode(digest.encode([a1, b])), key=lambda a: a.api) == [a1, b]
+    merged, changed = digest.merge([a1, b], [a2])
+    assert changed and sorted(merged, key=lambda a: a.api) == [a2, b]
+    assert digest.merge(merged, [a1, a2, b]) == (merged, False)  # older or equal versions change nothing
+    item = digest.item(*digest.key(a2, 4), merged, rev=3, retention_days=30)
+    assert item["pk"]["S"] == layout.partition_key(T0, "/a", 4) and item["sk"]["S"] == f"{T0:013d}"
+    assert item["rev"]["N"] == "3"

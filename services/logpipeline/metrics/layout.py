@@ -28,6 +28,10 @@ Questions and their reads:
 
 Writes are conditional upserts: an item is replaced only by a strictly newer version
 ``(log_count, updated_at)``, so replays and reordering never let an older value win.
+
+A second table, ``<table>_minutes`` (``logpipeline.metrics.digest``), packs each (minute, shard)'s
+aggregates into one item with the same partition key and ``sk = <window_start>``: the all-APIs view of a
+range reads one item per minute and shard instead of one per (api, level, minute).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The dashboard's data-access API: read minute windows with Query calls, roll them up with ``rollup``.
 
 Every function takes a ``Reader`` (one table), a time range ``[start_ms, end_ms)`` in epoch ms and an
-optional list of APIs. Without APIs the reader queries each (day, shard) partition of the range; with
-APIs it queries the ``by_api`` index once per API. Nothing here scans the table (see ``layout``).
+optional list of APIs. Without APIs the reader queries each (day, shard) partition of the range in the
+minute-digest table (``digest``: one item per minute and shard); with APIs it queries the ``by_api`` index
+of the window table once per API. Nothing here scans a table (see ``layout``).
 ``refresh`` answers a whole dashboard refresh with one read of the range.
 """
 
@@ -15,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from logpipeline.metrics import layout, rollup
+from logpipeline.metrics import digest, layout, rollup
 from logpipeline.metrics.records import Aggregate
 
 DEFAULT_LOOKBACK_DAYS = 7
@@ -46,13 +47,21 @@ class Reader:
 
     def _query(self, args: dict[str, Any]) -> list[Aggregate]:
         out: list[Aggregate] = []
-        args = {"TableName": self.table, **layout.projection(), **args}
+        packed = args.pop("digest", False)
+        if packed:
+            args = {"TableName": digest.table_name(self.table), **args}
+        else:
+            args = {"TableName": self.table, **layout.projection(), **args}
         while True:
             page = self.ddb.query(**args)
             with self._lock:
                 self.queries += 1
                 self.items_read += int(page.get("ScannedCount", len(page.get("Items", []))))
-            out.extend(layout.from_item(item) for item in page.get("Items", []))
+            for item in page.get("Items", []):
+                if packed:
+                    out.extend(digest.decode(bytes(item["body"]["B"])))
+                else:
+                    out.append(layout.from_item(item))
             if "LastEvaluatedKey" not in page or args.get("Limit"):
                 return out
             args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -79,14 +88,24 @@ class Reader:
         }
 
     def windows(self, start_ms: int, end_ms: int, apis: Sequence[str] | None = None) -> list[Aggregate]:
-        """Every stored window starting in ``[start_ms, end_ms)``, optionally of some APIs only."""
+        """Every stored window starting in ``[start_ms, end_ms)``, optionally of some APIs only.
+
+        All APIs: the minute digests (one item per minute and shard); some APIs: the ``by_api`` index."""
         _check_range(start_ms, end_ms)
         lo, hi = layout.sort_key_range(start_ms, end_ms)
         if apis:
             requests = [self._api_request(api, lo, hi) for api in dict.fromkeys(apis)]
         else:
-            requests = [self._partition_request(pk, lo, hi) for pk in layout.partitions(start_ms, end_ms, self.shards)]
+            pks = layout.partitions(start_ms, end_ms, self.shards)
+            requests = [self._partition_request(pk, lo, hi, digest=True) for pk in pks]
         return [w for part in self._all(requests) for w in part]
+
+    def window_items(self, start_ms: int, end_ms: int) -> list[Aggregate]:
+        """The same as ``windows`` for all APIs, read from the window items instead of the digests."""
+        _check_range(start_ms, end_ms)
+        lo, hi = layout.sort_key_range(start_ms, end_ms)
+        pks = layout.partitions(start_ms, end_ms, self.shards)
+        return [w for part in self._all([self._partition_request(pk, lo, hi) for pk in pks]) for w in part]
 
     def newest(
         self, now_ms: int, apis: Sequence[str] | None = None, lookback_days: int = DEFAULT_LOOKBACK_DAYS
@@ -100,9 +119,8 @@ class Reader:
         day = now_ms // layout.DAY_MS
         for d in range(day, day - lookback_days - 1, -1):
             pks = [f"{layout.day_of(d * layout.DAY_MS)}#{s}" for s in range(self.shards)]
-            found = [
-                w for part in self._all([self._partition_request(pk, lo, hi, **newest) for pk in pks]) for w in part
-            ]
+            requests = [self._partition_request(pk, lo, hi, digest=True, **newest) for pk in pks]
+            found = [w for part in self._all(requests) for w in part]
             if found:
                 return max(found, key=lambda w: w.window_start)
         return None

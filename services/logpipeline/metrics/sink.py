@@ -2,7 +2,8 @@
 
 Per batch (up to ``batch_size`` records or ``poll_timeout``): parse (invalid records go to the dead-letter
 topic with the reason), keep the newest version of each id, write with conditional puts in parallel (an older
-version never replaces a newer one), flush the dead letters, and only then commit the batch's offsets.
+version never replaces a newer one), merge the batch into the minute digests (``digest``), flush the dead
+letters, and only then commit the batch's offsets.
 Throttling or an unreachable store is retried with exponential backoff and full jitter, without
 committing; a stop request during retries leaves the batch uncommitted (it is re-read on restart, which
 is harmless: records are full values and writes are idempotent).
@@ -76,6 +77,9 @@ class Metrics:
             "logpipeline_sink_dead_lettered", "records sent to the dead-letter topic", ["error_class"], registry=r
         )
         self.rebuilds = Counter("logpipeline_sink_rebuilds", "table re-created and topic replayed", registry=r)
+        self.digests = Counter(
+            "logpipeline_sink_digests_updated", "minute digests changed by merging a batch", registry=r
+        )
         self.commits = Counter("logpipeline_sink_commits", "offset commits after durable writes", registry=r)
         self.batch_seconds = Histogram(
             "logpipeline_sink_batch_seconds", "time to write and commit one batch", registry=r
@@ -93,6 +97,7 @@ class Sink:
         self.metrics = Metrics()
         self.ddb = store.client(cfg.endpoint, attempts=1, timeout=5.0)
         self.writer = store.ConditionalWriter(self.ddb, cfg.table, cfg.shards, cfg.retention_days)
+        self.digests = store.DigestWriter(self.ddb, cfg.table, cfg.shards, cfg.retention_days)
         self.generation: str | None = None
         self.rewind_on_assign = False
         self.assigned = False
@@ -314,7 +319,10 @@ class Sink:
         newest = records.latest(parsed)
 
         def write() -> store.WriteResult:
-            return self.writer.write(newest)
+            result = self.writer.write(newest)
+            refused = {a.id for a, _ in result.failed}
+            self.metrics.digests.inc(self.digests.merge([a for a in newest if a.id not in refused]))
+            return result
 
         try:
             result = self._retrying("write", write)
@@ -391,5 +399,6 @@ class Sink:
                 self.consumer.close()
             self.producer.flush(10)
             self.writer.close()
+            self.digests.close()
             server.shutdown()
             log.info("sink stopped")

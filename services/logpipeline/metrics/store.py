@@ -18,7 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from logpipeline.metrics import backoff, layout
+from logpipeline.metrics import backoff, digest, layout
 from logpipeline.metrics.records import Aggregate
 
 BATCH_WRITE_MAX = 25
@@ -107,50 +107,58 @@ def _wait_active(ddb: Any, table: str, timeout: float = 120.0) -> None:
     raise TimeoutError(f"table {table} not ACTIVE after {timeout:.0f}s")
 
 
-def init_table(ddb: Any, table: str) -> list[str]:
-    """Create the table or bring an existing one to the design; returns the changes made (empty: none)."""
+def _ensure(ddb: Any, name: str, definition: dict[str, Any], index: bool) -> list[str]:
     changes: list[str] = []
-    desc = describe(ddb, table)
+    desc = describe(ddb, name)
     if desc is None:
         try:
-            ddb.create_table(**layout.table_definition(table))
-            changes.append("created table (on-demand, index by_api)")
+            ddb.create_table(**definition)
+            changes.append(f"created table {name} (on-demand{', index by_api' if index else ''})")
         except ClientError as exc:
             if _code(exc) != "ResourceInUseException":
                 raise
-        _wait_active(ddb, table)
-        desc = describe(ddb, table) or {}
+        _wait_active(ddb, name)
+        desc = describe(ddb, name) or {}
     keys = {k["AttributeName"]: k["KeyType"] for k in desc.get("KeySchema", [])}
     if keys != {"pk": "HASH", "sk": "RANGE"}:
-        raise ValueError(f"table {table} exists with key schema {keys}, expected pk (HASH), sk (RANGE)")
+        raise ValueError(f"table {name} exists with key schema {keys}, expected pk (HASH), sk (RANGE)")
     if desc.get("BillingModeSummary", {}).get("BillingMode", "PAY_PER_REQUEST") != "PAY_PER_REQUEST":
-        ddb.update_table(TableName=table, BillingMode="PAY_PER_REQUEST")
-        _wait_active(ddb, table)
-        changes.append("billing mode set to on-demand")
-    if layout.BY_API_INDEX not in {i["IndexName"] for i in desc.get("GlobalSecondaryIndexes", [])}:
+        ddb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")
+        _wait_active(ddb, name)
+        changes.append(f"{name}: billing mode set to on-demand")
+    if index and layout.BY_API_INDEX not in {i["IndexName"] for i in desc.get("GlobalSecondaryIndexes", [])}:
         ddb.update_table(
-            TableName=table,
-            AttributeDefinitions=layout.table_definition(table)["AttributeDefinitions"],
+            TableName=name,
+            AttributeDefinitions=definition["AttributeDefinitions"],
             GlobalSecondaryIndexUpdates=[{"Create": layout.api_index_definition()}],
         )
-        _wait_active(ddb, table)
-        changes.append(f"index {layout.BY_API_INDEX} created")
-    ttl = ddb.describe_time_to_live(TableName=table).get("TimeToLiveDescription", {})
+        _wait_active(ddb, name)
+        changes.append(f"{name}: index {layout.BY_API_INDEX} created")
+    ttl = ddb.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
     if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING") or ttl.get("AttributeName") != layout.TTL_ATTRIBUTE:
         ddb.update_time_to_live(
-            TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": layout.TTL_ATTRIBUTE}
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": layout.TTL_ATTRIBUTE}
         )
-        changes.append(f"TTL on {layout.TTL_ATTRIBUTE}")
+        changes.append(f"{name}: TTL on {layout.TTL_ATTRIBUTE}")
     return changes
 
 
+def init_table(ddb: Any, table: str) -> list[str]:
+    """Create the window table and its digest table, or bring existing ones to the design; returns the changes."""
+    return _ensure(ddb, table, layout.table_definition(table), index=True) + _ensure(
+        ddb, digest.table_name(table), digest.table_definition(table), index=False
+    )
+
+
 def generation(ddb: Any, table: str) -> str | None:
-    """An identity of the table's incarnation (its creation time), None when it does not exist."""
+    """An identity of the tables' incarnation (their creation times), None when either does not exist."""
     try:
-        desc = describe(ddb, table)
+        stamps = [describe(ddb, name) for name in (table, digest.table_name(table))]
     except Exception as exc:
         raise classify(exc) from exc
-    return None if desc is None else str(desc.get("CreationDateTime"))
+    if any(d is None for d in stamps):
+        return None
+    return "/".join(str(d.get("CreationDateTime")) for d in stamps if d is not None)
 
 
 def is_empty(ddb: Any, table: str) -> bool:
@@ -229,6 +237,61 @@ class ConditionalWriter:
         return result
 
 
+class DigestWriter:
+    """Merges aggregates into the minute digests: read, merge newer entries, write back if ``rev`` is unchanged."""
+
+    def __init__(self, ddb: Any, table: str, shards: int, retention_days: int, threads: int = 8) -> None:
+        self.ddb, self.table, self.shards, self.retention_days = ddb, digest.table_name(table), shards, retention_days
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ddb-digest")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+    def _merge_one(self, pk: str, sk: str, incoming: list[Aggregate]) -> bool:
+        for _ in range(100):
+            try:
+                held = self.ddb.get_item(
+                    TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
+                )
+                current = held.get("Item")
+                rev = int(current["rev"]["N"]) if current else 0
+                entries, changed = digest.merge(digest.decode(bytes(current["body"]["B"])) if current else [], incoming)
+                if not changed:
+                    return False
+                condition = (
+                    {"ConditionExpression": "rev = :r", "ExpressionAttributeValues": {":r": {"N": str(rev)}}}
+                    if current
+                    else {"ConditionExpression": "attribute_not_exists(pk)"}
+                )
+                self.ddb.put_item(
+                    TableName=self.table, Item=digest.item(pk, sk, entries, rev + 1, self.retention_days), **condition
+                )
+                return True
+            except ClientError as exc:
+                if _code(exc) == "ConditionalCheckFailedException":
+                    continue  # another writer changed the digest: read again
+                raise classify(exc) from exc
+            except BotoCoreError as err:
+                raise classify(err) from err
+        raise Unavailable(f"digest {pk} {sk}: too many concurrent updates")
+
+    def merge(self, aggregates: Sequence[Aggregate]) -> int:
+        """Merge into every digest the aggregates touch; returns how many digests changed."""
+        groups: dict[tuple[str, str], list[Aggregate]] = {}
+        for agg in aggregates:
+            groups.setdefault(digest.key(agg, self.shards), []).append(agg)
+        futures = [self.pool.submit(self._merge_one, pk, sk, group) for (pk, sk), group in groups.items()]
+        changed, error = 0, None
+        for future in futures:
+            try:
+                changed += future.result()
+            except Exception as exc:
+                error = exc if error is None or isinstance(exc, TableMissing) else error
+        if error is not None:
+            raise error
+        return changed
+
+
 def bulk_load(
     ddb: Any,
     table: str,
@@ -237,38 +300,56 @@ def bulk_load(
     retention_days: int = layout.DEFAULT_RETENTION_DAYS,
     threads: int = 4,
 ) -> int:
-    """Seed a table with BatchWriteItem (25 a request, unconditional: for loading history into a fresh table)."""
+    """Seed fresh tables with BatchWriteItem (25 a request, unconditional): window items as they come, then the
+    minute digests, built in memory (about 0.5 KB per aggregate) and written at the end."""
+    digests: dict[tuple[str, str], dict[str, Aggregate]] = {}
 
-    def send(batch: list[layout.Item]) -> int:
+    def send(name: str, batch: list[layout.Item]) -> int:
         requests: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in batch]
         attempt = 0
         while requests:
-            unprocessed = ddb.batch_write_item(RequestItems={table: requests}).get("UnprocessedItems", {})
-            requests = unprocessed.get(table, [])
+            unprocessed = ddb.batch_write_item(RequestItems={name: requests}).get("UnprocessedItems", {})
+            requests = unprocessed.get(name, [])
             if requests:
                 attempt += 1
                 time.sleep(backoff.delay(attempt))
         return len(batch)
 
-    def batches() -> Iterable[list[layout.Item]]:
+    def window_batches() -> Iterable[list[layout.Item]]:
         batch: dict[str, Aggregate] = {}  # a request may not repeat a key: keep the newest version
         for agg in aggregates:
             held = batch.get(agg.id)
             if held is None or agg.version > held.version:
                 batch[agg.id] = agg
+            entries = digests.setdefault(digest.key(agg, shards), {})
+            if agg.id not in entries or agg.version > entries[agg.id].version:
+                entries[agg.id] = agg
             if len(batch) == BATCH_WRITE_MAX:
                 yield [layout.to_item(a, shards, retention_days) for a in batch.values()]
                 batch = {}
         if batch:
             yield [layout.to_item(a, shards, retention_days) for a in batch.values()]
 
-    total = 0
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        pending = []
-        for batch in batches():
-            pending.append(pool.submit(send, batch))
-            if len(pending) >= threads * 4:
-                total += sum(f.result() for f in pending)
-                pending = []
-        total += sum(f.result() for f in pending)
-    return total
+    def digest_batches() -> Iterable[list[layout.Item]]:
+        keys = list(digests)
+        for i in range(0, len(keys), BATCH_WRITE_MAX):
+            yield [
+                digest.item(pk, sk, list(digests[(pk, sk)].values()), 1, retention_days)
+                for pk, sk in keys[i : i + BATCH_WRITE_MAX]
+            ]
+
+    def run(name: str, batches: Iterable[list[layout.Item]]) -> int:
+        total = 0
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            pending = []
+            for batch in batches:
+                pending.append(pool.submit(send, name, batch))
+                if len(pending) >= threads * 4:
+                    total += sum(f.result() for f in pending)
+                    pending = []
+            total += sum(f.result() for f in pending)
+        return total
+
+    written = run(table, window_batches())
+    run(digest.table_name(table), digest_batches())
+    return written

@@ -4,8 +4,10 @@ A refresh of ``[start, end)`` at step ``s`` reads only what may still change. Mi
 margin are final (the streaming job's watermark has passed them); whole buckets of final minutes are cached
 (per step, as merged bucket aggregates), the partial bucket at the end is assembled from cached final minutes,
 and only the unsettled tail is read from the table on every refresh. The cache holds derived data only:
-any worker or replica rebuilds it from the table, so the app stays stateless. Late data older than the
-settle margin shows once its bucket leaves the cache (``cache_s``).
+any worker or replica rebuilds it from the table, so the app stays stateless. A bucket older than ``cache_s``
+is answered from the cache and read again in the background, so late data (later than the settle margin,
+e.g. after a sink outage) shows within ``cache_s``. Each worker fills its caches for the preset ranges in the
+background when it starts (``warm``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ log = logging.getLogger("logpipeline.dashboard")
 MINUTE_MS = timerange.MINUTE_MS
 SINK_TTL_S = 5.0
 READY_TTL_S = 2.0
-MAX_BUCKET_AGE_MS = 9 * timerange.DAY_MS
+MAX_BUCKET_AGE_MS = 32 * timerange.DAY_MS
 
 
 class BucketCache:
@@ -35,30 +37,55 @@ class BucketCache:
     def __init__(self, reader: query.Reader, ttl_s: float) -> None:
         self.reader, self.ttl_s = reader, ttl_s
         self._buckets: dict[int, dict[int, tuple[list[Aggregate], float]]] = {}
-        self._fill = threading.Lock()
+        self._fill = {step: threading.Lock() for step in (MINUTE_MS, *timerange.RESOLUTION_MS.values())}
 
-    def _missing(self, step: int, wanted: range, now: float) -> list[int]:
-        held = self._buckets.get(step, {})
-        return [b for b in wanted if b not in held or now - held[b][1] > self.ttl_s]
+    def _held(self, step: int, wanted: range, found: dict[int, list[Aggregate]]) -> tuple[list[int], list[int]]:
+        """Copy the cached buckets of ``wanted`` into ``found``; returns (those not cached, those expired)."""
+        held, now, absent, expired = self._buckets.setdefault(step, {}), time.monotonic(), [], []
+        for b in wanted:
+            entry = held.get(b)
+            if entry is None:
+                absent.append(b)
+                continue
+            found[b] = entry[0]
+            if now - entry[1] > self.ttl_s:
+                expired.append(b)
+        return absent, expired
+
+    def _fill_buckets(self, step: int, missing: list[int], found: dict[int, list[Aggregate]]) -> None:
+        read = self.reader.windows(missing[0], missing[-1] + step)
+        merged = buckets.coarsen(read, step) if step != MINUTE_MS else _by_minute(read)
+        held, now = self._buckets[step], time.monotonic()
+        for b in missing:
+            found[b] = merged.get(b, [])
+            held[b] = (found[b], now)
+        self._evict(held, int(time.time() * 1000))
+
+    def _refresh(self, step: int, lock: threading.Lock, expired: list[int]) -> None:
+        try:
+            self._fill_buckets(step, expired, {})
+        except Exception as exc:
+            log.warning("cache refresh failed", extra={"fields": {"step_ms": step, "error": str(exc)}})
+        finally:
+            lock.release()
 
     def get(self, step: int, lo: int, hi: int) -> list[Aggregate]:
-        """Aggregates of the whole buckets in ``[lo, hi)`` (both multiples of ``step``)."""
+        """Aggregates of the whole buckets in ``[lo, hi)`` (both multiples of ``step``).
+
+        Buckets not cached are read before answering; expired ones are answered from the cache and re-read
+        in the background (one fill per step at a time)."""
         wanted = range(lo, hi, step)
-        if not wanted:
-            return []
-        if self._missing(step, wanted, time.monotonic()):
-            with self._fill:
-                now = time.monotonic()
-                missing = self._missing(step, wanted, now)
-                if missing:
-                    read = self.reader.windows(missing[0], missing[-1] + step)
-                    merged = buckets.coarsen(read, step) if step != MINUTE_MS else _by_minute(read)
-                    held = self._buckets.setdefault(step, {})
-                    for b in missing:
-                        held[b] = (merged.get(b, []), now)
-                    self._evict(held, hi)
-        held = self._buckets[step]
-        return [w for b in wanted for w in held[b][0]]
+        found: dict[int, list[Aggregate]] = {}
+        absent, expired = self._held(step, wanted, found)
+        lock = self._fill.setdefault(step, threading.Lock())
+        if absent:
+            with lock:
+                absent, expired = self._held(step, wanted, found)
+                if absent:
+                    self._fill_buckets(step, absent, found)
+        if expired and lock.acquire(blocking=False):
+            threading.Thread(target=self._refresh, args=(step, lock, expired), daemon=True).start()
+        return [w for b in wanted for w in found[b]]
 
     @staticmethod
     def _evict(held: dict[int, tuple[list[Aggregate], float]], newest: int) -> None:
@@ -162,6 +189,19 @@ class Source:
         self._ready = (now, ok, reason)
         return ok, reason
 
+    def warm(self, ranges: list[str]) -> None:
+        """Fill the caches for preset ranges (a worker's first 7-day view then reads only the tail)."""
+        began = time.monotonic()
+        for name in ranges:
+            now = int(time.time() * 1000)
+            try:
+                self.windows(timerange.bounds(name, now), now)
+            except Exception as exc:
+                log.warning("cache warm-up failed", extra={"fields": {"range": name, "error": str(exc)}})
+                return
+        took = round(time.monotonic() - began, 2)
+        log.info("cache warm", extra={"fields": {"ranges": ranges, "seconds": took, "items": self.reader.items_read}})
+
 
 def parse_lag(text: str) -> float | None:
     for line in text.splitlines():
@@ -179,7 +219,10 @@ def source() -> Source:
     global _source
     with _lock:
         if _source is None:
-            _source = Source(load_settings())
+            settings = load_settings()
+            _source = Source(settings)
+            if settings.warm and _source.cache is not None:
+                threading.Thread(target=_source.warm, args=(settings.warm,), name="cache-warm", daemon=True).start()
         return _source
 
 

@@ -4,16 +4,20 @@
 local stack's server. ``LOGPIPELINE_SINK_METRICS_URL`` is the sink's Prometheus endpoint for the lag badge
 (empty or ``off``: not shown). ``LOGPIPELINE_DASHBOARD_SETTLE_SECONDS`` is how old a minute must be before
 its windows are final and cached (default: the streaming job's ``LOGPIPELINE_WATERMARK_SECONDS`` + 150, else
-180), ``LOGPIPELINE_DASHBOARD_CACHE_SECONDS`` how long a cached bucket is kept (default 1800; 0: no cache) and
+180), ``LOGPIPELINE_DASHBOARD_CACHE_SECONDS`` after how long a cached bucket is read again, in the background
+(default 1800; 0: no cache) and
 ``LOGPIPELINE_DASHBOARD_TAIL_SECONDS`` how long one read of the unsettled tail serves refreshes (default 5).
+``LOGPIPELINE_DASHBOARD_WARM`` lists the preset ranges whose buckets a worker caches in the background when it
+starts (default ``1h,24h,7d``; empty: none).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from logpipeline import config
+from logpipeline.dashboard import timerange
 from logpipeline.metrics import layout
 
 
@@ -39,6 +43,15 @@ class DashboardSettings:
     settle_s: int
     cache_s: int
     tail_s: int = 5
+    warm: list[str] = field(default_factory=list)
+
+
+def warm_ranges(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in timerange.PRESETS]
+    if unknown:
+        raise ValueError(f"LOGPIPELINE_DASHBOARD_WARM: expected presets {', '.join(timerange.PRESETS)}, got {unknown}")
+    return names
 
 
 def load() -> DashboardSettings:
@@ -56,4 +69,5 @@ def load() -> DashboardSettings:
         settle_s=env_int("LOGPIPELINE_DASHBOARD_SETTLE_SECONDS", env_int("LOGPIPELINE_WATERMARK_SECONDS", 30) + 150),
         cache_s=env_int("LOGPIPELINE_DASHBOARD_CACHE_SECONDS", 1800),
         tail_s=env_int("LOGPIPELINE_DASHBOARD_TAIL_SECONDS", 5),
+        warm=warm_ranges(os.environ.get("LOGPIPELINE_DASHBOARD_WARM", "1h,24h,7d")),
     )

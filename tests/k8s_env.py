@@ -5,6 +5,7 @@ Imported by ``tests/e2e/conftest.py`` and ``tests/benchmarks/conftest.py``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -46,7 +47,8 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[runner.C
     cp = runner.up(root, Settings().cache, lambda msg: print(f"controlplane: {msg}", file=sys.stderr))
     try:
         cp.kubectl("apply", "--server-side", "-f", str(LOGPIPELINE_CRD), *(f"-f={crd}" for crd in TEST_CRDS))
-        cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd", "--all")
+        established = ("wait", "--for=condition=Established", "--timeout=20s", "crd", "--all")
+        wait_for(lambda: cp.kubectl(*established, check=False).returncode == 0, 60, "CRDs established")
         for index in range(8):
             cp.kubectl("apply", "-f", "-", input_text=json.dumps(_persistent_volume(index)))
         yield cp
@@ -54,17 +56,16 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[runner.C
         runner.down(cp)
 
 
-@pytest.fixture(scope="module")
-def operator(control_plane: runner.ControlPlane) -> Iterator[str]:
+@contextlib.contextmanager
+def running_operator(cp: runner.ControlPlane, resync_seconds: float) -> Iterator[str]:
     """The operator as its own process (``python -m logpipeline_operator``); yields its liveness URL."""
-    port = runner.free_port()
-    liveness = f"http://127.0.0.1:{port}/healthz"
-    pidfile = control_plane.root / "run" / "operator.pid"
-    log = control_plane.root / "logs" / "operator.log"
+    liveness = f"http://127.0.0.1:{runner.free_port()}/healthz"
+    pidfile = cp.root / "run" / "operator.pid"
+    log = cp.root / "logs" / "operator.log"
     env = {
-        "KUBECONFIG": str(control_plane.kubeconfig),
-        "LOGPIPELINE_OPERATOR_RESYNC_SECONDS": "2",
-        "LOGPIPELINE_OPERATOR_WORKERS": "24",
+        "KUBECONFIG": str(cp.kubeconfig),
+        "LOGPIPELINE_OPERATOR_RESYNC_SECONDS": str(resync_seconds),
+        "LOGPIPELINE_OPERATOR_WORKERS": "8",
     }
     cmd = [sys.executable, "-m", "logpipeline_operator", "--all-namespaces", f"--liveness={liveness}"]
     process.spawn(cmd, pidfile, log, env=env)
@@ -73,6 +74,13 @@ def operator(control_plane: runner.ControlPlane) -> Iterator[str]:
         yield liveness
     finally:
         process.stop(pidfile)
+
+
+@pytest.fixture(scope="module")
+def operator(control_plane: runner.ControlPlane) -> Iterator[str]:
+    """The operator with a 2-second resync, so drift correction is seen quickly."""
+    with running_operator(control_plane, 2) as liveness:
+        yield liveness
 
 
 def _ok(url: str) -> bool:

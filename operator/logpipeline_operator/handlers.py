@@ -23,7 +23,7 @@ from logpipeline_operator import status as st
 from logpipeline_operator.builders import kafka, plan
 
 RESYNC_SECONDS = float(os.environ.get("LOGPIPELINE_OPERATOR_RESYNC_SECONDS", "30"))
-WORKERS = int(os.environ.get("LOGPIPELINE_OPERATOR_WORKERS", "16"))
+WORKERS = int(os.environ.get("LOGPIPELINE_OPERATOR_WORKERS", "8"))
 
 
 @kopf.on.startup()
@@ -69,16 +69,13 @@ def _report_refusals(body: kopf.Body, refusals: list[str]) -> None:
 @kopf.on.resume(c.GROUP, c.VERSION, c.PLURAL, backoff=5)
 @kopf.on.create(c.GROUP, c.VERSION, c.PLURAL, backoff=5)
 @kopf.on.update(c.GROUP, c.VERSION, c.PLURAL, backoff=5)
-def reconcile(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, **_: Any) -> None:
+def reconcile(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, reason: str, **_: Any) -> None:
     """Apply every child, prune what the spec no longer wants, and record status."""
     lp = _lp(body)
-    observed = kube.list_children(lp["metadata"]["namespace"], lp["metadata"]["name"])
+    fresh = reason == "create" and not body.status.get("observedGeneration")
+    observed = [] if fresh else kube.list_children(lp["metadata"]["namespace"], lp["metadata"]["name"])
     desired, refusals = _desired(lp, observed)
-    applied = [kube.apply(obj) for obj in desired]
-    applied = [
-        {"apiVersion": want["apiVersion"], "kind": want["kind"], **got}
-        for want, got in zip(desired, applied, strict=True)
-    ]
+    applied = kube.apply_all(desired)
     uid = lp["metadata"]["uid"]
     owned = [o for o in observed if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])]
     pruned = plan.to_prune(desired, owned)

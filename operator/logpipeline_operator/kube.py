@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import urllib3
@@ -71,20 +72,36 @@ def apply(obj: Mapping[str, Any]) -> Obj:
     return _call("PATCH", path, json.dumps(obj), query, "application/apply-patch+yaml")
 
 
+def apply_all(objs: Sequence[Mapping[str, Any]]) -> list[Obj]:
+    """Apply several objects concurrently (each call waits on the API server, not on this process)."""
+    results = list(_pool().map(apply, objs))
+    return [{"apiVersion": o["apiVersion"], "kind": o["kind"], **got} for o, got in zip(objs, results, strict=True)]
+
+
 def list_children(namespace: str, instance: str) -> list[Obj]:
     """Every object of a known kind labelled as this pipeline's and managed by the operator."""
     selector = f"{c.LABEL_INSTANCE}={instance},{c.LABEL_MANAGED_BY}={c.MANAGED_BY}"
-    out: list[Obj] = []
-    for (api_version, kind), _plural in KINDS.items():
+
+    def one(kind_key: tuple[str, str]) -> list[Obj]:
+        api_version, kind = kind_key
         try:
-            listed = _call("GET", resource_path(api_version, kind, namespace), query=[("labelSelector", selector)])
+            # resourceVersion=0: served from the API server's watch cache, not a quorum read from etcd.
+            query = [("labelSelector", selector), ("resourceVersion", "0")]
+            listed = _call("GET", resource_path(api_version, kind, namespace), query=query)
         except KubeError as exc:
             if exc.status == 404:  # that kind's CRD is not installed
-                continue
+                return []
             raise
-        for item in listed.get("items", []):
-            out.append({"apiVersion": api_version, "kind": kind, **item})
-    return out
+        return [{"apiVersion": api_version, "kind": kind, **item} for item in listed.get("items", [])]
+
+    return [obj for found in _pool().map(one, KINDS) for obj in found]
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(
+        max_workers=int(os.environ.get("LOGPIPELINE_OPERATOR_APPLY_THREADS", "4")), thread_name_prefix="kube"
+    )
 
 
 def delete(obj: Mapping[str, Any]) -> None:

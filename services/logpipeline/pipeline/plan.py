@@ -76,7 +76,8 @@ def services(settings: Settings, options: Options, python: str, cli: str) -> lis
                 "--archive-root", archive_root(settings, options),
                 "--metrics-port", str(p.spark_http),
                 "--ui-port", str(p.spark_ui),
-                "--starting-offsets", "latest",
+                # Everything already on the topic counts; after the first start the checkpoint decides.
+                "--starting-offsets", "earliest",
             ],
             f"http://{host}:{p.spark_http}/readyz",
             ready_timeout=300.0,

@@ -11,7 +11,7 @@ CRD_NAME = f"{PLURAL}.{GROUP}"
 FIELD_MANAGER = "logpipeline-operator"
 
 RELEASE = "0.1.0"
-IMAGE_REGISTRY = "ghcr.io/log-realtime-analysis"
+IMAGE_REGISTRY = "log-realtime-analysis"
 SERVICES_IMAGE = f"{IMAGE_REGISTRY}/services:{RELEASE}"
 SPARK_APP_IMAGE = f"{IMAGE_REGISTRY}/spark-app:{RELEASE}"
 OPERATOR_IMAGE = f"{IMAGE_REGISTRY}/operator:{RELEASE}"

@@ -138,12 +138,11 @@ def test_callbacks_draw_every_view(world: World) -> None:
     t = truth(world.select(ALL))
     view = viewstate.View(range="6h", slo=95.0)
     sla, levels, latency, series, top, kpis, health, label, options = callbacks.render_overview(stored, 95.0, view)
-    assert sla.data[0].value == pytest.approx(100 * t.sla) and sla.data[0].gauge.threshold.value == 95.0
-    assert dict(zip(levels.data[0].labels, levels.data[0].values, strict=True)) == {
-        lv: n for lv, n in t.totals.items() if n
-    }
-    assert dict(zip(latency.data[0].customdata, latency.data[0].y, strict=True)) == pytest.approx(t.avg)
-    assert [sum(trace.y) for trace in series.data] == [t.totals[lv] for lv in LOG_LEVELS]
+    gauge, pie, avg = sla["data"][0], levels["data"][0], latency["data"][0]
+    assert gauge["value"] == pytest.approx(100 * t.sla) and gauge["gauge"]["threshold"]["value"] == 95.0
+    assert dict(zip(pie["labels"], pie["values"], strict=True)) == {lv: n for lv, n in t.totals.items() if n}
+    assert dict(zip(avg["customdata"], avg["y"], strict=True)) == pytest.approx(t.avg)
+    assert [sum(trace["y"]) for trace in series["data"]] == [t.totals[lv] for lv in LOG_LEVELS]
     rows = texts(top)[4:]
     assert rows[0::4] == [r[0] for r in t.top] and rows[1::4] == [f"{r[1]:,}" for r in t.top]
     assert rows[2::4] == [f"{100 * r[2]:.2f}%" for r in t.top]
@@ -155,8 +154,8 @@ def test_callbacks_draw_every_view(world: World) -> None:
         callbacks.load("api", "6h", None, None, [XSS_API], XSS_API)[0], XSS_API
     )
     assert texts(stats)[:2] == ["events", f"{t.count[XSS_API]:,}"]
-    assert [trace.name for trace in percentiles.data] == ["p50", "p95", "p99"]
-    assert sum(sum(trace.y) for trace in errors.data) == sum(
+    assert [trace["name"] for trace in percentiles["data"]] == ["p50", "p95", "p99"]
+    assert sum(sum(trace["y"]) for trace in errors["data"]) == sum(
         e.log_level in ("ERROR", "CRITICAL") for e in world.select(ALL, [XSS_API])
     )
 

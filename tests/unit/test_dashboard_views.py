@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs
 
+import plotly.graph_objects as go
 import pytest
 from dash import dcc, html
 
@@ -107,15 +108,18 @@ def test_snapshot_matches_events_and_survives_json() -> None:
 def test_figures_carry_the_numbers_and_escape_names() -> None:
     latency = list(rollup.latency_by_api(WINDOWS).values())
     bars = figures.latency_bars(latency)
-    assert list(bars.data[0].y) == [r.avg for r in latency] and list(bars.data[1].y) == [r.p95 for r in latency]
-    assert "&lt;img src=x onerror=alert(1)&gt;" in bars.data[0].x and XSS in bars.data[0].customdata
-    assert all("<" not in label for label in bars.data[0].x)
-    gauge = figures.sla_gauge(rollup.Sla(200, 10, 0.95), 99.0)
-    assert gauge.data[0].value == pytest.approx(95.0) and gauge.data[0].gauge.threshold.value == 99.0
-    assert gauge.data[0].gauge.bar.color == figures.BAD
-    assert figures.sla_gauge(rollup.Sla(0, 0, None), 99.0).data[0].value is None
-    pie = figures.level_pie({"INFO": 3, "ERROR": 1, "DEBUG": 0})
-    assert list(pie.data[0].labels) == ["INFO", "ERROR"] and list(pie.data[0].values) == [3, 1]
+    avg, p95 = bars["data"]
+    assert avg["y"] == [r.avg for r in latency] and p95["y"] == [r.p95 for r in latency]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in avg["x"] and XSS in avg["customdata"]
+    assert all("<" not in label for label in avg["x"])
+    gauge = figures.sla_gauge(rollup.Sla(200, 10, 0.95), 99.0)["data"][0]
+    assert gauge["value"] == pytest.approx(95.0) and gauge["gauge"]["threshold"]["value"] == 99.0
+    assert gauge["gauge"]["bar"]["color"] == figures.BAD
+    assert figures.sla_gauge(rollup.Sla(0, 0, None), 99.0)["data"][0]["value"] is None
+    pie = figures.level_pie({"INFO": 3, "ERROR": 1, "DEBUG": 0})["data"][0]
+    assert pie["labels"] == ["INFO", "ERROR"] and pie["values"] == [3, 1]
+    for figure in (bars, figures.level_series([T0], {"INFO": [1]}), figures.error_series([T0], {})):
+        go.Figure(figure)  # valid for Plotly (validated here, not on the request path)
 
 
 def _texts(component: object) -> list[str]:

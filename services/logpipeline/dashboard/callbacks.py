@@ -12,7 +12,6 @@ import time
 from dataclasses import replace
 from typing import Any
 
-import plotly.graph_objects as go
 from dash import ClientsideFunction, Dash, Input, Output, State, no_update
 
 from logpipeline.dashboard import components, data, figures, telemetry, timerange, viewstate
@@ -46,10 +45,6 @@ def load(page: str, range_name: str, start: str | None, end: str | None, apis: l
 def range_label(snap: Snapshot) -> str:
     start, end = timerange.format_utc(snap.start_ms), timerange.format_utc(snap.end_ms)
     return f"{start} → {end} UTC · {snap.resolution} buckets"
-
-
-def empty_figure() -> go.Figure:
-    return go.Figure(layout={"template": "plotly_dark", "paper_bgcolor": "rgba(0,0,0,0)", "height": 260})
 
 
 def render_overview(stored: dict[str, Any], slo: Any, view: viewstate.View) -> tuple[Any, ...]:

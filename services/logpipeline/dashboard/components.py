@@ -12,7 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from logpipeline.dashboard import timerange, viewstate
+from logpipeline.dashboard import figures, timerange, viewstate
 from logpipeline.dashboard.model import Sink
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.metrics import rollup
@@ -192,7 +192,7 @@ def problems(messages: Sequence[str]) -> list[Component]:
 
 
 def graph(graph_id: str) -> Component:
-    return dcc.Graph(id=graph_id, config={"displaylogo": False})
+    return dcc.Graph(id=graph_id, figure=figures.empty(), config={"displaylogo": False})
 
 
 def card(title: str, body: Component) -> Component:

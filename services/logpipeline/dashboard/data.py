@@ -112,6 +112,7 @@ class Source:
         self._ready: tuple[float, bool, str] | None = None
         self._tail: dict[int, tuple[float, int, list[Aggregate]]] = {}
         self._tail_lock = threading.Lock()
+        self._newest: tuple[float, int | None] | None = None
 
     def windows(self, b: timerange.Bounds, now_ms: int) -> tuple[list[Aggregate], list[Aggregate]]:
         """(aggregates of ``b`` at its step, the raw minute windows read fresh from the table)."""
@@ -150,13 +151,21 @@ class Source:
         now = int(time.time() * 1000) if now_ms is None else now_ms
         windows, fresh = self.windows(b, now)
         if fresh and b.end_ms >= now:
-            newest: Aggregate | None = max(fresh, key=lambda w: w.window_start)
+            newest_end: int | None = max(fresh, key=lambda w: w.window_start).window_end
         else:
-            newest = self.reader.newest(now)
-        newest_end = None if newest is None else newest.window_end
+            newest_end = self.newest_end(now)
         return model.summarize(
             windows, b.start_ms, b.end_ms, now, b.resolution, b.step_ms, apis, newest_end, self.sink(), drill
         )
+
+    def newest_end(self, now_ms: int) -> int | None:
+        """End of the newest stored window (shared by the refreshes of the next ``tail_s`` seconds)."""
+        held = self._newest
+        if held is None or time.monotonic() - held[0] > self.settings.tail_s:
+            newest = self.reader.newest(now_ms)
+            held = (time.monotonic(), None if newest is None else newest.window_end)
+            self._newest = held
+        return held[1]
 
     def sink(self) -> model.Sink:
         """The sink's total consumer lag from its Prometheus endpoint (cached a few seconds)."""

@@ -1,7 +1,9 @@
-"""Plotly figures of the dashboard's views, from plain data (pure).
+"""Plotly figures of the dashboard's views, from plain data, as figure dicts (pure).
 
-Names that come from logs (API names) are HTML-escaped before they reach Plotly, which reads a few tags in
-labels: ``<img src=x onerror=...>`` is shown as those characters, never parsed as markup.
+Figures are built as plain dicts (what ``dcc.Graph`` sends to Plotly.js) rather than ``plotly.graph_objects``,
+whose validation costs far more than the refresh's data work. Names that come from logs (API names) are
+HTML-escaped before they reach Plotly, which reads a few tags in labels: ``<img src=x onerror=...>`` is shown
+as those characters, never parsed as markup.
 """
 
 from __future__ import annotations
@@ -9,13 +11,13 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Sequence
-
-import plotly.graph_objects as go
+from typing import Any
 
 from logpipeline.dashboard.model import Bucket
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.metrics import rollup
 
+Figure = dict[str, Any]
 LEVEL_COLORS = {
     "DEBUG": "#8e9aaf",
     "INFO": "#3498db",
@@ -24,7 +26,8 @@ LEVEL_COLORS = {
     "ERROR": "#e74c3c",
     "CRITICAL": "#9b59b6",
 }
-GOOD, BAD = "#00bc8c", "#e74c3c"
+GOOD, BAD, NONE = "#00bc8c", "#e74c3c", "#6c757d"
+TEXT, GRID = "#dee2e6", "#444444"
 
 
 def text(value: str) -> str:
@@ -36,94 +39,111 @@ def iso(ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000))
 
 
-def _layout(fig: go.Figure, height: int = 320, **extra: object) -> go.Figure:
-    fig.update_layout(
-        template="plotly_dark",
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        margin={"l": 40, "r": 20, "t": 30, "b": 40},
-        height=height,
-        **extra,
-    )
-    return fig
+def _figure(data: list[dict[str, Any]], height: int = 320, **layout: Any) -> Figure:
+    axis = {"gridcolor": GRID, "zerolinecolor": GRID, "automargin": True}
+    base: dict[str, Any] = {
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "font": {"color": TEXT},
+        "margin": {"l": 40, "r": 20, "t": 30, "b": 40},
+        "height": height,
+        "xaxis": dict(axis),
+        "yaxis": dict(axis),
+        "legend": {"bgcolor": "rgba(0,0,0,0)"},
+    }
+    for key, value in layout.items():
+        if key in ("xaxis", "yaxis"):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return {"data": data, "layout": base}
 
 
-def sla_gauge(sla: rollup.Sla, slo: float) -> go.Figure:
+def empty(height: int = 320) -> Figure:
+    """A dark, empty placeholder shown until the first refresh answers."""
+    return _figure([], height, xaxis={"visible": False}, yaxis={"visible": False})
+
+
+def sla_gauge(sla: rollup.Sla, slo: float) -> Figure:
     """Share of non-ERROR/CRITICAL events (%) with the SLO target as the threshold; empty range: no value."""
     value = None if sla.ratio is None else 100 * sla.ratio
-    color = "#6c757d" if value is None else (GOOD if value >= slo else BAD)
-    fig = go.Figure(
-        go.Indicator(
-            mode="gauge+number",
-            value=value,
-            number={"suffix": "%", "valueformat": ".2f"},
-            gauge={
-                "axis": {"range": [0, 100]},
-                "bar": {"color": color},
-                "threshold": {"line": {"color": "#ffffff", "width": 3}, "thickness": 0.85, "value": slo},
-            },
-            title={"text": f"SLA (target {slo:g}%)"},
-        )
-    )
-    return _layout(fig, 260)
+    color = NONE if value is None else (GOOD if value >= slo else BAD)
+    gauge = {
+        "type": "indicator",
+        "mode": "gauge+number",
+        "value": value,
+        "number": {"suffix": "%", "valueformat": ".2f"},
+        "gauge": {
+            "axis": {"range": [0, 100]},
+            "bar": {"color": color},
+            "threshold": {"line": {"color": "#ffffff", "width": 3}, "thickness": 0.85, "value": slo},
+        },
+        "title": {"text": f"target {slo:g}%"},
+    }
+    return _figure([gauge], 260, margin={"l": 30, "r": 30, "t": 50, "b": 10})
 
 
-def level_pie(totals: dict[str, int]) -> go.Figure:
+def level_pie(totals: dict[str, int]) -> Figure:
     levels = [level for level in LOG_LEVELS if totals.get(level)]
-    fig = go.Figure(
-        go.Pie(
-            labels=levels,
-            values=[totals[level] for level in levels],
-            marker={"colors": [LEVEL_COLORS[level] for level in levels]},
-            sort=False,
-            hole=0.4,
-        )
-    )
-    return _layout(fig, 260, showlegend=True)
+    pie = {
+        "type": "pie",
+        "labels": levels,
+        "values": [totals[level] for level in levels],
+        "marker": {"colors": [LEVEL_COLORS[level] for level in levels]},
+        "sort": False,
+        "hole": 0.4,
+    }
+    return _figure([pie], 260, showlegend=True)
 
 
-def latency_bars(rows: Sequence[rollup.Latency]) -> go.Figure:
+def latency_bars(rows: Sequence[rollup.Latency]) -> Figure:
     """Count-weighted average response time per API with its p95 beside it; ``customdata`` holds the API."""
     names = [text(r.api) for r in rows]
     apis = [r.api for r in rows]
-    fig = go.Figure(
-        [
-            go.Bar(name="avg", x=names, y=[r.avg for r in rows], customdata=apis, marker_color="#3498db"),
-            go.Bar(name="p95", x=names, y=[r.p95 for r in rows], customdata=apis, marker_color="#f39c12"),
-        ]
-    )
-    return _layout(fig, 320, barmode="group", yaxis_title="ms", clickmode="event")
+    bars: list[dict[str, Any]] = [
+        {"type": "bar", "name": "avg", "x": names, "y": [r.avg for r in rows], "customdata": apis},
+        {"type": "bar", "name": "p95", "x": names, "y": [r.p95 for r in rows], "customdata": apis},
+    ]
+    bars[0]["marker"], bars[1]["marker"] = {"color": "#3498db"}, {"color": "#f39c12"}
+    return _figure(bars, 320, barmode="group", yaxis={"title": {"text": "ms"}}, clickmode="event")
 
 
-def level_series(starts: Sequence[int], series: dict[str, list[int]]) -> go.Figure:
+def level_series(starts: Sequence[int], series: dict[str, list[int]]) -> Figure:
     x = [iso(s) for s in starts]
-    fig = go.Figure(
-        [
-            go.Scatter(x=x, y=series.get(level, []), name=level, mode="lines", line={"color": LEVEL_COLORS[level]})
-            for level in LOG_LEVELS
-        ]
-    )
-    return _layout(fig, 320, yaxis_title="events", xaxis_title="UTC")
+    lines = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": level,
+            "x": x,
+            "y": series.get(level, []),
+            "line": {"color": LEVEL_COLORS[level]},
+        }
+        for level in LOG_LEVELS
+    ]
+    return _figure(lines, 320, yaxis={"title": {"text": "events"}}, xaxis={"title": {"text": "UTC"}})
 
 
-def latency_percentiles(buckets: Sequence[Bucket]) -> go.Figure:
+def latency_percentiles(buckets: Sequence[Bucket]) -> Figure:
     """One API's p50/p95/p99 per bucket (buckets without events are gaps)."""
     x = [iso(b.start) for b in buckets]
-    fig = go.Figure(
-        [
-            go.Scatter(x=x, y=[getattr(b, q) if b.count else None for b in buckets], name=q, mode="lines+markers")
-            for q in ("p50", "p95", "p99")
-        ]
-    )
-    return _layout(fig, 320, yaxis_title="ms", xaxis_title="UTC")
+    lines = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": q,
+            "x": x,
+            "y": [getattr(b, q) if b.count else None for b in buckets],
+        }
+        for q in ("p50", "p95", "p99")
+    ]
+    return _figure(lines, 320, yaxis={"title": {"text": "ms"}}, xaxis={"title": {"text": "UTC"}})
 
 
-def error_series(starts: Sequence[int], series: dict[str, list[int]]) -> go.Figure:
+def error_series(starts: Sequence[int], series: dict[str, list[int]]) -> Figure:
     x = [iso(s) for s in starts]
-    fig = go.Figure(
-        [
-            go.Bar(x=x, y=series.get(level, []), name=level, marker_color=LEVEL_COLORS[level])
-            for level in ("ERROR", "CRITICAL")
-        ]
-    )
-    return _layout(fig, 320, barmode="stack", yaxis_title="events", xaxis_title="UTC")
+    bars = [
+        {"type": "bar", "name": level, "x": x, "y": series.get(level, []), "marker": {"color": LEVEL_COLORS[level]}}
+        for level in ("ERROR", "CRITICAL")
+    ]
+    return _figure(bars, 320, barmode="stack", yaxis={"title": {"text": "events"}}, xaxis={"title": {"text": "UTC"}})

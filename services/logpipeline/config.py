@@ -80,7 +80,7 @@ class Names:
 
     @property
     def dlq_topic(self) -> str:
-        return f"{self.input_topic}.dlq"
+        return os.environ.get("LOGPIPELINE_DLQ_TOPIC") or f"{self.input_topic}.dlq"
 
     @classmethod
     def from_env(cls) -> Names:
@@ -103,21 +103,28 @@ class Settings:
     names: Names = field(default_factory=Names.from_env)
     host: str = HOST
 
+    # Where the servers are; by default the local stack, or set (e.g. by the operator's ConfigMap) with
+    # LOGPIPELINE_KAFKA_BOOTSTRAP, LOGPIPELINE_HDFS_URL, LOGPIPELINE_WEBHDFS_URL, LOGPIPELINE_DYNAMODB_ENDPOINT.
+    kafka_bootstrap_url: str | None = field(default_factory=lambda: os.environ.get("LOGPIPELINE_KAFKA_BOOTSTRAP"))
+    hdfs: str | None = field(default_factory=lambda: os.environ.get("LOGPIPELINE_HDFS_URL"))
+    webhdfs: str | None = field(default_factory=lambda: os.environ.get("LOGPIPELINE_WEBHDFS_URL"))
+    dynamodb: str | None = field(default_factory=lambda: os.environ.get("LOGPIPELINE_DYNAMODB_ENDPOINT"))
+
     @property
     def kafka_bootstrap(self) -> str:
-        return f"{self.host}:{self.ports.kafka}"
+        return self.kafka_bootstrap_url or f"{self.host}:{self.ports.kafka}"
 
     @property
     def hdfs_url(self) -> str:
-        return f"hdfs://{self.host}:{self.ports.namenode_rpc}"
+        return self.hdfs or f"hdfs://{self.host}:{self.ports.namenode_rpc}"
 
     @property
     def webhdfs_url(self) -> str:
-        return f"http://{self.host}:{self.ports.namenode_http}"
+        return self.webhdfs or f"http://{self.host}:{self.ports.namenode_http}"
 
     @property
     def dynamodb_endpoint(self) -> str:
-        return f"http://{self.host}:{self.ports.dynamodb}"
+        return self.dynamodb or f"http://{self.host}:{self.ports.dynamodb}"
 
     @property
     def logs(self) -> Path:

@@ -23,6 +23,8 @@ def endpoints(lp: Body) -> dict[str, str]:
         "AWS_DEFAULT_REGION": store["region"],
         "LOGPIPELINE_WINDOW_SECONDS": str(spec["spark"]["windowSeconds"]),
         "LOGPIPELINE_WATERMARK_SECONDS": str(spec["spark"]["watermarkSeconds"]),
+        "LOGPIPELINE_WINDOW": f"{spec['spark']['windowSeconds']} seconds",
+        "LOGPIPELINE_WATERMARK": f"{spec['spark']['watermarkSeconds']} seconds",
     }
     if store["engine"] == "dynamodb-local":
         out["LOGPIPELINE_DYNAMODB_ENDPOINT"] = f"http://{child_name(lp, 'dynamodb')}:8000"
@@ -30,6 +32,8 @@ def endpoints(lp: Body) -> dict[str, str]:
         out["LOGPIPELINE_HDFS_URL"] = f"hdfs://{child_name(lp, 'hdfs-namenode')}:8020"
         out["LOGPIPELINE_WEBHDFS_URL"] = f"http://{child_name(lp, 'hdfs-namenode')}:9870"
         out["LOGPIPELINE_ARCHIVE_PATH"] = archive["path"]
+        # The job archives under <root>/<pipeline>/{raw,agg,checkpoints}.
+        out["LOGPIPELINE_ARCHIVE_ROOT"] = out["LOGPIPELINE_HDFS_URL"] + "/" + archive["path"].strip("/")
     return out
 
 

@@ -12,7 +12,7 @@ METRICS_PORT = 9109
 def build_generator_deployment(lp: Body) -> Manifest:
     spec = spec_of(lp)
     gen = spec["generator"]
-    command = ["logpipeline", "generate", "--rate", str(gen["eventsPerSecond"]), "--port", str(METRICS_PORT)]
+    command = ["logpipeline", "generate", "--rate", str(gen["eventsPerSecond"]), "--metrics-port", str(METRICS_PORT)]
     main = common.container(
         "generator",
         spec["image"],

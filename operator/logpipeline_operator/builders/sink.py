@@ -12,7 +12,10 @@ METRICS_PORT = 9108
 
 def build_sink_deployment(lp: Body) -> Manifest:
     spec = spec_of(lp)
-    command = ["logpipeline", "sink", "--batch-size", str(spec["sink"]["batchSize"]), "--port", str(METRICS_PORT)]
+    command = [
+        "logpipeline", "sink", "--batch-size", str(spec["sink"]["batchSize"]),
+        "--http-host", "0.0.0.0", "--http-port", str(METRICS_PORT),
+    ]  # fmt: skip
     main = common.container(
         "sink",
         spec["image"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -123,7 +124,8 @@ def run_sink(
     aws: bool = AWS,
     group: str = typer.Option("logpipeline-sink", help="consumer group"),
     batch_size: int = typer.Option(1000, help="records per batch (one commit per batch)"),
-    http_port: int = typer.Option(9108, help="port of /healthz, /readyz, /metrics on 127.0.0.1"),
+    http_port: int = typer.Option(9108, help="port of /healthz, /readyz, /metrics"),
+    http_host: str = typer.Option("127.0.0.1", help="address of /healthz, /readyz, /metrics (0.0.0.0 in a pod)"),
     shards: int = typer.Option(layout.DEFAULT_SHARDS, help="shard count of the partition key"),
     retention_days: int = typer.Option(layout.DEFAULT_RETENTION_DAYS, help="TTL after window end"),
     max_backoff: float = typer.Option(10.0, help="longest wait between retries, seconds"),
@@ -141,11 +143,15 @@ def run_sink(
         batch_size=batch_size,
         shards=shards,
         retention_days=retention_days,
-        http_host=settings.host,
+        http_host=http_host,
         http_port=http_port,
         max_backoff=max_backoff,
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.set())
-    sink.Sink(cfg, stop).run()
+    try:
+        sink.Sink(cfg, stop).run()
+    except Exception:
+        logging.getLogger("logpipeline.sink").exception("sink failed")
+        raise typer.Exit(1) from None

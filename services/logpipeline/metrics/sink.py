@@ -183,8 +183,8 @@ class Sink:
             try:
                 self.consumer.seek(tp)
                 return
-            except KafkaException:
-                self.consumer.consume(num_messages=0, timeout=0.1)
+            except KafkaException:  # not fetching yet; a record read here is re-read after the seek
+                self.consumer.consume(num_messages=1, timeout=0.1)
         self.consumer.seek(tp)
 
     def _beginnings(self, partitions: list[TopicPartition]) -> list[TopicPartition]:

@@ -12,7 +12,6 @@ Entries merge by version like window items: an entry is replaced only by a stric
 
 from __future__ import annotations
 
-import base64
 import zlib
 from collections.abc import Iterable
 
@@ -51,16 +50,22 @@ def key(agg: Aggregate, shards: int) -> tuple[str, str]:
 
 
 def encode(entries: Iterable[Aggregate]) -> bytes:
-    rows = [[*(getattr(a, f) for f in _FIELDS), base64.b64encode(a.sketch).decode()] for a in entries]
-    rows.sort(key=lambda r: (r[0], r[1]))
-    return zlib.compress(orjson.dumps(rows), 6)
+    """zlib of: JSON rows (the fields above, then the sketch's length), a newline, the sketches back to back."""
+    ordered = sorted(entries, key=lambda a: (a.api, a.log_level))
+    rows = [[*(getattr(a, f) for f in _FIELDS), len(a.sketch)] for a in ordered]
+    return zlib.compress(orjson.dumps(rows) + b"\n" + b"".join(a.sketch for a in ordered), 6)
 
 
 def decode(body: bytes) -> list[Aggregate]:
+    raw = zlib.decompress(body)
+    split = raw.index(b"\n")  # JSON from orjson holds no raw newline
     out = []
-    for row in orjson.loads(zlib.decompress(body)):
-        values = dict(zip(_FIELDS, row[:-1], strict=True))
-        out.append(Aggregate(**values, sketch=base64.b64decode(row[-1])))
+    offset = split + 1
+    for row in orjson.loads(raw[:split]):
+        size = row[16]
+        sketch = raw[offset : offset + size]
+        offset += size
+        out.append(Aggregate(*row[:15], sketch, row[15]))  # type: ignore[call-arg]
     return out
 
 

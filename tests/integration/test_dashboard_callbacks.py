@@ -133,11 +133,11 @@ def test_drill_down_detail(world: World) -> None:
 
 def test_callbacks_draw_every_view(world: World) -> None:
     data.use(source(world))
-    stored, problems = callbacks.load("overview", "6h", None, None, [], None)
+    snap, problems = callbacks.load("overview", "6h", None, None, [], None)
     assert problems == []
     t = truth(world.select(ALL))
     view = viewstate.View(range="6h", slo=95.0)
-    sla, levels, latency, series, top, kpis, health, label, options = callbacks.render_overview(stored, 95.0, view)
+    sla, levels, latency, series, top, kpis, health, label, options = callbacks.render_overview(snap, 95.0, view)
     gauge, pie, avg = sla["data"][0], levels["data"][0], latency["data"][0]
     assert gauge["value"] == pytest.approx(100 * t.sla) and gauge["gauge"]["threshold"]["value"] == 95.0
     assert dict(zip(pie["labels"], pie["values"], strict=True)) == {lv: n for lv, n in t.totals.items() if n}

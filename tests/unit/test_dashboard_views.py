@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qs
 
 import plotly.graph_objects as go
@@ -94,7 +93,7 @@ def test_buckets_keep_the_roll_ups(step: int) -> None:
             assert _quantile_ok(times, got, q), (api, q)
 
 
-def test_snapshot_matches_events_and_survives_json() -> None:
+def test_snapshot_matches_the_events() -> None:
     end = T0 + 150 * MIN
     snap = model.summarize(WINDOWS, T0, end, end + 30_000, "5m", 5 * MIN, [APIS[1]], end, model.Sink(), APIS[1])
     mine = [e for e in EVENTS if e.api == APIS[1]]
@@ -102,7 +101,6 @@ def test_snapshot_matches_events_and_survives_json() -> None:
     assert snap.apis_available == sorted(APIS) and snap.age_seconds == 30.0
     assert sum(b.count for b in snap.detail) == len(mine)
     assert sum(b.errors for b in snap.detail) == sum(e.log_level in ERROR_LEVELS for e in mine)
-    assert model.Snapshot.from_json(json.loads(json.dumps(snap.to_json()))) == snap
 
 
 def test_figures_carry_the_numbers_and_escape_names() -> None:

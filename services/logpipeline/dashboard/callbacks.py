@@ -1,7 +1,7 @@
 """The dashboard's callbacks: read through ``data`` (which owns the table reader), draw with pure builders.
 
-Per page, one callback loads the snapshot (the only one touching the table) into a ``dcc.Store``, one draws
-every view from it; clientside callbacks (``assets/dashboard.js``) keep the URL in step with the controls
+Per page, one callback answers a refresh: ``load`` reads the snapshot through ``data`` (the only code touching
+the table), then the pure ``render_*`` functions draw every view from that plain data (one request per refresh); clientside callbacks (``assets/dashboard.js``) keep the URL in step with the controls
 (``history.replaceState``) and set the refresh interval. Nothing is kept between requests.
 """
 
@@ -22,24 +22,25 @@ log = logging.getLogger("logpipeline.dashboard")
 
 
 def load(page: str, range_name: str, start: str | None, end: str | None, apis: list[str], drill: str | None) -> Any:
-    """(snapshot JSON, problems): the one table read of a refresh."""
+    """(snapshot or ``no_update``, problems): the one table read of a refresh."""
     began = time.perf_counter()
     src = data.source()
+    range_name = range_name or "1h"
     try:
-        b = timerange.bounds(range_name or "1h", int(time.time() * 1000), start, end)
+        timerange.bounds(range_name, int(time.time() * 1000), start, end)
     except ValueError as exc:
         telemetry.REFRESH_ERRORS.labels(page).inc()
         return no_update, components.problems([str(exc)])
     items = src.reader.items_read
     try:
-        snap = src.snapshot(b, apis, drill=drill)
+        snap = src.view(range_name, start, end, apis, drill)
     except Exception as exc:
         telemetry.REFRESH_ERRORS.labels(page).inc()
         log.warning("refresh failed", extra={"fields": {"page": page, "error": f"{type(exc).__name__}: {exc}"}})
         return no_update, components.problems([f"metrics table unavailable: {type(exc).__name__}: {exc}"])
     telemetry.ITEMS_READ.inc(max(0, src.reader.items_read - items))
     telemetry.REFRESH_SECONDS.labels(page).observe(time.perf_counter() - began)
-    return snap.to_json(), []
+    return snap, []
 
 
 def range_label(snap: Snapshot) -> str:
@@ -47,9 +48,8 @@ def range_label(snap: Snapshot) -> str:
     return f"{start} → {end} UTC · {snap.resolution} buckets"
 
 
-def render_overview(stored: dict[str, Any], slo: Any, view: viewstate.View) -> tuple[Any, ...]:
+def render_overview(snap: Snapshot, slo: Any, view: viewstate.View) -> tuple[Any, ...]:
     """Every view of the overview from a snapshot: pure (plain data in, figures and components out)."""
-    snap = Snapshot.from_json(stored)
     target = viewstate.View().slo if slo in (None, "") else float(slo)
 
     def link(name: str) -> str:
@@ -68,8 +68,7 @@ def render_overview(stored: dict[str, Any], slo: Any, view: viewstate.View) -> t
     )
 
 
-def render_api(stored: dict[str, Any], name: str | None) -> tuple[Any, ...]:
-    snap = Snapshot.from_json(stored)
+def render_api(snap: Snapshot, name: str | None) -> tuple[Any, ...]:
     row = next((r for r in snap.latency if r.api == name), None)
     errors = sum(b.errors for b in snap.detail)
     count = row.count if row else 0
@@ -100,18 +99,6 @@ def register(app: Dash) -> None:
     o, a = overview.P, api.P
 
     @app.callback(
-        Output(f"{o}-snapshot", "data"),
-        Output(f"{o}-problems", "children"),
-        Input(f"{o}-tick", "n_intervals"),
-        Input(f"{o}-range", "value"),
-        Input(f"{o}-start", "value"),
-        Input(f"{o}-end", "value"),
-        Input(f"{o}-apis", "value"),
-    )
-    def load_overview(_: int, range_name: str, start: str, end: str, apis: list[str] | None) -> Any:
-        return load("overview", range_name, start, end, list(apis or []), None)
-
-    @app.callback(
         Output(f"{o}-sla", "figure"),
         Output(f"{o}-levels", "figure"),
         Output(f"{o}-latency", "figure"),
@@ -121,14 +108,18 @@ def register(app: Dash) -> None:
         Output(f"{o}-health", "children"),
         Output(f"{o}-range-label", "children"),
         Output(f"{o}-apis", "options"),
-        Input(f"{o}-snapshot", "data"),
-        Input(f"{o}-slo", "value"),
-        *_controls(o),
+        Output(f"{o}-problems", "children"),
+        Input(f"{o}-tick", "n_intervals"),
+        *[Input(f"{o}-{i}", "value") for i in ("range", "start", "end", "apis", "slo")],
+        State(f"{o}-refresh", "value"),
+        State(f"{o}-paused", "value"),
     )
-    def draw_overview(stored: dict[str, Any] | None, slo: Any, *controls: Any) -> tuple[Any, ...]:
-        if not stored:
-            return (no_update,) * 9
-        return render_overview(stored, slo, viewstate.from_controls(*controls))
+    def refresh_overview(_: int, *controls: Any) -> tuple[Any, ...]:
+        range_name, start, end, apis, slo = controls[:5]
+        snap, problems = load("overview", range_name, start, end, list(apis or []), None)
+        if snap is no_update:
+            return (no_update,) * 9 + (problems,)
+        return (*render_overview(snap, slo, viewstate.from_controls(*controls)), problems)
 
     @app.callback(
         Output(f"{o}-nav", "href"),
@@ -144,7 +135,11 @@ def register(app: Dash) -> None:
         return viewstate.href(api.PATH, replace(view, name=str(points[0]["customdata"])))
 
     @app.callback(
-        Output(f"{a}-snapshot", "data"),
+        Output(f"{a}-stats", "children"),
+        Output(f"{a}-latency", "figure"),
+        Output(f"{a}-errors", "figure"),
+        Output(f"{a}-health", "children"),
+        Output(f"{a}-range-label", "children"),
         Output(f"{a}-problems", "children"),
         Input(f"{a}-tick", "n_intervals"),
         Input(f"{a}-range", "value"),
@@ -152,24 +147,13 @@ def register(app: Dash) -> None:
         Input(f"{a}-end", "value"),
         State(f"{a}-name", "data"),
     )
-    def load_api(_: int, range_name: str, start: str, end: str, name: str | None) -> Any:
+    def refresh_api(_: int, range_name: str, start: str, end: str, name: str | None) -> tuple[Any, ...]:
         if not name:
-            return no_update, no_update
-        return load("api", range_name, start, end, [name], name)
-
-    @app.callback(
-        Output(f"{a}-stats", "children"),
-        Output(f"{a}-latency", "figure"),
-        Output(f"{a}-errors", "figure"),
-        Output(f"{a}-health", "children"),
-        Output(f"{a}-range-label", "children"),
-        Input(f"{a}-snapshot", "data"),
-        State(f"{a}-name", "data"),
-    )
-    def draw_api(stored: dict[str, Any] | None, name: str | None) -> tuple[Any, ...]:
-        if not stored:
-            return (no_update,) * 5
-        return render_api(stored, name)
+            return (no_update,) * 6
+        snap, problems = load("api", range_name, start, end, [name], name)
+        if snap is no_update:
+            return (no_update,) * 5 + (problems,)
+        return (*render_api(snap, name), problems)
 
     @app.callback(Output(f"{a}-back", "href"), *[Input(s.component_id, "value") for s in _controls(a, False)])
     def back_link(*controls: Any) -> str:

@@ -113,6 +113,7 @@ class Source:
         self._tail: dict[int, tuple[float, int, list[Aggregate]]] = {}
         self._tail_lock = threading.Lock()
         self._newest: tuple[float, int | None] | None = None
+        self._views: dict[tuple[Any, ...], tuple[float, model.Snapshot]] = {}
 
     def windows(self, b: timerange.Bounds, now_ms: int) -> tuple[list[Aggregate], list[Aggregate]]:
         """(aggregates of ``b`` at its step, the raw minute windows read fresh from the table)."""
@@ -166,6 +167,23 @@ class Source:
             held = (time.monotonic(), None if newest is None else newest.window_end)
             self._newest = held
         return held[1]
+
+    def view(
+        self, range_name: str, start: str | None, end: str | None, apis: list[str], drill: str | None = None
+    ) -> model.Snapshot:
+        """The snapshot of a view as the controls name it; computed once per ``tail_s`` seconds per worker
+        (every client showing the same view then costs only its drawing)."""
+        key = (range_name, start, end, tuple(apis), drill)
+        now = time.monotonic()
+        held = self._views.get(key)
+        if held is not None and now - held[0] <= self.settings.tail_s:
+            return held[1]
+        epoch_ms = int(time.time() * 1000)
+        snap = self.snapshot(timerange.bounds(range_name, epoch_ms, start, end), apis, epoch_ms, drill)
+        with self._tail_lock:
+            self._views = {k: v for k, v in self._views.items() if now - v[0] <= self.settings.tail_s}
+            self._views[key] = (now, snap)
+        return snap
 
     def sink(self) -> model.Sink:
         """The sink's total consumer lag from its Prometheus endpoint (cached a few seconds)."""

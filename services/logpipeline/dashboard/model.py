@@ -1,14 +1,12 @@
 """The plain data one dashboard refresh shows, computed from bucket aggregates, and its JSON form (pure).
 
 ``summarize`` turns the aggregates of a range (any resolution, all APIs) into a ``Snapshot`` through the
-roll-ups of ``logpipeline.metrics.rollup``; the snapshot travels to the browser as JSON (a ``dcc.Store``) and
-back to the figure callbacks, so no server keeps any state between requests.
+roll-ups of ``logpipeline.metrics.rollup``; the pure figure and component builders draw from it.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
 from logpipeline.metrics import rollup
@@ -56,22 +54,6 @@ class Snapshot:
     age_seconds: float | None
     sink: Sink = field(default_factory=Sink)
     detail: list[Bucket] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Snapshot:
-        return cls(
-            **{
-                **data,
-                "sla": rollup.Sla(**data["sla"]),
-                "latency": [rollup.Latency(**row) for row in data["latency"]],
-                "top_errors": [rollup.ApiErrors(**row) for row in data["top_errors"]],
-                "sink": Sink(**data["sink"]),
-                "detail": [Bucket(**row) for row in data["detail"]],
-            }
-        )
 
 
 def detail(windows: list[Aggregate], api: str, start_ms: int, end_ms: int, step_ms: int) -> list[Bucket]:

@@ -20,7 +20,6 @@ def layout(**query: str | list[str]) -> Component:
     return html.Div(
         [
             dcc.Store(id=f"{P}-name", data=view.name),
-            dcc.Store(id=f"{P}-snapshot"),
             dcc.Store(id=f"{P}-url"),
             dcc.Interval(id=f"{P}-tick", interval=view.refresh_s * 1000, disabled=view.paused),
             dbc.Row(

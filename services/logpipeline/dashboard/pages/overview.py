@@ -18,7 +18,6 @@ def layout(**query: str | list[str]) -> Component:
     return html.Div(
         [
             dcc.Location(id=f"{P}-nav", refresh="callback-nav"),
-            dcc.Store(id=f"{P}-snapshot"),
             dcc.Store(id=f"{P}-url"),
             dcc.Interval(id=f"{P}-tick", interval=view.refresh_s * 1000, disabled=view.paused),
             c.controls(P, view),

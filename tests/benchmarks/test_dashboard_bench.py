@@ -1,0 +1,230 @@
+"""Dashboard figures on a private DynamoDB-API server holding 7 days of minute windows (loopback only).
+
+1. Server time of a full refresh, all callbacks (one request: the refresh callback reads and draws every view),
+   through Dash's HTTP handler in-process: p50/p95 per range once the worker's caches are warm, the first (cold)
+   refresh, and as reference the query layer's own ``query.refresh`` of the same 7 days (one read of the range).
+2. 50 concurrent clients doing full 7-day refreshes through gunicorn with 2 workers: requests/s, p50/p95/p99,
+   errors; reference: the same clients on ``/healthz`` (the HTTP stack alone).
+
+Scale: ``BENCH_DASHBOARD_DAYS`` (7) days x ``BENCH_DASHBOARD_APIS`` (2) APIs x 6 levels per minute;
+``BENCH_DASHBOARD_SECONDS`` (30) of load.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from dashboard_env import free_port, gunicorn
+from logpipeline.dashboard import data
+from logpipeline.dashboard.settings import DashboardSettings
+from logpipeline.metrics import query, store, synthetic
+
+DAYS = float(os.environ.get("BENCH_DASHBOARD_DAYS", "7"))
+APIS = synthetic.api_names(int(os.environ.get("BENCH_DASHBOARD_APIS", "2")))
+SECONDS = float(os.environ.get("BENCH_DASHBOARD_SECONDS", "30"))
+CLIENTS = 50
+REPEATS = 20
+MIN = 60_000
+TABLE = "bench_dashboard"
+OUTS = [
+    "ov-sla.figure",
+    "ov-levels.figure",
+    "ov-latency.figure",
+    "ov-series.figure",
+    "ov-top-errors.children",
+    "ov-kpis.children",
+    "ov-health.children",
+    "ov-range-label.children",
+    "ov-apis.options",
+    "ov-problems.children",
+]
+
+
+def refresh_request(range_name: str, tick: int = 1) -> dict[str, Any]:
+    """The body Dash's renderer posts for the overview's refresh callback (every view in one answer)."""
+    values = [("range", range_name), ("start", None), ("end", None), ("apis", []), ("slo", 99)]
+    return {
+        "output": ".." + "...".join(OUTS) + "..",
+        "outputs": [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in OUTS],
+        "inputs": [{"id": "ov-tick", "property": "n_intervals", "value": tick}]
+        + [{"id": f"ov-{k}", "property": "value", "value": v} for k, v in values],
+        "state": [
+            {"id": "ov-refresh", "property": "value", "value": "10"},
+            {"id": "ov-paused", "property": "value", "value": False},
+        ],
+        "changedPropIds": ["ov-tick.n_intervals"],
+    }
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    """A private DynamoDB-API server seeded with the history (seeding rate printed)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    ddb = store.client(url, timeout=600)
+    try:
+        for _ in range(300):
+            try:
+                ddb.list_tables()
+                break
+            except Exception:
+                time.sleep(0.2)
+        store.init_table(ddb, TABLE)
+        minutes = int(DAYS * 1440)
+        now = int(time.time() * 1000) // MIN * MIN
+        began = time.perf_counter()
+        seeded = store.bulk_load(ddb, TABLE, synthetic.history(now - minutes * MIN, minutes, APIS))
+        took = time.perf_counter() - began
+        print(f"\n[seed] {seeded} windows ({DAYS:g} d x {len(APIS)} APIs x 6 levels) in {took:.0f} s")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+
+
+def test_full_refresh_server_time(endpoint: str) -> None:
+    now = int(time.time() * 1000)
+    reader = query.Reader(store.client(endpoint, timeout=600), TABLE)
+    began = time.perf_counter()
+    reference = query.refresh(reader, now - int(DAYS * 1440) * MIN, now, now_ms=now, resolution="1h")
+    reference_s = time.perf_counter() - began
+    assert reference.sla.total > 0
+    src = data.Source(DashboardSettings(TABLE, endpoint, 4, None, 180, 3600, 5))
+    data.use(src)
+    from logpipeline.dashboard.app import server
+
+    client = server.test_client()
+
+    def full(range_name: str, tick: int) -> float:
+        began = time.perf_counter()
+        answer = client.post("/_dash-update-component", json=refresh_request(range_name, tick))
+        took = time.perf_counter() - began
+        assert answer.status_code == 200, answer.text[:500]
+        kpis = answer.get_json()["response"]["ov-kpis"]["children"]
+        assert kpis and answer.get_json()["response"]["ov-problems"]["children"] == []
+        return took
+
+    cold = full("7d", 0)
+    lines = [
+        f"\n[refresh] query.refresh of {DAYS:g} days (reference, one read of the range): {reference_s * 1000:.0f} ms "
+        f"({reader.queries} Query calls, {reader.items_read} items)",
+        f"  dashboard 7d, first refresh of a worker (fills the bucket cache): {cold * 1000:.0f} ms",
+    ]
+    for range_name in ("7d", "24h", "1h", "15m"):
+        full(range_name, 0)
+        total = [full(range_name, i) for i in range(REPEATS)]
+        p50, p95 = statistics.median(total), pct(total, 0.95)
+        line = f"  dashboard {range_name:>3} full refresh (all callbacks): p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
+        if range_name == "7d":
+            line += f"; reference / p50 = {reference_s / p50:.0f}x"
+        lines.append(line)
+    src.settings = replace(src.settings, tail_s=0)  # no sharing between refreshes: every one reads the tail
+    total = [full("7d", i) for i in range(REPEATS)]
+    lines.append(
+        f"  dashboard  7d, every refresh reading the unsettled tail and newest window: "
+        f"p50 {statistics.median(total) * 1000:.0f} ms, p95 {pct(total, 0.95) * 1000:.0f} ms"
+    )
+    print("\n".join(lines))
+
+
+class Client:
+    """One keep-alive connection; ``call`` records (seconds, ok) of every request."""
+
+    def __init__(self, base: str, out: list[tuple[float, bool]]) -> None:
+        host, port = base.removeprefix("http://").split(":")
+        self.address, self.out = (host, int(port)), out
+        self.conn = http.client.HTTPConnection(*self.address, timeout=60)
+
+    def call(self, path: str, body: Any = None) -> bytes | None:
+        began, text = time.perf_counter(), None
+        try:
+            if body is None:
+                self.conn.request("GET", path)
+            else:
+                self.conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+            response = self.conn.getresponse()
+            text = response.read() if response.status == 200 else None
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection(*self.address, timeout=60)
+        self.out.append((time.perf_counter() - began, text is not None))
+        return text
+
+
+def _refreshes(base: str, stop: float, out: list[tuple[float, bool]]) -> None:
+    client, tick = Client(base, out), 0
+    while time.perf_counter() < stop:
+        tick += 1
+        client.call("/_dash-update-component", refresh_request("7d", tick))
+
+
+def _health(base: str, stop: float, out: list[tuple[float, bool]]) -> None:
+    client = Client(base, out)
+    while time.perf_counter() < stop:
+        client.call("/healthz")
+
+
+def _load(base: str, work: Any, seconds: float) -> tuple[float, list[float], int]:
+    results: list[list[tuple[float, bool]]] = [[] for _ in range(CLIENTS)]
+    stop = time.perf_counter() + seconds
+    threads = [threading.Thread(target=work, args=(base, stop, results[i]), daemon=True) for i in range(CLIENTS)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.perf_counter() - began
+    flat = [r for rs in results for r in rs]
+    return len(flat) / took, [s for s, _ in flat], sum(not ok for _, ok in flat)
+
+
+def test_fifty_clients_through_gunicorn(endpoint: str) -> None:
+    with gunicorn(TABLE, endpoint, workers=2, threads=8, LOGPIPELINE_DASHBOARD_WARM="7d") as base:
+        host, port = base.removeprefix("http://").split(":")
+        deadline, fast = time.monotonic() + 1800, 0
+        while fast < 6 and time.monotonic() < deadline:  # both workers warm: several quick refreshes in a row
+            conn = http.client.HTTPConnection(host, int(port), timeout=1800)
+            began = time.perf_counter()
+            conn.request(
+                "POST",
+                "/_dash-update-component",
+                json.dumps(refresh_request("7d")),
+                {"Content-Type": "application/json"},
+            )
+            assert conn.getresponse().status == 200
+            fast = fast + 1 if time.perf_counter() - began < 1.0 else 0
+            conn.close()
+        health_rps, health_s, health_errors = _load(base, _health, min(SECONDS, 10))
+        rps, seconds, errors = _load(base, _refreshes, SECONDS)
+    print(
+        f"\n[load] {CLIENTS} clients, gunicorn 2 workers x 8 threads, {DAYS:g}-day view, one request per full refresh\n"
+        f"  full refreshes: {rps:.0f} req/s, p50 {statistics.median(seconds) * 1000:.0f} ms, "
+        f"p95 {pct(seconds, 0.95) * 1000:.0f} ms, p99 {pct(seconds, 0.99) * 1000:.0f} ms, errors {errors} of {len(seconds)}\n"
+        f"  /healthz (reference, HTTP stack alone): {health_rps:.0f} req/s, p95 {pct(health_s, 0.95) * 1000:.0f} ms, "
+        f"errors {health_errors}\n"
+        f"  refreshes / healthz requests per second: {rps / health_rps:.2f}"
+    )
+    assert seconds and health_s

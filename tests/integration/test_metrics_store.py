@@ -60,7 +60,7 @@ def scan_digests(ddb: Any, table: str) -> dict[str, records.Aggregate]:
         for item in page["Items"]:
             for agg in digest.decode(bytes(item["body"]["B"])):
                 assert agg.id not in out, f"duplicate digest entry for {agg.id}"
-                assert (item["pk"]["S"], item["sk"]["S"]) == digest.key(agg, layout.DEFAULT_SHARDS)
+                assert (item["pk"]["S"], item["sk"]["S"]) == digest.key(agg)
                 out[agg.id] = agg
         if "LastEvaluatedKey" not in page:
             return out
@@ -78,13 +78,13 @@ def world(stack: config.Settings) -> Iterator[World]:
     for name in names:
         store.init_table(ddb, name)
     ordered = store.ConditionalWriter(ddb, names[0], layout.DEFAULT_SHARDS, 30)
-    ordered_digests = store.DigestWriter(ddb, names[0], layout.DEFAULT_SHARDS, 30)
+    ordered_digests = store.DigestWriter(ddb, names[0], 30)
     ordered.write(list(final.values()))
     ordered_digests.merge(list(final.values()))
     again = ordered.write(list(final.values()))  # the same aggregates a second time
     digests_again = ordered_digests.merge(list(final.values()))
     shuffled = store.ConditionalWriter(ddb, names[1], layout.DEFAULT_SHARDS, 30)
-    shuffled_digests = store.DigestWriter(ddb, names[1], layout.DEFAULT_SHARDS, 30)
+    shuffled_digests = store.DigestWriter(ddb, names[1], 30)
     rng = random.Random(5)
     stale = 0
     for _ in range(2):  # everything twice, versions in random order, older ones after newer
@@ -213,12 +213,13 @@ def test_reads_are_queries_on_known_partitions(world: World) -> None:
     reader = query.Reader(world.ddb, world.ordered)
     windows = reader.windows(T0, T0 + MINUTES * MIN)
     assert sorted(windows, key=lambda w: w.id) == sorted(world.final.values(), key=lambda w: w.id)
-    assert reader.queries == 2 * layout.DEFAULT_SHARDS  # two days x shards, one page each
+    assert reader.queries == 2 * digest.DEFAULT_SHARDS  # two days x digest shards, one page each
     # one digest item per (minute, shard) holding windows; nothing outside the range is read
-    assert reader.items_read == len({digest.key(a, layout.DEFAULT_SHARDS) for a in world.final.values()})
+    assert reader.items_read == len({digest.key(a) for a in world.final.values()})
     items = query.Reader(world.ddb, world.ordered)
     assert sorted(items.window_items(T0, T0 + MINUTES * MIN), key=lambda w: w.id) == sorted(windows, key=lambda w: w.id)
     assert items.items_read == len(world.final)
+    assert items.queries == 2 * layout.DEFAULT_SHARDS
     one = query.Reader(world.ddb, world.ordered)
     assert {w.api for w in one.windows(T0, T0 + MINUTES * MIN, [APIS[3]])} == {APIS[3]}
     assert one.queries == 1

@@ -5,6 +5,8 @@ would read 20 APIs x 6 levels x 60 minutes = 7,200 of them. The digest table ``<
 same values packed per (minute, shard): ``pk = <UTC day>#<shard>`` (the window table's partition key),
 ``sk = <window_start, 13 digits>``, ``body`` = zlib-compressed JSON of the minute's aggregates,
 ``rev`` = optimistic-lock counter, ``expires_at`` = TTL. The same view then reads 60 x shards items.
+Digests have their own shard count (default 1: one item per minute holds 20 APIs x 6 levels in ~15 KB;
+an item's 400 KB hold about 1,500 entries, so raise it with the number of APIs).
 
 Entries merge by version like window items: an entry is replaced only by a strictly newer
 ``(log_count, updated_at)``, so merging the same or older aggregates again changes nothing.
@@ -21,6 +23,7 @@ from logpipeline.metrics import layout
 from logpipeline.metrics.records import Aggregate
 
 SUFFIX = "_minutes"
+DEFAULT_SHARDS = 1
 _FIELDS = (
     "api",
     "log_level",
@@ -45,7 +48,7 @@ def table_name(table: str) -> str:
     return table + SUFFIX
 
 
-def key(agg: Aggregate, shards: int) -> tuple[str, str]:
+def key(agg: Aggregate, shards: int = DEFAULT_SHARDS) -> tuple[str, str]:
     return layout.partition_key(agg.window_start, agg.api, shards), f"{agg.window_start:013d}"
 
 

@@ -39,8 +39,16 @@ def resolution_ms(resolution: str) -> int:
 class Reader:
     """Reads aggregates of one table; counts the Query calls and items read (for cost reports)."""
 
-    def __init__(self, ddb: Any, table: str, shards: int = layout.DEFAULT_SHARDS, parallelism: int = 8) -> None:
+    def __init__(
+        self,
+        ddb: Any,
+        table: str,
+        shards: int = layout.DEFAULT_SHARDS,
+        parallelism: int = 8,
+        digest_shards: int = digest.DEFAULT_SHARDS,
+    ) -> None:
         self.ddb, self.table, self.shards, self.parallelism = ddb, table, shards, parallelism
+        self.digest_shards = digest_shards
         self.queries = 0
         self.items_read = 0
         self._lock = threading.Lock()
@@ -96,7 +104,7 @@ class Reader:
         if apis:
             requests = [self._api_request(api, lo, hi) for api in dict.fromkeys(apis)]
         else:
-            pks = layout.partitions(start_ms, end_ms, self.shards)
+            pks = layout.partitions(start_ms, end_ms, self.digest_shards)
             requests = [self._partition_request(pk, lo, hi, digest=True) for pk in pks]
         return [w for part in self._all(requests) for w in part]
 
@@ -118,7 +126,7 @@ class Reader:
             return max(found, key=lambda w: w.window_start, default=None)
         day = now_ms // layout.DAY_MS
         for d in range(day, day - lookback_days - 1, -1):
-            pks = [f"{layout.day_of(d * layout.DAY_MS)}#{s}" for s in range(self.shards)]
+            pks = [f"{layout.day_of(d * layout.DAY_MS)}#{s}" for s in range(self.digest_shards)]
             requests = [self._partition_request(pk, lo, hi, digest=True, **newest) for pk in pks]
             found = [w for part in self._all(requests) for w in part]
             if found:

@@ -29,7 +29,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from logpipeline.events import deadletter
-from logpipeline.metrics import backoff, records, service, store
+from logpipeline.metrics import backoff, digest, records, service, store
 from logpipeline.metrics.layout import DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS
 from logpipeline.metrics.records import Aggregate, InvalidAggregate
 
@@ -48,6 +48,7 @@ class SinkConfig:
     batch_size: int = 1000
     poll_timeout: float = 1.0
     shards: int = DEFAULT_SHARDS
+    digest_shards: int = digest.DEFAULT_SHARDS
     retention_days: int = DEFAULT_RETENTION_DAYS
     http_host: str = "127.0.0.1"
     http_port: int = 9108
@@ -97,7 +98,7 @@ class Sink:
         self.metrics = Metrics()
         self.ddb = store.client(cfg.endpoint, attempts=1, timeout=5.0)
         self.writer = store.ConditionalWriter(self.ddb, cfg.table, cfg.shards, cfg.retention_days)
-        self.digests = store.DigestWriter(self.ddb, cfg.table, cfg.shards, cfg.retention_days)
+        self.digests = store.DigestWriter(self.ddb, cfg.table, cfg.retention_days, cfg.digest_shards)
         self.generation: str | None = None
         self.rewind_on_assign = False
         self.assigned = False

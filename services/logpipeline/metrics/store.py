@@ -240,7 +240,9 @@ class ConditionalWriter:
 class DigestWriter:
     """Merges aggregates into the minute digests: read, merge newer entries, write back if ``rev`` is unchanged."""
 
-    def __init__(self, ddb: Any, table: str, shards: int, retention_days: int, threads: int = 8) -> None:
+    def __init__(
+        self, ddb: Any, table: str, retention_days: int, shards: int = digest.DEFAULT_SHARDS, threads: int = 8
+    ) -> None:
         self.ddb, self.table, self.shards, self.retention_days = ddb, digest.table_name(table), shards, retention_days
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ddb-digest")
 
@@ -299,6 +301,7 @@ def bulk_load(
     shards: int = layout.DEFAULT_SHARDS,
     retention_days: int = layout.DEFAULT_RETENTION_DAYS,
     threads: int = 4,
+    digest_shards: int = digest.DEFAULT_SHARDS,
 ) -> int:
     """Seed fresh tables with BatchWriteItem (25 a request, unconditional): window items as they come, then the
     minute digests, built in memory (about 0.5 KB per aggregate) and written at the end."""
@@ -321,7 +324,7 @@ def bulk_load(
             held = batch.get(agg.id)
             if held is None or agg.version > held.version:
                 batch[agg.id] = agg
-            entries = digests.setdefault(digest.key(agg, shards), {})
+            entries = digests.setdefault(digest.key(agg, digest_shards), {})
             if agg.id not in entries or agg.version > entries[agg.id].version:
                 entries[agg.id] = agg
             if len(batch) == BATCH_WRITE_MAX:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -120,6 +121,18 @@ def test_expired_buckets_are_served_and_read_again_in_the_background(world: Worl
         time.sleep(0.2)
     assert src.reader.items_read >= 2 * read - 8  # every bucket read again (the freshness probe aside)
     assert src.snapshot(b, []).totals == first.totals
+
+
+def test_a_view_is_computed_once_for_concurrent_refreshes(world: World) -> None:
+    single = source(world)
+    single.view("6h", None, None, [])
+    shared = source(world)
+    with ThreadPoolExecutor(8) as pool:
+        snaps = list(pool.map(lambda _: shared.view("6h", None, None, []), range(8)))
+    assert all(s == snaps[0] for s in snaps)
+    assert shared.reader.queries == single.reader.queries  # one computation served all eight
+    shared.view("6h", None, None, [])
+    assert shared.reader.queries == single.reader.queries  # within tail_s: shared, no read
 
 
 def test_drill_down_detail(world: World) -> None:

@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 import urllib.request
+from dataclasses import replace
 from typing import Any
 
 from logpipeline.dashboard import buckets, model, timerange
@@ -29,6 +30,7 @@ MINUTE_MS = timerange.MINUTE_MS
 SINK_TTL_S = 5.0
 READY_TTL_S = 2.0
 MAX_BUCKET_AGE_MS = 32 * timerange.DAY_MS
+VIEW_KEEP_S = 600.0  # a view nobody asked for this long is dropped
 
 
 class BucketCache:
@@ -114,6 +116,8 @@ class Source:
         self._tail_lock = threading.Lock()
         self._newest: tuple[float, int | None] | None = None
         self._views: dict[tuple[Any, ...], tuple[float, model.Snapshot]] = {}
+        self._view_locks: dict[tuple[Any, ...], threading.Lock] = {}
+        self._views_lock = threading.Lock()
 
     def windows(self, b: timerange.Bounds, now_ms: int) -> tuple[list[Aggregate], list[Aggregate]]:
         """(aggregates of ``b`` at its step, the raw minute windows read fresh from the table)."""
@@ -171,19 +175,40 @@ class Source:
     def view(
         self, range_name: str, start: str | None, end: str | None, apis: list[str], drill: str | None = None
     ) -> model.Snapshot:
-        """The snapshot of a view as the controls name it; computed once per ``tail_s`` seconds per worker
-        (every client showing the same view then costs only its drawing)."""
+        """The snapshot of a view as the controls name it, computed by one thread at a time per view and shared
+        for ``tail_s`` seconds; after that the previous one is answered while a thread computes the next (every
+        client showing the same view then costs only its drawing, however slow the table)."""
         key = (range_name, start, end, tuple(apis), drill)
-        now = time.monotonic()
-        held = self._views.get(key)
-        if held is not None and now - held[0] <= self.settings.tail_s:
-            return held[1]
-        epoch_ms = int(time.time() * 1000)
-        snap = self.snapshot(timerange.bounds(range_name, epoch_ms, start, end), apis, epoch_ms, drill)
-        with self._tail_lock:
-            self._views = {k: v for k, v in self._views.items() if now - v[0] <= self.settings.tail_s}
-            self._views[key] = (now, snap)
-        return snap
+        with self._views_lock:
+            held = self._views.get(key)
+            lock = self._view_locks.setdefault(key, threading.Lock())
+        if held is not None:
+            if time.monotonic() - held[0] > self.settings.tail_s and lock.acquire(blocking=False):
+                threading.Thread(target=self._compute, args=(key, lock), daemon=True).start()
+            return aged(held[1])
+        with lock:
+            held = self._views.get(key)
+            return held[1] if held is not None else self._compute(key, None)
+
+    def _compute(self, key: tuple[Any, ...], lock: threading.Lock | None) -> model.Snapshot:
+        range_name, start, end, apis, drill = key
+        try:
+            now_ms = int(time.time() * 1000)
+            snap = self.snapshot(timerange.bounds(range_name, now_ms, start, end), list(apis), now_ms, drill)
+            now = time.monotonic()
+            with self._views_lock:
+                self._views = {k: v for k, v in self._views.items() if now - v[0] <= VIEW_KEEP_S}
+                self._views[key] = (now, snap)
+                self._view_locks = {k: v for k, v in self._view_locks.items() if k in self._views or v.locked()}
+            return snap
+        except Exception as exc:
+            if lock is None:
+                raise
+            log.warning("view refresh failed", extra={"fields": {"view": str(key), "error": str(exc)}})
+            return self._views[key][1]
+        finally:
+            if lock is not None:
+                lock.release()
 
     def sink(self) -> model.Sink:
         """The sink's total consumer lag from its Prometheus endpoint (cached a few seconds)."""
@@ -228,6 +253,13 @@ class Source:
                 return
         took = round(time.monotonic() - began, 2)
         log.info("cache warm", extra={"fields": {"ranges": ranges, "seconds": took, "items": self.reader.items_read}})
+
+
+def aged(snap: model.Snapshot) -> model.Snapshot:
+    """The snapshot with the newest window's age as of now (a shared snapshot may be a few seconds old)."""
+    if snap.newest_window_end is None:
+        return snap
+    return replace(snap, age_seconds=max(0.0, time.time() - snap.newest_window_end / 1000))
 
 
 def parse_lag(text: str) -> float | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -165,6 +166,9 @@ def gunicorn(table: str, endpoint: str, workers: int = 1, threads: int = 4, **en
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        log.close()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.move(log.name, ARTIFACTS / f"gunicorn-{port}.log")  # the server's JSON log lines, kept as an artifact
 
 
 @contextmanager

@@ -146,7 +146,7 @@ def read_input(spark: SparkSession, opts: JobOptions) -> DataFrame:
 
 
 def _aggregates(raw: DataFrame, opts: JobOptions) -> DataFrame:
-    events = tr.deduplicate(tr.with_event_time(tr.parse(raw).valid, opts.watermark))
+    events = tr.deduplicate(tr.with_event_time(tr.for_aggregation(tr.parse(raw).valid), opts.watermark))
     return tr.aggregate(events, opts.window)
 
 

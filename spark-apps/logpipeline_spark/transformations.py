@@ -127,12 +127,9 @@ def _num(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _field_errors(f: Field, typed: Column, text: Column, corrupt: Column) -> list[Column]:
-    value, raw = typed[f.name], text[f.name]
-    wrong = corrupt.isNotNull() & raw.isNotNull() & value.isNull()
-    errors = [
-        F.when(wrong, _error("wrong_type", F.concat(F.lit(f"{f.name}: expected {_type_name(f)}, got "), _shown(raw))))
-    ]
+def _value_errors(f: Field, value: Column) -> list[Column]:
+    """Checks of a typed value: present if required, within bounds."""
+    errors = []
     if f.required:
         errors.append(F.when(value.isNull(), _error("missing_field", F.lit(f"{f.name}: required field missing"))))
     bounds = _bounds_error(f, value)
@@ -141,41 +138,45 @@ def _field_errors(f: Field, typed: Column, text: Column, corrupt: Column) -> lis
     return errors
 
 
+def _field_errors(f: Field, typed: Column, text: Column, corrupt: Column) -> list[Column]:
+    value, raw = typed[f.name], text[f.name]
+    wrong = corrupt.isNotNull() & raw.isNotNull() & value.isNull()
+    reason = F.concat(F.lit(f"{f.name}: expected {_type_name(f)}, got "), _shown(raw))
+    return [F.when(wrong, _error("wrong_type", reason)), *_value_errors(f, value)]
+
+
 def parse(raw: DataFrame) -> Parsed:
     """Split raw Kafka records (``RAW_COLUMNS``) into typed valid events and invalid records.
 
     ``valid`` has the ``EVENT_FIELDS`` columns (typed) plus ``LINEAGE_COLUMNS``; ``invalid`` keeps the
     original ``key``/``value`` bytes with ``topic``, ``partition``, ``offset``, ``error_class`` and
-    ``reason`` (the first problem found, in field order). The text re-parse that names a mistyped field
-    runs only for records whose typed parse failed.
+    ``reason`` (the first problem found, in field order). Each record is parsed once; the text re-parse
+    that names a mistyped field runs only for records whose typed parse failed.
     """
-    value = raw["value"].cast("string")
-    typed = F.from_json(value, _typed_schema(), _JSON_OPTIONS)
-    staged = raw.select(*RAW_COLUMNS, typed.alias("_typed")).select(
-        *RAW_COLUMNS,
-        "_typed",
-        F.when(F.col(f"_typed.{_CORRUPT}").isNotNull(), F.from_json(value, _text_schema(), _JSON_OPTIONS)).alias(
-            "_text"
-        ),
-    )
-    t, s = F.col("_typed"), F.col("_text")
+    typed = F.from_json(raw["value"].cast("string"), _typed_schema(), _JSON_OPTIONS)
+    # inline() is a barrier: without it the optimizer copies the parse into each filter condition below.
+    staged = raw.select(*RAW_COLUMNS, F.inline(F.array(F.struct(typed.alias("_typed")))))
+    t = F.col("_typed")
     corrupt = t[_CORRUPT]
-    not_json = F.when(
-        raw["value"].isNull(), _error("not_json", F.lit("value: expected a JSON object, got an empty record"))
-    ).when(
-        t.isNull() | (corrupt.isNotNull() & s[_CORRUPT].isNotNull()),
-        _error("not_json", F.concat(F.lit("value: expected a JSON object, got "), _shown(value))),
-    )
-    checks = [not_json]
-    for f in EVENT_FIELDS:
-        checks.extend(_field_errors(f, t, s, corrupt))
-    checked = staged.select("*", F.coalesce(*checks).alias("_error"))
-    valid = checked.where(F.col("_error").isNull()).select(
+    problems = F.coalesce(*[check for f in EVENT_FIELDS for check in _value_errors(f, t[f.name])])
+    ok = F.col("value").isNotNull() & t.isNotNull() & corrupt.isNull() & problems.isNull()
+    valid = staged.where(ok).select(
         *[t[f.name].alias(f.name) for f in EVENT_FIELDS],
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
     )
-    invalid = checked.where(F.col("_error").isNotNull()).select(
+    value = F.col("value").cast("string")
+    text = F.when(corrupt.isNotNull(), F.from_json(value, _text_schema(), _JSON_OPTIONS))
+    rejected = staged.where(~ok).select(*RAW_COLUMNS, "_typed", text.alias("_text"))
+    s = F.col("_text")
+    not_json = F.when(
+        F.col("value").isNull(), _error("not_json", F.lit("value: expected a JSON object, got an empty record"))
+    ).when(
+        t.isNull() | (corrupt.isNotNull() & s[_CORRUPT].isNotNull()),
+        _error("not_json", F.concat(F.lit("value: expected a JSON object, got "), _shown(value))),
+    )
+    error = F.coalesce(not_json, *[check for f in EVENT_FIELDS for check in _field_errors(f, t, s, corrupt)])
+    invalid = rejected.select(*RAW_COLUMNS, error.alias("_error")).select(
         *RAW_COLUMNS, F.col("_error.error_class").alias("error_class"), F.col("_error.reason").alias("reason")
     )
     return Parsed(valid, invalid)
@@ -196,6 +197,15 @@ def dead_letter_records(invalid: DataFrame) -> DataFrame:
         header(dlq.ERROR_CLASS, F.col("error_class")),
     )
     return invalid.select("key", "value", headers.alias("headers"))
+
+
+# The event columns the aggregates read; ``for_aggregation`` drops the rest before any shuffle.
+AGGREGATION_INPUT: tuple[str, ...] = ("id", "timestamp", "api", "log_level", "response_time", "status_code")
+
+
+def for_aggregation(events: DataFrame) -> DataFrame:
+    """Only the columns the aggregates need, so de-duplication and windows shuffle small rows."""
+    return events.select(*AGGREGATION_INPUT)
 
 
 def with_event_time(events: DataFrame, watermark: str) -> DataFrame:

@@ -38,11 +38,15 @@ def source(w: World, cache_s: int = 1800, tail_s: int = 5, table: str | None = N
 
 
 def texts(component: Any) -> list[str]:
+    """The text of a component tree (component objects or the plain JSON form the callbacks answer with)."""
     if isinstance(component, str):
         return [component]
     if isinstance(component, list | tuple):
         return [t for c in component for t in texts(c)]
-    children = getattr(component, "children", None)
+    if isinstance(component, dict):
+        children = component.get("props", {}).get("children")
+    else:
+        children = getattr(component, "children", None)
     return texts(children) if children is not None else []
 
 

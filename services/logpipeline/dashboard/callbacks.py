@@ -114,12 +114,12 @@ def register(app: Dash) -> None:
         State(f"{o}-refresh", "value"),
         State(f"{o}-paused", "value"),
     )
-    def refresh_overview(_: int, *controls: Any) -> tuple[Any, ...]:
+    def refresh_overview(_: int, *controls: Any) -> Any:
         range_name, start, end, apis, slo = controls[:5]
         snap, problems = load("overview", range_name, start, end, list(apis or []), None)
         if snap is no_update:
-            return (no_update,) * 9 + (problems,)
-        return (*render_overview(snap, slo, viewstate.from_controls(*controls)), problems)
+            return [no_update] * 9 + [problems]
+        return components.plain((*render_overview(snap, slo, viewstate.from_controls(*controls)), problems))
 
     @app.callback(
         Output(f"{o}-nav", "href"),
@@ -147,13 +147,13 @@ def register(app: Dash) -> None:
         Input(f"{a}-end", "value"),
         State(f"{a}-name", "data"),
     )
-    def refresh_api(_: int, range_name: str, start: str, end: str, name: str | None) -> tuple[Any, ...]:
+    def refresh_api(_: int, range_name: str, start: str, end: str, name: str | None) -> Any:
         if not name:
-            return (no_update,) * 6
+            return [no_update] * 6
         snap, problems = load("api", range_name, start, end, [name], name)
         if snap is no_update:
-            return (no_update,) * 5 + (problems,)
-        return (*render_api(snap, name), problems)
+            return [no_update] * 5 + [problems]
+        return components.plain((*render_api(snap, name), problems))
 
     @app.callback(Output(f"{a}-back", "href"), *[Input(s.component_id, "value") for s in _controls(a, False)])
     def back_link(*controls: Any) -> str:

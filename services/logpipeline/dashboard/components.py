@@ -6,7 +6,7 @@ Every string from the logs is passed as a child (text), never as markup, so it i
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import cast
+from typing import Any, cast
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -216,3 +216,14 @@ def stat_cards(prefix: str, stats: Sequence[tuple[str, str]]) -> list[Component]
         )
         for label, value in stats
     ]
+
+
+def plain(value: Any) -> Any:
+    """Components as the JSON structure Dash sends for them (type, namespace, props), recursively: an answer of
+    plain data is encoded by orjson in one pass, while one holding component objects is walked value by value."""
+    if isinstance(value, Component):
+        data = value.to_plotly_json()  # type: ignore[no-untyped-call]
+        return {**data, "props": {k: plain(v) for k, v in data["props"].items()}}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value

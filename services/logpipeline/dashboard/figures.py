@@ -1,7 +1,8 @@
 """Plotly figures of the dashboard's views, from plain data, as figure dicts (pure).
 
 Figures are built as plain dicts (what ``dcc.Graph`` sends to Plotly.js) rather than ``plotly.graph_objects``,
-whose validation costs far more than the refresh's data work. Names that come from logs (API names) are
+whose validation costs far more than the refresh's data work; long series are numpy arrays, which the JSON
+encoder writes whole instead of value by value (times as ``datetime64``, shown as UTC). Names that come from logs (API names) are
 HTML-escaped before they reach Plotly, which reads a few tags in labels: ``<img src=x onerror=...>`` is shown
 as those characters, never parsed as markup.
 """
@@ -9,9 +10,10 @@ as those characters, never parsed as markup.
 from __future__ import annotations
 
 import html
-import time
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from logpipeline.dashboard.model import Bucket
 from logpipeline.events.schema import LOG_LEVELS
@@ -35,8 +37,13 @@ def text(value: str) -> str:
     return html.escape(value, quote=False)
 
 
-def iso(ms: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000))
+def times(starts: Sequence[int]) -> np.ndarray[Any, Any]:
+    return np.asarray(starts, dtype="datetime64[ms]")
+
+
+def numbers(values: Sequence[float | None]) -> np.ndarray[Any, Any]:
+    """A numeric series; ``None`` (no value) becomes NaN, which Plotly draws as a gap."""
+    return np.asarray([np.nan if v is None else v for v in values], dtype=float)
 
 
 def _figure(data: list[dict[str, Any]], height: int = 320, **layout: Any) -> Figure:
@@ -109,14 +116,14 @@ def latency_bars(rows: Sequence[rollup.Latency]) -> Figure:
 
 
 def level_series(starts: Sequence[int], series: dict[str, list[int]]) -> Figure:
-    x = [iso(s) for s in starts]
+    x = times(starts)
     lines = [
         {
             "type": "scatter",
             "mode": "lines",
             "name": level,
             "x": x,
-            "y": series.get(level, []),
+            "y": np.asarray(series.get(level, []), dtype=np.int64),
             "line": {"color": LEVEL_COLORS[level]},
         }
         for level in LOG_LEVELS
@@ -126,14 +133,14 @@ def level_series(starts: Sequence[int], series: dict[str, list[int]]) -> Figure:
 
 def latency_percentiles(buckets: Sequence[Bucket]) -> Figure:
     """One API's p50/p95/p99 per bucket (buckets without events are gaps)."""
-    x = [iso(b.start) for b in buckets]
+    x = times([b.start for b in buckets])
     lines = [
         {
             "type": "scatter",
             "mode": "lines+markers",
             "name": q,
             "x": x,
-            "y": [getattr(b, q) if b.count else None for b in buckets],
+            "y": numbers([getattr(b, q) if b.count else None for b in buckets]),
         }
         for q in ("p50", "p95", "p99")
     ]
@@ -141,9 +148,15 @@ def latency_percentiles(buckets: Sequence[Bucket]) -> Figure:
 
 
 def error_series(starts: Sequence[int], series: dict[str, list[int]]) -> Figure:
-    x = [iso(s) for s in starts]
+    x = times(starts)
     bars = [
-        {"type": "bar", "name": level, "x": x, "y": series.get(level, []), "marker": {"color": LEVEL_COLORS[level]}}
+        {
+            "type": "bar",
+            "name": level,
+            "x": x,
+            "y": np.asarray(series.get(level, []), dtype=np.int64),
+            "marker": {"color": LEVEL_COLORS[level]},
+        }
         for level in ("ERROR", "CRITICAL")
     ]
     return _figure(bars, 320, barmode="stack", yaxis={"title": {"text": "events"}}, xaxis={"title": {"text": "UTC"}})

@@ -5,7 +5,7 @@ micro-batches, once by a count-only query (the reference: Kafka read, no parsing
 job's aggregation path (parse, watermark, de-dup, windows, KLL, JSON records to Kafka).
 
 Freshness: the real job (all four queries, 1 s trigger) as a subprocess while events are produced at
-10k events/s in real time. For each second of production, the lag from sending its last event to the
+10k events/s in real time, after a 10 s warm-up the job has caught up with. For each second of production, the lag from sending its last event to the
 first moment the aggregates on the topic count every event of that window sent so far; and the same
 lag for the last event of each minute. Environment: BENCH_EVENTS (throughput events, default 300000),
 BENCH_SECONDS (freshness duration, default 150), BENCH_RATE (default 10000).
@@ -107,12 +107,19 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
     print(f"aggregation / count-only throughput ratio (best of 2 each): {best['job'] / best['count']:.2f}")
 
 
-def _pace(bootstrap: str, topic: str, rate: int, seconds: float, sent: dict[int, tuple[float, int]]) -> None:
+def _pace(
+    bootstrap: str,
+    topic: str,
+    rate: int,
+    seconds: float,
+    sent: dict[int, tuple[float, int]],
+    per_window: dict[int, int],
+    seed: int,
+) -> None:
     """Produce ``rate`` events/s in real time; ``sent[second]`` = (wall time of its last send, window count so far)."""
     spec = traffic.TrafficSpec(
-        seed=5, start_ms=int(time.time() * 1000), rate=float(rate), duration_s=seconds, diurnal=False
+        seed=seed, start_ms=int(time.time() * 1000), rate=float(rate), duration_s=seconds, diurnal=False
     )
-    per_window: dict[int, int] = defaultdict(int)
     batch: list[tuple[str, bytes]] = []
     producer = Producer(producer_config(bootstrap, **{"linger.ms": 5}))
 
@@ -161,9 +168,13 @@ def test_freshness_at_ten_thousand_events_per_second(stack: config.Settings, tmp
         while "query started" not in (job.log.read_text(errors="replace") if job.log.exists() else ""):
             assert job.alive() and time.monotonic() < deadline, job.tail()
             time.sleep(1)
-        time.sleep(15)  # let the first (empty) micro-batches warm up
+        per_window: dict[int, int] = defaultdict(int)
+        # warm-up, not measured: 10 s of traffic, until the job has caught up with it
+        _pace(stack.kafka_bootstrap, names.input_topic, RATE, 10, {}, per_window, 6)
+        aggs.wait_until(lambda a: sum(v["log_count"] for v in a.latest.values()) >= sum(per_window.values()), 300, job)
         sent: dict[int, tuple[float, int]] = {}
-        feeder = threading.Thread(target=_pace, args=(stack.kafka_bootstrap, names.input_topic, RATE, SECONDS, sent))
+        pace_args = (stack.kafka_bootstrap, names.input_topic, RATE, SECONDS, sent, per_window, 5)
+        feeder = threading.Thread(target=_pace, args=pace_args)
         feeder.start()
         while feeder.is_alive():
             aggs.poll(0.2, on_record)

@@ -7,6 +7,7 @@ Screenshots go to ``test-artifacts/dashboard/``.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import time
@@ -209,6 +210,28 @@ def test_slo_target_and_refresh_settings_live_in_the_url(page: Any, base: str, w
     assert gauge["gauge"]["threshold"]["value"] == 80
     sla = truth(world.select(ALL)).sla or 0
     assert gauge["gauge"]["bar"]["color"] == ("#00bc8c" if 100 * sla >= 80 else "#e74c3c")
+
+
+def test_auto_refresh_runs_and_pauses(page: Any, base: str, world: World) -> None:
+    ticks: list[float] = []
+
+    def on_request(request: Any) -> None:
+        if request.method != "POST" or "_dash-update-component" not in request.url:
+            return
+        if json.loads(request.post_data or "{}").get("changedPropIds") == ["ov-tick.n_intervals"]:
+            ticks.append(time.monotonic())
+
+    page.on("request", on_request)
+    page.goto(f"{base}/?range=1h&refresh=5")
+    wait_kpis(page, truth(world.select(["recent", "hour"])))
+    page.wait_for_timeout(11_500)
+    assert len(ticks) >= 2, ticks
+    page.click("label:text-is('paused')")
+    page.wait_for_function("() => location.search.includes('paused=1')", timeout=WAIT_MS)
+    page.wait_for_timeout(500)
+    paused_at = len(ticks)
+    page.wait_for_timeout(7_000)
+    assert len(ticks) == paused_at
 
 
 def test_xss_probe_stays_inert(page: Any, base: str, world: World) -> None:

@@ -19,19 +19,19 @@ ROOT = Path(__file__).resolve().parents[2]
 CRD = yaml.safe_load((ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml").read_text())
 
 
-def children() -> list[dict[str, Any]]:
+def children(**spec: Any) -> list[dict[str, Any]]:
     body = {
         "apiVersion": c.API_VERSION,
         "kind": c.KIND,
         "metadata": {"name": "lp1", "namespace": "ns1", "uid": "0f1e2d3c-0000-4000-8000-000000000001"},
-        "spec": {"generator": {"enabled": True}},
+        "spec": {"generator": {"enabled": True}, **spec},
     }
     return plan.build_children(defaulted(CRD, body))
 
 
-def commands(program: str) -> list[list[str]]:
+def commands(program: str, **spec: Any) -> list[list[str]]:
     out = []
-    for obj in children():
+    for obj in children(**spec):
         if obj["kind"] in ("Deployment", "StatefulSet"):
             for container in obj["spec"]["template"]["spec"]["containers"]:
                 if container.get("command", [""])[0] == program:
@@ -52,6 +52,10 @@ def test_logpipeline_commands_parse() -> None:
     assert {cmd[1] for cmd in found} >= {"sink", "generate"}
     for cmd in found:
         parse(cmd[1:])
+    aws = commands("logpipeline", metricsStore={"engine": "aws", "credentialsSecret": {"name": "keys"}})
+    [sink] = [cmd for cmd in aws if cmd[1] == "sink"]
+    assert sink[-1] == "--aws"
+    parse(sink[1:])
     with pytest.raises(Exception, match="No such option"):
         parse(["sink", "--port", "9108"])
 

@@ -40,7 +40,7 @@ class TestConfigMap:
 
     def test_aws_engine_has_no_local_endpoint_and_keys_come_from_the_secret(self) -> None:
         lp = pipeline(metricsStore={"engine": "aws", "credentialsSecret": {"name": "aws-keys"}})
-        assert "LOGPIPELINE_DYNAMODB_ENDPOINT" not in config.build_config_map(lp)["data"]
+        assert config.build_config_map(lp)["data"]["LOGPIPELINE_DYNAMODB_ENDPOINT"] == ""  # empty: AWS
         env = {e["name"]: e for e in config.credentials_env(lp)}
         assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"] == {
             "name": "aws-keys",

@@ -26,8 +26,10 @@ def endpoints(lp: Body) -> dict[str, str]:
         "LOGPIPELINE_WINDOW": f"{spec['spark']['windowSeconds']} seconds",
         "LOGPIPELINE_WATERMARK": f"{spec['spark']['watermarkSeconds']} seconds",
     }
-    if store["engine"] == "dynamodb-local":
-        out["LOGPIPELINE_DYNAMODB_ENDPOINT"] = f"http://{child_name(lp, 'dynamodb')}:8000"
+    # An empty endpoint means AWS DynamoDB (region and keys from the environment).
+    out["LOGPIPELINE_DYNAMODB_ENDPOINT"] = (
+        f"http://{child_name(lp, 'dynamodb')}:8000" if store["engine"] == "dynamodb-local" else ""
+    )
     if archive["enabled"]:
         out["LOGPIPELINE_HDFS_URL"] = f"hdfs://{child_name(lp, 'hdfs-namenode')}:8020"
         out["LOGPIPELINE_WEBHDFS_URL"] = f"http://{child_name(lp, 'hdfs-namenode')}:9870"

@@ -17,6 +17,9 @@ def build_dashboard_deployment(lp: Body) -> Manifest:
     dash = spec["dashboard"]
     command = [
         "gunicorn",
+        # JSON logs and /metrics summed over workers; the options below take precedence over its env defaults.
+        "--config",
+        "python:logpipeline.dashboard.gunicorn_conf",
         "--workers",
         str(dash["gunicorn"]["workers"]),
         "--threads",

@@ -16,6 +16,8 @@ def build_sink_deployment(lp: Body) -> Manifest:
         "logpipeline", "sink", "--batch-size", str(spec["sink"]["batchSize"]),
         "--http-host", "0.0.0.0", "--http-port", str(METRICS_PORT),
     ]  # fmt: skip
+    if spec["metricsStore"]["engine"] == "aws":
+        command.append("--aws")
     main = common.container(
         "sink",
         spec["image"],

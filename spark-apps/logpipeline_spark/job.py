@@ -58,6 +58,7 @@ class JobOptions:
     window: str = "1 minute"
     watermark: str = "1 minute"
     trigger: str = "1 second"
+    side_trigger: str = "10 seconds"
     master: str | None = "local[2]"
     starting_offsets: str = "earliest"
     max_offsets_per_trigger: int = 0
@@ -96,7 +97,12 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     p.add_argument("--pipeline", default=names.pipeline)
     p.add_argument("--window", default=_env("LOGPIPELINE_WINDOW", "1 minute"))
     p.add_argument("--watermark", default=_env("LOGPIPELINE_WATERMARK", "1 minute"))
-    p.add_argument("--trigger", default=_env("LOGPIPELINE_TRIGGER", "1 second"))
+    p.add_argument("--trigger", default=_env("LOGPIPELINE_TRIGGER", "1 second"), help="of the aggregates query")
+    p.add_argument(
+        "--side-trigger",
+        default=_env("LOGPIPELINE_SIDE_TRIGGER", "10 seconds"),
+        help="of the dead-letter and archive queries (they need no second-level latency)",
+    )
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit chose the master already
     p.add_argument("--master", default=_env("LOGPIPELINE_SPARK_MASTER", "" if under_submit else "local[2]"))
     p.add_argument("--starting-offsets", default=_env("LOGPIPELINE_STARTING_OFFSETS", "earliest"))
@@ -123,6 +129,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         window=a.window,
         watermark=a.watermark,
         trigger=a.trigger,
+        side_trigger=a.side_trigger,
         master=a.master or None,
         starting_offsets=a.starting_offsets,
         max_offsets_per_trigger=a.max_offsets_per_trigger,
@@ -185,7 +192,7 @@ def start(spark: SparkSession, opts: JobOptions) -> dict[str, StreamingQuery]:
         query = (
             writer.queryName(f"{opts.pipeline}.{name}")
             .option("checkpointLocation", opts.checkpoint(name))
-            .trigger(processingTime=opts.trigger)
+            .trigger(processingTime=opts.trigger if name == "aggregates" else opts.side_trigger)
             .start()
         )
         started[name] = query

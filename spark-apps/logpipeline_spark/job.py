@@ -93,7 +93,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     )
     p.add_argument("--input-topic", default=names.input_topic)
     p.add_argument("--aggregates-topic", default=names.aggregates_topic)
-    p.add_argument("--dlq-topic", default=_env("LOGPIPELINE_DLQ_TOPIC", names.dlq_topic))
+    p.add_argument("--dlq-topic", default=os.environ.get("LOGPIPELINE_DLQ_TOPIC"), help="default: <input topic>.dlq")
     p.add_argument("--pipeline", default=names.pipeline)
     p.add_argument("--window", default=_env("LOGPIPELINE_WINDOW", "1 minute"))
     p.add_argument("--watermark", default=_env("LOGPIPELINE_WATERMARK", "1 minute"))
@@ -124,7 +124,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         checkpoint_root=a.checkpoint_root or a.archive_root,
         input_topic=a.input_topic,
         aggregates_topic=a.aggregates_topic,
-        dlq_topic=a.dlq_topic,
+        dlq_topic=a.dlq_topic or f"{a.input_topic}.dlq",
         pipeline=a.pipeline,
         window=a.window,
         watermark=a.watermark,

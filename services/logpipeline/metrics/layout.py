@@ -40,6 +40,7 @@ import time
 import zlib
 from typing import Any
 
+from logpipeline.events.schema import AGGREGATE_FIELDS
 from logpipeline.metrics.records import Aggregate
 
 DEFAULT_SHARDS = 4
@@ -113,24 +114,9 @@ def api_index_definition() -> dict[str, Any]:
     }
 
 
-_INTS = (
-    "window_start",
-    "window_end",
-    "log_count",
-    "status_2xx",
-    "status_3xx",
-    "status_4xx",
-    "status_5xx",
-    "updated_at",
-)
-_FLOATS = (
-    "avg_response_time",
-    "min_response_time",
-    "max_response_time",
-    "p50_response_time",
-    "p95_response_time",
-    "p99_response_time",
-)
+# Numeric attributes of an item, by type, from the one aggregate contract.
+_INTS = tuple(f.name for f in AGGREGATE_FIELDS if f.type == "long")
+_FLOATS = tuple(f.name for f in AGGREGATE_FIELDS if f.type == "double")
 
 
 READ_ATTRIBUTES = ("api", "log_level", "response_time_sketch", *_INTS, *_FLOATS)

@@ -112,7 +112,13 @@ def test_dashboard_shows_the_ground_truth(pipeline: config.Settings, truth: list
             timeout=120_000,
         )
         page.wait_for_function("() => document.querySelectorAll('#top-errors-table tbody tr').length > 0")
-        gauge = page.evaluate("() => document.querySelector('#ov-sla .js-plotly-plot').data[0].value")
+        # Plotly draws the gauge after Dash has set the KPIs of the same refresh: wait for its figure to match.
+        gauge_js = "() => document.querySelector('#ov-sla .js-plotly-plot')?.data?.[0]?.value ?? null"
+        deadline = time.monotonic() + 30
+        gauge = page.evaluate(gauge_js)
+        while (gauge is None or abs(gauge - sla) > 1e-9) and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
+            gauge = page.evaluate(gauge_js)
         first_row = page.evaluate(
             "() => [...document.querySelector('#top-errors-table tbody tr').cells].map(c => c.textContent)"
         )

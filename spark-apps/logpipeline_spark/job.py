@@ -9,6 +9,10 @@
 - ``raw_archive``: valid events -> Parquet ``<root>/<pipeline>/raw/date=YYYY-MM-DD/hour=HH/``;
 - ``window_archive``: closed windows -> Parquet ``<root>/<pipeline>/agg/date=YYYY-MM-DD/``, append mode.
 
+The aggregates query runs in its own FAIR scheduler pool (``POOLS``), weighted above the others, and the
+side queries read the topic in small tasks (``--side-min-partitions``): their larger, rarer batches then
+delay the next aggregates batch by one short task at most instead of a whole batch.
+
 Each query checkpoints under ``<checkpoint root>/<pipeline>/checkpoints/<query>``, so a restart
 resumes exactly where it stopped (the file sinks and the state are exactly-once; the Kafka sinks are
 at-least-once, harmless because aggregates are full values). SIGTERM or SIGINT stops the queries
@@ -23,6 +27,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -44,6 +49,8 @@ log = logging.getLogger("logpipeline_spark.job")
 
 QUERIES: tuple[str, ...] = ("aggregates", "dead_letters", "raw_archive", "window_archive")
 STOP_GRACE_S = 30.0
+# FAIR scheduler pools: (name, weight, minShare); the aggregates query carries the freshness target.
+POOLS: tuple[tuple[str, int, int], ...] = (("aggregates", 8, 1), ("side", 1, 0))
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,8 @@ class JobOptions:
     master: str | None = "local[2]"
     starting_offsets: str = "earliest"
     max_offsets_per_trigger: int = 0
-    shuffle_partitions: int = 4
+    side_min_partitions: int = 8
+    shuffle_partitions: int = 2
     ui_port: int = 4040
     metrics_port: int = 0
     queries: tuple[str, ...] = QUERIES
@@ -107,7 +115,18 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     p.add_argument("--master", default=_env("LOGPIPELINE_SPARK_MASTER", "" if under_submit else "local[2]"))
     p.add_argument("--starting-offsets", default=_env("LOGPIPELINE_STARTING_OFFSETS", "earliest"))
     p.add_argument("--max-offsets-per-trigger", type=int, default=int(_env("LOGPIPELINE_MAX_OFFSETS_PER_TRIGGER", "0")))
-    p.add_argument("--shuffle-partitions", type=int, default=int(_env("LOGPIPELINE_SHUFFLE_PARTITIONS", "4")))
+    p.add_argument(
+        "--side-min-partitions",
+        type=int,
+        default=int(_env("LOGPIPELINE_SIDE_MIN_PARTITIONS", "8")),
+        help="input tasks per batch of the dead-letter and archive queries (at least; 0: one per Kafka partition)",
+    )
+    p.add_argument(
+        "--shuffle-partitions",
+        type=int,
+        default=int(_env("LOGPIPELINE_SHUFFLE_PARTITIONS", "2")),
+        help="state partitions of a new checkpoint (a restarted query keeps its own)",
+    )
     p.add_argument("--ui-port", type=int, default=int(_env("LOGPIPELINE_SPARK_UI_PORT", "4040")), help="0: no UI")
     p.add_argument(
         "--metrics-port", type=int, default=int(_env("LOGPIPELINE_SPARK_METRICS_PORT", "0")), help="0: no server"
@@ -133,6 +152,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         master=a.master or None,
         starting_offsets=a.starting_offsets,
         max_offsets_per_trigger=a.max_offsets_per_trigger,
+        side_min_partitions=a.side_min_partitions,
         shuffle_partitions=a.shuffle_partitions,
         ui_port=a.ui_port,
         metrics_port=a.metrics_port,
@@ -140,7 +160,8 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     )
 
 
-def read_input(spark: SparkSession, opts: JobOptions) -> DataFrame:
+def read_input(spark: SparkSession, opts: JobOptions, min_partitions: int = 0) -> DataFrame:
+    """The input topic as a stream; ``min_partitions`` > 0 splits each batch into at least that many tasks."""
     reader = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", opts.bootstrap)
@@ -149,6 +170,8 @@ def read_input(spark: SparkSession, opts: JobOptions) -> DataFrame:
     )
     if opts.max_offsets_per_trigger > 0:
         reader = reader.option("maxOffsetsPerTrigger", str(opts.max_offsets_per_trigger))
+    if min_partitions > 0:
+        reader = reader.option("minPartitions", str(min_partitions))
     return reader.load()
 
 
@@ -157,9 +180,10 @@ def _aggregates(raw: DataFrame, opts: JobOptions) -> DataFrame:
     return tr.aggregate(events, opts.window)
 
 
-def writers(raw: DataFrame, opts: JobOptions) -> dict[str, DataStreamWriter]:
-    """The four queries, configured but not started."""
-    parsed = tr.parse(raw)
+def writers(raw: DataFrame, opts: JobOptions, side: DataFrame | None = None) -> dict[str, DataStreamWriter]:
+    """The four queries, configured but not started; ``side`` (default ``raw``) feeds all but the aggregates."""
+    side = raw if side is None else side
+    parsed = tr.parse(side)
     kafka = {"kafka.bootstrap.servers": opts.bootstrap}
     return {
         "aggregates": tr.aggregate_records(_aggregates(raw, opts))
@@ -175,7 +199,7 @@ def writers(raw: DataFrame, opts: JobOptions) -> dict[str, DataStreamWriter]:
         .option("path", opts.path("raw"))
         .partitionBy("date", "hour")
         .outputMode("append"),
-        "window_archive": tr.aggregate_partitions(_aggregates(raw, opts))
+        "window_archive": tr.aggregate_partitions(_aggregates(side, opts))
         .writeStream.format("parquet")
         .option("path", opts.path("agg"))
         .partitionBy("date")
@@ -183,12 +207,29 @@ def writers(raw: DataFrame, opts: JobOptions) -> dict[str, DataStreamWriter]:
     }
 
 
+def scheduler_pools() -> str:
+    """The FAIR scheduler allocation file of ``POOLS``."""
+    pools = "".join(
+        f'<pool name="{name}"><schedulingMode>FAIR</schedulingMode><weight>{weight}</weight>'
+        f"<minShare>{share}</minShare></pool>"
+        for name, weight, share in POOLS
+    )
+    return f'<?xml version="1.0"?><allocations>{pools}</allocations>'
+
+
+def pool_of(query: str) -> str:
+    return "aggregates" if query == "aggregates" else "side"
+
+
 def start(spark: SparkSession, opts: JobOptions) -> dict[str, StreamingQuery]:
     raw = read_input(spark, opts)
+    side = read_input(spark, opts, opts.side_min_partitions)
     started: dict[str, StreamingQuery] = {}
-    for name, writer in writers(raw, opts).items():
+    for name, writer in writers(raw, opts, side).items():
         if name not in opts.queries:
             continue
+        # A query's micro-batches run in the pool set on the thread that starts it.
+        spark.sparkContext.setLocalProperty("spark.scheduler.pool", pool_of(name))
         query = (
             writer.queryName(f"{opts.pipeline}.{name}")
             .option("checkpointLocation", opts.checkpoint(name))
@@ -262,7 +303,13 @@ def run(opts: JobOptions) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    extra = {"spark.sql.shuffle.partitions": str(opts.shuffle_partitions)}
+    with tempfile.NamedTemporaryFile("w", prefix="logpipeline-pools-", suffix=".xml", delete=False) as pools:
+        pools.write(scheduler_pools())
+    extra = {
+        "spark.sql.shuffle.partitions": str(opts.shuffle_partitions),
+        "spark.scheduler.mode": "FAIR",
+        "spark.scheduler.allocation.file": pools.name,
+    }
     extra.update({"spark.ui.port": str(opts.ui_port)} if opts.ui_port else {"spark.ui.enabled": "false"})
     log.info("job starting", extra={"fields": {k: str(v) for k, v in opts.__dict__.items()}})
     spark = session.build_session(f"logpipeline-{opts.pipeline}", master=opts.master, extra=extra)
@@ -289,6 +336,7 @@ def run(opts: JobOptions) -> int:
                 _report(name, progress, metrics)
     _stop(queries)
     spark.stop()
+    os.unlink(pools.name)
     log.info("job stopped", extra={"fields": {"failed": failed}})
     return 1 if failed else 0
 

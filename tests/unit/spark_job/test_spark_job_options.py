@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 import pytest
 
-from logpipeline_spark.job import QUERIES, parse_args
+from logpipeline_spark.job import QUERIES, parse_args, pool_of, scheduler_pools
 
 
 def test_defaults_follow_the_input_topic_and_the_archive_root(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -20,3 +22,16 @@ def test_an_unknown_query_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         parse_args(["--queries", "aggregates,bogus"])
     assert "--queries: unknown bogus" in capsys.readouterr().err
+
+
+def test_the_aggregates_query_has_the_heaviest_scheduler_pool() -> None:
+    root = ElementTree.fromstring(scheduler_pools())
+    weights = {pool.get("name"): int(pool.findtext("weight") or 0) for pool in root.iter("pool")}
+    assert {pool_of(query) for query in QUERIES} == set(weights)
+    assert weights[pool_of("aggregates")] > max(weights[pool_of(q)] for q in QUERIES if q != "aggregates")
+    assert all(root.find(f"pool[@name='{name}']/schedulingMode").text == "FAIR" for name in weights)  # type: ignore[union-attr]
+
+
+def test_side_queries_read_in_small_tasks_unless_told_otherwise() -> None:
+    assert parse_args([]).side_min_partitions > 0
+    assert parse_args(["--side-min-partitions", "0"]).side_min_partitions == 0

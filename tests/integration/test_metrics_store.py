@@ -148,7 +148,7 @@ RANGES = [
     (T0, T0 + MINUTES * MIN, None),  # the whole hour, across midnight
     (T0 + 5 * MIN, T0 + 15 * MIN, None),  # 10 minutes around midnight
     (T0 + 7 * MIN, T0 + 8 * MIN, None),  # one minute: stored percentiles
-    (T0, T0 + MINUTES * MIN, [APIS[2]]),  # one API: the by_api index
+    (T0, T0 + MINUTES * MIN, [APIS[2]]),  # one API: the digests of its shard
     (T0 + 3 * MIN, T0 + 17 * MIN, [APIS[0], APIS[3]]),
 ]
 
@@ -221,8 +221,13 @@ def test_reads_are_queries_on_known_partitions(world: World) -> None:
     assert items.items_read == len(world.final)
     assert items.queries == 2 * layout.DEFAULT_SHARDS
     one = query.Reader(world.ddb, world.ordered)
-    assert {w.api for w in one.windows(T0, T0 + MINUTES * MIN, [APIS[3]])} == {APIS[3]}
-    assert one.queries == 1
+    mine = one.windows(T0, T0 + MINUTES * MIN, [APIS[3]])
+    assert {w.api for w in mine} == {APIS[3]}
+    assert one.queries == 2  # two days x the API's digest shard
+    index = query.Reader(world.ddb, world.ordered)
+    by_index = index.api_windows(T0, T0 + MINUTES * MIN, [APIS[3]])
+    assert sorted(by_index, key=lambda w: w.id) == sorted(mine, key=lambda w: w.id)
+    assert index.queries == 1  # the by_api index: one Query per API
 
 
 def test_bad_arguments_are_named(world: World) -> None:

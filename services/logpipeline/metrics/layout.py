@@ -23,8 +23,10 @@ Questions and their reads:
 
 - all APIs over ``[start, end)``: one Query per (day touched, shard): ``pk = day#s AND sk BETWEEN``;
 - one API over ``[start, end)``: one Query on ``by_api``: ``api = :a AND api_sk BETWEEN``;
-- the latest window: per shard of today (then yesterday), ``ScanIndexForward=false, Limit=1``; for
-  one API, the same on ``by_api``.
+- the latest window: per shard of today (then yesterday), ``ScanIndexForward=false, Limit=1``.
+
+The query layer answers the dashboard from the minute digests below, for one API as for all (their
+cost does not grow with the table); the reads above are the window table's own.
 
 Writes are conditional upserts: an item is replaced only by a strictly newer version
 ``(log_count, updated_at)``, so replays and reordering never let an older value win.

@@ -1,9 +1,11 @@
 """The dashboard's data-access API: read minute windows with Query calls, roll them up with ``rollup``.
 
 Every function takes a ``Reader`` (one table), a time range ``[start_ms, end_ms)`` in epoch ms and an
-optional list of APIs. Without APIs the reader queries each (day, shard) partition of the range in the
-minute-digest table (``digest``: one item per minute and shard); with APIs it queries the ``by_api`` index
-of the window table once per API. Nothing here scans a table (see ``layout``).
+optional list of APIs. The reader queries each (day, digest shard) partition of the range in the
+minute-digest table (``digest``: one item per minute and shard); with APIs, only the shards that hold
+them, keeping their entries. A view of one API thus costs what the all-APIs view costs, whatever the
+table's size. ``Reader.api_windows`` reads the same from the ``by_api`` index of the window table
+(one Query per API). Nothing here scans a table (see ``layout``).
 ``refresh`` answers a whole dashboard refresh with one read of the range.
 """
 
@@ -14,7 +16,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 from logpipeline.metrics import digest, layout, rollup
 from logpipeline.metrics.records import Aggregate
@@ -36,6 +38,12 @@ def resolution_ms(resolution: str) -> int:
         ) from None
 
 
+@dataclass(frozen=True)
+class _Page:
+    windows: list[Aggregate]
+    next_key: dict[str, Any] | None
+
+
 class Reader:
     """Reads aggregates of one table; counts the Query calls and items read (for cost reports)."""
 
@@ -53,7 +61,12 @@ class Reader:
         self.items_read = 0
         self._lock = threading.Lock()
 
-    def _query(self, args: dict[str, Any]) -> list[Aggregate]:
+    @overload
+    def _query(self, args: dict[str, Any], paged: Literal[False] = False) -> list[Aggregate]: ...
+    @overload
+    def _query(self, args: dict[str, Any], paged: Literal[True]) -> _Page: ...
+    def _query(self, args: dict[str, Any], paged: bool = False) -> list[Aggregate] | _Page:
+        """Every page of a Query (with ``Limit`` or ``paged``: the first page only)."""
         out: list[Aggregate] = []
         packed = args.pop("digest", False)
         if packed:
@@ -70,6 +83,8 @@ class Reader:
                     out.extend(digest.decode(bytes(item["body"]["B"])))
                 else:
                     out.append(layout.from_item(item))
+            if paged:
+                return _Page(out, page.get("LastEvaluatedKey"))
             if "LastEvaluatedKey" not in page or args.get("Limit"):
                 return out
             args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -95,18 +110,28 @@ class Reader:
             **extra,
         }
 
-    def windows(self, start_ms: int, end_ms: int, apis: Sequence[str] | None = None) -> list[Aggregate]:
-        """Every stored window starting in ``[start_ms, end_ms)``, optionally of some APIs only.
+    def _digest_partitions(self, days: Sequence[str], apis: Sequence[str] | None) -> list[str]:
+        shards = sorted({layout.shard_of(a, self.digest_shards) for a in apis}) if apis else range(self.digest_shards)
+        return [f"{day}#{s}" for day in days for s in shards]
 
-        All APIs: the minute digests (one item per minute and shard); some APIs: the ``by_api`` index."""
+    def windows(self, start_ms: int, end_ms: int, apis: Sequence[str] | None = None) -> list[Aggregate]:
+        """Every stored window starting in ``[start_ms, end_ms)``, optionally of some APIs only (minute digests)."""
         _check_range(start_ms, end_ms)
         lo, hi = layout.sort_key_range(start_ms, end_ms)
-        if apis:
-            requests = [self._api_request(api, lo, hi) for api in dict.fromkeys(apis)]
-        else:
-            pks = layout.partitions(start_ms, end_ms, self.digest_shards)
-            requests = [self._partition_request(pk, lo, hi, digest=True) for pk in pks]
-        return [w for part in self._all(requests) for w in part]
+        pks = self._digest_partitions(layout.days_between(start_ms, end_ms), apis)
+        found = [
+            w for part in self._all([self._partition_request(pk, lo, hi, digest=True) for pk in pks]) for w in part
+        ]
+        if not apis:
+            return found
+        wanted = set(apis)
+        return [w for w in found if w.api in wanted]
+
+    def api_windows(self, start_ms: int, end_ms: int, apis: Sequence[str]) -> list[Aggregate]:
+        """The same as ``windows`` for some APIs, read from the window table's ``by_api`` index."""
+        _check_range(start_ms, end_ms)
+        lo, hi = layout.sort_key_range(start_ms, end_ms)
+        return [w for part in self._all([self._api_request(a, lo, hi) for a in dict.fromkeys(apis)]) for w in part]
 
     def window_items(self, start_ms: int, end_ms: int) -> list[Aggregate]:
         """The same as ``windows`` for all APIs, read from the window items instead of the digests."""
@@ -120,18 +145,27 @@ class Reader:
     ) -> Aggregate | None:
         """The stored window with the latest start, looking from the day of ``now_ms`` back ``lookback_days`` days."""
         lo, hi = layout.sort_key_range(0, now_ms + layout.DAY_MS)
-        newest = dict(ScanIndexForward=False, Limit=1)
-        if apis:
-            found = [w for part in self._all([self._api_request(a, lo, hi, **newest) for a in apis]) for w in part]
-            return max(found, key=lambda w: w.window_start, default=None)
+        wanted = set(apis) if apis else None
         day = now_ms // layout.DAY_MS
         for d in range(day, day - lookback_days - 1, -1):
-            pks = [f"{layout.day_of(d * layout.DAY_MS)}#{s}" for s in range(self.digest_shards)]
-            requests = [self._partition_request(pk, lo, hi, digest=True, **newest) for pk in pks]
-            found = [w for part in self._all(requests) for w in part]
+            pks = self._digest_partitions([layout.day_of(d * layout.DAY_MS)], apis)
+            found = [w for pk in pks for w in self._newest_in(pk, lo, hi, wanted)]
             if found:
                 return max(found, key=lambda w: w.window_start)
         return None
+
+    def _newest_in(self, pk: str, lo: str, hi: str, wanted: set[str] | None) -> list[Aggregate]:
+        """The windows of the newest digest of a partition that holds any wanted API (any API: the newest)."""
+        request = self._partition_request(pk, lo, hi, digest=True, ScanIndexForward=False, Limit=1 if not wanted else 8)
+        while True:
+            page = self._query(dict(request), paged=True)
+            windows = [w for w in page.windows if wanted is None or w.api in wanted]
+            if windows:
+                newest = max(w.window_start for w in windows)
+                return [w for w in windows if w.window_start == newest]
+            if page.next_key is None:
+                return []
+            request["ExclusiveStartKey"] = page.next_key
 
 
 def totals(reader: Reader, start_ms: int, end_ms: int, apis: Sequence[str] | None = None) -> dict[str, int]:

@@ -46,7 +46,7 @@ class SinkConfig:
     endpoint: str | None
     group: str = "logpipeline-sink"
     batch_size: int = 1000
-    poll_timeout: float = 1.0
+    poll_timeout: float = 0.2  # a batch waits at most this long for more records: part of the freshness
     shards: int = DEFAULT_SHARDS
     digest_shards: int = digest.DEFAULT_SHARDS
     retention_days: int = DEFAULT_RETENTION_DAYS

@@ -105,6 +105,11 @@ class Sender:
         """Wait for every queued message; returns how many are still undelivered (0 = all done)."""
         return int(self.producer.flush(timeout))
 
+    def close(self, timeout: float = 10.0) -> None:
+        """Deliver what is queued (up to ``timeout``), then release the producer's connections."""
+        self.producer.flush(timeout)
+        self.producer.close()
+
     @property
     def failed(self) -> Counter[str]:
         out = Counter({name: n for (topic, name), n in self.failures.counts.items() if topic == self.topic})

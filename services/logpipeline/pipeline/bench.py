@@ -134,6 +134,13 @@ def _generate(cli: str, count: int, seed: int, start_ms: int) -> dict[str, float
 def _probe_freshness(settings: config.Settings, reader: query.Reader, cfg: BenchConfig) -> list[float]:
     """Send one probe event every interval; each one's latency is send → counted by the query layer."""
     sender = Sender.connect(settings.kafka_bootstrap, settings.names.input_topic)
+    try:
+        return _probe_loop(sender, reader, cfg)
+    finally:
+        sender.close()  # no reconnect attempts once the stack is stopped
+
+
+def _probe_loop(sender: Sender, reader: query.Reader, cfg: BenchConfig) -> list[float]:
     latencies: list[float] = []
     pending: list[tuple[int, float, int]] = []  # (window_start, send time, expected count in that window)
     sent_in: dict[int, int] = {}

@@ -10,8 +10,9 @@
 - ``window_archive``: closed windows -> Parquet ``<root>/<pipeline>/agg/date=YYYY-MM-DD/``, append mode.
 
 The aggregates query runs in its own FAIR scheduler pool (``POOLS``), weighted above the others, and the
-side queries read the topic in small tasks (``--side-min-partitions``): their larger, rarer batches then
-delay the next aggregates batch by one short task at most instead of a whole batch.
+side queries read the topic, and the window archive keeps its state, in small tasks
+(``--side-min-partitions``): their larger, rarer batches then delay the next aggregates batch by one short
+task at most instead of a whole batch.
 
 Each query checkpoints under ``<checkpoint root>/<pipeline>/checkpoints/<query>``, so a restart
 resumes exactly where it stopped (the file sinks and the state are exactly-once; the Kafka sinks are
@@ -66,6 +67,7 @@ class JobOptions:
     watermark: str = "1 minute"
     trigger: str = "1 second"
     side_trigger: str = "10 seconds"
+    archive_trigger: str = "10 seconds"
     master: str | None = "local[2]"
     starting_offsets: str = "earliest"
     max_offsets_per_trigger: int = 0
@@ -109,7 +111,12 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     p.add_argument(
         "--side-trigger",
         default=_env("LOGPIPELINE_SIDE_TRIGGER", "10 seconds"),
-        help="of the dead-letter and archive queries (they need no second-level latency)",
+        help="of the dead-letter query (it needs no second-level latency)",
+    )
+    p.add_argument(
+        "--archive-trigger",
+        default=_env("LOGPIPELINE_ARCHIVE_TRIGGER", "10 seconds"),
+        help="of the raw and window archive queries (longer: fewer, larger Parquet files, in larger bursts)",
     )
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit chose the master already
     p.add_argument("--master", default=_env("LOGPIPELINE_SPARK_MASTER", "" if under_submit else "local[2]"))
@@ -149,6 +156,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         watermark=a.watermark,
         trigger=a.trigger,
         side_trigger=a.side_trigger,
+        archive_trigger=a.archive_trigger,
         master=a.master or None,
         starting_offsets=a.starting_offsets,
         max_offsets_per_trigger=a.max_offsets_per_trigger,
@@ -217,6 +225,18 @@ def scheduler_pools() -> str:
     return f'<?xml version="1.0"?><allocations>{pools}</allocations>'
 
 
+def trigger_of(query: str, opts: JobOptions) -> str:
+    if query == "aggregates":
+        return opts.trigger
+    return opts.side_trigger if query == "dead_letters" else opts.archive_trigger
+
+
+def state_partitions(query: str, opts: JobOptions) -> int:
+    if query == "window_archive":
+        return max(opts.shuffle_partitions, opts.side_min_partitions)
+    return opts.shuffle_partitions
+
+
 def pool_of(query: str) -> str:
     return "aggregates" if query == "aggregates" else "side"
 
@@ -230,10 +250,13 @@ def start(spark: SparkSession, opts: JobOptions) -> dict[str, StreamingQuery]:
             continue
         # A query's micro-batches run in the pool set on the thread that starts it.
         spark.sparkContext.setLocalProperty("spark.scheduler.pool", pool_of(name))
+        # A new query keeps the session's state partitions as they are at its start: the window archive's larger
+        # batches get more, so its stateful tasks stay as short as its input tasks.
+        spark.conf.set("spark.sql.shuffle.partitions", str(state_partitions(name, opts)))
         query = (
             writer.queryName(f"{opts.pipeline}.{name}")
             .option("checkpointLocation", opts.checkpoint(name))
-            .trigger(processingTime=opts.trigger if name == "aggregates" else opts.side_trigger)
+            .trigger(processingTime=trigger_of(name, opts))
             .start()
         )
         started[name] = query

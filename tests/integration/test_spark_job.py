@@ -86,6 +86,7 @@ def scenario(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -
         metrics_port,
         trigger="1 second",
         side_trigger="1 second",
+        archive_trigger="1 second",
         watermark="10 minutes",
         shuffle_partitions="2",
         max_offsets_per_trigger="700",

@@ -6,7 +6,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from logpipeline_spark.job import QUERIES, parse_args, pool_of, scheduler_pools
+from logpipeline_spark.job import QUERIES, parse_args, pool_of, scheduler_pools, state_partitions, trigger_of
 
 
 def test_defaults_follow_the_input_topic_and_the_archive_root(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,3 +35,19 @@ def test_the_aggregates_query_has_the_heaviest_scheduler_pool() -> None:
 def test_side_queries_read_in_small_tasks_unless_told_otherwise() -> None:
     assert parse_args([]).side_min_partitions > 0
     assert parse_args(["--side-min-partitions", "0"]).side_min_partitions == 0
+
+
+def test_each_query_has_its_trigger() -> None:
+    opts = parse_args(["--trigger", "2 seconds", "--side-trigger", "7 seconds", "--archive-trigger", "3 minutes"])
+    got = {query: trigger_of(query, opts) for query in QUERIES}
+    assert got == {
+        "aggregates": "2 seconds",
+        "dead_letters": "7 seconds",
+        "raw_archive": "3 minutes",
+        "window_archive": "3 minutes",
+    }
+
+
+def test_the_window_archive_keeps_its_state_in_small_tasks() -> None:
+    opts = parse_args(["--shuffle-partitions", "2", "--side-min-partitions", "8"])
+    assert [state_partitions(q, opts) for q in ("aggregates", "window_archive")] == [2, 8]

@@ -158,7 +158,7 @@ def test_dashboard_refresh_vs_scan(hours: float) -> None:
         f"  full refresh, all APIs, last {REFRESH_MINUTES} min: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms "
         f"({reader.queries} Query calls, {reader.items_read} items read); of which reading and decoding "
         f"p50 {statistics.median(read_s) * 1000:.0f} ms, roll-ups p50 {statistics.median(compute_s) * 1000:.0f} ms\n"
-        f"  full refresh, one API (index by_api): p50 {statistics.median(api_s) * 1000:.0f} ms, "
+        f"  full refresh, one API (the digests of its shard): p50 {statistics.median(api_s) * 1000:.0f} ms, "
         f"p95 {_pct(api_s, 0.95) * 1000:.0f} ms ({one.queries} Query calls, {one.items_read} items read)\n"
         f"  latest window only ({tiny.queries} Query calls, Limit 1): p50 {statistics.median(tiny_s) * 1000:.0f} ms\n"
         f"  full-table Scan: {scan_s * 1000:.0f} ms ({scan_pages} pages, {scan_items} items read)\n"

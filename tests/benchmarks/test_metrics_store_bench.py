@@ -101,6 +101,7 @@ def test_write_throughput() -> None:
     )
 
 
+@pytest.mark.timeout(6 * 3600)  # BENCH_HOURS=168: the bulk load and the full Scan take hours on the local server
 @pytest.mark.parametrize("hours", HOURS)
 def test_dashboard_refresh_vs_scan(hours: float) -> None:
     proc, endpoint = _server()

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Any
 
 from logpipeline.metrics import digest, layout, rollup
 from logpipeline.metrics.records import Aggregate
@@ -38,12 +38,6 @@ def resolution_ms(resolution: str) -> int:
         ) from None
 
 
-@dataclass(frozen=True)
-class _Page:
-    windows: list[Aggregate]
-    next_key: dict[str, Any] | None
-
-
 class Reader:
     """Reads aggregates of one table; counts the Query calls and items read (for cost reports)."""
 
@@ -61,13 +55,8 @@ class Reader:
         self.items_read = 0
         self._lock = threading.Lock()
 
-    @overload
-    def _query(self, args: dict[str, Any], paged: Literal[False] = False) -> list[Aggregate]: ...
-    @overload
-    def _query(self, args: dict[str, Any], paged: Literal[True]) -> _Page: ...
-    def _query(self, args: dict[str, Any], paged: bool = False) -> list[Aggregate] | _Page:
-        """Every page of a Query (with ``Limit`` or ``paged``: the first page only)."""
-        out: list[Aggregate] = []
+    def _pages(self, args: dict[str, Any]) -> Iterator[list[Aggregate]]:
+        """The windows of each page of a Query, in order; a page is read only when the previous one is used."""
         packed = args.pop("digest", False)
         if packed:
             args = {"TableName": digest.table_name(self.table), **args}
@@ -78,16 +67,21 @@ class Reader:
             with self._lock:
                 self.queries += 1
                 self.items_read += int(page.get("ScannedCount", len(page.get("Items", []))))
-            for item in page.get("Items", []):
-                if packed:
-                    out.extend(digest.decode(bytes(item["body"]["B"])))
-                else:
-                    out.append(layout.from_item(item))
-            if paged:
-                return _Page(out, page.get("LastEvaluatedKey"))
-            if "LastEvaluatedKey" not in page or args.get("Limit"):
-                return out
+            items = page.get("Items", [])
+            if packed:
+                yield [w for item in items for w in digest.decode(bytes(item["body"]["B"]))]
+            else:
+                yield [layout.from_item(item) for item in items]
+            if "LastEvaluatedKey" not in page:
+                return
             args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _query(self, args: dict[str, Any]) -> list[Aggregate]:
+        """Every page of a Query (with ``Limit``: the first page only)."""
+        pages = self._pages(args)
+        if args.get("Limit"):
+            return next(pages, [])
+        return [w for page in pages for w in page]
 
     def _all(self, requests: list[dict[str, Any]]) -> list[list[Aggregate]]:
         if len(requests) <= 1:
@@ -157,15 +151,12 @@ class Reader:
     def _newest_in(self, pk: str, lo: str, hi: str, wanted: set[str] | None) -> list[Aggregate]:
         """The windows of the newest digest of a partition that holds any wanted API (any API: the newest)."""
         request = self._partition_request(pk, lo, hi, digest=True, ScanIndexForward=False, Limit=1 if not wanted else 8)
-        while True:
-            page = self._query(dict(request), paged=True)
-            windows = [w for w in page.windows if wanted is None or w.api in wanted]
+        for page in self._pages(request):
+            windows = [w for w in page if wanted is None or w.api in wanted]
             if windows:
                 newest = max(w.window_start for w in windows)
                 return [w for w in windows if w.window_start == newest]
-            if page.next_key is None:
-                return []
-            request["ExclusiveStartKey"] = page.next_key
+        return []
 
 
 def totals(reader: Reader, start_ms: int, end_ms: int, apis: Sequence[str] | None = None) -> dict[str, int]:

@@ -335,7 +335,10 @@ def run(opts: JobOptions) -> int:
     }
     extra.update({"spark.ui.port": str(opts.ui_port)} if opts.ui_port else {"spark.ui.enabled": "false"})
     log.info("job starting", extra={"fields": {k: str(v) for k, v in opts.__dict__.items()}})
-    spark = session.build_session(f"logpipeline-{opts.pipeline}", master=opts.master, extra=extra)
+    try:
+        spark = session.build_session(f"logpipeline-{opts.pipeline}", master=opts.master, extra=extra)
+    finally:
+        os.unlink(pools.name)  # the scheduler reads it once, when the context starts
     spark.sparkContext.setLogLevel("WARN")
     log.info("session ready", extra={"fields": {"spark": spark.version, "master": spark.sparkContext.master}})
     metrics = Metrics()
@@ -359,7 +362,6 @@ def run(opts: JobOptions) -> int:
                 _report(name, progress, metrics)
     _stop(queries)
     spark.stop()
-    os.unlink(pools.name)
     log.info("job stopped", extra={"fields": {"failed": failed}})
     return 1 if failed else 0
 

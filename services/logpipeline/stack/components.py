@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from logpipeline.config import Settings
-from logpipeline.stack import artifacts
+from logpipeline.stack import artifacts, process
 from logpipeline.stack.errors import StackError
 from logpipeline.stack.process import run_once
 
@@ -220,6 +220,8 @@ class Kafka(Component):
     def healthy(self) -> bool:
         from confluent_kafka.admin import AdminClient
 
+        if not process.port_is_open(self.settings.host, self.settings.ports.kafka):
+            return False  # no broker: a client would only log its reconnect attempts
         try:
             admin = AdminClient({"bootstrap.servers": self.address(), "socket.timeout.ms": 2000})
             meta = admin.list_topics(timeout=2)

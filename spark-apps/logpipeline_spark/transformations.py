@@ -22,6 +22,8 @@ bound.
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import NamedTuple
 
 from pyspark.sql import Column, DataFrame
@@ -138,6 +140,24 @@ def _value_errors(f: Field, value: Column) -> list[Column]:
     return errors
 
 
+def _accepts(f: Field, value: Column) -> Column:
+    """True when a typed value passes every check of ``_value_errors`` (never null): the valid path's condition,
+    much smaller than building each error and testing that none was built."""
+    inside: list[Column] = []
+    if f.minimum is not None:
+        inside.append(value >= F.lit(f.minimum))
+    if f.maximum is not None:
+        inside.append(value <= F.lit(f.maximum))
+    if f.max_length is not None:
+        inside.append(F.length(value) <= f.max_length)
+    if f.enum is not None:
+        inside.append(value.isin(*f.enum))
+    if f.required and f.type == "string":
+        inside.append(value != "")
+    within = functools.reduce(operator.and_, inside) if inside else F.lit(True)
+    return value.isNotNull() & within if f.required else value.isNull() | within
+
+
 def _field_errors(f: Field, typed: Column, text: Column, corrupt: Column) -> list[Column]:
     value, raw = typed[f.name], text[f.name]
     wrong = corrupt.isNotNull() & raw.isNotNull() & value.isNull()
@@ -158,8 +178,8 @@ def parse(raw: DataFrame) -> Parsed:
     staged = raw.select(*RAW_COLUMNS, F.inline(F.array(F.struct(typed.alias("_typed")))))
     t = F.col("_typed")
     corrupt = t[_CORRUPT]
-    problems = F.coalesce(*[check for f in EVENT_FIELDS for check in _value_errors(f, t[f.name])])
-    ok = F.col("value").isNotNull() & t.isNotNull() & corrupt.isNull() & problems.isNull()
+    checks = [_accepts(f, t[f.name]) for f in EVENT_FIELDS]
+    ok = functools.reduce(operator.and_, checks, F.col("value").isNotNull() & t.isNotNull() & corrupt.isNull())
     valid = staged.where(ok).select(
         *[t[f.name].alias(f.name) for f in EVENT_FIELDS],
         F.col("partition").alias("kafka_partition"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from typing import Any
 
 import orjson
 import pytest
@@ -72,6 +73,38 @@ def test_each_kind_of_bad_record_is_rejected_with_its_class_and_reason(spark: Sp
             orjson.dumps(value) if isinstance(value, dict) else value.encode() if isinstance(value, str) else value
         )
         assert bytes(row["value"]) == original, "the original bytes are kept"
+
+
+def test_values_at_each_bound_are_valid_and_just_past_it_invalid(spark: SparkSession) -> None:
+    """The valid path's condition and the reasons agree at every bound: a record is valid or has a reason."""
+    cases: list[tuple[dict[str, Any], bool]] = [
+        ({"response_time": 0.0}, True),
+        ({"response_time": 3_600_000.0}, True),
+        ({"response_time": -0.5}, False),
+        ({"response_time": 3_600_000.5}, False),
+        ({"status_code": 100}, True),
+        ({"status_code": 599}, True),
+        ({"status_code": 99}, False),
+        ({"status_code": 600}, False),
+        ({"schema_version": None}, True),
+        ({"schema_version": 1}, True),
+        ({"schema_version": 0}, False),
+        ({"message": "m" * 8192}, True),
+        ({"message": "m" * 8193}, False),
+        ({"method": ""}, True),
+        ({"id": ""}, False),
+        ({"log_level": "WARNING"}, True),
+        ({"log_level": "warning"}, False),
+        ({"id": "x" * 64, "api": "a" * 256}, True),
+        ({"api": "a" * 257}, False),
+    ]
+    values = [{**event(n, T0), **change} for n, (change, _) in enumerate(cases)]
+    parsed = tr.parse(raw_frame(spark, values))
+    valid = {r["kafka_offset"] for r in parsed.valid.collect()}
+    invalid = {r["offset"]: r["error_class"] for r in parsed.invalid.collect()}
+    assert valid == {n for n, (_, ok) in enumerate(cases) if ok}
+    assert set(invalid) == {n for n, (_, ok) in enumerate(cases) if not ok}
+    assert all(invalid.values()), invalid
 
 
 def test_dead_letter_records_carry_the_reason_in_headers(spark: SparkSession) -> None:

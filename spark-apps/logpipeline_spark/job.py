@@ -237,6 +237,16 @@ def state_partitions(query: str, opts: JobOptions) -> int:
     return opts.shuffle_partitions
 
 
+def query_conf(query: str, opts: JobOptions) -> dict[str, str]:
+    """Session settings that a query keeps from its start: its state partitions and, for the aggregates query, no
+    no-data micro-batches. In update mode a batch with no new data writes nothing (it only evicts state that the
+    watermark has passed, which the next data batch does as well), yet it costs as much as a small data batch."""
+    return {
+        "spark.sql.shuffle.partitions": str(state_partitions(query, opts)),
+        "spark.sql.streaming.noDataMicroBatches.enabled": str(query != "aggregates").lower(),
+    }
+
+
 def pool_of(query: str) -> str:
     return "aggregates" if query == "aggregates" else "side"
 
@@ -250,9 +260,10 @@ def start(spark: SparkSession, opts: JobOptions) -> dict[str, StreamingQuery]:
             continue
         # A query's micro-batches run in the pool set on the thread that starts it.
         spark.sparkContext.setLocalProperty("spark.scheduler.pool", pool_of(name))
-        # A new query keeps the session's state partitions as they are at its start: the window archive's larger
-        # batches get more, so its stateful tasks stay as short as its input tasks.
-        spark.conf.set("spark.sql.shuffle.partitions", str(state_partitions(name, opts)))
+        # A new query keeps the session's settings as they are at its start: the window archive's larger batches
+        # get more state partitions, so its stateful tasks stay as short as its input tasks.
+        for key, value in query_conf(name, opts).items():
+            spark.conf.set(key, value)
         query = (
             writer.queryName(f"{opts.pipeline}.{name}")
             .option("checkpointLocation", opts.checkpoint(name))

@@ -6,7 +6,15 @@ from xml.etree import ElementTree
 
 import pytest
 
-from logpipeline_spark.job import QUERIES, parse_args, pool_of, scheduler_pools, state_partitions, trigger_of
+from logpipeline_spark.job import (
+    QUERIES,
+    parse_args,
+    pool_of,
+    query_conf,
+    scheduler_pools,
+    state_partitions,
+    trigger_of,
+)
 
 
 def test_defaults_follow_the_input_topic_and_the_archive_root(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,3 +59,14 @@ def test_each_query_has_its_trigger() -> None:
 def test_the_window_archive_keeps_its_state_in_small_tasks() -> None:
     opts = parse_args(["--shuffle-partitions", "2", "--side-min-partitions", "8"])
     assert [state_partitions(q, opts) for q in ("aggregates", "window_archive")] == [2, 8]
+
+
+def test_only_the_aggregates_query_skips_no_data_batches() -> None:
+    """Update mode writes nothing without new data; the window archive's append mode needs them to close windows."""
+    opts = parse_args(["--shuffle-partitions", "3", "--side-min-partitions", "8"])
+    conf = {query: query_conf(query, opts) for query in QUERIES}
+    flags = {query: c["spark.sql.streaming.noDataMicroBatches.enabled"] for query, c in conf.items()}
+    assert flags == {"aggregates": "false", "dead_letters": "true", "raw_archive": "true", "window_archive": "true"}
+    assert {q: c["spark.sql.shuffle.partitions"] for q, c in conf.items()} == {
+        q: str(state_partitions(q, opts)) for q in QUERIES
+    }

@@ -90,7 +90,8 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
         pipeline="bench",
         max_offsets_per_trigger=100_000,
     )
-    spark.conf.set("spark.sql.shuffle.partitions", str(opts.shuffle_partitions))  # the job's default
+    for key, value in job_module.query_conf("aggregates", opts).items():  # as the job starts that query
+        spark.conf.set(key, value)
     results: dict[str, list[tuple[float, int]]] = defaultdict(list)
     for round_ in range(2):  # interleaved, so JIT warm-up favours neither
         raw = job_module.read_input(spark, opts)

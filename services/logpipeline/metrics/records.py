@@ -10,7 +10,7 @@ import base64
 import binascii
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 from datasketches import kll_doubles_sketch
@@ -30,9 +30,12 @@ class InvalidAggregate(ValueError):
         self.error_class = error_class
 
 
-@dataclass(frozen=True)
-class Aggregate:
-    """One (api, log_level, minute window) aggregate, as stored; ``sketch`` is the raw KLL bytes."""
+class Aggregate(NamedTuple):
+    """One (api, log_level, minute window) aggregate, as stored; ``sketch`` is the raw KLL bytes.
+
+    A named tuple, not a dataclass: a dashboard refresh decodes thousands of them, and a tuple is built
+    about four times faster than a frozen dataclass.
+    """
 
     api: str
     log_level: str

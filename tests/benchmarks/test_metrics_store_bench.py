@@ -29,7 +29,7 @@ from logpipeline.metrics import query, rollup, store, synthetic
 APIS = synthetic.api_names(20)
 HOURS = [float(h) for h in os.environ.get("BENCH_HOURS", "2,8").split(",")]
 REFRESH_MINUTES = int(os.environ.get("BENCH_REFRESH_MINUTES", "60"))
-REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "20"))
 SCAN_BUDGET_S = float(os.environ.get("BENCH_SCAN_BUDGET_S", "1200"))
 MIN = 60_000
 

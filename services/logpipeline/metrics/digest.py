@@ -95,6 +95,11 @@ def item(pk: str, sk: str, entries: list[Aggregate], rev: int, retention_days: i
     }
 
 
+def projection() -> dict[str, object]:
+    """Query arguments that read only a digest's ``body``: keys, ``rev`` and TTL are not sent back."""
+    return {"ProjectionExpression": "#b", "ExpressionAttributeNames": {"#b": "body"}}
+
+
 def table_definition(table: str) -> dict[str, object]:
     return {
         "TableName": table_name(table),

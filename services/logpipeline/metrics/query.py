@@ -59,7 +59,7 @@ class Reader:
         """The windows of each page of a Query, in order; a page is read only when the previous one is used."""
         packed = args.pop("digest", False)
         if packed:
-            args = {"TableName": digest.table_name(self.table), **args}
+            args = {"TableName": digest.table_name(self.table), **digest.projection(), **args}
         else:
             args = {"TableName": self.table, **layout.projection(), **args}
         while True:

@@ -6,6 +6,7 @@ otherwise the session starts one and stops it at the end.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,10 @@ import pytest
 
 from logpipeline import config
 from logpipeline.stack import runner
+
+# py4j logs "Closing down clientserver connection" at INFO from a finalizer at interpreter exit, after pytest has
+# closed the streams its handlers write to; that record would only print a logging error.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

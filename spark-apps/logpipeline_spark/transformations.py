@@ -95,32 +95,26 @@ def _type_name(f: Field) -> str:
     return {"string": "a string", "long": "an integer", "int": "an integer", "double": "a number"}[f.type]
 
 
-def _bounds_error(f: Field, value: Column) -> Column | None:
-    """The error for an out-of-bounds value of field ``f`` (null when within bounds)."""
-    checks: list[Column] = []
-    if f.minimum is not None or f.maximum is not None:
-        low = F.lit(f.minimum) if f.minimum is not None else None
-        high = F.lit(f.maximum) if f.maximum is not None else None
-        inside = F.lit(True)
-        if low is not None:
-            inside = inside & (value >= low)
-        if high is not None:
-            inside = inside & (value <= high)
+def _bounds(f: Field, value: Column) -> list[tuple[Column, Column]]:
+    """Each bound of field ``f`` on a present value: (the condition it must meet, the error when it does not)."""
+    rules: list[tuple[Column, Column]] = []
+    limits = [value >= F.lit(f.minimum)] if f.minimum is not None else []
+    limits += [value <= F.lit(f.maximum)] if f.maximum is not None else []
+    if limits:
         span = f"[{_num(f.minimum)}, {_num(f.maximum)}]"
         reason = F.concat(F.lit(f"{f.name}: expected {f.type} in {span}, got "), value.cast("string"))
-        checks.append(F.when(~inside, _error("out_of_range", reason)))
+        rules.append((functools.reduce(operator.and_, limits), _error("out_of_range", reason)))
     if f.max_length is not None:
         reason = F.concat(
             F.lit(f"{f.name}: expected at most {f.max_length} characters, got "), F.length(value).cast("string")
         )
-        checks.append(F.when(F.length(value) > f.max_length, _error("too_long", reason)))
+        rules.append((F.length(value) <= f.max_length, _error("too_long", reason)))
     if f.enum is not None:
         reason = F.concat(F.lit(f"{f.name}: expected one of {', '.join(f.enum)}, got "), _shown(value))
-        checks.append(F.when(~value.isin(*f.enum), _error("not_allowed", reason)))
+        rules.append((value.isin(*f.enum), _error("not_allowed", reason)))
     if f.required and f.type == "string":
-        reason = F.lit(f"{f.name}: expected non-empty string, got ''")
-        checks.append(F.when(value == "", _error("out_of_range", reason)))
-    return F.coalesce(*checks) if checks else None
+        rules.append((value != "", _error("out_of_range", F.lit(f"{f.name}: expected non-empty string, got ''"))))
+    return rules
 
 
 def _num(value: float | None) -> str:
@@ -134,27 +128,14 @@ def _value_errors(f: Field, value: Column) -> list[Column]:
     errors = []
     if f.required:
         errors.append(F.when(value.isNull(), _error("missing_field", F.lit(f"{f.name}: required field missing"))))
-    bounds = _bounds_error(f, value)
-    if bounds is not None:
-        errors.append(bounds)
+    errors += [F.when(~within, error) for within, error in _bounds(f, value)]
     return errors
 
 
 def _accepts(f: Field, value: Column) -> Column:
     """True when a typed value passes every check of ``_value_errors`` (never null): the valid path's condition,
     much smaller than building each error and testing that none was built."""
-    inside: list[Column] = []
-    if f.minimum is not None:
-        inside.append(value >= F.lit(f.minimum))
-    if f.maximum is not None:
-        inside.append(value <= F.lit(f.maximum))
-    if f.max_length is not None:
-        inside.append(F.length(value) <= f.max_length)
-    if f.enum is not None:
-        inside.append(value.isin(*f.enum))
-    if f.required and f.type == "string":
-        inside.append(value != "")
-    within = functools.reduce(operator.and_, inside) if inside else F.lit(True)
+    within = functools.reduce(operator.and_, [ok for ok, _ in _bounds(f, value)], F.lit(True))
     return value.isNotNull() & within if f.required else value.isNull() | within
 
 

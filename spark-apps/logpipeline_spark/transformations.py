@@ -101,8 +101,11 @@ def _bounds(f: Field, value: Column) -> list[tuple[Column, Column]]:
     limits = [value >= F.lit(f.minimum)] if f.minimum is not None else []
     limits += [value <= F.lit(f.maximum)] if f.maximum is not None else []
     if limits:
-        span = f"[{_num(f.minimum)}, {_num(f.maximum)}]"
-        reason = F.concat(F.lit(f"{f.name}: expected {f.type} in {span}, got "), value.cast("string"))
+        if f.minimum is not None and f.maximum is not None:
+            span = f"in [{_num(f.minimum)}, {_num(f.maximum)}]"
+        else:
+            span = f">= {_num(f.minimum)}" if f.minimum is not None else f"<= {_num(f.maximum)}"
+        reason = F.concat(F.lit(f"{f.name}: expected {f.type} {span}, got "), value.cast("string"))
         rules.append((functools.reduce(operator.and_, limits), _error("out_of_range", reason)))
     if f.max_length is not None:
         reason = F.concat(
@@ -118,9 +121,7 @@ def _bounds(f: Field, value: Column) -> list[tuple[Column, Column]]:
 
 
 def _num(value: float | None) -> str:
-    if value is None:
-        return "-inf"
-    return str(int(value)) if float(value).is_integer() else str(value)
+    return str(int(value)) if value is not None and float(value).is_integer() else str(value)
 
 
 def _value_errors(f: Field, value: Column) -> list[Column]:

@@ -339,11 +339,8 @@ def run(opts: JobOptions) -> int:
     signal.signal(signal.SIGINT, on_signal)
     with tempfile.NamedTemporaryFile("w", prefix="logpipeline-pools-", suffix=".xml", delete=False) as pools:
         pools.write(scheduler_pools())
-    extra = {
-        "spark.sql.shuffle.partitions": str(opts.shuffle_partitions),
-        "spark.scheduler.mode": "FAIR",
-        "spark.scheduler.allocation.file": pools.name,
-    }
+    # Each query sets its own state partitions when it starts (``query_conf``).
+    extra = {"spark.scheduler.mode": "FAIR", "spark.scheduler.allocation.file": pools.name}
     extra.update({"spark.ui.port": str(opts.ui_port)} if opts.ui_port else {"spark.ui.enabled": "false"})
     log.info("job starting", extra={"fields": {k: str(v) for k, v in opts.__dict__.items()}})
     try:

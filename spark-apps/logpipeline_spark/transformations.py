@@ -1,10 +1,11 @@
 """Pure DataFrame -> DataFrame transformations of the streaming job (no I/O; batch and streaming alike).
 
 Stages, in order: ``parse`` (raw Kafka records -> typed valid events + invalid records with an error
-class and a reason), ``with_event_time`` (event-time column and watermark), ``deduplicate`` (by event
-id within the watermark), ``aggregate`` (tumbling windows per (window, api, log_level), the record
-contract ``AGGREGATE_FIELDS``), ``api_summary`` (per (window, api) totals, errors, error rate, status
-classes), and the record frames for the Kafka sinks (``aggregate_records``, ``dead_letter_records``).
+class and a reason), ``with_event_time`` (event-time column and watermark), ``deduplicate`` (repeats of
+an event, by id and event time, within the watermark), ``aggregate`` (tumbling windows per (window, api,
+log_level), the record contract ``AGGREGATE_FIELDS``), ``api_summary`` (per (window, api) totals, errors,
+error rate, status classes), and the record frames for the Kafka sinks (``aggregate_records``,
+``dead_letter_records``).
 
 Lateness rule: an event whose event time is older than the watermark (max event time seen so far minus
 the allowed delay, as of the previous micro-batch) is dropped by ``deduplicate``; every other event is
@@ -216,13 +217,15 @@ def with_event_time(events: DataFrame, watermark: str) -> DataFrame:
 
 
 def deduplicate(events: DataFrame) -> DataFrame:
-    """Drops repeated event ids seen within the watermark; in a stream, also drops events older than it.
+    """Drops repeats of an event (same ``id``, same event time) within the watermark; in a stream, also drops events
+    older than it.
 
-    A static frame has no watermark: every repeated id is dropped.
+    A repeat has its original's event time, so a repeat still within the watermark finds its original's id in the
+    state, and one older than the watermark is dropped as late: every event counts once. With the event time in the
+    key, an id leaves the state as soon as the watermark passes its event time (one watermark span of ids, half of
+    what ``dropDuplicatesWithinWatermark`` keeps). A static frame has no watermark: every repeat is dropped.
     """
-    if events.isStreaming:
-        return events.dropDuplicatesWithinWatermark(["id"])
-    return events.dropDuplicates(["id"])
+    return events.dropDuplicates(["id", EVENT_TIME])
 
 
 def _count_if(condition: Column) -> Column:

@@ -153,6 +153,16 @@ def test_aggregates_per_window_api_and_level_match_the_record_contract(spark: Sp
     assert all(r["updated_at"] > T0 and r["response_time_sketch"] for r in stamps)
 
 
+def test_a_repeat_has_the_same_id_and_the_same_event_time(spark: SparkSession) -> None:
+    events = [event(1, T0 + 1_000), event(1, T0 + 1_000), event(2, T0 + 1_000), event(1, T0 + 2_000)]
+    kept = tr.deduplicate(_events(spark, events)).select("id", "timestamp").collect()
+    assert sorted((r["id"], r["timestamp"]) for r in kept) == [
+        ("id-1", T0 + 1_000),
+        ("id-1", T0 + 2_000),
+        ("id-2", T0 + 1_000),
+    ]
+
+
 def test_api_summary_sums_levels_with_errors_and_status_classes(spark: SparkSession) -> None:
     events = [event(i, T0 + i, status=200) for i in range(6)] + [
         event(10, T0 + 10, level="ERROR", status=500),

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -73,6 +74,7 @@ class JobOptions:
     max_offsets_per_trigger: int = 0
     side_min_partitions: int = 8
     shuffle_partitions: int = 2
+    driver_memory: str = "3g"
     ui_port: int = 4040
     metrics_port: int = 0
     queries: tuple[str, ...] = QUERIES
@@ -134,6 +136,12 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         default=int(_env("LOGPIPELINE_SHUFFLE_PARTITIONS", "2")),
         help="state partitions of a new checkpoint (a restarted query keeps its own)",
     )
+    p.add_argument(
+        "--driver-memory",
+        default=_env("LOGPIPELINE_SPARK_DRIVER_MEMORY", "3g"),
+        help="heap of a local-mode job, whose driver is also its executor and holds the de-dup state "
+        "(under spark-submit, its own --driver-memory decides)",
+    )
     p.add_argument("--ui-port", type=int, default=int(_env("LOGPIPELINE_SPARK_UI_PORT", "4040")), help="0: no UI")
     p.add_argument(
         "--metrics-port", type=int, default=int(_env("LOGPIPELINE_SPARK_METRICS_PORT", "0")), help="0: no server"
@@ -144,6 +152,8 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     unknown = sorted(set(queries) - set(QUERIES))
     if unknown:
         p.error(f"--queries: unknown {', '.join(unknown)}; expected some of {', '.join(QUERIES)}")
+    if not re.fullmatch(r"[1-9][0-9]*[kmgt]?", a.driver_memory.lower()):
+        p.error(f"--driver-memory: expected a size such as 3g or 2048m, got {a.driver_memory!r}")
     return JobOptions(
         bootstrap=a.bootstrap,
         archive_root=a.archive_root,
@@ -162,6 +172,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         max_offsets_per_trigger=a.max_offsets_per_trigger,
         side_min_partitions=a.side_min_partitions,
         shuffle_partitions=a.shuffle_partitions,
+        driver_memory=a.driver_memory,
         ui_port=a.ui_port,
         metrics_port=a.metrics_port,
         queries=queries,
@@ -341,6 +352,8 @@ def run(opts: JobOptions) -> int:
         pools.write(scheduler_pools())
     # Each query sets its own state partitions when it starts (``query_conf``).
     extra = {"spark.scheduler.mode": "FAIR", "spark.scheduler.allocation.file": pools.name}
+    if opts.master:  # a JVM this process starts; under spark-submit the JVM runs already
+        extra["spark.driver.memory"] = opts.driver_memory
     extra.update({"spark.ui.port": str(opts.ui_port)} if opts.ui_port else {"spark.ui.enabled": "false"})
     log.info("job starting", extra={"fields": {k: str(v) for k, v in opts.__dict__.items()}})
     try:

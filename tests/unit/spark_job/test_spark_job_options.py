@@ -45,6 +45,17 @@ def test_side_queries_read_in_small_tasks_unless_told_otherwise() -> None:
     assert parse_args(["--side-min-partitions", "0"]).side_min_partitions == 0
 
 
+def test_driver_memory_is_a_size_with_room_for_the_state(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert parse_args([]).driver_memory == "3g"
+    monkeypatch.setenv("LOGPIPELINE_SPARK_DRIVER_MEMORY", "2048m")
+    assert parse_args([]).driver_memory == "2048m"
+    with pytest.raises(SystemExit):
+        parse_args(["--driver-memory", "lots"])
+    assert "--driver-memory: expected a size such as 3g or 2048m, got 'lots'" in capsys.readouterr().err
+
+
 def test_each_query_has_its_trigger() -> None:
     opts = parse_args(["--trigger", "2 seconds", "--side-trigger", "7 seconds", "--archive-trigger", "3 minutes"])
     got = {query: trigger_of(query, opts) for query in QUERIES}

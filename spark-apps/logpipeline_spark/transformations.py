@@ -266,8 +266,7 @@ def aggregate(events: DataFrame, window: str) -> DataFrame:
 
 def _now_ms() -> Column:
     """The wall clock in epoch ms, read as each row is written. Not ``current_timestamp()``: a stream replaces that by
-    a new constant in every micro-batch, so Spark compiles the stage's code again each batch (and the JVM then
-    compiles it to machine code again), about a third of the job's CPU at a 1 s trigger."""
+    a new constant in every micro-batch, so Spark generates and compiles the projection's code again each batch."""
     return F.reflect(F.lit("java.lang.System"), F.lit("currentTimeMillis")).cast("long")
 
 

@@ -38,6 +38,15 @@ JAVA_OPENS = [
 ]
 
 
+def kafka_cluster_id(random_bytes: Callable[[], bytes] = lambda: uuid.uuid4().bytes) -> str:
+    """A KRaft cluster id: 16 random bytes in unpadded URL-safe base64. One that starts with ``-`` is drawn again,
+    as Kafka's own ``Uuid.randomUuid`` does: the storage tool would read it as an option and refuse to format."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(random_bytes()).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 @dataclass(frozen=True)
 class ProcessSpec:
     name: str
@@ -170,7 +179,7 @@ class Kafka(Component):
         if (self.data_dir / "meta.properties").exists():
             return
         progress("formatting KRaft storage")
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = kafka_cluster_id()
         rc = run_once(
             [
                 java,

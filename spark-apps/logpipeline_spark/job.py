@@ -258,6 +258,16 @@ def query_conf(query: str, opts: JobOptions) -> dict[str, str]:
     }
 
 
+def session_conf(opts: JobOptions, allocation_file: str) -> dict[str, str]:
+    """The job's session settings: FAIR pools from ``allocation_file``, the UI, and the heap of a local-mode JVM.
+    Each query sets its own state partitions when it starts (``query_conf``)."""
+    conf = {"spark.scheduler.mode": "FAIR", "spark.scheduler.allocation.file": allocation_file}
+    if opts.master:  # a JVM this process starts; under spark-submit the JVM runs already
+        conf["spark.driver.memory"] = opts.driver_memory
+    conf.update({"spark.ui.port": str(opts.ui_port)} if opts.ui_port else {"spark.ui.enabled": "false"})
+    return conf
+
+
 def pool_of(query: str) -> str:
     return "aggregates" if query == "aggregates" else "side"
 
@@ -350,11 +360,7 @@ def run(opts: JobOptions) -> int:
     signal.signal(signal.SIGINT, on_signal)
     with tempfile.NamedTemporaryFile("w", prefix="logpipeline-pools-", suffix=".xml", delete=False) as pools:
         pools.write(scheduler_pools())
-    # Each query sets its own state partitions when it starts (``query_conf``).
-    extra = {"spark.scheduler.mode": "FAIR", "spark.scheduler.allocation.file": pools.name}
-    if opts.master:  # a JVM this process starts; under spark-submit the JVM runs already
-        extra["spark.driver.memory"] = opts.driver_memory
-    extra.update({"spark.ui.port": str(opts.ui_port)} if opts.ui_port else {"spark.ui.enabled": "false"})
+    extra = session_conf(opts, pools.name)
     log.info("job starting", extra={"fields": {k: str(v) for k, v in opts.__dict__.items()}})
     try:
         spark = session.build_session(f"logpipeline-{opts.pipeline}", master=opts.master, extra=extra)

@@ -12,6 +12,7 @@ from logpipeline_spark.job import (
     pool_of,
     query_conf,
     scheduler_pools,
+    session_conf,
     state_partitions,
     trigger_of,
 )
@@ -54,6 +55,15 @@ def test_driver_memory_is_a_size_with_room_for_the_state(
     with pytest.raises(SystemExit):
         parse_args(["--driver-memory", "lots"])
     assert "--driver-memory: expected a size such as 3g or 2048m, got 'lots'" in capsys.readouterr().err
+
+
+def test_the_heap_is_set_only_for_a_jvm_the_job_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    local = session_conf(parse_args(["--master", "local[2]", "--driver-memory", "4g"]), "/tmp/pools.xml")
+    assert local["spark.driver.memory"] == "4g"
+    assert local["spark.scheduler.allocation.file"] == "/tmp/pools.xml"
+    monkeypatch.delenv("LOGPIPELINE_SPARK_MASTER", raising=False)
+    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "1")  # under spark-submit, which chose the master and the heap
+    assert "spark.driver.memory" not in session_conf(parse_args([]), "/tmp/pools.xml")
 
 
 def test_each_query_has_its_trigger() -> None:

@@ -111,10 +111,11 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
     for name, runs in results.items():
         assert [rows for _, rows in runs] == [EVENTS] * len(runs), name
     rates = {name: [rows / elapsed for elapsed, rows in runs[WARMUP:] or runs] for name, runs in results.items()}
+    warmed = ROUNDS - len(rates["job"])
     for label, pick in (("best", max), ("median", statistics.median)):
         count, job = pick(rates["count"]), pick(rates["job"])
         print(
-            f"{label} of {len(rates['job'])} rounds after {min(WARMUP, ROUNDS - 1)} warm-up: "
+            f"{label} of {len(rates['job'])} rounds after {warmed} warm-up: "
             f"count-only {count:,.0f} events/s, aggregation {job:,.0f} events/s; ratio {job / count:.2f}"
         )
 

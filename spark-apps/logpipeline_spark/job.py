@@ -268,6 +268,27 @@ def session_conf(opts: JobOptions, allocation_file: str) -> dict[str, str]:
     return conf
 
 
+# Spark's error classes for a checkpoint whose stateful operators or state schema differ from the query's.
+_INCOMPATIBLE_STATE = (
+    "STREAMING_STATEFUL_OPERATOR_NOT_MATCH_IN_STATE_METADATA",
+    "STATE_STORE_KEY_SCHEMA_NOT_COMPATIBLE",
+)
+
+
+def checkpoint_hint(error: str, query: str, opts: JobOptions) -> str | None:
+    """What to do when a query stopped because its checkpoint was written by a job with other stateful operators
+    (an upgrade that changed them); None for any other error."""
+    if not any(code in error for code in _INCOMPATIBLE_STATE):
+        return None
+    checkpoints = opts.checkpoint(query).rsplit("/", 1)[0]
+    both = opts.path() if checkpoints == opts.path("checkpoints") else f"{opts.path()} and {checkpoints}"
+    return (
+        f"the checkpoint {opts.checkpoint(query)} was written by a job whose stateful operators differ from this "
+        f"one's, so it cannot be resumed; run under a new --pipeline name, or remove {both} (the pipeline's "
+        "checkpoints and archive) to rebuild from the topic"
+    )
+
+
 def pool_of(query: str) -> str:
     return "aggregates" if query == "aggregates" else "side"
 
@@ -379,7 +400,9 @@ def run(opts: JobOptions) -> int:
             metrics.active.labels(name).set(1 if query.isActive else 0)
             if not query.isActive:
                 error = query.exception()
-                log.error("query terminated", extra={"fields": {"query": name, "error": str(error)}})
+                fields = {"query": name, "error": str(error)}
+                hint = checkpoint_hint(str(error), name, opts)
+                log.error("query terminated", extra={"fields": {**fields, **({"hint": hint} if hint else {})}})
                 failed = True
                 stop.set()
                 continue

@@ -8,6 +8,7 @@ import pytest
 
 from logpipeline_spark.job import (
     QUERIES,
+    checkpoint_hint,
     parse_args,
     pool_of,
     query_conf,
@@ -91,3 +92,16 @@ def test_only_the_aggregates_query_skips_no_data_batches() -> None:
     assert {q: c["spark.sql.shuffle.partitions"] for q, c in conf.items()} == {
         q: str(state_partitions(q, opts)) for q in QUERIES
     }
+
+
+def test_a_checkpoint_of_other_stateful_operators_gets_a_remedy() -> None:
+    opts = parse_args(["--archive-root", "hdfs://nn:9000", "--pipeline", "p"])
+    error = "[STREAMING_STATEFUL_OPERATOR_NOT_MATCH_IN_STATE_METADATA] Streaming stateful operator name does not match"
+    hint = checkpoint_hint(error, "aggregates", opts)
+    assert hint is not None
+    assert "hdfs://nn:9000/p/checkpoints/aggregates" in hint and "remove hdfs://nn:9000/p " in hint
+    apart = parse_args(["--archive-root", "hdfs://nn:9000", "--checkpoint-root", "file:///ck", "--pipeline", "p"])
+    assert "remove hdfs://nn:9000/p and file:///ck/p/checkpoints " in (
+        checkpoint_hint(error, "aggregates", apart) or ""
+    )
+    assert checkpoint_hint("java.net.ConnectException: Connection refused", "aggregates", opts) is None

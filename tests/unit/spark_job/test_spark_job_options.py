@@ -14,6 +14,7 @@ from logpipeline_spark.job import (
     query_conf,
     scheduler_pools,
     session_conf,
+    source_options,
     state_partitions,
     trigger_of,
 )
@@ -45,6 +46,18 @@ def test_the_aggregates_query_has_the_heaviest_scheduler_pool() -> None:
 def test_side_queries_read_in_small_tasks_unless_told_otherwise() -> None:
     assert parse_args([]).side_min_partitions > 0
     assert parse_args(["--side-min-partitions", "0"]).side_min_partitions == 0
+
+
+def test_the_input_readers_do_not_wait_at_the_end_of_a_partition() -> None:
+    opts = parse_args(["--input-topic", "in_x", "--bootstrap", "broker:9092"])
+    aggregates, side = source_options(opts), source_options(opts, opts.side_min_partitions)
+    assert (aggregates["subscribe"], aggregates["kafka.bootstrap.servers"]) == ("in_x", "broker:9092")
+    # the consumer's default, 500 ms, is paid by every task that reaches the end of its partition
+    assert int(aggregates["kafka.fetch.max.wait.ms"]) <= 50 and int(side["kafka.fetch.max.wait.ms"]) <= 50
+    assert "minPartitions" not in aggregates and side["minPartitions"] == str(opts.side_min_partitions)
+    assert "maxOffsetsPerTrigger" not in aggregates
+    capped = source_options(parse_args(["--max-offsets-per-trigger", "5000"]))
+    assert capped["maxOffsetsPerTrigger"] == "5000"
 
 
 def test_driver_memory_is_a_size_with_room_for_the_state(

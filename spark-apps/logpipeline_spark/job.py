@@ -348,27 +348,45 @@ class Metrics:
         self.active = Gauge("logpipeline_spark_query_active", "1 while the query runs", labels, registry=self.registry)
 
 
+def batch_fields(name: str, progress: dict[str, Any]) -> dict[str, Any]:
+    """The log fields of one micro-batch: its rows and time, and where the time went. ``run_ms`` is the batch's
+    tasks, ``planning_ms`` its planning, ``log_ms`` the offset and commit logs; ``state`` has, per stateful operator,
+    its rows and the time its tasks spent updating, evicting and committing state (summed over its tasks)."""
+    durations = progress.get("durationMs") or {}
+    operators = progress.get("stateOperators") or []
+    return {
+        "query": name,
+        "batch": progress.get("batchId"),
+        "input_rows": int(progress.get("numInputRows", 0)),
+        "output_rows": int((progress.get("sink") or {}).get("numOutputRows", 0) or 0),
+        "rows_per_s": round(float(progress.get("processedRowsPerSecond") or 0.0), 1),
+        "batch_ms": int(durations.get("triggerExecution", 0)),
+        "run_ms": int(durations.get("addBatch", 0)),
+        "planning_ms": int(durations.get("queryPlanning", 0)),
+        "log_ms": int(durations.get("walCommit", 0)) + int(durations.get("commitOffsets", 0)),
+        "watermark": (progress.get("eventTime") or {}).get("watermark"),
+        "state_rows": sum(int(op.get("numRowsTotal", 0)) for op in operators),
+        "state": [
+            {
+                "operator": op.get("operatorName", "?"),
+                "rows": int(op.get("numRowsTotal", 0)),
+                "update_ms": int(op.get("allUpdatesTimeMs", 0)),
+                "evict_ms": int(op.get("allRemovalsTimeMs", 0)),
+                "commit_ms": int(op.get("commitTimeMs", 0)),
+            }
+            for op in operators
+        ],
+    }
+
+
 def _report(name: str, progress: dict[str, Any], metrics: Metrics) -> None:
-    rows = int(progress.get("numInputRows", 0))
-    written = int((progress.get("sink") or {}).get("numOutputRows", 0) or 0)
-    duration_ms = int((progress.get("durationMs") or {}).get("triggerExecution", 0))
-    state = sum(int(op.get("numRowsTotal", 0)) for op in progress.get("stateOperators", []))
-    metrics.input_rows.labels(name).inc(rows)
-    metrics.output_rows.labels(name).inc(max(written, 0))
+    fields = batch_fields(name, progress)
+    metrics.input_rows.labels(name).inc(fields["input_rows"])
+    metrics.output_rows.labels(name).inc(max(fields["output_rows"], 0))
     metrics.batches.labels(name).inc()
-    metrics.duration.labels(name).set(duration_ms / 1000.0)
-    metrics.state_rows.labels(name).set(state)
-    if rows or written:
-        fields = {
-            "query": name,
-            "batch": progress.get("batchId"),
-            "input_rows": rows,
-            "output_rows": written,
-            "rows_per_s": round(float(progress.get("processedRowsPerSecond") or 0.0), 1),
-            "batch_ms": duration_ms,
-            "watermark": (progress.get("eventTime") or {}).get("watermark"),
-            "state_rows": state,
-        }
+    metrics.duration.labels(name).set(fields["batch_ms"] / 1000.0)
+    metrics.state_rows.labels(name).set(fields["state_rows"])
+    if fields["input_rows"] or fields["output_rows"]:
         log.info("batch", extra={"fields": fields})
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from logpipeline_spark.job import (
     QUERIES,
+    batch_fields,
     checkpoint_hint,
     parse_args,
     pool_of,
@@ -118,3 +119,52 @@ def test_a_checkpoint_of_other_stateful_operators_gets_a_remedy() -> None:
         checkpoint_hint(error, "aggregates", apart) or ""
     )
     assert checkpoint_hint("java.net.ConnectException: Connection refused", "aggregates", opts) is None
+
+
+# A progress report of the aggregates query at 10k events/s (fields the job reads; Spark's names).
+_PROGRESS = {
+    "batchId": 76,
+    "numInputRows": 2450,
+    "processedRowsPerSecond": 2115.7,
+    "durationMs": {
+        "addBatch": 984,
+        "commitOffsets": 76,
+        "getBatch": 0,
+        "latestOffset": 7,
+        "queryPlanning": 59,
+        "triggerExecution": 1158,
+        "walCommit": 31,
+    },
+    "eventTime": {"max": "2026-11-29T11:04:00.244Z", "watermark": "2026-11-29T11:02:59.999Z"},
+    "stateOperators": [
+        {
+            "operatorName": "stateStoreSave",
+            "numRowsTotal": 168,
+            "allUpdatesTimeMs": 83,
+            "allRemovalsTimeMs": 11,
+            "commitTimeMs": 96,
+        },
+        {
+            "operatorName": "dedupe",
+            "numRowsTotal": 602450,
+            "allUpdatesTimeMs": 80,
+            "allRemovalsTimeMs": 200,
+            "commitTimeMs": 155,
+        },
+    ],
+    "sink": {"numOutputRows": 48},
+}
+
+
+def test_a_batch_log_line_says_where_the_time_went() -> None:
+    fields = batch_fields("aggregates", _PROGRESS)
+    assert (fields["input_rows"], fields["output_rows"], fields["state_rows"]) == (2450, 48, 602618)
+    assert (fields["batch_ms"], fields["run_ms"], fields["planning_ms"], fields["log_ms"]) == (1158, 984, 59, 107)
+    assert fields["watermark"] == "2026-11-29T11:02:59.999Z"
+    dedupe = {"operator": "dedupe", "rows": 602450, "update_ms": 80, "evict_ms": 200, "commit_ms": 155}
+    assert fields["state"][1] == dedupe
+
+
+def test_a_stateless_batch_has_no_state_fields_to_fill() -> None:
+    fields = batch_fields("raw_archive", {"batchId": 3, "numInputRows": 5, "durationMs": {"triggerExecution": 40}})
+    assert (fields["state"], fields["state_rows"], fields["output_rows"], fields["run_ms"]) == ([], 0, 0, 0)

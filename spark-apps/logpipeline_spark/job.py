@@ -353,7 +353,16 @@ def batch_fields(name: str, progress: dict[str, Any]) -> dict[str, Any]:
     tasks, ``planning_ms`` its planning, ``log_ms`` the offset and commit logs; ``state`` has, per stateful operator,
     its rows and the time its tasks spent updating, evicting and committing state (summed over its tasks)."""
     durations = progress.get("durationMs") or {}
-    operators = progress.get("stateOperators") or []
+    state = [
+        {
+            "operator": op.get("operatorName", "?"),
+            "rows": int(op.get("numRowsTotal", 0)),
+            "update_ms": int(op.get("allUpdatesTimeMs", 0)),
+            "evict_ms": int(op.get("allRemovalsTimeMs", 0)),
+            "commit_ms": int(op.get("commitTimeMs", 0)),
+        }
+        for op in progress.get("stateOperators") or []
+    ]
     return {
         "query": name,
         "batch": progress.get("batchId"),
@@ -365,17 +374,8 @@ def batch_fields(name: str, progress: dict[str, Any]) -> dict[str, Any]:
         "planning_ms": int(durations.get("queryPlanning", 0)),
         "log_ms": int(durations.get("walCommit", 0)) + int(durations.get("commitOffsets", 0)),
         "watermark": (progress.get("eventTime") or {}).get("watermark"),
-        "state_rows": sum(int(op.get("numRowsTotal", 0)) for op in operators),
-        "state": [
-            {
-                "operator": op.get("operatorName", "?"),
-                "rows": int(op.get("numRowsTotal", 0)),
-                "update_ms": int(op.get("allUpdatesTimeMs", 0)),
-                "evict_ms": int(op.get("allRemovalsTimeMs", 0)),
-                "commit_ms": int(op.get("commitTimeMs", 0)),
-            }
-            for op in operators
-        ],
+        "state_rows": sum(op["rows"] for op in state),
+        "state": state,
     }
 
 
@@ -433,7 +433,9 @@ def run(opts: JobOptions) -> int:
                 error = query.exception()
                 fields = {"query": name, "error": str(error)}
                 hint = checkpoint_hint(str(error), name, opts)
-                log.error("query terminated", extra={"fields": {**fields, **({"hint": hint} if hint else {})}})
+                if hint:
+                    fields["hint"] = hint
+                log.error("query terminated", extra={"fields": fields})
                 failed = True
                 stop.set()
                 continue

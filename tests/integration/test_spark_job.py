@@ -211,3 +211,8 @@ def test_sigterm_stops_gracefully_and_health_and_metrics_were_served(scenario: d
     assert {"job starting", "session ready", "query started", "batch", "stop requested", "job stopped"} <= {
         x["msg"] for x in lines
     }
+    batches = [x for x in lines if x["msg"] == "batch" and x["query"] == "aggregates"]
+    assert batches and all(x["run_ms"] > 0 and x["batch_ms"] >= x["run_ms"] for x in batches)
+    operators = {op["operator"] for x in batches for op in x["state"]}
+    assert operators == {"dedupe", "stateStoreSave"}, "the de-dup and the windows report their state"
+    assert all(x["state_rows"] == sum(op["rows"] for op in x["state"]) for x in batches)

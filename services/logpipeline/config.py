@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from logpipeline.events.schema import DEFAULT_MAX_AHEAD_MS
+
 HOST = "127.0.0.1"
 
 
@@ -137,6 +139,20 @@ class Settings:
     @property
     def data(self) -> Path:
         return self.state / "data"
+
+
+def max_ahead_ms() -> int:
+    """How far past its arrival an event may be stamped (``LOGPIPELINE_MAX_AHEAD_SECONDS``, default 300)."""
+    value = os.environ.get("LOGPIPELINE_MAX_AHEAD_SECONDS")
+    if not value:
+        return DEFAULT_MAX_AHEAD_MS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise ValueError(f"LOGPIPELINE_MAX_AHEAD_SECONDS must be a number of seconds >= 0, got {value!r}")
+    return int(seconds * 1000)
 
 
 def load() -> Settings:

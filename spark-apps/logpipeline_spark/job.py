@@ -43,6 +43,7 @@ from pyspark.sql.streaming.query import StreamingQuery
 from pyspark.sql.streaming.readwriter import DataStreamWriter
 
 from logpipeline import config
+from logpipeline.events.schema import DEFAULT_MAX_AHEAD_MS
 from logpipeline.metrics.service import configure_logging, serve
 from logpipeline_spark import session
 from logpipeline_spark import transformations as tr
@@ -78,6 +79,7 @@ class JobOptions:
     ui_port: int = 4040
     metrics_port: int = 0
     queries: tuple[str, ...] = QUERIES
+    max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS
 
     def path(self, *parts: str) -> str:
         return "/".join([self.archive_root.rstrip("/"), self.pipeline, *parts])
@@ -147,6 +149,13 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         "--metrics-port", type=int, default=int(_env("LOGPIPELINE_SPARK_METRICS_PORT", "0")), help="0: no server"
     )
     p.add_argument("--queries", default=",".join(QUERIES), help="comma-separated subset of " + ",".join(QUERIES))
+    p.add_argument(
+        "--max-ahead",
+        type=float,
+        default=None,
+        help="seconds an event may be stamped past its record's Kafka timestamp (LOGPIPELINE_MAX_AHEAD_SECONDS, 300); "
+        "later ones are dead-lettered as too_far_ahead and never move the watermark",
+    )
     a = p.parse_args(argv)
     queries = tuple(q for q in a.queries.split(",") if q)
     unknown = sorted(set(queries) - set(QUERIES))
@@ -154,6 +163,8 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         p.error(f"--queries: unknown {', '.join(unknown)}; expected some of {', '.join(QUERIES)}")
     if not re.fullmatch(r"[1-9][0-9]*[kmgt]?", a.driver_memory.lower()):
         p.error(f"--driver-memory: expected a size such as 3g or 2048m, got {a.driver_memory!r}")
+    if a.max_ahead is not None and a.max_ahead < 0:
+        p.error(f"--max-ahead: expected seconds >= 0, got {a.max_ahead}")
     return JobOptions(
         bootstrap=a.bootstrap,
         archive_root=a.archive_root,
@@ -176,6 +187,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         ui_port=a.ui_port,
         metrics_port=a.metrics_port,
         queries=queries,
+        max_ahead_ms=config.max_ahead_ms() if a.max_ahead is None else int(a.max_ahead * 1000),
     )
 
 
@@ -208,14 +220,16 @@ def read_input(spark: SparkSession, opts: JobOptions, min_partitions: int = 0) -
 
 
 def _aggregates(raw: DataFrame, opts: JobOptions) -> DataFrame:
-    events = tr.deduplicate(tr.with_event_time(tr.for_aggregation(tr.parse(raw).valid), opts.watermark))
+    events = tr.deduplicate(
+        tr.with_event_time(tr.for_aggregation(tr.parse(raw, opts.max_ahead_ms).valid), opts.watermark)
+    )
     return tr.aggregate(events, opts.window)
 
 
 def writers(raw: DataFrame, opts: JobOptions, side: DataFrame | None = None) -> dict[str, DataStreamWriter]:
     """The four queries, configured but not started; ``side`` (default ``raw``) feeds all but the aggregates."""
     side = raw if side is None else side
-    parsed = tr.parse(side)
+    parsed = tr.parse(side, opts.max_ahead_ms)
     kafka = {"kafka.bootstrap.servers": opts.bootstrap}
     return {
         "aggregates": tr.aggregate_records(_aggregates(raw, opts))
@@ -346,6 +360,12 @@ class Metrics:
         )
         self.state_rows = Gauge("logpipeline_spark_state_rows", "Rows held in state", labels, registry=self.registry)
         self.active = Gauge("logpipeline_spark_query_active", "1 while the query runs", labels, registry=self.registry)
+        self.late = Counter(
+            "logpipeline_spark_late_events",
+            "Events older than the watermark: not counted by this query (kept in the raw archive for the correction job)",
+            labels,
+            registry=self.registry,
+        )
 
 
 def batch_fields(name: str, progress: dict[str, Any]) -> dict[str, Any]:
@@ -360,6 +380,7 @@ def batch_fields(name: str, progress: dict[str, Any]) -> dict[str, Any]:
             "update_ms": int(op.get("allUpdatesTimeMs", 0)),
             "evict_ms": int(op.get("allRemovalsTimeMs", 0)),
             "commit_ms": int(op.get("commitTimeMs", 0)),
+            "late_rows": int(op.get("numRowsDroppedByWatermark", 0)),
         }
         for op in progress.get("stateOperators") or []
     ]
@@ -375,6 +396,8 @@ def batch_fields(name: str, progress: dict[str, Any]) -> dict[str, Any]:
         "log_ms": int(durations.get("walCommit", 0)) + int(durations.get("commitOffsets", 0)),
         "watermark": (progress.get("eventTime") or {}).get("watermark"),
         "state_rows": sum(op["rows"] for op in state),
+        # Late events are dropped by the first stateful operator, the de-dup; later operators see none of them.
+        "late_events": sum(op["late_rows"] for op in state if op["operator"] == "dedupe"),
         "state": state,
     }
 
@@ -386,6 +409,19 @@ def _report(name: str, progress: dict[str, Any], metrics: Metrics) -> None:
     metrics.batches.labels(name).inc()
     metrics.duration.labels(name).set(fields["batch_ms"] / 1000.0)
     metrics.state_rows.labels(name).set(fields["state_rows"])
+    metrics.late.labels(name).inc(fields["late_events"])
+    if fields["late_events"]:
+        log.warning(
+            "late events not counted",
+            extra={
+                "fields": {
+                    "query": name,
+                    "batch": fields["batch"],
+                    "late_events": fields["late_events"],
+                    "watermark": fields["watermark"],
+                }
+            },
+        )
     if fields["input_rows"] or fields["output_rows"]:
         log.info("batch", extra={"fields": fields})
 

@@ -31,8 +31,10 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from logpipeline.events import AGGREGATE_FIELDS, ERROR_LEVELS, EVENT_FIELDS, Field
+from logpipeline.events import AGGREGATE_FIELDS, ERROR_LEVELS, EVENT_FIELDS, LOG_LEVELS, Field
 from logpipeline.events import deadletter as dlq
+from logpipeline.events.coercions import INTEGER_TEXT, LEVEL_ALIASES, NUMERIC_TEXT, RFC3339_TEXT, TIMESTAMP_RULE
+from logpipeline.events.schema import DEFAULT_MAX_AHEAD_MS
 
 KLL_K = 200
 PERCENTILE_RANK_ERROR = 0.0165
@@ -48,7 +50,7 @@ _CORRUPT = "_corrupt_record"
 _JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
 
 # Columns of a raw frame as the Kafka source delivers them (``parse`` needs these).
-RAW_COLUMNS: tuple[str, ...] = ("key", "value", "topic", "partition", "offset")
+RAW_COLUMNS: tuple[str, ...] = ("key", "value", "topic", "partition", "offset", "timestamp")
 # Lineage columns that ``parse`` keeps on every valid event.
 LINEAGE_COLUMNS: tuple[str, ...] = ("kafka_partition", "kafka_offset")
 EVENT_TIME = "event_time"
@@ -93,6 +95,8 @@ def _shown(value: Column) -> Column:
 
 
 def _type_name(f: Field) -> str:
+    if f.repair == "epoch_ms":
+        return "an epoch time (s, ms, us or ns) or RFC 3339 time"
     return {"string": "a string", "long": "an integer", "int": "an integer", "double": "a number"}[f.type]
 
 
@@ -141,48 +145,130 @@ def _accepts(f: Field, value: Column) -> Column:
     return value.isNotNull() & within if f.required else value.isNull() | within
 
 
-def _field_errors(f: Field, typed: Column, text: Column, corrupt: Column) -> list[Column]:
-    value, raw = typed[f.name], text[f.name]
-    wrong = corrupt.isNotNull() & raw.isNotNull() & value.isNull()
-    reason = F.concat(F.lit(f"{f.name}: expected {_type_name(f)}, got "), _shown(raw))
-    return [F.when(wrong, _error("wrong_type", reason)), *_value_errors(f, value)]
+def _epoch_ms(n: Column, fractional: bool) -> Column:
+    """``coercions.epoch_ms`` as a Spark expression: an epoch number of any unit (by magnitude) as epoch ms, half
+    up; exact decimal arithmetic for integers (a long in ns is beyond a double's 53 bits)."""
+    conversions: list[tuple[float, Column]] = []
+    for below, multiplier, divisor in TIMESTAMP_RULE:
+        if fractional:
+            ms = F.floor(n * F.lit(float(multiplier)) / F.lit(float(divisor)) + F.lit(0.5))
+        elif divisor == 1:
+            ms = n * F.lit(multiplier)
+        else:
+            ms = F.floor((n * F.lit(2) + F.lit(divisor)).cast("decimal(20,0)") / F.lit(2 * divisor))
+        conversions.append((below, ms.cast("long")))
+    (first_below, first), *rest = conversions
+    out = F.when(n < F.lit(first_below), first)
+    for below, ms in rest[:-1]:
+        out = out.when(n < F.lit(below), ms)
+    return out.otherwise(rest[-1][1])
 
 
-def parse(raw: DataFrame) -> Parsed:
+def _repaired_text(f: Field, text: Column) -> Column:
+    """A field's JSON text (``_text_schema``) repaired to its type as ``coercions`` says; null when it cannot be."""
+    if f.repair == "epoch_ms":
+        whole = text.rlike(INTEGER_TEXT)
+        return (
+            F.when(whole, _epoch_ms(text.try_cast("long"), fractional=False))
+            .when(text.rlike(NUMERIC_TEXT), _epoch_ms(text.try_cast("double"), fractional=True))
+            .when(text.rlike(RFC3339_TEXT), F.unix_millis(F.upper(text).try_cast("timestamp")))
+        )
+    if f.type == "string":
+        return text
+    number = F.when(text.rlike(NUMERIC_TEXT), text.try_cast("double"))
+    if f.type == "double":
+        return number
+    return F.when(text.rlike(INTEGER_TEXT), text.try_cast("long")).otherwise(
+        F.when(number == F.floor(number), number.try_cast("long"))
+    )
+
+
+def _repaired(f: Field, typed: Column, text: Column, corrupt: Column) -> Column:
+    """The field's value: the typed parse's, or for a record the typed parse refused, its repaired text; then the
+    field's own repair (the epoch unit of a typed ``timestamp``, level case and aliases)."""
+    if f.repair == "epoch_ms":
+        return F.when(corrupt.isNull(), _epoch_ms(typed, fractional=False)).otherwise(_repaired_text(f, text))
+    value = F.when(corrupt.isNull(), typed).otherwise(_repaired_text(f, text))
+    if f.repair == "level":
+        aliases = F.create_map(*[F.lit(x) for pair in sorted(LEVEL_ALIASES.items()) for x in pair])
+        return F.when(value.isin(*LOG_LEVELS) | value.isNull(), value).otherwise(
+            F.coalesce(F.element_at(aliases, F.lower(F.trim(value))), value)
+        )
+    return value
+
+
+def parse(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> Parsed:
     """Split raw Kafka records (``RAW_COLUMNS``) into typed valid events and invalid records.
 
-    ``valid`` has the ``EVENT_FIELDS`` columns (typed) plus ``LINEAGE_COLUMNS``; ``invalid`` keeps the
-    original ``key``/``value`` bytes with ``topic``, ``partition``, ``offset``, ``error_class`` and
-    ``reason`` (the first problem found, in field order). Each record is parsed once; the text re-parse
-    that names a mistyped field runs only for records whose typed parse failed.
+    ``valid`` has the ``EVENT_FIELDS`` columns (typed, repaired as ``logpipeline.events.coercions`` says) plus
+    ``LINEAGE_COLUMNS``; ``invalid`` keeps the original ``key``/``value`` bytes with ``topic``, ``partition``,
+    ``offset``, ``error_class`` and ``reason`` (the first problem found, in field order). An event stamped more
+    than ``max_ahead_ms`` past its record's Kafka timestamp (the broker's append time on the input topic) is
+    invalid too (``too_far_ahead``): it never reaches the watermark. Each record is parsed once; the text parse
+    that repairs or names a mistyped field runs only for records whose typed parse failed.
     """
     typed = F.from_json(raw["value"].cast("string"), _typed_schema(), _JSON_OPTIONS)
-    # inline() is a barrier: without it the optimizer copies the parse into each filter condition below.
+    # inline() is a barrier: without it the optimizer copies the parse into each expression below.
     staged = raw.select(*RAW_COLUMNS, F.inline(F.array(F.struct(typed.alias("_typed")))))
     t = F.col("_typed")
     corrupt = t[_CORRUPT]
-    checks = [_accepts(f, t[f.name]) for f in EVENT_FIELDS]
-    ok = functools.reduce(operator.and_, checks, F.col("value").isNotNull() & t.isNotNull() & corrupt.isNull())
-    valid = staged.where(ok).select(
-        *[t[f.name].alias(f.name) for f in EVENT_FIELDS],
+    text = F.when(corrupt.isNotNull(), F.from_json(F.col("value").cast("string"), _text_schema(), _JSON_OPTIONS))
+    repaired = F.struct(*[_repaired(f, t[f.name], F.col("_text")[f.name], corrupt).alias(f.name) for f in EVENT_FIELDS])
+    events = staged.select(*RAW_COLUMNS, "_typed", F.inline(F.array(F.struct(text.alias("_text"))))).select(
+        *RAW_COLUMNS, "_typed", "_text", F.inline(F.array(F.struct(repaired.alias("_event"))))
+    )
+    e, s = F.col("_event"), F.col("_text")
+    arrival = F.unix_millis(F.col("timestamp"))
+    ahead = e["timestamp"] - arrival
+    parsed = F.col("value").isNotNull() & t.isNotNull() & (corrupt.isNull() | s[_CORRUPT].isNull())
+    checks = [_accepts(f, e[f.name]) for f in EVENT_FIELDS]
+    ok = functools.reduce(operator.and_, checks, parsed & (ahead <= F.lit(max_ahead_ms)))
+    valid = events.where(ok).select(
+        *[e[f.name].cast(_TYPES[f.type]).alias(f.name) for f in EVENT_FIELDS],
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
     )
     value = F.col("value").cast("string")
-    text = F.when(corrupt.isNotNull(), F.from_json(value, _text_schema(), _JSON_OPTIONS))
-    rejected = staged.where(~ok).select(*RAW_COLUMNS, "_typed", text.alias("_text"))
-    s = F.col("_text")
     not_json = F.when(
         F.col("value").isNull(), _error("not_json", F.lit("value: expected a JSON object, got an empty record"))
     ).when(
         t.isNull() | (corrupt.isNotNull() & s[_CORRUPT].isNotNull()),
         _error("not_json", F.concat(F.lit("value: expected a JSON object, got "), _shown(value))),
     )
-    error = F.coalesce(not_json, *[check for f in EVENT_FIELDS for check in _field_errors(f, t, s, corrupt)])
-    invalid = rejected.select(*RAW_COLUMNS, error.alias("_error")).select(
-        *RAW_COLUMNS, F.col("_error.error_class").alias("error_class"), F.col("_error.reason").alias("reason")
+    field_errors = [check for f in EVENT_FIELDS for check in _field_errors(f, e[f.name], s[f.name], corrupt)]
+    skew = F.when(
+        ahead > F.lit(max_ahead_ms),
+        _error(
+            "too_far_ahead",
+            F.concat(
+                F.lit(f"timestamp: expected at most {max_ahead_ms // 1000} s after arrival at "),
+                _iso(arrival),
+                F.lit(", got "),
+                _iso(e["timestamp"]),
+                F.lit(" ("),
+                F.floor(ahead / 1000).cast("string"),
+                F.lit(" s ahead)"),
+            ),
+        ),
+    )
+    error = F.coalesce(not_json, *field_errors, skew)
+    invalid = (
+        events.where(~ok)
+        .select(*RAW_COLUMNS, error.alias("_error"))
+        .select(*RAW_COLUMNS, F.col("_error.error_class").alias("error_class"), F.col("_error.reason").alias("reason"))
     )
     return Parsed(valid, invalid)
+
+
+def _field_errors(f: Field, value: Column, raw: Column, corrupt: Column) -> list[Column]:
+    wrong = corrupt.isNotNull() & raw.isNotNull() & value.isNull()
+    reason = F.concat(F.lit(f"{f.name}: expected {_type_name(f)}, got "), _shown(raw))
+    return [F.when(wrong, _error("wrong_type", reason)), *_value_errors(f, value)]
+
+
+def _iso(ms: Column) -> Column:
+    """Epoch ms as ISO 8601 UTC with milliseconds (``codec.iso_ms``)."""
+    return F.date_format(F.timestamp_millis(ms), "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
 
 
 def dead_letter_records(invalid: DataFrame) -> DataFrame:

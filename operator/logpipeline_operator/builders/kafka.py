@@ -31,7 +31,12 @@ def build_kafka_topic(lp: Body, role: str) -> Manifest:
             "topicName": topic["name"],
             "partitions": int(topic["partitions"]),
             "replicas": int(topic["replicas"]),
-            "config": {"retention.ms": int(topic["retentionMs"]), "cleanup.policy": "delete"},
+            "config": {
+                "retention.ms": int(topic["retentionMs"]),
+                "cleanup.policy": "delete",
+                # The Spark job's clock-skew guard reads an input record's timestamp as its arrival time.
+                **({"message.timestamp.type": "LogAppendTime"} if role == "input" else {}),
+            },
         },
     }
 

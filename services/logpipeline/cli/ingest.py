@@ -32,6 +32,13 @@ def ingest_command(
     dlq_topic: str = typer.Option(None, help="dead-letter topic (default: <input topic>.dlq)"),
     bootstrap: str = typer.Option(None, help="Kafka bootstrap servers (default: the local stack)"),
     metrics_port: int = typer.Option(None, help="serve /healthz, /readyz and /metrics on this port (0: any free)"),
+    max_ahead: float = typer.Option(
+        None,
+        "--max-ahead",
+        min=0.0,
+        help="seconds an event may be stamped past now (default 300, or "
+        "LOGPIPELINE_MAX_AHEAD_SECONDS); later ones are dead-lettered as too_far_ahead",
+    ),
 ) -> None:
     """Valid lines become events keyed by api; every other line is dead-lettered with reason and line number."""
     if fmt not in FORMATS:
@@ -62,7 +69,15 @@ def ingest_command(
         log("progress", lines=s.lines, produced=s.produced, dead_lettered=dead.total)
 
     summary = ingest(
-        _until(lines, stopping), fmt, str(path), sender, dead, speedup=speedup, progress=progress, metrics=metrics
+        _until(lines, stopping),
+        fmt,
+        str(path),
+        sender,
+        dead,
+        speedup=speedup,
+        progress=progress,
+        metrics=metrics,
+        max_ahead_ms=config.max_ahead_ms() if max_ahead is None else int(max_ahead * 1000),
     )
     log("done", **summary.as_dict())
     result(**summary.as_dict())

@@ -3,8 +3,9 @@
 ``validate`` returns either the normalized event or an ``Invalid`` naming the field, what was
 expected and what was found; ``parse`` does the whole path from raw bytes (size, UTF-8, JSON,
 object, fields) and is what every entry point (ingest, Spark job, sink) calls on a record.
-Normalization: integral floats in integer fields become ints, ints in double fields become
-floats, a missing ``schema_version`` becomes ``SCHEMA_VERSION``; unknown fields pass through.
+Normalization: the repairs of ``logpipeline.events.coercions`` (numeric strings, any epoch unit or RFC 3339
+for ``timestamp``, level aliases), a missing ``schema_version`` becomes ``SCHEMA_VERSION``; unknown fields
+pass through.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from logpipeline.events import coercions
 from logpipeline.events.schema import EVENT_FIELDS, SCHEMA_VERSION, Field
 
 MAX_EVENT_BYTES = 1 << 20  # a record (line or message) larger than 1 MiB is dead-lettered as too_large
@@ -66,29 +69,38 @@ def _nonfinite(value: object) -> bool:
 
 
 def _coerce(f: Field, value: object) -> object | Invalid:
-    """The value in the field's logical type, or why it is not of that type."""
+    """The value in the field's logical type after the repairs of ``coercions``, or why it cannot be."""
+    if f.repair == "epoch_ms":
+        ms = coercions.timestamp_ms(value)
+        if ms is None:
+            return Invalid(f.name, "epoch time (s, ms, us or ns) or RFC 3339 time", _describe(value), "wrong_type")
+        return ms
     if f.type == "string":
         if isinstance(value, str):
-            return value
-        return Invalid(f.name, "string", f"{_json_name(value)} {_show(value)}", "wrong_type")
-    if isinstance(value, bool) or not isinstance(value, int | float):
+            return (coercions.level(value) or value) if f.repair == "level" else value
+        if isinstance(value, int | float) and not isinstance(value, bool) and not _nonfinite(value):
+            return orjson.dumps(value).decode()
+        return Invalid(f.name, "string", _describe(value), "wrong_type")
+    n = coercions.number(value)
+    if n is None:
         return Invalid(f.name, "number" if f.type == "double" else "integer", _describe(value), "wrong_type")
-    if _nonfinite(value):
-        return Invalid(f.name, "finite number", repr(value), "out_of_range")
+    if _nonfinite(n):
+        return Invalid(f.name, "finite number", repr(n), "out_of_range")
     if f.type == "double":
-        return float(value)
-    if isinstance(value, float):
-        if not value.is_integer():
+        return float(n)
+    if isinstance(n, float):
+        if not n.is_integer():
             return Invalid(f.name, "integer", _show(value), "wrong_type")
-        return int(value)
-    return value
+        return int(n)
+    return n
 
 
 def _describe(value: object) -> str:
     return f"{_json_name(value)} {_show(value)}"
 
 
-def _bounds(f: Field, value: object) -> Invalid | None:
+def _bounds(f: Field, value: object, original: object) -> Invalid | None:
+    """Why a repaired value is outside the field's bounds (the reason shows what came, and its repair), or None."""
     if isinstance(value, str):
         if f.max_length is not None and len(value) > f.max_length:
             return Invalid(f.name, f"at most {f.max_length} characters", f"{len(value)} characters", "too_long")
@@ -98,10 +110,11 @@ def _bounds(f: Field, value: object) -> Invalid | None:
             return Invalid(f.name, "non-empty string", '""', "out_of_range")
         return None
     assert isinstance(value, int | float)
+    got = _show(original) if original == value else f"{_show(original)} ({_show(value)})"
     if f.minimum is not None and value < f.minimum:
-        return Invalid(f.name, f">= {_num(f.minimum)}", _show(value), "out_of_range")
+        return Invalid(f.name, f">= {_num(f.minimum)}", got, "out_of_range")
     if f.maximum is not None and value > f.maximum:
-        return Invalid(f.name, f"<= {_num(f.maximum)}", _show(value), "out_of_range")
+        return Invalid(f.name, f"<= {_num(f.maximum)}", got, "out_of_range")
     return None
 
 
@@ -124,12 +137,30 @@ def validate(obj: object) -> dict[str, Any] | Invalid:
         coerced = _coerce(f, value)
         if isinstance(coerced, Invalid):
             return coerced
-        problem = _bounds(f, coerced)
+        problem = _bounds(f, coerced, value)
         if problem is not None:
             return problem
         out[f.name] = coerced
     out.setdefault("schema_version", SCHEMA_VERSION)
     return out
+
+
+def too_far_ahead(event: Mapping[str, Any], arrival_ms: int, max_ahead_ms: int) -> Invalid | None:
+    """Why a valid event's time lies more than ``max_ahead_ms`` past its arrival (a wrong clock), or None."""
+    ahead = int(event["timestamp"]) - arrival_ms
+    if ahead <= max_ahead_ms:
+        return None
+    return Invalid(
+        "timestamp",
+        f"at most {max_ahead_ms // 1000} s after arrival at {iso_ms(arrival_ms)}",
+        f"{iso_ms(int(event['timestamp']))} ({ahead // 1000} s ahead)",
+        "too_far_ahead",
+    )
+
+
+def iso_ms(ms: int) -> str:
+    """Epoch ms as ISO 8601 UTC with milliseconds."""
+    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def parse(raw: bytes, max_bytes: int = MAX_EVENT_BYTES) -> dict[str, Any] | Invalid:

@@ -29,6 +29,7 @@ class Field:
 
     ``minimum``/``maximum`` bound numbers (inclusive), ``max_length`` bounds strings, ``enum``
     lists the allowed values. A value outside them is "absurd" and the event is dead-lettered.
+    ``repair`` names a field's own repair (``logpipeline.events.coercions``), applied before the bounds.
     """
 
     name: str
@@ -39,12 +40,17 @@ class Field:
     maximum: float | None = None
     max_length: int | None = None
     enum: tuple[str, ...] | None = None
+    repair: str = ""  # beyond the type's repairs: "epoch_ms" (any epoch unit, RFC 3339) or "level" (aliases)
 
 
 # 2000-01-01T00:00:00Z .. 2100-01-01T00:00:00Z in epoch milliseconds.
 MIN_TIMESTAMP_MS = 946_684_800_000
 MAX_TIMESTAMP_MS = 4_102_444_800_000
 MAX_RESPONSE_TIME_MS = 3_600_000.0
+# Clock skew: an event stamped more than this past its arrival is dead-lettered (too_far_ahead) and never moves
+# the watermark. Ingest compares with its own clock, the Spark job with the record's Kafka timestamp (capped by
+# the job's clock). Overridden by LOGPIPELINE_MAX_AHEAD_SECONDS.
+DEFAULT_MAX_AHEAD_MS = 300_000
 
 EVENT_FIELDS: tuple[Field, ...] = (
     Field("id", "string", doc="uuid of the event; de-duplication key", max_length=64),
@@ -54,6 +60,7 @@ EVENT_FIELDS: tuple[Field, ...] = (
         doc="event time, epoch milliseconds",
         minimum=MIN_TIMESTAMP_MS,
         maximum=MAX_TIMESTAMP_MS,
+        repair="epoch_ms",
     ),
     Field("timestamp_human", "string", required=False, doc="event time, ISO 8601 UTC", max_length=64),
     Field("api", "string", doc="API or route name; the Kafka key", max_length=256),
@@ -61,8 +68,8 @@ EVENT_FIELDS: tuple[Field, ...] = (
     Field("response_time", "double", doc="milliseconds", minimum=0.0, maximum=MAX_RESPONSE_TIME_MS),
     Field("status_code", "int", doc="HTTP status", minimum=100, maximum=599),
     Field("response_code", "string", required=False, doc="status code as text, as in the original system"),
-    Field("log_level", "string", doc="severity", enum=LOG_LEVELS),
-    Field("schema_version", "int", required=False, doc="SCHEMA_VERSION of the producer", minimum=1),
+    Field("log_level", "string", doc="severity", enum=LOG_LEVELS, repair="level"),
+    Field("schema_version", "int", required=False, doc="SCHEMA_VERSION of the producer", minimum=1, maximum=2**31 - 1),
     Field("method", "string", required=False, max_length=16),
     Field("path", "string", required=False, max_length=2048),
     Field("service", "string", required=False, max_length=256),

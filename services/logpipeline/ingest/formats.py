@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -49,10 +49,6 @@ def event_id(source: str, lineno: int, line: bytes) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{source}\n{lineno}\n{line.hex()}"))
 
 
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-
-
 def _access_event(
     ident: str, ms: int, ip: str, method: str, path: str, status: int, response_time: float
 ) -> dict[str, Any] | Invalid:
@@ -60,7 +56,7 @@ def _access_event(
         {
             "id": ident,
             "timestamp": ms,
-            "timestamp_human": _iso(ms),
+            "timestamp_human": codec.iso_ms(ms),
             "api": api_of(path),
             "ip_address": ip,
             "response_time": response_time,

@@ -13,6 +13,7 @@ from typing import Any
 
 from logpipeline.events import codec
 from logpipeline.events.codec import MAX_EVENT_BYTES, Invalid
+from logpipeline.events.schema import DEFAULT_MAX_AHEAD_MS
 from logpipeline.ingest.formats import parse_line
 from logpipeline.ingest.metrics import IngestMetrics
 from logpipeline.ingest.reader import Line
@@ -70,8 +71,12 @@ def ingest(
     max_bytes: int = MAX_EVENT_BYTES,
     progress: Callable[[IngestSummary], None] = lambda s: None,
     metrics: IngestMetrics | None = None,
+    max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS,
 ) -> IngestSummary:
-    """Send every line somewhere (input topic or dead letters) and wait until Kafka has them all."""
+    """Send every line somewhere (input topic or dead letters) and wait until Kafka has them all.
+
+    An event stamped more than ``max_ahead_ms`` past this machine's clock when it is read (a producer with a wrong
+    clock) is dead-lettered as ``too_far_ahead``: it would move the job's watermark past every live event."""
     began = time.monotonic()
     summary = IngestSummary()
     pace = _Pace(speedup)
@@ -87,6 +92,8 @@ def ingest(
             metrics.blank.inc()
         else:
             result = parse_line(fmt, line.data, source, line.lineno)
+            if not isinstance(result, Invalid):
+                result = codec.too_far_ahead(result, int(time.time() * 1000), max_ahead_ms) or result
             if isinstance(result, Invalid):
                 problem = result
             else:

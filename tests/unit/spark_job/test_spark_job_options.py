@@ -143,6 +143,7 @@ _PROGRESS = {
             "allUpdatesTimeMs": 83,
             "allRemovalsTimeMs": 11,
             "commitTimeMs": 96,
+            "numRowsDroppedByWatermark": 3,
         },
         {
             "operatorName": "dedupe",
@@ -150,6 +151,7 @@ _PROGRESS = {
             "allUpdatesTimeMs": 80,
             "allRemovalsTimeMs": 200,
             "commitTimeMs": 155,
+            "numRowsDroppedByWatermark": 17,
         },
     ],
     "sink": {"numOutputRows": 48},
@@ -161,10 +163,21 @@ def test_a_batch_log_line_says_where_the_time_went() -> None:
     assert (fields["input_rows"], fields["output_rows"], fields["state_rows"]) == (2450, 48, 602618)
     assert (fields["batch_ms"], fields["run_ms"], fields["planning_ms"], fields["log_ms"]) == (1158, 984, 59, 107)
     assert fields["watermark"] == "2026-11-29T11:02:59.999Z"
-    dedupe = {"operator": "dedupe", "rows": 602450, "update_ms": 80, "evict_ms": 200, "commit_ms": 155}
+    dedupe = {"operator": "dedupe", "rows": 602450, "update_ms": 80, "evict_ms": 200, "commit_ms": 155, "late_rows": 17}
     assert fields["state"][1] == dedupe
+    assert fields["late_events"] == 17, "late events are the de-dup's drops (the windows' count aggregated rows)"
 
 
 def test_a_stateless_batch_has_no_state_fields_to_fill() -> None:
     fields = batch_fields("raw_archive", {"batchId": 3, "numInputRows": 5, "durationMs": {"triggerExecution": 40}})
     assert (fields["state"], fields["state_rows"], fields["output_rows"], fields["run_ms"]) == ([], 0, 0, 0)
+    assert fields["late_events"] == 0
+
+
+def test_the_clock_skew_bound_comes_from_the_option_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert parse_args([]).max_ahead_ms == 300_000
+    assert parse_args(["--max-ahead", "30"]).max_ahead_ms == 30_000
+    monkeypatch.setenv("LOGPIPELINE_MAX_AHEAD_SECONDS", "90")
+    assert parse_args([]).max_ahead_ms == 90_000
+    with pytest.raises(SystemExit):
+        parse_args(["--max-ahead", "-1"])

@@ -49,6 +49,7 @@ def streamed(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> I
         F.lit("in").alias("topic"),
         F.lit(0).alias("partition"),
         F.lit(0).cast("long").alias("offset"),
+        F.current_timestamp().alias("timestamp"),
     )
     valid = tr.parse(raw).valid
     aggregates = tr.aggregate(tr.deduplicate(tr.with_event_time(valid, "30 seconds")), "1 minute")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
 from logpipeline.metrics import store
 
@@ -24,3 +24,18 @@ def test_missing_table_means_rebuild_and_validation_is_permanent() -> None:
     assert isinstance(store.classify(_client_error("ResourceNotFoundException")), store.TableMissing)
     error = _client_error("ValidationException")
     assert store.classify(error) is error
+
+
+def test_refused_credentials_and_permissions_stop_the_sink() -> None:
+    for code in ("AccessDeniedException", "UnrecognizedClientException", "ExpiredTokenException"):
+        denied = store.classify(_client_error(code))
+        assert isinstance(denied, store.Denied) and str(denied) == f"{code}: m"
+    xml = (
+        '<?xml version="1.0"?><ErrorResponse><Errors><Error><Code>InvalidClientTokenId</Code>'
+        "<Message>The security token included in the request is invalid.</Message></Error></Errors></ErrorResponse>"
+    )
+    unparsed = ClientError({"Error": {"Code": "403", "Message": xml}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "X")
+    assert str(store.classify(unparsed)) == (
+        "HTTP 403: InvalidClientTokenId: The security token included in the request is invalid."
+    )
+    assert isinstance(store.classify(NoCredentialsError()), store.Denied)

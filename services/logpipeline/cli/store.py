@@ -152,6 +152,8 @@ def run_sink(
         signal.signal(sig, lambda signum, frame: stop.set())
     try:
         sink.Sink(cfg, stop).run()
+    except store.Denied:
+        raise typer.Exit(1) from None  # the sink logged the one-line cause
     except Exception:
         logging.getLogger("logpipeline.sink").exception("sink failed")
         raise typer.Exit(1) from None

@@ -5,7 +5,8 @@ topic with the reason), keep the newest version of each id, write with condition
 version never replaces a newer one), merge the batch into the minute digests (``digest``), flush the dead
 letters, and only then commit the batch's offsets.
 Throttling or an unreachable store is retried with exponential backoff and full jitter, without
-committing; a stop request during retries leaves the batch uncommitted (it is re-read on restart, which
+committing; refused credentials or permissions (``store.Denied``) stop the sink with one error line and
+nothing committed, since no retry or dead letter could store the records; a stop request during retries leaves the batch uncommitted (it is re-read on restart, which
 is harmless: records are full values and writes are idempotent).
 
 Rebuild: the local DynamoDB-API server keeps no data across restarts. When the table is missing (a write
@@ -395,6 +396,22 @@ class Sink:
                 self._update_lag()
         except Stopped:
             log.info("stop requested while waiting for the store; the current batch stays uncommitted")
+        except store.Denied as exc:
+            self.store_ok = False
+            log.error(
+                "the store refused the sink's credentials or permissions; stopping with the batch uncommitted",
+                extra={
+                    "fields": {
+                        "error": str(exc)[:300],
+                        "table": cfg.table,
+                        "endpoint": cfg.endpoint or "AWS",
+                        "hint": "check AWS_ACCESS_KEY_ID / AWS_PROFILE / the role's policy (dynamodb:PutItem, GetItem, "
+                        "Query, DescribeTable, CreateTable, UpdateTable, UpdateTimeToLive on the table and its digest "
+                        "table); records are re-read from the last commit once the sink runs again",
+                    }
+                },
+            )
+            raise
         finally:
             if self.consumer is not None:
                 self.consumer.close()

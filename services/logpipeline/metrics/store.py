@@ -1,13 +1,15 @@
 """DynamoDB I/O of the metrics store: table creation, conditional and bulk writers, the reader.
 
 The key scheme is described in ``logpipeline.metrics.layout``. Errors are classified for the caller:
-``Unavailable`` (throttling, server unreachable: retry with backoff), ``TableMissing`` (the table is gone:
-re-create and rebuild), and per-item permanent failures returned in ``WriteResult.failed``.
+``Denied`` (credentials or permissions refused: stop, commit nothing), ``Unavailable`` (throttling, server
+unreachable: retry with backoff), ``TableMissing`` (the table is gone: re-create and rebuild), and per-item
+permanent failures returned in ``WriteResult.failed``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +18,7 @@ from typing import Any, cast
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 
 from logpipeline.metrics import backoff, digest, layout
 from logpipeline.metrics.records import Aggregate
@@ -35,6 +37,33 @@ TRANSIENT_CODES = frozenset(
         "LimitExceededException",
     }
 )
+
+
+# The service refused who we are or what we may do: retrying cannot help, and dead-lettering the record would
+# drain the topic into the dead-letter topic while the sink looks healthy. The sink stops instead.
+DENIED_CODES = frozenset(
+    {
+        "AccessDeniedException",
+        "AccessDenied",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredTokenException",
+        "ExpiredToken",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "IncompleteSignatureException",
+        "MissingAuthenticationToken",
+        "MissingAuthenticationTokenException",
+        "NotAuthorized",
+        "UnauthorizedOperation",
+        "RequestExpired",
+    }
+)
+
+
+class Denied(Exception):
+    """The store refused the credentials or the permission; nothing this process does will make the write pass."""
 
 
 class Unavailable(Exception):
@@ -68,15 +97,27 @@ def _message(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Message", ""))
 
 
+def _denied_text(exc: ClientError) -> str:
+    """The error code and message of a refusal whose body botocore could not parse (an XML body on a JSON API)."""
+    body = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+    found = re.search(r"<Code>([^<]+)</Code>.*?<Message>([^<]*)</Message>", body, re.S)
+    return f"{found.group(1)}: {found.group(2)}" if found else body[:200]
+
+
 def classify(exc: Exception) -> Exception:
-    """Map a boto error to ``Unavailable`` / ``TableMissing``, or return it unchanged (permanent)."""
+    """Map a boto error to ``Denied`` / ``Unavailable`` / ``TableMissing``, or return it unchanged (permanent)."""
     if isinstance(exc, ClientError):
         code = _code(exc)
         if code == "ResourceNotFoundException":
             return TableMissing(str(exc))
-        if code in TRANSIENT_CODES or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in DENIED_CODES or status in (401, 403):
+            return Denied(f"{code}: {_message(exc)}" if code != str(status) else f"HTTP {status}: {_denied_text(exc)}")
+        if code in TRANSIENT_CODES or status >= 500:
             return Unavailable(f"{code}: {exc}")
         return cast(Exception, exc)
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return Denied(f"{type(exc).__name__}: {exc}")
     if isinstance(exc, BotoCoreError | ConnectionError | TimeoutError):
         return Unavailable(f"{type(exc).__name__}: {exc}")
     return exc
@@ -169,6 +210,12 @@ def is_empty(ddb: Any, table: str) -> bool:
         raise classify(exc) from exc
 
 
+def _graver(held: Exception | None, new: Exception) -> Exception:
+    """Of two errors of parallel writes, the one the caller must act on: Denied, then TableMissing, then any."""
+    rank = {Denied: 2, TableMissing: 1}
+    return new if held is None or rank.get(type(new), 0) > rank.get(type(held), 0) else held
+
+
 @dataclass
 class WriteResult:
     written: int = 0
@@ -216,15 +263,16 @@ class ConditionalWriter:
             raise classify(err) from err
 
     def write(self, aggregates: Sequence[Aggregate]) -> WriteResult:
-        """Write all; raises ``Unavailable`` or ``TableMissing`` (after every put has finished) if any put did."""
+        """Write all; raises ``Denied``, ``TableMissing`` or ``Unavailable`` (in that order of precedence, after every
+        put has finished) if any put did."""
         result = WriteResult()
         futures = [self.pool.submit(self._put, agg) for agg in aggregates]
         error: Exception | None = None
         for agg, future in zip(aggregates, futures, strict=True):
             try:
                 outcome, reason = future.result()
-            except (Unavailable, TableMissing) as exc:
-                error = exc if error is None or isinstance(exc, TableMissing) else error
+            except (Denied, Unavailable, TableMissing) as exc:
+                error = _graver(error, exc)
                 continue
             if outcome == "written":
                 result.written += 1
@@ -288,7 +336,7 @@ class DigestWriter:
             try:
                 changed += future.result()
             except Exception as exc:
-                error = exc if error is None or isinstance(exc, TableMissing) else error
+                error = _graver(error, exc)
         if error is not None:
             raise error
         return changed

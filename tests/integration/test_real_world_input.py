@@ -1,0 +1,185 @@
+"""The streaming job on real-world input: the original producer's format, a host with a wrong clock, late data.
+
+One scenario on the real broker (module fixture): live events in the original system's shape (integer
+``response_code``, URL api names, levels independent of status, event times as epoch seconds, ms and RFC 3339)
+are produced while the job runs; one event stamped two hours ahead arrives mid-stream, then more live traffic;
+then 300 events twenty minutes old (a shipper catching up after an outage). Every live event must be counted
+exactly, the future event must be dead-lettered as ``too_far_ahead`` (never moving the watermark), and the late
+events must be counted by the job's late-event metric, not dropped silently.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import requests
+from confluent_kafka import Consumer
+
+from logpipeline import config
+from logpipeline.events import codec, deadletter
+from spark_job_support import (
+    JobProcess,
+    LatestAggregates,
+    create_topics,
+    free_port,
+    job_args,
+    produce,
+    reference,
+)
+
+APIS = ["/api/v1/orders", "/api/v1/users", "/checkout", "/search"]
+LEVELS = ["INFO", "info", "warn", "ERROR", "Debug", "fatal"]
+STATUS = [200, 200, 201, 301, 404, 500, 503]
+LATE = 300
+
+
+def original_event(rng: random.Random, now_ms: int, spread_ms: int) -> dict[str, Any]:
+    """An event as the original system's producer writes it, at a time up to ``spread_ms`` before ``now_ms``."""
+    ms = now_ms - rng.randrange(spread_ms)
+    status = rng.choice(STATUS)
+    when: Any = rng.choice(
+        [ms, ms / 1000, datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"]
+    )
+    return {
+        "id": str(uuid.UUID(int=rng.getrandbits(128))),
+        "timestamp": when,
+        "timestamp_human": datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        "api": rng.choice(APIS),
+        "ip_address": f"10.0.{rng.randrange(256)}.{rng.randrange(256)}",
+        "response_time": rng.choice([rng.randrange(5, 900), round(rng.uniform(1, 900), 3)]),
+        "status_code": status,
+        "response_code": status,
+        "log_level": rng.choice(LEVELS),
+    }
+
+
+def _records(events: list[dict[str, Any]]) -> list[tuple[str, bytes]]:
+    return [(str(e["api"]), orjson.dumps(e)) for e in events]
+
+
+def _late_total(metrics_url: str) -> float:
+    text = requests.get(metrics_url, timeout=5).text
+    return sum(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith('logpipeline_spark_late_events_total{query="aggregates"}')
+    )
+
+
+def _dead_letters(bootstrap: str, topic: str, at_least: int) -> list[tuple[bytes, dict[str, str]]]:
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"dlq-{uuid.uuid4()}", "auto.offset.reset": "earliest"}
+    )
+    consumer.subscribe([topic])
+    got: list[tuple[bytes, dict[str, str]]] = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (len(got) >= at_least and time.monotonic() > deadline - 15):
+        for msg in consumer.consume(100, timeout=0.5):
+            got.append((msg.value() or b"", {k: (v or b"").decode() for k, v in msg.headers() or []}))
+    consumer.close()
+    return got
+
+
+@pytest.fixture(scope="module")
+def scenario(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    unique = uuid.uuid4().hex[:10]
+    names = config.Names(input_topic=f"in_{unique}", aggregates_topic=f"agg_{unique}", pipeline=f"rw-{unique}")
+    create_topics(stack, names)
+    tmp = tmp_path_factory.mktemp("real-world")
+    metrics_port = free_port()
+    args = job_args(
+        stack,
+        names,
+        f"file://{tmp / 'archive'}",
+        metrics_port,
+        trigger="1 second",
+        side_trigger="1 second",
+        archive_trigger="2 seconds",
+        queries="aggregates,dead_letters,raw_archive",
+    )
+    rng = random.Random(16)
+    aggs = LatestAggregates(stack.kafka_bootstrap, names.aggregates_topic)
+    job = JobProcess(args, Path(tmp / "job.log")).start()
+    try:
+        now = int(time.time() * 1000)
+        before = [original_event(rng, now, 20_000) for _ in range(600)]
+        produce(stack.kafka_bootstrap, names.input_topic, _records(before))
+        expected = [codec.validate(e) for e in before]
+        aggs.wait_until(lambda a: sum(v["log_count"] for v in a.latest.values()) == len(before), 300, job)
+
+        future = {**original_event(rng, now, 1), "timestamp": int(time.time() * 1000) + 2 * 3_600_000}
+        produce(stack.kafka_bootstrap, names.input_topic, _records([future]))
+        time.sleep(3)  # a few batches with the future event in them
+        now = int(time.time() * 1000)
+        after = [original_event(rng, now, 5_000) for _ in range(600)]
+        produce(stack.kafka_bootstrap, names.input_topic, _records(after))
+        expected += [codec.validate(e) for e in after]
+        live = len(before) + len(after)
+        aggs.wait_until(lambda a: sum(v["log_count"] for v in a.latest.values()) == live, 120, job)
+
+        late_at = int(time.time() * 1000) - 20 * 60_000
+        late = [original_event(rng, late_at, 30_000) for _ in range(LATE)]
+        produce(stack.kafka_bootstrap, names.input_topic, _records(late))
+        deadline = time.monotonic() + 90
+        while _late_total(f"http://127.0.0.1:{metrics_port}/metrics") < LATE and time.monotonic() < deadline:
+            aggs.poll(1.0)
+        aggs.poll(2.0)
+        late_total = _late_total(f"http://127.0.0.1:{metrics_port}/metrics")
+        dead = _dead_letters(stack.kafka_bootstrap, names.dlq_topic, 1)
+        exit_code = job.terminate()
+        yield {
+            "expected": [e for e in expected if isinstance(e, dict)],
+            "live": live,
+            "latest": aggs.latest,
+            "dead": dead,
+            "future": future,
+            "late_total": late_total,
+            "exit_code": exit_code,
+            "log": (tmp / "job.log").read_text(errors="replace"),
+        }
+    finally:
+        aggs.close()
+        if job.alive():
+            job.kill()
+
+
+def test_every_original_format_event_is_accepted_and_each_cell_is_exact(scenario: dict[str, Any]) -> None:
+    assert len(scenario["expected"]) == scenario["live"], "the codec repairs every original-format event"
+    ref = reference(scenario["expected"])
+    rows = scenario["latest"]
+    assert sorted(rows) == sorted(ref.index), "one aggregate per (minute, api, level), none missing or extra"
+    for agg_id, row in rows.items():
+        want = ref.loc[agg_id]
+        exact = ["window_start", "log_count", "min_response_time", "max_response_time", "status_2xx", "status_5xx"]
+        assert {k: row[k] for k in exact} == {k: want[k] for k in exact}, agg_id
+    levels = {agg_id.split("|")[1] for agg_id in rows}
+    assert levels <= {"INFO", "WARNING", "ERROR", "DEBUG", "CRITICAL"} and "CRITICAL" in levels
+
+
+def test_the_event_from_a_wrong_clock_is_dead_lettered_and_counts_nothing(scenario: dict[str, Any]) -> None:
+    [(value, headers)] = scenario["dead"]
+    assert orjson.loads(value) == scenario["future"], "the original bytes are kept"
+    assert headers[deadletter.ERROR_CLASS] == "too_far_ahead"
+    assert headers[deadletter.REASON].startswith("timestamp: expected at most 300 s after arrival at ")
+    assert headers[deadletter.REASON].endswith(" s ahead)")
+
+
+def test_late_events_are_counted_by_the_job_not_dropped_silently(scenario: dict[str, Any]) -> None:
+    assert scenario["late_total"] == LATE
+    lines = [orjson.loads(line) for line in scenario["log"].splitlines() if line.startswith("{")]
+    logged = sum(
+        x["late_events"] for x in lines if x["msg"] == "late events not counted" and x["query"] == "aggregates"
+    )
+    assert logged == LATE
+    assert sum(v["log_count"] for v in scenario["latest"].values()) == scenario["live"], (
+        "late events not in the live counts"
+    )
+    assert scenario["exit_code"] == 0

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from pyspark.sql import Column, DataFrame
@@ -393,3 +395,33 @@ def archive_partitions(events: DataFrame) -> DataFrame:
 def aggregate_partitions(aggregates: DataFrame) -> DataFrame:
     """Adds the aggregate archive's ``date`` partition column, from the window start (UTC)."""
     return aggregates.withColumn("date", F.date_format(F.timestamp_millis(F.col("window_start")), "yyyy-MM-dd"))
+
+
+def in_hours(events: DataFrame, hours: Sequence[int]) -> DataFrame:
+    """Archived events of the given hours (epoch ms of each hour's start), selected by their ``date``/``hour``
+    partition columns read as strings, so only those partitions are read."""
+    wanted = sorted({(_utc(h, "%Y-%m-%d"), _utc(h, "%H")) for h in hours})
+    condition = functools.reduce(
+        operator.or_, [(F.col("date") == d) & (F.col("hour") == h) for d, h in wanted], F.lit(False)
+    )
+    return events.where(condition)
+
+
+def _utc(ms: int, fmt: str) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime(fmt)
+
+
+def closed_aggregates(events: DataFrame, window: str, closed_before_ms: int) -> DataFrame:
+    """The streaming job's aggregates, recomputed in batch from archived events: every repeat (same id, same event
+    time) counted once, only windows that end at or before ``closed_before_ms``."""
+    deduplicated = deduplicate(with_event_time(for_aggregation(events), "0 seconds"))
+    return aggregate(deduplicated, window).where(F.col("window_end") <= F.lit(closed_before_ms))
+
+
+def closed_window_partitions(aggregates: DataFrame) -> DataFrame:
+    """Adds the closed-window archive's ``date`` (YYYY-MM-DD) and ``hour`` (HH) partition columns, from the window
+    start (UTC)."""
+    start = F.timestamp_millis(F.col("window_start"))
+    return aggregates.withColumn("date", F.date_format(start, "yyyy-MM-dd")).withColumn(
+        "hour", F.date_format(start, "HH")
+    )

@@ -5,12 +5,16 @@ One scenario on the real broker (module fixture): live events in the original sy
 are produced while the job runs; one event stamped two hours ahead arrives mid-stream, then more live traffic;
 then 300 events twenty minutes old (a shipper catching up after an outage). Every live event must be counted
 exactly, the future event must be dead-lettered as ``too_far_ahead`` (never moving the watermark), and the late
-events must be counted by the job's late-event metric, not dropped silently.
+events must be counted by the job's late-event metric, not dropped silently. The sink keeps a private table; one
+run of the correction job then brings the late events into the table exactly and writes the closed-window archive.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow.parquet as pq
 import pytest
 import requests
 from confluent_kafka import Consumer
 
 from logpipeline import config
 from logpipeline.events import codec, deadletter
+from logpipeline.metrics import query, store
 from spark_job_support import (
     JobProcess,
     LatestAggregates,
@@ -74,6 +80,15 @@ def _late_total(metrics_url: str) -> float:
     )
 
 
+def _wait_table(reader: query.Reader, span: tuple[int, int], done: Any, timeout: float = 120.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = {w.id: w for w in reader.windows(*span)}
+        if done(rows) or time.monotonic() > deadline:
+            return rows
+        time.sleep(1)
+
+
 def _dead_letters(bootstrap: str, topic: str, at_least: int) -> list[tuple[bytes, dict[str, str]]]:
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": f"dlq-{uuid.uuid4()}", "auto.offset.reset": "earliest"}
@@ -107,6 +122,17 @@ def scenario(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -
     )
     rng = random.Random(16)
     aggs = LatestAggregates(stack.kafka_bootstrap, names.aggregates_topic)
+    table = f"metrics_{unique}"
+    env = {
+        **os.environ,
+        "LOGPIPELINE_AGGREGATES_TOPIC": names.aggregates_topic,
+        "LOGPIPELINE_INPUT_TOPIC": names.input_topic,
+        "LOGPIPELINE_TABLE": table,
+    }
+    sink_cmd = [sys.executable, "-m", "logpipeline.cli.main", "sink", "--group", f"sink-{unique}"]
+    with (tmp / "sink.log").open("wb") as out:
+        sink = subprocess.Popen([*sink_cmd, "--http-port", str(free_port())], stdout=out, stderr=out, env=env)
+    reader = query.Reader(store.client(stack.dynamodb_endpoint), table)
     job = JobProcess(args, Path(tmp / "job.log")).start()
     try:
         now = int(time.time() * 1000)
@@ -135,6 +161,20 @@ def scenario(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -
         late_total = _late_total(f"http://127.0.0.1:{metrics_port}/metrics")
         dead = _dead_letters(stack.kafka_bootstrap, names.dlq_topic, 1)
         exit_code = job.terminate()
+
+        truth = reference([*expected, *(codec.validate(e) for e in late)])
+        span = (int(truth["window_start"].min()), int(truth["window_end"].max()))
+        stored_live = _wait_table(reader, span, lambda rows: sum(r.log_count for r in rows.values()) >= live)
+        correct = subprocess.run(
+            [
+                sys.executable, "-m", "logpipeline_spark.correct",
+                "--archive-root", f"file://{tmp / 'archive'}", "--pipeline", names.pipeline,
+                "--aggregates-topic", names.aggregates_topic, "--table", table,
+                "--endpoint", stack.dynamodb_endpoint, "--settle", "15",
+            ],
+            capture_output=True, text=True, timeout=600, env=env,
+        )  # fmt: skip
+        stored = _wait_table(reader, span, lambda rows: sum(r.log_count for r in rows.values()) >= live + LATE)
         yield {
             "expected": [e for e in expected if isinstance(e, dict)],
             "live": live,
@@ -144,11 +184,18 @@ def scenario(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -
             "late_total": late_total,
             "exit_code": exit_code,
             "log": (tmp / "job.log").read_text(errors="replace"),
+            "truth": truth,
+            "stored_before": stored_live,
+            "stored": stored,
+            "correct": correct,
+            "closed_archive": tmp / "archive" / names.pipeline / "agg",
         }
     finally:
         aggs.close()
         if job.alive():
             job.kill()
+        sink.terminate()
+        sink.wait(30)
 
 
 def test_every_original_format_event_is_accepted_and_each_cell_is_exact(scenario: dict[str, Any]) -> None:
@@ -183,3 +230,29 @@ def test_late_events_are_counted_by_the_job_not_dropped_silently(scenario: dict[
         "late events not in the live counts"
     )
     assert scenario["exit_code"] == 0
+
+
+def test_one_correction_run_brings_the_late_events_into_the_table_exactly(scenario: dict[str, Any]) -> None:
+    assert scenario["correct"].returncode == 0, scenario["correct"].stderr[-3000:]
+    truth, stored = scenario["truth"], scenario["stored"]
+    assert sum(w.log_count for w in scenario["stored_before"].values()) == scenario["live"], "before: live only"
+    assert sorted(stored) == sorted(truth.index)
+    for agg_id, w in stored.items():
+        assert (w.log_count, w.status_5xx, w.min_response_time) == (
+            truth.loc[agg_id, "log_count"],
+            truth.loc[agg_id, "status_5xx"],
+            truth.loc[agg_id, "min_response_time"],
+        ), agg_id
+    lines = [orjson.loads(x) for x in scenario["correct"].stderr.splitlines() if x.startswith("{")]
+    [run] = [x for x in lines if x["msg"] == "correction run"]
+    assert run["added"] == LATE, "the published windows add exactly the late events"
+
+
+def test_the_correction_writes_the_closed_windows_archive(scenario: dict[str, Any]) -> None:
+    archived = pq.read_table(scenario["closed_archive"]).to_pandas()
+    assert not archived["id"].duplicated().any()
+    truth = scenario["truth"]
+    for row in archived.itertuples():
+        assert row.log_count == truth.loc[row.id, "log_count"], row.id
+    late_windows = {i for i in truth.index if int(truth.loc[i, "window_start"]) < time.time() * 1000 - 15 * 60_000}
+    assert late_windows <= set(archived["id"]), "every closed window of the late events is archived"

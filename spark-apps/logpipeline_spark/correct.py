@@ -1,0 +1,375 @@
+"""Entry point of the correction job: re-aggregates closed windows from the raw archive and publishes the changes.
+
+``python -m logpipeline_spark.correct [--since ISO --until ISO | --every SECONDS] [options]``. Each run (the hours
+are chosen by ``logpipeline_spark.correction``):
+
+1. reads the chosen hours of the raw archive (``<root>/<pipeline>/raw/``, through the streaming file sink's log, so
+   a half-written file of a killed batch is never read) and of the backfill archive (``<root>/<pipeline>/backfill/``);
+2. re-aggregates them with the streaming job's own transformations (parse rules, de-dup by id and event time,
+   windows, KLL sketches) and keeps the closed windows;
+3. reads the same windows from the metrics table through the query layer and publishes every window whose count
+   differs to the aggregates topic (full values, a newer ``updated_at``): the sink stores them as for any record;
+4. rewrites those hours of the closed-window archive ``<root>/<pipeline>/agg/date=YYYY-MM-DD/hour=HH/``;
+5. saves its state (``<checkpoint root>/<pipeline>/checkpoints/correction/state.json``), so the next scheduled
+   run reads only hours that changed or closed since.
+
+A run that fails publishes nothing it has not computed in full and saves no state: the next run repeats it
+(publishing is idempotent). Logs are JSON lines; with ``--every`` it serves /healthz, /readyz, /metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from pyspark.sql import DataFrame, SparkSession
+
+from logpipeline import config
+from logpipeline.kafka.producer import Sender
+from logpipeline.metrics import query, records, store
+from logpipeline.metrics.service import configure_logging, serve
+from logpipeline_spark import correction, session
+from logpipeline_spark import transformations as tr
+
+log = logging.getLogger("logpipeline_spark.correct")
+
+DEFAULT_SETTLE_S = 210  # the streaming job's watermark (1 minute), its archive trigger (10 s) and a margin
+
+
+@dataclass(frozen=True)
+class CorrectOptions:
+    bootstrap: str
+    archive_root: str
+    checkpoint_root: str
+    aggregates_topic: str
+    pipeline: str
+    table: str
+    endpoint: str | None
+    window: str = "1 minute"
+    settle_ms: int = DEFAULT_SETTLE_S * 1000
+    lookback_ms: int = correction.DEFAULT_LOOKBACK_MS
+    since_ms: int | None = None
+    until_ms: int | None = None
+    every_s: float = 0.0
+    master: str | None = "local[2]"
+    driver_memory: str = "2g"
+    metrics_port: int = 0
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.archive_root.rstrip("/"), self.pipeline, *parts])
+
+    @property
+    def state_path(self) -> str:
+        return "/".join([self.checkpoint_root.rstrip("/"), self.pipeline, "checkpoints", "correction", "state.json"])
+
+    @property
+    def window_ms(self) -> int:
+        return window_ms(self.window)
+
+
+def window_ms(text: str) -> int:
+    """A window length as Spark writes it (``1 minute``, ``30 seconds``, ``1 hour``) in ms."""
+    amount, unit = text.split()
+    scale = {"second": 1000, "minute": 60_000, "hour": 3_600_000}[unit.rstrip("s")]
+    return int(amount) * scale
+
+
+def _when(text: str) -> int:
+    """ISO 8601 (UTC unless it says otherwise) or epoch ms, as epoch ms."""
+    if text.isdigit():
+        return int(text)
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> CorrectOptions:
+    settings = config.load()
+    names = settings.names
+    env = os.environ.get
+    p = argparse.ArgumentParser(prog="logpipeline_spark.correct", description=__doc__.splitlines()[0])
+    p.add_argument("--bootstrap", default=env("LOGPIPELINE_KAFKA_BOOTSTRAP") or settings.kafka_bootstrap)
+    p.add_argument("--archive-root", default=env("LOGPIPELINE_ARCHIVE_ROOT") or settings.hdfs_url)
+    p.add_argument("--checkpoint-root", default=env("LOGPIPELINE_CHECKPOINT_ROOT"), help="default: the archive root")
+    p.add_argument("--aggregates-topic", default=names.aggregates_topic)
+    p.add_argument("--pipeline", default=names.pipeline)
+    p.add_argument("--table", default=names.table)
+    p.add_argument("--endpoint", default=settings.dynamodb_endpoint, help="DynamoDB endpoint ('' for AWS)")
+    p.add_argument("--window", default=env("LOGPIPELINE_WINDOW") or "1 minute")
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=float(env("LOGPIPELINE_CORRECTION_SETTLE_SECONDS") or DEFAULT_SETTLE_S),
+        help="seconds after its end before a window is closed (the streaming job's watermark and archive trigger)",
+    )
+    p.add_argument("--lookback-hours", type=float, default=24.0, help="how far back a scheduled run looks")
+    p.add_argument("--since", type=_when, default=None, help="on demand: correct every hour from this time (ISO)")
+    p.add_argument("--until", type=_when, default=None, help="on demand: up to this time (default: now)")
+    p.add_argument("--every", type=float, default=0.0, help="seconds between scheduled runs (0: one run)")
+    under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
+    p.add_argument("--master", default=env("LOGPIPELINE_SPARK_MASTER") or ("" if under_submit else "local[2]"))
+    p.add_argument("--driver-memory", default=env("LOGPIPELINE_CORRECTION_DRIVER_MEMORY") or "2g")
+    p.add_argument("--metrics-port", type=int, default=0, help="/healthz, /readyz, /metrics (0: none)")
+    a = p.parse_args(argv)
+    if a.since is not None and a.every:
+        p.error("--since runs once; --every schedules runs over the look-back: choose one")
+    if a.until is not None and a.since is None:
+        p.error("--until needs --since")
+    try:
+        window_ms(a.window)
+    except (ValueError, KeyError):
+        p.error(f"--window: expected '<n> seconds|minutes|hours', got {a.window!r}")
+    return CorrectOptions(
+        bootstrap=a.bootstrap,
+        archive_root=a.archive_root,
+        checkpoint_root=a.checkpoint_root or a.archive_root,
+        aggregates_topic=a.aggregates_topic,
+        pipeline=a.pipeline,
+        table=a.table,
+        endpoint=a.endpoint or None,
+        window=a.window,
+        settle_ms=int(a.settle * 1000),
+        lookback_ms=int(a.lookback_hours * correction.HOUR_MS),
+        since_ms=a.since,
+        until_ms=a.until,
+        every_s=a.every,
+        master=a.master or None,
+        driver_memory=a.driver_memory,
+        metrics_port=a.metrics_port,
+    )
+
+
+class Archive:
+    """The Hadoop file system of the archive root, through the session's JVM (HDFS or local files alike)."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        context = spark.sparkContext
+        assert context._jvm is not None and context._jsc is not None, "a local or driver session"
+        self.jvm: Any = context._jvm
+        self.conf = context._jsc.hadoopConfiguration()
+
+    def _fs(self, uri: str) -> tuple[Any, Any]:
+        path = self.jvm.org.apache.hadoop.fs.Path(uri)
+        return path.getFileSystem(self.conf), path
+
+    def exists(self, uri: str) -> bool:
+        fs, path = self._fs(uri)
+        return bool(fs.exists(path))
+
+    def hours(self, uri: str) -> dict[int, int]:
+        """``date=…/hour=…`` partitions under ``uri``: hour start (epoch ms) -> modification time (epoch ms)."""
+        fs, path = self._fs(uri)
+        if not fs.exists(path):
+            return {}
+        out: dict[int, int] = {}
+        for day in fs.listStatus(path):
+            name = day.getPath().getName()
+            if not (day.isDirectory() and name.startswith("date=")):
+                continue
+            for hour in fs.listStatus(day.getPath()):
+                part = hour.getPath().getName()
+                if hour.isDirectory() and part.startswith("hour="):
+                    start = _when(f"{name[5:]}T{part[5:]}:00:00+00:00")
+                    out[start] = max(out.get(start, 0), int(hour.getModificationTime()))
+        return out
+
+    def read_text(self, uri: str) -> str | None:
+        fs, path = self._fs(uri)
+        if not fs.exists(path):
+            return None
+        stream = fs.open(path)
+        try:
+            return str(self.jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+        finally:
+            stream.close()
+
+    def write_text(self, uri: str, text: str) -> None:
+        """Replace ``uri`` by writing a sibling and renaming it over, so a reader never sees half a file."""
+        fs, path = self._fs(uri)
+        tmp = self.jvm.org.apache.hadoop.fs.Path(uri + ".tmp")
+        out = fs.create(tmp, True)
+        try:
+            out.write(bytearray(text.encode()))
+        finally:
+            out.close()
+        fs.delete(path, False)
+        fs.rename(tmp, path)
+
+    def rename(self, src: str, dst: str) -> bool:
+        fs, path = self._fs(src)
+        return bool(fs.rename(path, self.jvm.org.apache.hadoop.fs.Path(dst)))
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.runs = Counter("logpipeline_correction_runs", "Correction runs", ["outcome"], registry=r)
+        self.recomputed = Counter(
+            "logpipeline_correction_windows_recomputed", "Closed windows re-aggregated from the archive", registry=r
+        )
+        self.published = Counter(
+            "logpipeline_correction_windows_published",
+            "Windows whose stored value differed, published to the aggregates topic",
+            registry=r,
+        )
+        self.events = Counter(
+            "logpipeline_correction_events_added",
+            "Events the published windows count beyond the stored values (late, backfilled or not yet stored)",
+            registry=r,
+        )
+        self.last_success = Gauge(
+            "logpipeline_correction_last_success_timestamp_seconds", "End of the last run that succeeded", registry=r
+        )
+        self.last_seconds = Gauge("logpipeline_correction_last_run_seconds", "Duration of the last run", registry=r)
+
+
+def read_events(spark: SparkSession, archive: Archive, opts: CorrectOptions, hours: Sequence[int]) -> DataFrame | None:
+    """The archived events of ``hours``: the streaming raw archive (through its file-sink log) and the backfills."""
+    spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+    frames = []
+    for where in ("raw", "backfill"):
+        if archive.exists(opts.path(where)):
+            frames.append(spark.read.parquet(opts.path(where)))
+    if not frames:
+        return None
+    events = frames[0]
+    for frame in frames[1:]:
+        events = events.unionByName(frame, allowMissingColumns=True)
+    return tr.in_hours(events, hours)
+
+
+def write_closed_windows(aggregates: DataFrame, opts: CorrectOptions, archive: Archive) -> None:
+    """Rewrite the hours of the closed-window archive that this run re-aggregated (dynamic partition overwrite)."""
+    target = opts.path("agg")
+    if archive.exists(f"{target}/_spark_metadata"):  # written by the streaming query of earlier versions
+        moved = f"{target}-stream-{int(time.time())}"
+        archive.rename(target, moved)
+        log.warning("earlier window archive moved aside", extra={"fields": {"from": target, "to": moved}})
+    aggregates.sparkSession.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    tr.closed_window_partitions(aggregates).write.mode("overwrite").partitionBy("date", "hour").parquet(target)
+
+
+def publish(opts: CorrectOptions, values: Sequence[tuple[str, bytes]]) -> None:
+    """Produce the changed windows to the aggregates topic; raises unless every one is acknowledged."""
+    sender = Sender.connect(opts.bootstrap, opts.aggregates_topic)
+    try:
+        for key, value in values:
+            sender.send(key, value)
+        left = sender.flush(120)
+        if left or sender.failed:
+            raise RuntimeError(f"aggregates topic: {left} undelivered, failures {dict(sender.failed)}")
+    finally:
+        sender.close()
+
+
+def run_once(
+    spark: SparkSession, archive: Archive, opts: CorrectOptions, metrics: Metrics, now_ms: int
+) -> dict[str, Any]:
+    """One correction run; returns its summary (also logged)."""
+    began = time.monotonic()
+    touched = archive.hours(opts.path("raw"))
+    for hour, mtime in archive.hours(opts.path("backfill")).items():
+        touched[hour] = max(touched.get(hour, 0), mtime)
+    if opts.since_ms is not None:
+        until = opts.until_ms if opts.until_ms is not None else now_ms
+        plan = correction.on_demand(opts.since_ms, until, now_ms, opts.settle_ms, opts.window_ms)
+        plan = correction.Plan(tuple(h for h in plan.hours if h in touched), plan.closed_before_ms, plan.state)
+        previous = None
+    else:
+        saved = archive.read_text(opts.state_path)
+        previous = correction.State.from_dict(json.loads(saved)) if saved else None
+        plan = correction.plan(now_ms, touched, previous, opts.settle_ms, opts.window_ms, opts.lookback_ms)
+    summary: dict[str, Any] = {"hours": len(plan.hours), "closed_before": plan.closed_before_ms}
+    if plan.hours:
+        events = read_events(spark, archive, opts, plan.hours)
+        assert events is not None, "planned hours exist in the archive"
+        closed = tr.closed_aggregates(events, opts.window, plan.closed_before_ms).cache()
+        values = {str(r["key"]): str(r["value"]).encode() for r in tr.aggregate_records(closed).collect()}
+        recomputed = [records.parse(value) for value in values.values()]
+        first, last = plan.hours[0], plan.hours[-1] + correction.HOUR_MS
+        hours = set(plan.hours)
+        reader = query.Reader(store.client(opts.endpoint), opts.table)
+        stored = [w for w in reader.windows(first, last) if correction.hour_of(w.window_start) in hours]
+        changed = correction.changed(recomputed, stored)
+        held = {w.id: w.log_count for w in stored}
+        publish(opts, [(a.id, values[a.id]) for a in changed])
+        write_closed_windows(closed, opts, archive)
+        closed.unpersist()
+        added = sum(a.log_count - held.get(a.id, 0) for a in changed)
+        metrics.recomputed.inc(len(recomputed))
+        metrics.published.inc(len(changed))
+        metrics.events.inc(max(added, 0))
+        summary.update(
+            first_hour=_iso(first), last_hour=_iso(last), windows=len(recomputed), published=len(changed), added=added
+        )
+    if opts.since_ms is None:
+        archive.write_text(opts.state_path, json.dumps(plan.state.as_dict()))
+    summary["seconds"] = round(time.monotonic() - began, 3)
+    metrics.runs.labels("ok").inc()
+    metrics.last_seconds.set(summary["seconds"])
+    metrics.last_success.set(time.time())
+    log.info("correction run", extra={"fields": summary})
+    return summary
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def run(opts: CorrectOptions) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("stop requested", extra={"fields": {"signal": signal.Signals(signum).name}})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    extra = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"}
+    if opts.master:
+        extra["spark.driver.memory"] = opts.driver_memory
+    spark = session.build_session(
+        f"logpipeline-{opts.pipeline}-correct", master=opts.master, with_kafka=False, extra=extra
+    )
+    spark.sparkContext.setLogLevel("WARN")
+    archive, metrics = Archive(spark), Metrics()
+    healthy = threading.Event()
+    healthy.set()
+    if opts.metrics_port:
+        serve("0.0.0.0", opts.metrics_port, metrics.registry, healthy.is_set)
+    failed = False
+    while True:
+        try:
+            run_once(spark, archive, opts, metrics, int(time.time() * 1000))
+            healthy.set()
+        except Exception as exc:
+            failed = True
+            healthy.clear()
+            metrics.runs.labels("failed").inc()
+            log.error("correction run failed; the next run repeats it", extra={"fields": {"error": str(exc)[:500]}})
+        if not opts.every_s or stop.wait(opts.every_s):
+            break
+        failed = False
+    spark.stop()
+    return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    configure_logging()
+    return run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -17,8 +17,9 @@ IMAGES: dict[str, tuple[frozenset[str] | None, frozenset[str]]] = {
     "operator": (frozenset({"kopf", "kubernetes"}), frozenset()),
     # generator, ingest, sink, dashboard: everything but Spark, the local DynamoDB server and the operator.
     "services": (None, frozenset({"pyspark", "moto", "kopf", "kubernetes"})),
-    # the Spark job runs on the image's own Spark; it imports only these besides pyspark.
-    "spark-app": (frozenset({"orjson", "prometheus-client"}), frozenset()),
+    # the Spark jobs run on the image's own Spark; the streaming job imports only orjson and prometheus-client
+    # besides pyspark, the correction and backfill jobs also the Kafka and DynamoDB clients.
+    "spark-app": (frozenset({"orjson", "prometheus-client", "confluent-kafka", "boto3", "botocore"}), frozenset()),
 }
 
 

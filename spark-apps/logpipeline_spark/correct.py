@@ -274,23 +274,40 @@ def publish(opts: CorrectOptions, values: Sequence[tuple[str, bytes]]) -> None:
         sender.close()
 
 
-def run_once(
-    spark: SparkSession, archive: Archive, opts: CorrectOptions, metrics: Metrics, now_ms: int
-) -> dict[str, Any]:
-    """One correction run; returns its summary (also logged)."""
-    began = time.monotonic()
+def touched_hours(archive: Archive, opts: CorrectOptions) -> dict[int, int]:
+    """Every archived hour (raw and backfill) with the newest modification time of its partitions."""
     touched = archive.hours(opts.path("raw"))
     for hour, mtime in archive.hours(opts.path("backfill")).items():
         touched[hour] = max(touched.get(hour, 0), mtime)
+    return touched
+
+
+def run_once(
+    spark: SparkSession, archive: Archive, opts: CorrectOptions, metrics: Metrics, now_ms: int
+) -> dict[str, Any]:
+    """One correction run, on demand (``--since``) or scheduled (from the saved state); returns its summary."""
+    touched = touched_hours(archive, opts)
     if opts.since_ms is not None:
         until = opts.until_ms if opts.until_ms is not None else now_ms
         plan = correction.on_demand(opts.since_ms, until, now_ms, opts.settle_ms, opts.window_ms)
         plan = correction.Plan(tuple(h for h in plan.hours if h in touched), plan.closed_before_ms, plan.state)
-        previous = None
-    else:
-        saved = archive.read_text(opts.state_path)
-        previous = correction.State.from_dict(json.loads(saved)) if saved else None
-        plan = correction.plan(now_ms, touched, previous, opts.settle_ms, opts.window_ms, opts.lookback_ms)
+        return run_plan(spark, archive, opts, metrics, plan, save_state=False)
+    saved = archive.read_text(opts.state_path)
+    previous = correction.State.from_dict(json.loads(saved)) if saved else None
+    plan = correction.plan(now_ms, touched, previous, opts.settle_ms, opts.window_ms, opts.lookback_ms)
+    return run_plan(spark, archive, opts, metrics, plan, save_state=True)
+
+
+def run_plan(
+    spark: SparkSession,
+    archive: Archive,
+    opts: CorrectOptions,
+    metrics: Metrics,
+    plan: correction.Plan,
+    save_state: bool,
+) -> dict[str, Any]:
+    """Re-aggregate the plan's hours, publish the changed windows, archive the closed ones, then save the state."""
+    began = time.monotonic()
     summary: dict[str, Any] = {"hours": len(plan.hours), "closed_before": plan.closed_before_ms}
     if plan.hours:
         events = read_events(spark, archive, opts, plan.hours)
@@ -314,7 +331,7 @@ def run_once(
         summary.update(
             first_hour=_iso(first), last_hour=_iso(last), windows=len(recomputed), published=len(changed), added=added
         )
-    if opts.since_ms is None:
+    if save_state:
         archive.write_text(opts.state_path, json.dumps(plan.state.as_dict()))
     summary["seconds"] = round(time.monotonic() - began, 3)
     metrics.runs.labels("ok").inc()

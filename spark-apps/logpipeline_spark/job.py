@@ -1,4 +1,4 @@
-"""Entry point of the streaming job: reads the input topic and runs the pipeline's four queries.
+"""Entry point of the streaming job: reads the input topic and runs the pipeline's three queries.
 
 ``python -m logpipeline_spark.job [options]`` (local master, Kafka connector resolved by Spark's Ivy) or
 ``spark-submit --packages <connector> spark-apps/logpipeline_spark/main.py [options]``. Queries:
@@ -6,11 +6,11 @@
 - ``aggregates``: per-(window, api, log_level) aggregates -> the aggregates topic, update mode, so the
   current window is visible within a trigger or two (full values, key = aggregate id);
 - ``dead_letters``: invalid records -> the dead-letter topic, original bytes, reason in ``dlq.*`` headers;
-- ``raw_archive``: valid events -> Parquet ``<root>/<pipeline>/raw/date=YYYY-MM-DD/hour=HH/``;
-- ``window_archive``: closed windows -> Parquet ``<root>/<pipeline>/agg/date=YYYY-MM-DD/``, append mode.
+- ``raw_archive``: valid events -> Parquet ``<root>/<pipeline>/raw/date=YYYY-MM-DD/hour=HH/``.
 
-The aggregates query runs in its own FAIR scheduler pool (``POOLS``), weighted above the others, and the
-side queries read the topic, and the window archive keeps its state, in small tasks
+Closed windows are archived by the correction job (``logpipeline_spark.correct``), which re-aggregates them
+from the raw archive, late events included. The aggregates query runs in its own FAIR scheduler pool
+(``POOLS``), weighted above the others, and the side queries read the topic in small tasks
 (``--side-min-partitions``): their larger, rarer batches then delay the next aggregates batch by one short
 task at most instead of a whole batch.
 
@@ -50,7 +50,7 @@ from logpipeline_spark import transformations as tr
 
 log = logging.getLogger("logpipeline_spark.job")
 
-QUERIES: tuple[str, ...] = ("aggregates", "dead_letters", "raw_archive", "window_archive")
+QUERIES: tuple[str, ...] = ("aggregates", "dead_letters", "raw_archive")
 STOP_GRACE_S = 30.0
 # FAIR scheduler pools: (name, weight, minShare); the aggregates query carries the freshness target.
 POOLS: tuple[tuple[str, int, int], ...] = (("aggregates", 8, 1), ("side", 1, 0))
@@ -120,7 +120,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     p.add_argument(
         "--archive-trigger",
         default=_env("LOGPIPELINE_ARCHIVE_TRIGGER", "10 seconds"),
-        help="of the raw and window archive queries (longer: fewer, larger Parquet files, in larger bursts)",
+        help="of the raw archive query (longer: fewer, larger Parquet files, in larger bursts)",
     )
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit chose the master already
     p.add_argument("--master", default=_env("LOGPIPELINE_SPARK_MASTER", "" if under_submit else "local[2]"))
@@ -130,7 +130,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         "--side-min-partitions",
         type=int,
         default=int(_env("LOGPIPELINE_SIDE_MIN_PARTITIONS", "8")),
-        help="input tasks per batch of the dead-letter and archive queries (at least; 0: one per Kafka partition)",
+        help="input tasks per batch of the dead-letter and raw archive queries (at least; 0: one per Kafka partition)",
     )
     p.add_argument(
         "--shuffle-partitions",
@@ -227,7 +227,7 @@ def _aggregates(raw: DataFrame, opts: JobOptions) -> DataFrame:
 
 
 def writers(raw: DataFrame, opts: JobOptions, side: DataFrame | None = None) -> dict[str, DataStreamWriter]:
-    """The four queries, configured but not started; ``side`` (default ``raw``) feeds all but the aggregates."""
+    """The three queries, configured but not started; ``side`` (default ``raw``) feeds all but the aggregates."""
     side = raw if side is None else side
     parsed = tr.parse(side, opts.max_ahead_ms)
     kafka = {"kafka.bootstrap.servers": opts.bootstrap}
@@ -244,11 +244,6 @@ def writers(raw: DataFrame, opts: JobOptions, side: DataFrame | None = None) -> 
         .writeStream.format("parquet")
         .option("path", opts.path("raw"))
         .partitionBy("date", "hour")
-        .outputMode("append"),
-        "window_archive": tr.aggregate_partitions(_aggregates(side, opts))
-        .writeStream.format("parquet")
-        .option("path", opts.path("agg"))
-        .partitionBy("date")
         .outputMode("append"),
     }
 
@@ -269,18 +264,12 @@ def trigger_of(query: str, opts: JobOptions) -> str:
     return opts.side_trigger if query == "dead_letters" else opts.archive_trigger
 
 
-def state_partitions(query: str, opts: JobOptions) -> int:
-    if query == "window_archive":
-        return max(opts.shuffle_partitions, opts.side_min_partitions)
-    return opts.shuffle_partitions
-
-
 def query_conf(query: str, opts: JobOptions) -> dict[str, str]:
     """Session settings that a query keeps from its start: its state partitions and, for the aggregates query, no
     no-data micro-batches. In update mode a batch with no new data writes nothing (it only evicts state that the
     watermark has passed, which the next data batch does as well), yet it costs as much as a small data batch."""
     return {
-        "spark.sql.shuffle.partitions": str(state_partitions(query, opts)),
+        "spark.sql.shuffle.partitions": str(opts.shuffle_partitions),
         "spark.sql.streaming.noDataMicroBatches.enabled": str(query != "aggregates").lower(),
     }
 
@@ -329,8 +318,7 @@ def start(spark: SparkSession, opts: JobOptions) -> dict[str, StreamingQuery]:
             continue
         # A query's micro-batches run in the pool set on the thread that starts it.
         spark.sparkContext.setLocalProperty("spark.scheduler.pool", pool_of(name))
-        # A new query keeps the session's settings as they are at its start: the window archive's larger batches
-        # get more state partitions, so its stateful tasks stay as short as its input tasks.
+        # A new query keeps the session's settings as they are at its start.
         for key, value in query_conf(name, opts).items():
             spark.conf.set(key, value)
         query = (

@@ -9,8 +9,8 @@ error rate, status classes), and the record frames for the Kafka sinks (``aggreg
 
 Lateness rule: an event whose event time is older than the watermark (max event time seen so far minus
 the allowed delay, as of the previous micro-batch) is dropped by ``deduplicate``; every other event is
-counted exactly once per id. A window is closed, and appended to the archive, once the watermark passes
-its end.
+counted exactly once per id. A window is closed once the watermark passes its end; the correction job
+(``closed_aggregates``) later re-aggregates closed windows from the raw archive, late events included.
 
 Percentiles: ``p50/p95/p99_response_time`` are read from a KLL doubles sketch (Apache DataSketches, via
 Spark's ``kll_sketch_agg_double``) built per group with ``KLL_K`` = 200. Its normalized rank error is
@@ -390,11 +390,6 @@ def archive_partitions(events: DataFrame) -> DataFrame:
     """Adds the raw archive's ``date`` (YYYY-MM-DD) and ``hour`` (HH) partition columns, from event time (UTC)."""
     ts = F.timestamp_millis(F.col("timestamp"))
     return events.withColumn("date", F.date_format(ts, "yyyy-MM-dd")).withColumn("hour", F.date_format(ts, "HH"))
-
-
-def aggregate_partitions(aggregates: DataFrame) -> DataFrame:
-    """Adds the aggregate archive's ``date`` partition column, from the window start (UTC)."""
-    return aggregates.withColumn("date", F.date_format(F.timestamp_millis(F.col("window_start")), "yyyy-MM-dd"))
 
 
 def in_hours(events: DataFrame, hours: Sequence[int]) -> DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from logpipeline.cli import bench, dashboard, generate, ingest, pipeline, stack, topics
+from logpipeline.cli import batch, bench, dashboard, generate, ingest, pipeline, stack, topics
 from logpipeline.cli import store as store_cli
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Log Realtime Analysis pipeline.")
@@ -18,6 +18,8 @@ app.add_typer(topics.app, name="topics")
 app.command("generate")(generate.generate)
 app.command("ingest")(ingest.ingest_command)
 app.command("dashboard")(dashboard.run)
+app.command("correct", context_settings=batch.PASS_THROUGH, add_help_option=False)(batch.correct)
+app.command("backfill", context_settings=batch.PASS_THROUGH, add_help_option=False)(batch.backfill)
 
 if __name__ == "__main__":
     app()

@@ -16,7 +16,6 @@ from logpipeline_spark.job import (
     scheduler_pools,
     session_conf,
     source_options,
-    state_partitions,
     trigger_of,
 )
 
@@ -88,24 +87,16 @@ def test_each_query_has_its_trigger() -> None:
         "aggregates": "2 seconds",
         "dead_letters": "7 seconds",
         "raw_archive": "3 minutes",
-        "window_archive": "3 minutes",
     }
-
-
-def test_the_window_archive_keeps_its_state_in_small_tasks() -> None:
-    opts = parse_args(["--shuffle-partitions", "2", "--side-min-partitions", "8"])
-    assert [state_partitions(q, opts) for q in ("aggregates", "window_archive")] == [2, 8]
 
 
 def test_only_the_aggregates_query_skips_no_data_batches() -> None:
-    """Update mode writes nothing without new data; the window archive's append mode needs them to close windows."""
+    """Update mode writes nothing without new data; the side queries keep Spark's default."""
     opts = parse_args(["--shuffle-partitions", "3", "--side-min-partitions", "8"])
     conf = {query: query_conf(query, opts) for query in QUERIES}
     flags = {query: c["spark.sql.streaming.noDataMicroBatches.enabled"] for query, c in conf.items()}
-    assert flags == {"aggregates": "false", "dead_letters": "true", "raw_archive": "true", "window_archive": "true"}
-    assert {q: c["spark.sql.shuffle.partitions"] for q, c in conf.items()} == {
-        q: str(state_partitions(q, opts)) for q in QUERIES
-    }
+    assert flags == {"aggregates": "false", "dead_letters": "true", "raw_archive": "true"}
+    assert {q: c["spark.sql.shuffle.partitions"] for q, c in conf.items()} == {q: "3" for q in QUERIES}
 
 
 def test_a_checkpoint_of_other_stateful_operators_gets_a_remedy() -> None:

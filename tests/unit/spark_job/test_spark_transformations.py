@@ -240,6 +240,6 @@ def test_archive_partitions_come_from_event_time_in_utc(spark: SparkSession, ts:
     valid = tr.parse(raw_frame(spark, [event(1, ts)])).valid
     row = tr.archive_partitions(valid).select("date", "hour").first()
     assert row is not None and (row["date"], row["hour"]) == (date, hour)
-    aggregates = tr.aggregate_partitions(tr.aggregate(tr.with_event_time(valid, "1 minute"), "1 minute"))
-    agg_row = aggregates.select("date").first()
-    assert agg_row is not None and agg_row["date"] == date
+    aggregates = tr.closed_window_partitions(tr.aggregate(tr.with_event_time(valid, "1 minute"), "1 minute"))
+    agg_row = aggregates.select("date", "hour").first()
+    assert agg_row is not None and (agg_row["date"], agg_row["hour"]) == (date, hour)

@@ -59,6 +59,7 @@ class Ports:
     generator_http: int = 9109
     spark_http: int = 9110
     spark_ui: int = 4040
+    correction_http: int = 9111
 
     @classmethod
     def from_env(cls) -> Ports:

@@ -22,8 +22,15 @@ def _names(services: list[plan.Service]) -> list[str]:
 class TestServices:
     def test_default_runs_sink_dashboard_job_generator_in_order(self, settings: Settings) -> None:
         services = plan.services(settings, plan.Options(), python="py", cli="lp")
-        assert _names(services) == ["sink", "dashboard", "spark", "generator"]
+        assert _names(services) == ["sink", "dashboard", "spark", "correction", "generator"]
         assert all(s.ready_url and s.ready_url.endswith("/readyz") for s in services)
+        correction = services[3]
+        assert correction.argv[correction.argv.index("--every") + 1] == "300.0"
+        assert correction.argv[correction.argv.index("--archive-root") + 1] == settings.hdfs_url
+
+    def test_the_correction_service_can_be_left_out(self, settings: Settings) -> None:
+        services = plan.services(settings, plan.Options(correct_every=0), python="py", cli="lp")
+        assert "correction" not in _names(services)
 
     def test_generator_gets_rate_seed_and_incidents(self, settings: Settings) -> None:
         options = plan.Options(rate=50.0, seed=7, incidents=("checkout:errors:0:60:20", "search:latency:0:30:5"))

@@ -32,6 +32,8 @@ def _urls(settings: config.Settings, options: plan.Options) -> list[tuple[str, s
         ("spark ui", f"http://{host}:{p.spark_ui}"),
         ("sink metrics", f"http://{host}:{p.sink_http}/metrics"),
     ]
+    if options.correct_every > 0:
+        rows.append(("correction metrics", f"http://{host}:{p.correction_http}/metrics"))
     if options.dashboard:
         rows.append(("dashboard", f"http://{host}:{p.dashboard}"))
     return rows
@@ -72,12 +74,15 @@ def up(
     follow: bool = typer.Option(False, help="keep reading --ingest as it grows (tail -F)"),
     archive: str = typer.Option("hdfs", help="where raw and closed-window Parquet goes: hdfs or local"),
     no_dashboard: bool = typer.Option(False, "--no-dashboard", help="do not serve the dashboard"),
+    correct_every: float = typer.Option(
+        300.0, min=0.0, help="seconds between correction runs (late data into the metrics); 0: no correction"
+    ),
 ) -> None:
     """Set up and run the whole pipeline on the embedded default stack; Ctrl-C stops everything."""
     settings = config.load()
     options = plan.Options(
         rate=rate, incidents=tuple(incident or ()), seed=seed, ingest=ingest, ingest_format=ingest_format,
-        ingest_speedup=speedup, follow=follow, archive=archive, dashboard=not no_dashboard,
+        ingest_speedup=speedup, follow=follow, archive=archive, dashboard=not no_dashboard, correct_every=correct_every,
     )  # fmt: skip
     began = time.monotonic()
     # A stack the user started before stays up; one this command started goes down with it.

@@ -12,7 +12,7 @@ from pathlib import Path
 from logpipeline.config import Settings
 
 INGEST_FORMATS = ("json", "combined", "nginx-json")
-SERVICE_PORTS = ("dashboard", "sink_http", "generator_http", "spark_http", "spark_ui")
+SERVICE_PORTS = ("dashboard", "sink_http", "generator_http", "spark_http", "spark_ui", "correction_http")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Options:
     archive: str = "hdfs"  # hdfs | local
     dashboard: bool = True
     generator: bool = True
+    correct_every: float = 300.0  # seconds between correction runs; 0: no correction service
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def stack_components(options: Options) -> list[str]:
 
 
 def services(settings: Settings, options: Options, python: str, cli: str) -> list[Service]:
-    """The service processes in start order: sink and dashboard first, then the job, then the source."""
+    """The service processes in start order: sink and dashboard first, then the job and its correction, then the
+    source."""
     host, p = settings.host, settings.ports
     out = [
         Service("sink", [cli, "sink", "--http-port", str(p.sink_http)], f"http://{host}:{p.sink_http}/readyz"),
@@ -83,6 +85,21 @@ def services(settings: Settings, options: Options, python: str, cli: str) -> lis
             ready_timeout=300.0,
         )
     )  # fmt: skip
+    if options.correct_every > 0:
+        out.append(
+            Service(
+                "correction",
+                [
+                    python, "-m", "logpipeline_spark.correct",
+                    "--archive-root", archive_root(settings, options),
+                    "--every", str(options.correct_every),
+                    "--metrics-port", str(p.correction_http),
+                    "--driver-memory", "1g",
+                ],
+                f"http://{host}:{p.correction_http}/readyz",
+                ready_timeout=300.0,
+            )
+        )  # fmt: skip
     if options.ingest is not None:
         if options.ingest_format not in INGEST_FORMATS:
             raise ValueError(

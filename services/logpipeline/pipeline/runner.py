@@ -20,7 +20,7 @@ from logpipeline.stack import process
 from logpipeline.stack import runner as stack_runner
 from logpipeline.stack.errors import StackError
 
-SERVICE_NAMES = ("sink", "dashboard", "spark", "ingest", "generator")
+SERVICE_NAMES = ("sink", "dashboard", "spark", "correction", "ingest", "generator")
 
 
 def pid_file(settings: Settings, name: str) -> Path:

@@ -170,8 +170,9 @@ def duration(seconds: float) -> str:
     return f"{s // 3600} h {s % 3600 // 60} min"
 
 
-def health_badge(age_seconds: float | None, sink: Sink) -> list[Component]:
-    """Age of the newest stored window and the sink's lag: green while fresh, amber, red when stale."""
+def health_badge(age_seconds: float | None, sink: Sink, corrected_seconds: float | None = None) -> list[Component]:
+    """Age of the newest stored window and the sink's lag: green while fresh, amber, red when stale; and when late
+    or corrected data last changed a settled hour of the range."""
     if age_seconds is None:
         fresh = dbc.Badge("no data yet", color="secondary", className="me-2")
     else:
@@ -184,7 +185,12 @@ def health_badge(age_seconds: float | None, sink: Sink) -> list[Component]:
         sink_badge = dbc.Badge("sink metrics unreachable", color="danger")
     else:
         sink_badge = dbc.Badge("sink lag not configured", color="secondary")
-    return [fresh, sink_badge]
+    if corrected_seconds is None:
+        return [fresh, sink_badge]
+    late = dbc.Badge(
+        f"late data folded in {duration(corrected_seconds)} ago", id="late-badge", color="info", className="ms-2"
+    )
+    return [fresh, sink_badge, late]
 
 
 def problems(messages: Sequence[str]) -> list[Component]:

@@ -5,8 +5,10 @@ margin are final (the streaming job's watermark has passed them); whole buckets 
 (per step, as merged bucket aggregates), the partial bucket at the end is assembled from cached final minutes,
 and only the unsettled tail is read from the table on every refresh. The cache holds derived data only:
 any worker or replica rebuilds it from the table, so the app stays stateless. A bucket older than ``cache_s``
-is answered from the cache and read again in the background, so late data (later than the settle margin,
-e.g. after a sink outage) shows within ``cache_s``. Each worker fills its caches for the preset ranges in the
+is answered from the cache and read again in the background. Late data (later than the settle margin: a
+correction, a backfill, a sink catching up) bumps its hour's revision (``logpipeline.metrics.revisions``); every
+``revision_check_s`` (2 s) a worker reads all revisions in one Query and drops the cached buckets and shared views
+of the hours that moved, so the next refresh shows the new values. Each worker fills its caches for the preset ranges in the
 background when it starts (``warm``).
 """
 
@@ -22,7 +24,7 @@ from typing import Any
 from logpipeline.dashboard import buckets, model, timerange
 from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.dashboard.settings import load as load_settings
-from logpipeline.metrics import query, store
+from logpipeline.metrics import query, revisions, store
 from logpipeline.metrics.records import Aggregate
 
 log = logging.getLogger("logpipeline.dashboard")
@@ -40,6 +42,17 @@ class BucketCache:
         self.reader, self.ttl_s = reader, ttl_s
         self._buckets: dict[int, dict[int, tuple[list[Aggregate], float]]] = {}
         self._fill = {step: threading.Lock() for step in (MINUTE_MS, *timerange.RESOLUTION_MS.values())}
+        self._generation = 0  # bumped by ``invalidate``: a fill that began before keeps nothing
+
+    def invalidate(self, lo: int, hi: int) -> int:
+        """Drop every cached bucket (of any step) that overlaps ``[lo, hi)``; returns how many."""
+        self._generation += 1
+        dropped = 0
+        for step, held in list(self._buckets.items()):
+            for b in [b for b in held if b < hi and b + step > lo]:
+                del held[b]
+                dropped += 1
+        return dropped
 
     def _held(self, step: int, wanted: range, found: dict[int, list[Aggregate]]) -> tuple[list[int], list[int]]:
         """Copy the cached buckets of ``wanted`` into ``found``; returns (those not cached, those expired)."""
@@ -55,12 +68,14 @@ class BucketCache:
         return absent, expired
 
     def _fill_buckets(self, step: int, missing: list[int], found: dict[int, list[Aggregate]]) -> None:
+        generation = self._generation
         read = self.reader.windows(missing[0], missing[-1] + step)
         merged = buckets.coarsen(read, step) if step != MINUTE_MS else _by_minute(read)
         held, now = self._buckets[step], time.monotonic()
         for b in missing:
             found[b] = merged.get(b, [])
-            held[b] = (found[b], now)
+            if generation == self._generation:  # nothing changed while it read
+                held[b] = (found[b], now)
         self._evict(held, int(time.time() * 1000))
 
     def _refresh(self, step: int, lock: threading.Lock, expired: list[int]) -> None:
@@ -118,6 +133,42 @@ class Source:
         self._views: dict[tuple[Any, ...], tuple[float, model.Snapshot]] = {}
         self._view_locks: dict[tuple[Any, ...], threading.Lock] = {}
         self._views_lock = threading.Lock()
+        self._revisions: dict[int, revisions.Revision] | None = None
+        self._revisions_checked = 0.0
+        self._revisions_lock = threading.Lock()
+
+    def follow_revisions(self, now_ms: int) -> None:
+        """Every ``revision_check_s``: read the hours' change signal; drop cached buckets and shared views of hours
+        whose revision moved (late data, a correction, a backfill), so the next refresh reads them again."""
+        if self.cache is None or time.monotonic() - self._revisions_checked < self.settings.revision_check_s:
+            return
+        if not self._revisions_lock.acquire(blocking=False):
+            return
+        try:
+            seen = store.read_revisions(self.ddb, self.settings.table, now_ms - MAX_BUCKET_AGE_MS, now_ms + MINUTE_MS)
+            self._revisions_checked = time.monotonic()
+            before, self._revisions = self._revisions, seen
+            if before is None:
+                return
+            hours = revisions.moved(before, seen)
+            if not hours:
+                return
+            dropped = sum(self.cache.invalidate(h, h + revisions.HOUR_MS) for h in hours)
+            with self._tail_lock:  # the shared tail read may predate the change as well
+                self._tail = {}
+            with self._views_lock:
+                self._views = {}
+            log.info("settled minutes changed", extra={"fields": {"hours": hours, "buckets_dropped": dropped}})
+        except Exception as exc:
+            log.warning("revision check failed", extra={"fields": {"error": str(exc)}})
+        finally:
+            self._revisions_lock.release()
+
+    def corrected_at(self, start_ms: int, end_ms: int) -> int | None:
+        """When late or corrected data last changed an hour of ``[start_ms, end_ms)`` (epoch ms), if ever."""
+        held = self._revisions or {}
+        stamps = [r.changed_at for h, r in held.items() if h < end_ms and h + revisions.HOUR_MS > start_ms]
+        return max(stamps, default=None)
 
     def windows(self, b: timerange.Bounds, now_ms: int) -> tuple[list[Aggregate], list[Aggregate]]:
         """(aggregates of ``b`` at its step, the raw minute windows read fresh from the table)."""
@@ -154,13 +205,15 @@ class Source:
         self, b: timerange.Bounds, apis: list[str], now_ms: int | None = None, drill: str | None = None
     ) -> model.Snapshot:
         now = int(time.time() * 1000) if now_ms is None else now_ms
+        self.follow_revisions(now)
         windows, fresh = self.windows(b, now)
         if fresh and b.end_ms >= now:
             newest_end: int | None = max(fresh, key=lambda w: w.window_start).window_end
         else:
             newest_end = self.newest_end(now)
+        corrected = self.corrected_at(b.start_ms, b.end_ms)
         return model.summarize(
-            windows, b.start_ms, b.end_ms, now, b.resolution, b.step_ms, apis, newest_end, self.sink(), drill
+            windows, b.start_ms, b.end_ms, now, b.resolution, b.step_ms, apis, newest_end, self.sink(), drill, corrected
         )
 
     def newest_end(self, now_ms: int) -> int | None:
@@ -179,6 +232,7 @@ class Source:
         for ``tail_s`` seconds; after that the previous one is answered while a thread computes the next (every
         client showing the same view then costs only its drawing, however slow the table)."""
         key = (range_name, start, end, tuple(apis), drill)
+        self.follow_revisions(int(time.time() * 1000))
         with self._views_lock:
             held = self._views.get(key)
             lock = self._view_locks.setdefault(key, threading.Lock())
@@ -280,6 +334,7 @@ def source() -> Source:
         if _source is None:
             settings = load_settings()
             _source = Source(settings)
+            _source.follow_revisions(int(time.time() * 1000))  # the signal as of before anything is cached
             if settings.warm and _source.cache is not None:
                 threading.Thread(target=_source.warm, args=(settings.warm,), name="cache-warm", daemon=True).start()
         return _source

@@ -54,6 +54,11 @@ class Snapshot:
     age_seconds: float | None
     sink: Sink = field(default_factory=Sink)
     detail: list[Bucket] = field(default_factory=list)
+    corrected_at: int | None = None  # when late or corrected data last changed a settled hour of the range
+
+    @property
+    def corrected_seconds(self) -> float | None:
+        return None if self.corrected_at is None else max(0.0, (self.now_ms - self.corrected_at) / 1000)
 
 
 def detail(windows: list[Aggregate], api: str, start_ms: int, end_ms: int, step_ms: int) -> list[Bucket]:
@@ -82,6 +87,7 @@ def summarize(
     newest_window_end: int | None,
     sink: Sink,
     drill: str | None = None,
+    corrected_at: int | None = None,
 ) -> Snapshot:
     """Everything a page shows: figures over the APIs in ``apis`` (all when empty) and the drill-down."""
     selected = rollup.filter_apis(windows, apis)
@@ -104,4 +110,5 @@ def summarize(
         age_seconds=age,
         sink=sink,
         detail=detail(windows, drill, start_ms, end_ms, step_ms) if drill else [],
+        corrected_at=corrected_at,
     )

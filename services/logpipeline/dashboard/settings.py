@@ -4,9 +4,10 @@
 local stack's server. ``LOGPIPELINE_SINK_METRICS_URL`` is the sink's Prometheus endpoint for the lag badge
 (empty or ``off``: not shown). ``LOGPIPELINE_DASHBOARD_SETTLE_SECONDS`` is how old a minute must be before
 its windows are final and cached (default: the streaming job's ``LOGPIPELINE_WATERMARK_SECONDS`` + 150, else
-180), ``LOGPIPELINE_DASHBOARD_CACHE_SECONDS`` after how long a cached bucket is read again, in the background
+180; at least 90, the age after which a write bumps its hour's revision), ``LOGPIPELINE_DASHBOARD_CACHE_SECONDS`` after how long a cached bucket is read again, in the background
 (default 1800; 0: no cache) and
 ``LOGPIPELINE_DASHBOARD_TAIL_SECONDS`` how long one read of the unsettled tail serves refreshes (default 5).
+``LOGPIPELINE_DASHBOARD_REVISION_CHECK_SECONDS`` how often a worker reads the hours' revisions (default 2).
 ``LOGPIPELINE_DASHBOARD_WARM`` lists the preset ranges whose buckets a worker caches in the background when it
 starts (default ``1h,24h,7d``; empty: none).
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 
 from logpipeline import config
 from logpipeline.dashboard import timerange
-from logpipeline.metrics import layout
+from logpipeline.metrics import layout, revisions
 
 
 def env_int(name: str, default: int, minimum: int = 0) -> int:
@@ -44,6 +45,7 @@ class DashboardSettings:
     cache_s: int
     tail_s: int = 5
     warm: list[str] = field(default_factory=list)
+    revision_check_s: float = 2.0
 
 
 def warm_ranges(text: str) -> list[str]:
@@ -66,8 +68,13 @@ def load() -> DashboardSettings:
         endpoint=endpoint,
         shards=env_int("LOGPIPELINE_TABLE_SHARDS", layout.DEFAULT_SHARDS, 1),
         sink_metrics_url=None if sink.lower() in ("", "off", "none") else sink,
-        settle_s=env_int("LOGPIPELINE_DASHBOARD_SETTLE_SECONDS", env_int("LOGPIPELINE_WATERMARK_SECONDS", 30) + 150),
+        settle_s=env_int(
+            "LOGPIPELINE_DASHBOARD_SETTLE_SECONDS",
+            env_int("LOGPIPELINE_WATERMARK_SECONDS", 30) + 150,
+            revisions.MIN_SETTLE_MS // 1000,
+        ),
         cache_s=env_int("LOGPIPELINE_DASHBOARD_CACHE_SECONDS", 1800),
         tail_s=env_int("LOGPIPELINE_DASHBOARD_TAIL_SECONDS", 5),
         warm=warm_ranges(os.environ.get("LOGPIPELINE_DASHBOARD_WARM", "1h,24h,7d")),
+        revision_check_s=env_int("LOGPIPELINE_DASHBOARD_REVISION_CHECK_SECONDS", 2),
     )

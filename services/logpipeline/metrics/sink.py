@@ -2,7 +2,8 @@
 
 Per batch (up to ``batch_size`` records or ``poll_timeout``): parse (invalid records go to the dead-letter
 topic with the reason), keep the newest version of each id, write with conditional puts in parallel (an older
-version never replaces a newer one), merge the batch into the minute digests (``digest``), flush the dead
+version never replaces a newer one), merge the batch into the minute digests (``digest``), bump the change
+signal of the hours of windows that had already ended (``revisions``: late data, corrections), flush the dead
 letters, and only then commit the batch's offsets.
 Throttling or an unreachable store is retried with exponential backoff and full jitter, without
 committing; refused credentials or permissions (``store.Denied``) stop the sink with one error line and
@@ -30,7 +31,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from logpipeline.events import deadletter
-from logpipeline.metrics import backoff, digest, records, service, store
+from logpipeline.metrics import backoff, digest, records, revisions, service, store
 from logpipeline.metrics.layout import DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS
 from logpipeline.metrics.records import Aggregate, InvalidAggregate
 
@@ -83,6 +84,11 @@ class Metrics:
             "logpipeline_sink_digests_updated", "minute digests changed by merging a batch", registry=r
         )
         self.commits = Counter("logpipeline_sink_commits", "offset commits after durable writes", registry=r)
+        self.revisions = Counter(
+            "logpipeline_sink_revisions_bumped",
+            "hour revisions bumped: writes to windows that had ended (late data, corrections, catching up)",
+            registry=r,
+        )
         self.batch_seconds = Histogram(
             "logpipeline_sink_batch_seconds", "time to write and commit one batch", registry=r
         )
@@ -323,7 +329,13 @@ class Sink:
         def write() -> store.WriteResult:
             result = self.writer.write(newest)
             refused = {a.id for a, _ in result.failed}
-            self.metrics.digests.inc(self.digests.merge([a for a in newest if a.id not in refused]))
+            stored = [a for a in newest if a.id not in refused]
+            self.metrics.digests.inc(self.digests.merge(stored))
+            now = int(time.time() * 1000)
+            hours = revisions.hours_to_bump(stored, now)
+            self.metrics.revisions.inc(
+                store.bump_revisions(self.ddb, self.cfg.table, hours, now, self.cfg.retention_days)
+            )
             return result
 
         try:

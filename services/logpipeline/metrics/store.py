@@ -20,7 +20,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 
-from logpipeline.metrics import backoff, digest, layout
+from logpipeline.metrics import backoff, digest, layout, revisions
 from logpipeline.metrics.records import Aggregate
 
 BATCH_WRITE_MAX = 25
@@ -340,6 +340,32 @@ class DigestWriter:
         if error is not None:
             raise error
         return changed
+
+
+def bump_revisions(ddb: Any, table: str, hours: Iterable[int], now_ms: int, retention_days: int) -> int:
+    """Bump the change signal of each hour (``revisions``) in the digest table of ``table``; returns the count."""
+    bumped = 0
+    for hour in hours:
+        try:
+            ddb.update_item(**revisions.bump_request(digest.table_name(table), hour, now_ms, retention_days))
+        except Exception as exc:
+            raise classify(exc) from exc
+        bumped += 1
+    return bumped
+
+
+def read_revisions(ddb: Any, table: str, start_ms: int, end_ms: int) -> dict[int, revisions.Revision]:
+    """The change signal of every hour overlapping ``[start_ms, end_ms)`` that was ever bumped (one Query)."""
+    request = revisions.range_request(digest.table_name(table), start_ms, end_ms)
+    out: dict[int, revisions.Revision] = {}
+    while True:
+        page = ddb.query(**request)
+        for item in page.get("Items", []):
+            rev = revisions.from_item(item)
+            out[rev.hour] = rev
+        if "LastEvaluatedKey" not in page:
+            return out
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def bulk_load(

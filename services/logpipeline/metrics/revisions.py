@@ -1,0 +1,82 @@
+"""Change signal for settled windows (pure): a per-hour revision that writers bump and readers check cheaply.
+
+The dashboard caches minutes older than its settle margin as final. Late data (a correction run, a backfill, a
+sink catching up after an outage) can still change them; the writer of such a change bumps the revision of the
+window's hour, and every dashboard worker reads all revisions of its cached range in one Query every few
+seconds, dropping the cached buckets of the hours whose revision moved.
+
+Items live in the digest table (``<table>_minutes``): ``pk = "rev"``, ``sk = <hour start, 13 digits>``, ``rev``
+(a counter, ``ADD``), ``changed_at`` (epoch ms of the last bump), ``expires_at`` (TTL). One partition holds them
+all, so one Query with ``sk BETWEEN`` reads a week's 168 hours; writes are rare (only changes to windows that
+ended ``BUMP_AFTER_MS`` ago or more).
+
+The rule that keeps readers right: a writer bumps for every write of a window that ended ``BUMP_AFTER_MS`` or
+more before the write, and a reader caches only minutes that ended at least ``BUMP_AFTER_MS`` before it reads
+them (``MIN_SETTLE_MS``), so any later write to a cached minute bumps its hour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from logpipeline.metrics.records import Aggregate
+
+PARTITION = "rev"
+HOUR_MS = 3_600_000
+BUMP_AFTER_MS = 90_000  # the stream's own updates (watermark 1 minute, 1 s trigger) end before this
+MIN_SETTLE_MS = BUMP_AFTER_MS
+
+
+@dataclass(frozen=True)
+class Revision:
+    hour: int  # epoch ms of the hour's start
+    rev: int
+    changed_at: int  # epoch ms
+
+
+def hour_of(ms: int) -> int:
+    return ms - ms % HOUR_MS
+
+
+def sort_key(hour: int) -> str:
+    return f"{hour:013d}"
+
+
+def hours_to_bump(windows: Iterable[Aggregate], now_ms: int) -> list[int]:
+    """The hours of the written windows that ended ``BUMP_AFTER_MS`` or more before ``now_ms``."""
+    return sorted({hour_of(w.window_start) for w in windows if w.window_end <= now_ms - BUMP_AFTER_MS})
+
+
+def bump_request(table: str, hour: int, now_ms: int, retention_days: int) -> dict[str, Any]:
+    """The UpdateItem arguments that bump one hour's revision (``table`` is the digest table)."""
+    expires = (hour + HOUR_MS) // 1000 + retention_days * 86_400
+    return {
+        "TableName": table,
+        "Key": {"pk": {"S": PARTITION}, "sk": {"S": sort_key(hour)}},
+        "UpdateExpression": "ADD rev :one SET changed_at = :now, expires_at = :exp",
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":now": {"N": str(now_ms)}, ":exp": {"N": str(expires)}},
+    }
+
+
+def range_request(table: str, start_ms: int, end_ms: int) -> dict[str, Any]:
+    """The Query arguments that read the revisions of every hour overlapping ``[start_ms, end_ms)``."""
+    return {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :p AND sk BETWEEN :lo AND :hi",
+        "ExpressionAttributeValues": {
+            ":p": {"S": PARTITION},
+            ":lo": {"S": sort_key(hour_of(start_ms))},
+            ":hi": {"S": sort_key(hour_of(max(start_ms, end_ms - 1)))},
+        },
+    }
+
+
+def from_item(item: dict[str, Any]) -> Revision:
+    return Revision(int(item["sk"]["S"]), int(item["rev"]["N"]), int(item.get("changed_at", {"N": "0"})["N"]))
+
+
+def moved(before: dict[int, Revision], now: dict[int, Revision]) -> list[int]:
+    """Hours whose revision differs from the one seen before (a new hour counts as moved)."""
+    return sorted(h for h, r in now.items() if h not in before or before[h].rev != r.rev)

@@ -105,7 +105,9 @@ def parse_args(argv: Sequence[str] | None = None) -> CorrectOptions:
     p.add_argument("--aggregates-topic", default=names.aggregates_topic)
     p.add_argument("--pipeline", default=names.pipeline)
     p.add_argument("--table", default=names.table)
-    p.add_argument("--endpoint", default=settings.dynamodb_endpoint, help="DynamoDB endpoint ('' for AWS)")
+    # LOGPIPELINE_DYNAMODB_ENDPOINT set but empty means AWS (as the operator's ConfigMap says for engine aws).
+    endpoint = env("LOGPIPELINE_DYNAMODB_ENDPOINT", settings.dynamodb_endpoint)
+    p.add_argument("--endpoint", default=endpoint, help="DynamoDB endpoint ('' for AWS)")
     p.add_argument("--window", default=env("LOGPIPELINE_WINDOW") or "1 minute")
     p.add_argument(
         "--settle",

@@ -10,7 +10,18 @@ import pytest
 import yaml
 
 from logpipeline_operator import constants as c
-from logpipeline_operator.builders import config, dashboard, dynamodb, generator, hdfs, kafka, plan, sink, spark
+from logpipeline_operator.builders import (
+    config,
+    correction,
+    dashboard,
+    dynamodb,
+    generator,
+    hdfs,
+    kafka,
+    plan,
+    sink,
+    spark,
+)
 from logpipeline_operator.builders.defaults import defaulted
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,10 +35,17 @@ def pipeline(**spec: Any) -> dict[str, Any]:
     return defaulted(CRD, {**body, "spec": spec})
 
 
-def containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
+def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
     if obj["kind"] in ("Deployment", "StatefulSet"):
-        return list(obj["spec"]["template"]["spec"]["containers"])
-    return []
+        return dict(obj["spec"]["template"]["spec"])
+    if obj["kind"] == "CronJob":
+        return dict(obj["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+    return None
+
+
+def containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = pod_spec(obj)
+    return list(spec["containers"]) if spec else []
 
 
 class TestConfigMap:
@@ -204,6 +222,26 @@ class TestGenerator:
         assert "500" in dep["spec"]["template"]["spec"]["containers"][0]["command"]
 
 
+class TestCorrection:
+    def test_a_cronjob_runs_the_correction_in_local_mode_never_two_at_once(self) -> None:
+        [job] = correction.build_correction(pipeline(correction={"schedule": "*/10 * * * *", "lookbackHours": 6}))
+        assert (job["kind"], job["spec"]["schedule"], job["spec"]["concurrencyPolicy"]) == (
+            "CronJob",
+            "*/10 * * * *",
+            "Forbid",
+        )
+        [ctr] = containers(job)
+        assert ctr["command"][:3] == ["/opt/spark/bin/spark-submit", "--master", "local[2]"]
+        assert ctr["command"][ctr["command"].index("--lookback-hours") + 1] == "6"
+        assert ctr["command"][ctr["command"].index("--settle") + 1] == "210"
+        assert ctr["envFrom"] == [{"configMapRef": {"name": "lp1-config"}}]
+        assert job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+
+    def test_nothing_without_the_archive_or_when_disabled(self) -> None:
+        assert correction.build_correction(pipeline(archive={"enabled": False})) == []
+        assert correction.build_correction(pipeline(correction={"enabled": False})) == []
+
+
 class TestPlan:
     def test_every_child_is_owned_labelled_and_restricted(self) -> None:
         lp = defaulted(CRD, {**copy.deepcopy(EXAMPLE), "metadata": {"name": "example", "namespace": "ns1", "uid": UID}})
@@ -216,12 +254,14 @@ class TestPlan:
             assert obj["metadata"]["labels"][c.LABEL_MANAGED_BY] == c.MANAGED_BY
             for ctr in containers(obj):
                 assert ctr["resources"]["requests"] and ctr["resources"]["limits"]
-                assert ctr["readinessProbe"] and ctr["livenessProbe"]
+                assert obj["kind"] == "CronJob" or (ctr["readinessProbe"] and ctr["livenessProbe"])
                 assert ctr["securityContext"]["allowPrivilegeEscalation"] is False
                 assert ctr["securityContext"]["capabilities"] == {"drop": ["ALL"]}
-            if obj["kind"] in ("Deployment", "StatefulSet"):
-                pod = obj["spec"]["template"]["spec"]["securityContext"]
+            spec = pod_spec(obj)
+            if spec is not None:
+                pod = spec["securityContext"]
                 assert pod["runAsNonRoot"] is True and pod["seccompProfile"]["type"] == "RuntimeDefault"
+        assert "CronJob" in {o["kind"] for o in children}, "the example archives, so it corrects late data"
 
     def test_prune_lists_what_the_spec_no_longer_wants(self) -> None:
         before = plan.build_children(pipeline())

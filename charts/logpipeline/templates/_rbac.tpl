@@ -46,4 +46,7 @@ checks this list against the builders' output, both ways: nothing missing, nothi
 - apiGroups: ["sparkoperator.k8s.io"]
   resources: ["sparkapplications"]
   verbs: ["list", "create", "patch", "delete"]
+- apiGroups: ["batch"]
+  resources: ["cronjobs"]
+  verbs: ["list", "create", "patch", "delete"]
 {{- end }}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from logpipeline_operator.builders import config, dashboard, dynamodb, generator, hdfs, kafka, sink, spark
+from logpipeline_operator.builders import config, correction, dashboard, dynamodb, generator, hdfs, kafka, sink, spark
 from logpipeline_operator.builders.common import Body, Manifest
 
 # (apiVersion, kind) -> plural; every kind the operator may create, so it can find and prune its children.
@@ -23,6 +23,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("autoscaling/v2", "HorizontalPodAutoscaler"): "horizontalpodautoscalers",
     ("policy/v1", "PodDisruptionBudget"): "poddisruptionbudgets",
     ("networking.k8s.io/v1", "Ingress"): "ingresses",
+    ("batch/v1", "CronJob"): "cronjobs",
 }
 
 
@@ -34,6 +35,7 @@ def build_children(lp: Body) -> list[Manifest]:
         *dynamodb.build_dynamodb(lp),
         *hdfs.build_hdfs(lp),
         *spark.build_spark(lp),
+        *correction.build_correction(lp),
         sink.build_sink_deployment(lp),
         *dashboard.build_dashboard(lp),
         *generator.build_generator(lp),

@@ -15,7 +15,7 @@ from logpipeline.cli.progress import log, result
 from logpipeline.generator import traffic, truth
 from logpipeline.ingest.metrics import GeneratorMetrics
 from logpipeline.kafka import topics
-from logpipeline.kafka.producer import Sender
+from logpipeline.kafka.producer import BrokerHealth, Sender
 from logpipeline.metrics.service import serve
 
 PROGRESS_EVERY_S = 2.0
@@ -140,7 +140,9 @@ def generate(
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: flush what was queued, then summarize
     metrics = GeneratorMetrics()
     if metrics_port is not None:
-        server = serve("0.0.0.0", metrics_port, metrics.registry, ready=lambda: True)
+        health = BrokerHealth(sender.producer, sender.failures, "logpipeline_generator")
+        metrics.registry.register(health)
+        server = serve("0.0.0.0", metrics_port, metrics.registry, ready=health.ready)
         log("serving", port=server.server_address[1], paths=["/healthz", "/readyz", "/metrics"])
     summary = run(spec, sender, truth_file, metrics)
     log("done", **{k: v for k, v in summary.items() if k != "truth"})

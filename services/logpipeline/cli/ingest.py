@@ -19,7 +19,7 @@ from logpipeline.ingest.metrics import IngestMetrics
 from logpipeline.ingest.run import IngestSummary, ingest
 from logpipeline.kafka import topics
 from logpipeline.kafka.deadletters import MAX_DLQ_VALUE_BYTES, DeadLetters
-from logpipeline.kafka.producer import Sender
+from logpipeline.kafka.producer import BrokerHealth, Sender
 from logpipeline.metrics.service import serve
 
 
@@ -53,7 +53,9 @@ def ingest_command(
         raise typer.Exit(1) from None
     metrics = IngestMetrics()
     if metrics_port is not None:
-        server = serve("0.0.0.0", metrics_port, metrics.registry, ready=lambda: True)
+        health = BrokerHealth(sender.producer, sender.failures, "logpipeline_ingest")
+        metrics.registry.register(health)
+        server = serve("0.0.0.0", metrics_port, metrics.registry, ready=health.ready)
         log("serving", port=server.server_address[1], paths=["/healthz", "/readyz", "/metrics"])
     stopping = threading.Event()
 

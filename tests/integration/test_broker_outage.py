@@ -1,0 +1,156 @@
+"""A broker killed twice (SIGKILL) and restarted under 2,000 generated events/s: nothing acknowledged is lost or
+counted twice, and the generator says so while it lasts.
+
+A private Kafka broker (KRaft, its own ports and data directory, so the shared stack is never touched) serves a
+generator (``logpipeline generate --rate 2000 --truth``) and the streaming job. The broker is killed and restarted
+twice mid-stream. The generator's ``/readyz`` must fail during each outage and pass again after, its ``/metrics``
+must count every acknowledged delivery, and the job's aggregates must equal the generator's ground truth exactly:
+every (minute, api, level) count.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from logpipeline import config
+from logpipeline.stack import process
+from logpipeline.stack import runner as stack_runner
+from spark_job_support import JobProcess, LatestAggregates, create_topics, free_port, job_args
+
+RATE, SECONDS = 2000, 70
+OUTAGES = ((8.0, 14.0), (32.0, 14.0))  # (seconds after the generator starts, seconds the broker stays down)
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return 0
+
+
+def _kill_broker(settings: config.Settings) -> None:
+    pid = process.read_pid(settings.run / "kafka.pid")
+    assert pid is not None, "the private broker runs"
+    os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while process.read_pid(settings.run / "kafka.pid") is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def outage(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("outage")
+    ports = replace(stack.ports, kafka=free_port(), kafka_controller=free_port())
+    private = config.Settings(state=tmp / "state", cache=stack.cache, ports=ports)
+    stack_runner.up(private, lambda component, message: None, only=["kafka"])
+    unique = uuid.uuid4().hex[:10]
+    names = config.Names(input_topic=f"in_{unique}", aggregates_topic=f"agg_{unique}", pipeline=f"out-{unique}")
+    create_topics(private, names)
+    aggs = LatestAggregates(private.kafka_bootstrap, names.aggregates_topic)
+    job = JobProcess(
+        job_args(private, names, f"file://{tmp / 'archive'}", queries="aggregates", trigger="1 second"),
+        tmp / "job.log",
+    ).start()
+    metrics_port = free_port()
+    truth_path = tmp / "truth.jsonl"
+    env = {**os.environ, "LOGPIPELINE_KAFKA_BOOTSTRAP": private.kafka_bootstrap}
+    exe = str(Path(sys.executable).with_name("logpipeline"))
+    generator: subprocess.Popen[str] | None = None
+    readiness: list[tuple[float, int]] = []
+    stop = threading.Event()
+    try:
+        aggs.wait_until(lambda a: True, 1, job)
+        time.sleep(20)  # the job's session is up and its queries started before the traffic begins
+        generator = subprocess.Popen(
+            [exe, "generate", "--rate", str(RATE), "--duration", str(SECONDS), "--seed", "21",
+             "--topic", names.input_topic, "--metrics-port", str(metrics_port), "--truth", str(truth_path)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        began = time.monotonic()
+
+        def watch() -> None:
+            while not stop.is_set():
+                readiness.append((time.monotonic() - began, _status(f"http://127.0.0.1:{metrics_port}/readyz")))
+                time.sleep(0.5)
+
+        threading.Thread(target=watch, daemon=True).start()
+        windows: list[tuple[float, float]] = []
+        metrics_during: list[str] = []
+        for at, down_for in OUTAGES:
+            time.sleep(max(0.0, began + at - time.monotonic()))
+            _kill_broker(private)
+            killed = time.monotonic() - began
+            time.sleep(down_for)
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as response:
+                metrics_during.append(response.read().decode())
+            stack_runner.up(private, lambda component, message: None, only=["kafka"])
+            windows.append((killed, time.monotonic() - began))
+        out, err = generator.communicate(timeout=SECONDS + 300)
+        stop.set()
+        summary = orjson.loads(out.strip().splitlines()[-1])
+        lines = [orjson.loads(x) for x in truth_path.read_bytes().splitlines()]
+        truth = {x["aggregate"]["id"]: x["aggregate"] for x in lines if x["kind"] == "aggregate"}
+        total = sum(a["log_count"] for a in truth.values())
+        aggs.wait_until(lambda a: sum(v["log_count"] for v in a.latest.values()) >= total, 300, job)
+        aggs.poll(3.0)
+        yield {
+            "summary": summary,
+            "truth": truth,
+            "latest": dict(aggs.latest),
+            "readiness": readiness,
+            "windows": windows,
+            "metrics_during": metrics_during,
+            "generator_stderr": err,
+        }
+    finally:
+        stop.set()
+        if generator is not None and generator.poll() is None:
+            generator.kill()
+        aggs.close()
+        if job.alive():
+            job.kill()
+        stack_runner.down(private, lambda component, message: None)
+
+
+def test_every_acknowledged_event_is_counted_exactly_once(outage: dict[str, Any]) -> None:
+    summary, truth, latest = outage["summary"], outage["truth"], outage["latest"]
+    assert summary["failed"] == 0 and summary["sent"] == sum(a["log_count"] for a in truth.values()) > 0, summary
+    assert sorted(latest) == sorted(truth)
+    assert {k: v["log_count"] for k, v in latest.items()} == {k: v["log_count"] for k, v in truth.items()}
+
+
+def test_readyz_fails_during_each_outage_and_passes_after(outage: dict[str, Any]) -> None:
+    samples = outage["readiness"]
+    for killed, restarted in outage["windows"]:
+        during = [code for t, code in samples if killed + 11 <= t <= restarted]  # the stall bound is 10 s
+        after = [code for t, code in samples if restarted + 12 <= t <= restarted + 15]
+        assert during and set(during) == {503}, (killed, restarted, samples)
+        assert after and set(after) == {200}, (killed, restarted, samples)
+
+
+def test_metrics_count_acknowledged_deliveries_and_show_the_outage(outage: dict[str, Any]) -> None:
+    for text in outage["metrics_during"]:
+        values = {
+            line.split()[0]: float(line.split()[1]) for line in text.splitlines() if line and not line.startswith("#")
+        }
+        assert values["logpipeline_generator_in_flight"] > 0, "events wait for the broker"
+        assert values["logpipeline_generator_broker_acknowledging"] == 0
+        assert 0 < values["logpipeline_generator_acknowledged_total"] < outage["summary"]["sent"]

@@ -24,6 +24,7 @@ between micro-batches. Logs are JSON lines; /healthz, /readyz and /metrics are s
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import re
@@ -197,6 +198,10 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
 # two such waits in a row). A live stream rarely waits, since a fetch returns as soon as new records arrive; a
 # catch-up after a restart, or a topic that goes quiet, does.
 CONSUMER_OPTIONS: dict[str, str] = {"kafka.fetch.max.wait.ms": "10"}
+# Records that retention deleted before the job read them (a job stopped longer than the topic's retention) are
+# skipped, not fatal: a query that stops on them stops all counting. Each batch's skipped offsets are counted
+# (``skipped_offsets``) and logged instead.
+FAIL_ON_DATA_LOSS = "false"
 
 
 def source_options(opts: JobOptions, min_partitions: int = 0) -> dict[str, str]:
@@ -205,6 +210,7 @@ def source_options(opts: JobOptions, min_partitions: int = 0) -> dict[str, str]:
         "kafka.bootstrap.servers": opts.bootstrap,
         "subscribe": opts.input_topic,
         "startingOffsets": opts.starting_offsets,
+        "failOnDataLoss": FAIL_ON_DATA_LOSS,
         **CONSUMER_OPTIONS,
     }
     if opts.max_offsets_per_trigger > 0:
@@ -348,12 +354,38 @@ class Metrics:
         )
         self.state_rows = Gauge("logpipeline_spark_state_rows", "Rows held in state", labels, registry=self.registry)
         self.active = Gauge("logpipeline_spark_query_active", "1 while the query runs", labels, registry=self.registry)
+        self.skipped = Counter(
+            "logpipeline_spark_offsets_skipped",
+            "Offsets in a batch's range that held no readable record: deleted by retention before the job read them "
+            "(or a transactional producer's commit markers)",
+            labels,
+            registry=self.registry,
+        )
         self.late = Counter(
             "logpipeline_spark_late_events",
             "Events older than the watermark: not counted by this query (kept in the raw archive for the correction job)",
             labels,
             registry=self.registry,
         )
+
+
+def skipped_offsets(progress: dict[str, Any]) -> int:
+    """Offsets of a batch's ranges that it read no record from (``failOnDataLoss`` is off): the ranges' size minus
+    the rows read. Partitions the batch starts from nothing (new ones) are left out."""
+    span = 0
+    for source in progress.get("sources") or []:
+        start, end = _offsets(source.get("startOffset")), _offsets(source.get("endOffset"))
+        span += sum(max(0, last - start[key]) for key, last in end.items() if key in start)
+    return max(0, span - int(progress.get("numInputRows", 0))) if span else 0
+
+
+def _offsets(value: Any) -> dict[str, int]:
+    """A Kafka source's offsets (``{"topic": {"0": 12}}``, or its JSON text) as ``{"topic:0": 12}``."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    if not isinstance(value, dict):
+        return {}
+    return {f"{t}:{p}": int(o) for t, parts in value.items() if isinstance(parts, dict) for p, o in parts.items()}
 
 
 def batch_fields(name: str, progress: dict[str, Any]) -> dict[str, Any]:
@@ -398,6 +430,14 @@ def _report(name: str, progress: dict[str, Any], metrics: Metrics) -> None:
     metrics.duration.labels(name).set(fields["batch_ms"] / 1000.0)
     metrics.state_rows.labels(name).set(fields["state_rows"])
     metrics.late.labels(name).inc(fields["late_events"])
+    skipped = skipped_offsets(progress)
+    if skipped:
+        metrics.skipped.labels(name).inc(skipped)
+        ranges = [{"from": src.get("startOffset"), "to": src.get("endOffset")} for src in progress.get("sources") or []]
+        log.warning(
+            "offsets skipped: records deleted before they were read",
+            extra={"fields": {"query": name, "batch": fields["batch"], "skipped": skipped, "ranges": ranges}},
+        )
     if fields["late_events"]:
         log.warning(
             "late events not counted",

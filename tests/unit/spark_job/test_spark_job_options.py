@@ -15,6 +15,7 @@ from logpipeline_spark.job import (
     query_conf,
     scheduler_pools,
     session_conf,
+    skipped_offsets,
     source_options,
     trigger_of,
 )
@@ -172,3 +173,19 @@ def test_the_clock_skew_bound_comes_from_the_option_or_the_environment(monkeypat
     assert parse_args([]).max_ahead_ms == 90_000
     with pytest.raises(SystemExit):
         parse_args(["--max-ahead", "-1"])
+
+
+def test_offsets_a_batch_could_not_read_are_counted() -> None:
+    progress = {
+        "numInputRows": 70,
+        "sources": [{"startOffset": {"in": {"0": 100, "1": 50}}, "endOffset": {"in": {"0": 150, "1": 90, "2": 5}}}],
+    }
+    assert skipped_offsets(progress) == 20, "50 + 40 offsets in range (the new partition 2 aside), 70 records read"
+    assert skipped_offsets({**progress, "numInputRows": 90}) == 0
+    text = {"startOffset": '{"in": {"0": 1}}', "endOffset": '{"in": {"0": 11}}'}
+    assert skipped_offsets({"numInputRows": 4, "sources": [text]}) == 6
+    assert skipped_offsets({"numInputRows": 9, "sources": [{"startOffset": None, "endOffset": {"in": {"0": 9}}}]}) == 0
+
+
+def test_a_lost_offset_never_stops_the_queries() -> None:
+    assert source_options(parse_args([]))["failOnDataLoss"] == "false"

@@ -242,7 +242,7 @@ def writers(raw: DataFrame, opts: JobOptions, side: DataFrame | None = None) -> 
         .writeStream.format("kafka")
         .options(**kafka, topic=opts.aggregates_topic)
         .outputMode("update"),
-        "dead_letters": tr.dead_letter_records(parsed.invalid)
+        "dead_letters": tr.dead_letter_records(tr.with_class_counts(parsed.invalid))
         .writeStream.format("kafka")
         .options(**kafka, topic=opts.dlq_topic)
         .outputMode("append"),
@@ -361,12 +361,25 @@ class Metrics:
             labels,
             registry=self.registry,
         )
+        self.dead = Counter(
+            "logpipeline_spark_dead_letters",
+            "Records sent to the dead-letter topic, by class (too_far_ahead: stamped past the clock-skew bound)",
+            ["error_class"],
+            registry=self.registry,
+        )
         self.late = Counter(
             "logpipeline_spark_late_events",
             "Events older than the watermark: not counted by this query (kept in the raw archive for the correction job)",
             labels,
             registry=self.registry,
         )
+
+
+def dead_letter_counts(progress: Any) -> dict[str, int]:
+    """The batch's dead letters per class, as ``with_class_counts`` observed them (a Row, or its JSON form)."""
+    row: Any = (progress.get("observedMetrics") or {}).get(tr.CLASS_COUNTS) or {}
+    values = row.asDict() if hasattr(row, "asDict") else dict(row)
+    return {str(k): int(v) for k, v in values.items() if v}
 
 
 def skipped_offsets(progress: dict[str, Any]) -> int:
@@ -430,6 +443,8 @@ def _report(name: str, progress: dict[str, Any], metrics: Metrics) -> None:
     metrics.duration.labels(name).set(fields["batch_ms"] / 1000.0)
     metrics.state_rows.labels(name).set(fields["state_rows"])
     metrics.late.labels(name).inc(fields["late_events"])
+    for error_class, n in dead_letter_counts(progress).items():
+        metrics.dead.labels(error_class).inc(n)
     skipped = skipped_offsets(progress)
     if skipped:
         metrics.skipped.labels(name).inc(skipped)
@@ -506,7 +521,10 @@ def run(opts: JobOptions) -> int:
             progress = query.lastProgress
             if progress and progress.get("batchId") != seen.get(name):
                 seen[name] = progress.get("batchId")
-                _report(name, progress, metrics)
+                try:
+                    _report(name, progress, metrics)
+                except Exception as exc:  # a report the job cannot read must not stop the queries
+                    log.warning("progress report unreadable", extra={"fields": {"query": name, "error": repr(exc)}})
     _stop(queries)
     spark.stop()
     log.info("job stopped", extra={"fields": {"failed": failed}})

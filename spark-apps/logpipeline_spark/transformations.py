@@ -273,6 +273,25 @@ def _iso(ms: Column) -> Column:
     return F.date_format(F.timestamp_millis(ms), "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
 
 
+# Every class ``parse`` gives a rejected record; ``with_class_counts`` counts each of them per batch.
+DEAD_LETTER_CLASSES: tuple[str, ...] = (
+    "not_json",
+    "missing_field",
+    "wrong_type",
+    "out_of_range",
+    "too_long",
+    "not_allowed",
+    "too_far_ahead",
+)
+CLASS_COUNTS = "dead_letters"
+
+
+def with_class_counts(invalid: DataFrame) -> DataFrame:
+    """The invalid records, observed: each batch's progress reports their count per class (``CLASS_COUNTS``)."""
+    counts = [F.sum(F.when(F.col("error_class") == c, 1).otherwise(0)).alias(c) for c in DEAD_LETTER_CLASSES]
+    return invalid.observe(CLASS_COUNTS, *counts)
+
+
 def dead_letter_records(invalid: DataFrame) -> DataFrame:
     """Invalid records as Kafka sink rows: original key and value, the reason in ``dlq.*`` headers."""
 

@@ -25,9 +25,11 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from dashboard_env import ARTIFACTS, chromium, free_port, gunicorn, truth
 from logpipeline import config
 from logpipeline.events.schema import LOG_LEVELS
-from logpipeline.metrics import query, store, synthetic
+from logpipeline.metrics import query, service, store, synthetic
+from logpipeline_spark.job import Metrics as JobMetrics
 
 FOLLOW_S = 10.0
+LATE = 300
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +57,18 @@ def replay(stack: config.Settings) -> Iterator[dict[str, Any]]:
             stdout=out, stderr=out, env=env,
         )  # fmt: skip
     reader = query.Reader(ddb, table)
+    job = JobMetrics()  # the streaming job's own counters, served as the job serves them
+    job_server = service.serve("127.0.0.1", free_port(), job.registry, lambda: True)
+    job_url = f"http://127.0.0.1:{job_server.server_address[1]}/metrics"
     try:
         with (
-            gunicorn(table, stack.dynamodb_endpoint, workers=1, LOGPIPELINE_DASHBOARD_WARM="1h") as base,
+            gunicorn(
+                table,
+                stack.dynamodb_endpoint,
+                workers=1,
+                LOGPIPELINE_DASHBOARD_WARM="1h",
+                LOGPIPELINE_JOB_METRICS_URL=job_url,
+            ) as base,
             chromium() as browser,
         ):
             page = browser.new_page()
@@ -65,6 +76,9 @@ def replay(stack: config.Settings) -> Iterator[dict[str, Any]]:
             page.wait_for_function("() => document.getElementById('ov-kpi-INFO')?.textContent === '0'", timeout=60_000)
             time.sleep(3)  # the page has refreshed on the empty, cached minutes
             empty = {lv: page.text_content(f"#ov-kpi-{lv}") for lv in LOG_LEVELS}
+            banner_before = page.query_selector("#arrivals-banner")
+            job.late.labels("aggregates").inc(LATE)  # the job reports late and skewed events while the page is open
+            job.dead.labels("too_far_ahead").inc(1)
             producer = Producer({"bootstrap.servers": stack.kafka_bootstrap, "acks": "all"})
             for agg in aggregates:
                 producer.produce(topic, key=agg.id.encode(), value=orjson.dumps(agg.to_record()))
@@ -85,6 +99,8 @@ def replay(stack: config.Settings) -> Iterator[dict[str, Any]]:
                 shown_after = None
             shown = {lv: page.text_content(f"#ov-kpi-{lv}") for lv in LOG_LEVELS}
             badges = page.text_content("#ov-health") or ""
+            page.wait_for_selector("#arrivals-banner", timeout=30_000)
+            banner = page.text_content("#arrivals-banner") or ""
             page.screenshot(path=str(ARTIFACTS / "follows-table.png"), full_page=True)
         yield {
             "empty": empty,
@@ -92,9 +108,12 @@ def replay(stack: config.Settings) -> Iterator[dict[str, Any]]:
             "shown": shown,
             "shown_after": shown_after,
             "badges": badges,
+            "banner_before": banner_before,
+            "banner": banner,
             "sink_metrics": _get(f"http://127.0.0.1:{sink_port}/metrics"),
         }
     finally:
+        job_server.shutdown()
         sink.terminate()
         sink.wait(30)
         ddb.delete_table(TableName=table)
@@ -125,3 +144,9 @@ def test_the_sink_bumped_the_hours_and_the_page_says_late_data_arrived(replay: d
     ]
     assert bumped and bumped[0] >= 1
     assert "late data folded in" in replay["badges"]
+
+
+def test_a_banner_says_what_the_job_set_aside_in_the_range(replay: dict[str, Any]) -> None:
+    assert replay["banner_before"] is None
+    assert f"{LATE} events arrived later than the watermark in this range" in replay["banner"]
+    assert "1 event stamped too far ahead of arrival (a wrong clock) was set aside" in replay["banner"]

@@ -160,6 +160,7 @@ def scenario(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -
         aggs.poll(2.0)
         late_total = _late_total(f"http://127.0.0.1:{metrics_port}/metrics")
         dead = _dead_letters(stack.kafka_bootstrap, names.dlq_topic, 1)
+        job_metrics = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
         exit_code = job.terminate()
 
         truth = reference([*expected, *(codec.validate(e) for e in late)])
@@ -182,6 +183,7 @@ def scenario(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -
             "dead": dead,
             "future": future,
             "late_total": late_total,
+            "job_metrics": job_metrics,
             "exit_code": exit_code,
             "log": (tmp / "job.log").read_text(errors="replace"),
             "truth": truth,
@@ -217,6 +219,15 @@ def test_the_event_from_a_wrong_clock_is_dead_lettered_and_counts_nothing(scenar
     assert headers[deadletter.ERROR_CLASS] == "too_far_ahead"
     assert headers[deadletter.REASON].startswith("timestamp: expected at most 300 s after arrival at ")
     assert headers[deadletter.REASON].endswith(" s ahead)")
+
+
+def test_the_job_counts_its_dead_letters_by_class(scenario: dict[str, Any]) -> None:
+    counts = {
+        line.split('"')[1]: float(line.split()[-1])
+        for line in scenario["job_metrics"].splitlines()
+        if line.startswith("logpipeline_spark_dead_letters_total{")
+    }
+    assert counts == {"too_far_ahead": 1.0}
 
 
 def test_late_events_are_counted_by_the_job_not_dropped_silently(scenario: dict[str, Any]) -> None:

@@ -146,3 +146,21 @@ def test_health_badge(age: float | None, color: str) -> None:
     assert fresh.color == color
     assert sink.children == "sink lag 12 records"
     assert components.health_badge(age, model.Sink("down"))[1].children == "sink metrics unreachable"
+
+
+def test_the_arrivals_banner_names_what_the_job_set_aside() -> None:
+    from logpipeline.dashboard.data import parse_arrivals
+    from logpipeline.dashboard.model import Arrivals
+
+    assert components.arrivals_banner(Arrivals()) == []
+    [alert] = components.arrivals_banner(Arrivals(late=2, too_far_ahead=1))
+    text = " ".join(str(div.children) for div in alert.children)
+    assert text.startswith("2 events arrived later than the watermark")
+    assert "1 event stamped too far ahead of arrival (a wrong clock) was set aside" in text
+    metrics = (
+        'logpipeline_spark_late_events_total{query="aggregates"} 412.0\n'
+        'logpipeline_spark_late_events_total{query="raw_archive"} 9.0\n'
+        'logpipeline_spark_dead_letters_total{error_class="too_far_ahead"} 3.0\n'
+        'logpipeline_spark_dead_letters_total{error_class="not_json"} 5.0\n'
+    )
+    assert parse_arrivals(metrics) == (412.0, 3.0)

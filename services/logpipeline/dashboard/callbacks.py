@@ -62,7 +62,10 @@ def render_overview(snap: Snapshot, slo: Any, view: viewstate.View) -> tuple[Any
         figures.level_series(snap.series_starts, snap.series),
         components.top_errors_table(snap.top_errors, link),
         components.kpi_cards(overview.P, snap.totals),
-        components.health_badge(snap.age_seconds, snap.sink, snap.corrected_seconds),
+        [
+            *components.health_badge(snap.age_seconds, snap.sink, snap.corrected_seconds),
+            *components.arrivals_banner(snap.arrivals),
+        ],
         range_label(snap),
         [{"label": a, "value": a} for a in sorted({*snap.apis_available, *snap.apis})],
     )
@@ -85,7 +88,10 @@ def render_api(snap: Snapshot, name: str | None) -> tuple[Any, ...]:
         components.stat_cards(api.P, stats),
         figures.latency_percentiles(snap.detail),
         figures.error_series(snap.series_starts, snap.series),
-        components.health_badge(snap.age_seconds, snap.sink, snap.corrected_seconds),
+        [
+            *components.health_badge(snap.age_seconds, snap.sink, snap.corrected_seconds),
+            *components.arrivals_banner(snap.arrivals),
+        ],
         range_label(snap),
     )
 

@@ -13,7 +13,7 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from logpipeline.dashboard import figures, timerange, viewstate
-from logpipeline.dashboard.model import Sink
+from logpipeline.dashboard.model import Arrivals, Sink
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.metrics import rollup
 
@@ -168,6 +168,31 @@ def duration(seconds: float) -> str:
     if s < 7200:
         return f"{s // 60} min"
     return f"{s // 3600} h {s % 3600 // 60} min"
+
+
+def _events(n: int) -> str:
+    return f"{n:,} event" + ("" if n == 1 else "s")
+
+
+def arrivals_banner(arrivals: Arrivals) -> list[Component]:
+    """A warning when the streaming job set events aside in the range: late ones (the correction job counts them
+    within minutes) and ones from clocks too far ahead (in the dead-letter topic)."""
+    lines = []
+    if arrivals.late:
+        lines.append(
+            f"{_events(arrivals.late)} arrived later than the watermark in this range: the live figures miss "
+            f"{'it' if arrivals.late == 1 else 'them'} until the correction job folds "
+            f"{'it' if arrivals.late == 1 else 'them'} in (every few minutes)."
+        )
+    if arrivals.too_far_ahead:
+        lines.append(
+            f"{_events(arrivals.too_far_ahead)} stamped too far ahead of arrival (a wrong clock) "
+            f"{'was' if arrivals.too_far_ahead == 1 else 'were'} set aside in the dead-letter topic "
+            "(class too_far_ahead)."
+        )
+    if not lines:
+        return []
+    return [dbc.Alert([html.Div(line) for line in lines], id="arrivals-banner", color="warning", className="mt-2 mb-0")]
 
 
 def health_badge(age_seconds: float | None, sink: Sink, corrected_seconds: float | None = None) -> list[Component]:

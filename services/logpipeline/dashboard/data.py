@@ -133,6 +133,8 @@ class Source:
         self._views: dict[tuple[Any, ...], tuple[float, model.Snapshot]] = {}
         self._view_locks: dict[tuple[Any, ...], threading.Lock] = {}
         self._views_lock = threading.Lock()
+        self._job: list[tuple[int, float, float]] = []  # (epoch ms, late total, too_far_ahead total), a minute apart
+        self._job_read = 0.0
         self._revisions: dict[int, revisions.Revision] | None = None
         self._revisions_checked = 0.0
         self._revisions_lock = threading.Lock()
@@ -212,9 +214,45 @@ class Source:
         else:
             newest_end = self.newest_end(now)
         corrected = self.corrected_at(b.start_ms, b.end_ms)
+        arrivals = self.arrivals(b.start_ms, now) if b.end_ms >= now else model.Arrivals()
         return model.summarize(
-            windows, b.start_ms, b.end_ms, now, b.resolution, b.step_ms, apis, newest_end, self.sink(), drill, corrected
+            windows,
+            b.start_ms,
+            b.end_ms,
+            now,
+            b.resolution,
+            b.step_ms,
+            apis,
+            newest_end,
+            self.sink(),
+            drill,
+            corrected,
+            arrivals,
         )
+
+    def arrivals(self, start_ms: int, now_ms: int) -> model.Arrivals:
+        """Late and too-far-ahead events the streaming job reported since ``start_ms`` (from its counters, sampled
+        each minute by this worker; before the first sample: since the worker started watching)."""
+        url = self.settings.job_metrics_url
+        if not url:
+            return model.Arrivals()
+        if time.monotonic() - self._job_read >= SINK_TTL_S:
+            self._job_read = time.monotonic()
+            try:
+                with urllib.request.urlopen(url, timeout=0.5) as response:
+                    late, ahead = parse_arrivals(response.read().decode())
+                if len(self._job) >= 2 and now_ms - self._job[-2][0] < MINUTE_MS:
+                    self._job[-1] = (now_ms, late, ahead)  # the newest sample follows the counters
+                else:
+                    self._job.append((now_ms, late, ahead))
+                self._job = [s for s in self._job if s[0] >= now_ms - MAX_BUCKET_AGE_MS] or self._job[-1:]
+            except OSError:
+                return model.Arrivals()
+        if not self._job:
+            return model.Arrivals()
+        base = next((s for s in reversed(self._job) if s[0] <= start_ms), self._job[0])
+        newest = self._job[-1]
+        return model.Arrivals(int(max(0.0, newest[1] - base[1])), int(max(0.0, newest[2] - base[2])))
 
     def newest_end(self, now_ms: int) -> int | None:
         """End of the newest stored window (shared by the refreshes of the next ``tail_s`` seconds)."""
@@ -314,6 +352,17 @@ def aged(snap: model.Snapshot) -> model.Snapshot:
     if snap.newest_window_end is None:
         return snap
     return replace(snap, age_seconds=max(0.0, time.time() - snap.newest_window_end / 1000))
+
+
+def parse_arrivals(text: str) -> tuple[float, float]:
+    """The streaming job's late events (aggregates query) and too-far-ahead dead letters, from its metrics."""
+    late = ahead = 0.0
+    for line in text.splitlines():
+        if line.startswith('logpipeline_spark_late_events_total{query="aggregates"}'):
+            late = float(line.split()[-1])
+        elif line.startswith('logpipeline_spark_dead_letters_total{error_class="too_far_ahead"}'):
+            ahead = float(line.split()[-1])
+    return late, ahead
 
 
 def parse_lag(text: str) -> float | None:

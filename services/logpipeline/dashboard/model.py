@@ -24,6 +24,15 @@ class Sink:
 
 
 @dataclass(frozen=True)
+class Arrivals:
+    """What the streaming job set aside within a view's range: events older than its watermark (counted later by
+    the correction job) and events stamped too far ahead of their arrival (dead-lettered)."""
+
+    late: int = 0
+    too_far_ahead: int = 0
+
+
+@dataclass(frozen=True)
 class Bucket:
     """Latency percentiles and error count of one API in one bucket (drill-down)."""
 
@@ -55,6 +64,7 @@ class Snapshot:
     sink: Sink = field(default_factory=Sink)
     detail: list[Bucket] = field(default_factory=list)
     corrected_at: int | None = None  # when late or corrected data last changed a settled hour of the range
+    arrivals: Arrivals = field(default_factory=Arrivals)
 
     @property
     def corrected_seconds(self) -> float | None:
@@ -88,6 +98,7 @@ def summarize(
     sink: Sink,
     drill: str | None = None,
     corrected_at: int | None = None,
+    arrivals: Arrivals | None = None,
 ) -> Snapshot:
     """Everything a page shows: figures over the APIs in ``apis`` (all when empty) and the drill-down."""
     selected = rollup.filter_apis(windows, apis)
@@ -111,4 +122,5 @@ def summarize(
         sink=sink,
         detail=detail(windows, drill, start_ms, end_ms, step_ms) if drill else [],
         corrected_at=corrected_at,
+        arrivals=arrivals or Arrivals(),
     )

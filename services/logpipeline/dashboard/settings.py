@@ -2,7 +2,8 @@
 
 ``LOGPIPELINE_TABLE`` and ``LOGPIPELINE_DYNAMODB_ENDPOINT`` (empty: AWS) name the metrics table; unset, the
 local stack's server. ``LOGPIPELINE_SINK_METRICS_URL`` is the sink's Prometheus endpoint for the lag badge
-(empty or ``off``: not shown). ``LOGPIPELINE_DASHBOARD_SETTLE_SECONDS`` is how old a minute must be before
+(empty or ``off``: not shown); ``LOGPIPELINE_JOB_METRICS_URL`` the streaming job's, for the banner on late and
+skewed events. ``LOGPIPELINE_DASHBOARD_SETTLE_SECONDS`` is how old a minute must be before
 its windows are final and cached (default: the streaming job's ``LOGPIPELINE_WATERMARK_SECONDS`` + 150, else
 180; at least 90, the age after which a write bumps its hour's revision), ``LOGPIPELINE_DASHBOARD_CACHE_SECONDS`` after how long a cached bucket is read again, in the background
 (default 1800; 0: no cache) and
@@ -46,6 +47,7 @@ class DashboardSettings:
     tail_s: int = 5
     warm: list[str] = field(default_factory=list)
     revision_check_s: float = 2.0
+    job_metrics_url: str | None = None
 
 
 def warm_ranges(text: str) -> list[str]:
@@ -63,6 +65,7 @@ def load() -> DashboardSettings:
     else:
         endpoint = stack.dynamodb_endpoint
     sink = os.environ.get("LOGPIPELINE_SINK_METRICS_URL", "").strip()
+    job = os.environ.get("LOGPIPELINE_JOB_METRICS_URL", "").strip()
     return DashboardSettings(
         table=stack.names.table,
         endpoint=endpoint,
@@ -77,4 +80,5 @@ def load() -> DashboardSettings:
         tail_s=env_int("LOGPIPELINE_DASHBOARD_TAIL_SECONDS", 5),
         warm=warm_ranges(os.environ.get("LOGPIPELINE_DASHBOARD_WARM", "1h,24h,7d")),
         revision_check_s=env_int("LOGPIPELINE_DASHBOARD_REVISION_CHECK_SECONDS", 2),
+        job_metrics_url=None if job.lower() in ("", "off", "none") else job,
     )

@@ -67,7 +67,10 @@ def services(settings: Settings, options: Options, python: str, cli: str) -> lis
                 "dashboard",
                 [cli, "dashboard", "--bind", f"{host}:{p.dashboard}"],
                 f"http://{host}:{p.dashboard}/readyz",
-                env={"LOGPIPELINE_SINK_METRICS_URL": f"http://{host}:{p.sink_http}/metrics"},
+                env={
+                    "LOGPIPELINE_SINK_METRICS_URL": f"http://{host}:{p.sink_http}/metrics",
+                    "LOGPIPELINE_JOB_METRICS_URL": f"http://{host}:{p.spark_http}/metrics",
+                },
             )
         )
     out.append(

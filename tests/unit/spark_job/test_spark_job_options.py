@@ -10,6 +10,7 @@ from logpipeline_spark.job import (
     QUERIES,
     batch_fields,
     checkpoint_hint,
+    dead_letter_counts,
     parse_args,
     pool_of,
     query_conf,
@@ -189,3 +190,12 @@ def test_offsets_a_batch_could_not_read_are_counted() -> None:
 
 def test_a_lost_offset_never_stops_the_queries() -> None:
     assert source_options(parse_args([]))["failOnDataLoss"] == "false"
+
+
+def test_dead_letters_are_counted_by_class_from_the_observed_row() -> None:
+    from pyspark.sql import Row
+
+    observed = {"observedMetrics": {"dead_letters": Row(not_json=2, too_far_ahead=1, wrong_type=0)}}
+    assert dead_letter_counts(observed) == {"not_json": 2, "too_far_ahead": 1}
+    assert dead_letter_counts({"observedMetrics": {"dead_letters": {"too_long": 3}}}) == {"too_long": 3}
+    assert dead_letter_counts({}) == {}

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
+import threading
 import time
+import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +22,7 @@ import pandas as pd
 from confluent_kafka import Consumer, Producer
 
 from logpipeline import config
+from logpipeline.generator import traffic
 from logpipeline.kafka import topics
 from logpipeline.kafka.producer import producer_config
 
@@ -223,3 +228,143 @@ def read_file_sink(webhdfs_url: str, path: str) -> pd.DataFrame:
             frame[key] = value
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def pace(
+    bootstrap: str,
+    topic: str,
+    rate: int,
+    seconds: float,
+    sent: dict[int, tuple[float, int]],
+    per_window: dict[int, int],
+    seed: int,
+) -> None:
+    """Produce ``rate`` events/s in real time; ``sent[second]`` = (wall time of its last send, window count so far)."""
+    spec = traffic.TrafficSpec(
+        seed=seed, start_ms=int(time.time() * 1000), rate=float(rate), duration_s=seconds, diurnal=False
+    )
+    batch: list[tuple[str, bytes]] = []
+    producer = Producer(producer_config(bootstrap, **{"linger.ms": 5}))
+
+    def send(last_ts: int) -> None:
+        wait = last_ts / 1000 - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        for k, v in batch:
+            producer.produce(topic, v, k)
+        producer.flush(5)
+        batch.clear()
+        sent[last_ts // 1000] = (time.time(), per_window[last_ts // 60_000])
+
+    previous = 0
+    for block in traffic.blocks(spec):
+        for ts, key, value in zip(block.timestamp.tolist(), block.api_keys(), block.encode(), strict=True):
+            if batch and (len(batch) >= rate // 50 or ts // 60_000 != previous // 60_000):
+                send(previous)  # a batch never straddles a minute: the minute's last event ends one
+            batch.append((key, value))
+            per_window[ts // 60_000] += 1
+            previous = ts
+    if batch:
+        send(previous)
+
+
+@dataclass
+class Freshness:
+    """Event -> counted-on-the-topic lags of a freshness run, and the aggregates query's batch times."""
+
+    lags: list[float]
+    minute_end_lags: list[float]
+    batch_ms: list[int]
+    seconds: int
+    job_tail: str
+
+    def quantile(self, q: int) -> float:
+        """The q-th of 20 quantiles (10: p50, 19: p95) of the lags."""
+        return statistics.quantiles(self.lags, n=20)[q - 1] if len(self.lags) > 1 else self.lags[0]
+
+    def describe(self) -> str:
+        text = f"samples {len(self.lags)}/{self.seconds} seconds visible"
+        if self.lags:
+            text += f"; freshness p50 {self.quantile(10):.2f}s p95 {self.quantile(19):.2f}s"
+        text += f"; last event of a minute -> complete: {[round(x, 2) for x in self.minute_end_lags]}"
+        if self.batch_ms:
+            text += f"; aggregates query {len(self.batch_ms)} batches, median {statistics.median(self.batch_ms):.0f} ms"
+        return text
+
+
+def measure_freshness(
+    stack: config.Settings,
+    tmp_path: Path,
+    rate: int,
+    seconds: float,
+    beside: Callable[[], None] | None = None,
+) -> Freshness:
+    """The real job (1 s trigger) as a subprocess while ``rate`` events/s are produced in real time for ``seconds``,
+    after a 10 s warm-up it has caught up with; ``beside`` runs on a thread once the measured traffic starts.
+    For each second of production: the lag from sending its last event to the first moment the aggregates on the
+    topic count every event of that window sent so far."""
+    names = config.Names(
+        input_topic=f"bench_fr_{uuid.uuid4().hex[:8]}", aggregates_topic=f"bench_agg_{uuid.uuid4().hex[:8]}",
+        pipeline=uuid.uuid4().hex[:10],
+    )  # fmt: skip
+    create_topics(stack, names, partitions=3)
+    job = JobProcess(
+        job_args(stack, names, f"file://{tmp_path}", trigger="1 second", shuffle_partitions="2"),
+        tmp_path / "job.log",
+    ).start()
+    aggs = LatestAggregates(stack.kafka_bootstrap, names.aggregates_topic)
+    totals: dict[int, int] = defaultdict(int)
+    seen_at: list[tuple[float, int, int]] = []  # (wall time, window minute, total of that window)
+
+    def on_record(value: dict[str, Any], now: float) -> None:
+        minute = int(value["window_start"]) // 60_000
+        totals[minute] = sum(v["log_count"] for k, v in aggs.latest.items() if v["window_start"] // 60_000 == minute)
+        seen_at.append((now, minute, totals[minute]))
+
+    sent: dict[int, tuple[float, int]] = {}
+    side: threading.Thread | None = None
+    try:
+        deadline = time.monotonic() + 240
+        while "query started" not in (job.log.read_text(errors="replace") if job.log.exists() else ""):
+            assert job.alive() and time.monotonic() < deadline, job.tail()
+            time.sleep(1)
+        per_window: dict[int, int] = defaultdict(int)
+        # warm-up, not measured: 10 s of traffic, until the job has caught up with it
+        pace(stack.kafka_bootstrap, names.input_topic, rate, 10, {}, per_window, 6)
+        aggs.wait_until(lambda a: sum(v["log_count"] for v in a.latest.values()) >= sum(per_window.values()), 300, job)
+        feeder = threading.Thread(
+            target=pace, args=(stack.kafka_bootstrap, names.input_topic, rate, seconds, sent, per_window, 5)
+        )
+        feeder.start()
+        if beside is not None:
+            side = threading.Thread(target=beside)
+            side.start()
+        while feeder.is_alive():
+            aggs.poll(0.2, on_record)
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            aggs.poll(0.2, on_record)
+        batch_lines = [
+            orjson.loads(x) for x in job.log.read_text().splitlines() if x.startswith('{"') and '"batch"' in x
+        ]
+    finally:
+        aggs.close()
+        if job.alive():
+            job.terminate()
+        if side is not None:
+            side.join()
+    lags, minute_end_lags = [], []
+    by_minute: dict[int, list[int]] = defaultdict(list)
+    for second in sorted(sent):
+        by_minute[second // 60].append(second)
+    last_of_minute = {max(seconds_) for seconds_ in by_minute.values()}
+    for second, (sent_at, count) in sorted(sent.items()):
+        minute = second // 60
+        visible = next((t for t, m, total in seen_at if m == minute and total >= count and t >= sent_at), None)
+        if visible is None:
+            continue
+        lags.append(visible - sent_at)
+        if second in last_of_minute and second % 60 == 59:
+            minute_end_lags.append(visible - sent_at)
+    batch_ms = [int(x["batch_ms"]) for x in batch_lines if x.get("query") == "aggregates"]
+    return Freshness(lags, minute_end_lags, batch_ms, len(sent), job.tail())

@@ -28,7 +28,7 @@ import orjson
 from logpipeline import config
 from logpipeline.events import EVENT_FIELDS, codec
 from logpipeline.events.codec import Invalid
-from logpipeline.ingest import reader
+from logpipeline.ingest import mapping, reader
 from logpipeline.ingest.formats import FORMATS, parse_line
 from logpipeline.kafka.deadletters import MAX_DLQ_VALUE_BYTES, DeadLetters
 from logpipeline.kafka.producer import Sender
@@ -46,16 +46,28 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, c
     p.add_argument("--format", dest="fmt", default="json", choices=FORMATS)
     p.add_argument("--dlq-topic", default=None, help="dead-letter topic (default: <input topic>.dlq)")
     p.add_argument("--max-ahead", type=float, default=None, help="seconds an event may lie in the future (300)")
+    p.add_argument("--mapping", type=Path, default=None, help="YAML/JSON field mapping (as for logpipeline ingest)")
     a, rest = p.parse_known_args(argv)
     if not a.file.is_file():
         p.error(f"{a.file}: not a readable file")
     opts = correct.parse_args(rest)
+    try:
+        a.fields = mapping.load(a.mapping) if a.mapping is not None else None
+    except mapping.MappingError as exc:
+        p.error(f"--mapping: {exc}")
     if opts.since_ms is not None or opts.every_s:
         p.error("--since and --every are the correction job's; a backfill corrects the file's own hours")
     return a, opts
 
 
-def events_of(path: Path, fmt: str, dead: DeadLetters, max_ahead_ms: int, counts: dict[str, int]) -> Iterator[Any]:
+def events_of(
+    path: Path,
+    fmt: str,
+    dead: DeadLetters,
+    max_ahead_ms: int,
+    counts: dict[str, int],
+    fields: mapping.FieldMap | None = None,
+) -> Iterator[Any]:
     """The file's valid events as rows of ``EVENT_FIELDS``; every other line is dead-lettered."""
     source = str(path)
     for line in reader.read_lines(path, max_bytes=MAX_DLQ_VALUE_BYTES):
@@ -67,7 +79,7 @@ def events_of(path: Path, fmt: str, dead: DeadLetters, max_ahead_ms: int, counts
                 "line", f"at most {codec.MAX_EVENT_BYTES} bytes", f"{line.size} bytes", "too_large"
             )
         else:
-            result = parse_line(fmt, line.data, source, line.lineno)
+            result = parse_line(fmt, line.data, source, line.lineno, fields)
         if not isinstance(result, Invalid):
             result = codec.too_far_ahead(result, int(time.time() * 1000), max_ahead_ms) or result
         if isinstance(result, Invalid):
@@ -84,7 +96,7 @@ def run(args: argparse.Namespace, opts: correct.CorrectOptions) -> int:
     dead = DeadLetters(Sender.connect(opts.bootstrap, dlq), stage=STAGE)
     max_ahead = config.max_ahead_ms() if args.max_ahead is None else int(args.max_ahead * 1000)
     counts = {"lines": 0, "events": 0}
-    rows = list(events_of(args.file, args.fmt, dead, max_ahead, counts))
+    rows = list(events_of(args.file, args.fmt, dead, max_ahead, counts, args.fields))
     left = dead.sender.flush(60)
     if left or dead.sender.failed:
         log.error("dead letters undelivered", extra={"fields": {"left": left, "failed": dict(dead.sender.failed)}})

@@ -4,7 +4,7 @@ Throughput: the same events (3 input partitions) read by local[2] with ``availab
 micro-batches, once by a count-only query (the reference: Kafka read, no parsing) and once by the
 job's aggregation path (parse, watermark, de-dup, windows, KLL, JSON records to Kafka).
 
-Freshness: the real job (all four queries; 1 s trigger for the aggregates, 10 s for the others) as a
+Freshness: the real job (its three queries; 1 s trigger for the aggregates, 10 s for the others) as a
 subprocess while events are produced at 10k events/s in real time, after a 10 s warm-up the job has
 caught up with. For each second of production, the lag from sending its last event to the first moment
 the aggregates on the topic count every event of that window sent so far; and the same lag for the last
@@ -16,26 +16,21 @@ from __future__ import annotations
 
 import os
 import statistics
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
-from confluent_kafka import Producer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming.query import StreamingQuery
 
 from logpipeline import config
 from logpipeline.generator import traffic
-from logpipeline.kafka.producer import producer_config
 from logpipeline_spark import job as job_module
 from logpipeline_spark import transformations as tr
 from logpipeline_spark.session import build_session
-from spark_job_support import JobProcess, LatestAggregates, create_topics, job_args, produce
+from spark_job_support import create_topics, measure_freshness, produce
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "300000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
@@ -120,106 +115,8 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
         )
 
 
-def _pace(
-    bootstrap: str,
-    topic: str,
-    rate: int,
-    seconds: float,
-    sent: dict[int, tuple[float, int]],
-    per_window: dict[int, int],
-    seed: int,
-) -> None:
-    """Produce ``rate`` events/s in real time; ``sent[second]`` = (wall time of its last send, window count so far)."""
-    spec = traffic.TrafficSpec(
-        seed=seed, start_ms=int(time.time() * 1000), rate=float(rate), duration_s=seconds, diurnal=False
-    )
-    batch: list[tuple[str, bytes]] = []
-    producer = Producer(producer_config(bootstrap, **{"linger.ms": 5}))
-
-    def send(last_ts: int) -> None:
-        wait = last_ts / 1000 - time.time()
-        if wait > 0:
-            time.sleep(wait)
-        for k, v in batch:
-            producer.produce(topic, v, k)
-        producer.flush(5)
-        batch.clear()
-        sent[last_ts // 1000] = (time.time(), per_window[last_ts // 60_000])
-
-    previous = 0
-    for block in traffic.blocks(spec):
-        for ts, key, value in zip(block.timestamp.tolist(), block.api_keys(), block.encode(), strict=True):
-            if batch and (len(batch) >= rate // 50 or ts // 60_000 != previous // 60_000):
-                send(previous)  # a batch never straddles a minute: the minute's last event ends one
-            batch.append((key, value))
-            per_window[ts // 60_000] += 1
-            previous = ts
-    if batch:
-        send(previous)
-
-
 @pytest.mark.timeout(1800)
 def test_freshness_at_ten_thousand_events_per_second(stack: config.Settings, tmp_path: Path) -> None:
-    names = _names("fr")
-    create_topics(stack, names, partitions=3)
-    root = f"file://{tmp_path}"
-    job = JobProcess(
-        job_args(stack, names, root, trigger="1 second", shuffle_partitions="2"),
-        tmp_path / "job.log",
-    ).start()
-    aggs = LatestAggregates(stack.kafka_bootstrap, names.aggregates_topic)
-    totals: dict[int, int] = defaultdict(int)
-    seen_at: list[tuple[float, int, int]] = []  # (wall time, window minute, total of that window)
-
-    def on_record(value: dict[str, Any], now: float) -> None:
-        minute = int(value["window_start"]) // 60_000
-        totals[minute] = sum(v["log_count"] for k, v in aggs.latest.items() if v["window_start"] // 60_000 == minute)
-        seen_at.append((now, minute, totals[minute]))
-
-    try:
-        deadline = time.monotonic() + 240
-        while "query started" not in (job.log.read_text(errors="replace") if job.log.exists() else ""):
-            assert job.alive() and time.monotonic() < deadline, job.tail()
-            time.sleep(1)
-        per_window: dict[int, int] = defaultdict(int)
-        # warm-up, not measured: 10 s of traffic, until the job has caught up with it
-        _pace(stack.kafka_bootstrap, names.input_topic, RATE, 10, {}, per_window, 6)
-        aggs.wait_until(lambda a: sum(v["log_count"] for v in a.latest.values()) >= sum(per_window.values()), 300, job)
-        sent: dict[int, tuple[float, int]] = {}
-        pace_args = (stack.kafka_bootstrap, names.input_topic, RATE, SECONDS, sent, per_window, 5)
-        feeder = threading.Thread(target=_pace, args=pace_args)
-        feeder.start()
-        while feeder.is_alive():
-            aggs.poll(0.2, on_record)
-        end = time.monotonic() + 30
-        while time.monotonic() < end:
-            aggs.poll(0.2, on_record)
-        rate_log = [orjson.loads(x) for x in job.log.read_text().splitlines() if x.startswith('{"') and '"batch"' in x]
-    finally:
-        aggs.close()
-        if job.alive():
-            job.terminate()
-    lags = []
-    minute_end_lags = []
-    by_minute_second: dict[int, list[int]] = defaultdict(list)
-    for second in sorted(sent):
-        by_minute_second[second // 60].append(second)
-    last_of_minute = {max(seconds) for seconds in by_minute_second.values()}
-    for second, (sent_at, count) in sorted(sent.items()):
-        minute = second // 60
-        visible = next((t for t, m, total in seen_at if m == minute and total >= count and t >= sent_at), None)
-        if visible is None:
-            continue
-        lags.append(visible - sent_at)
-        if second in last_of_minute and second % 60 == 59:
-            minute_end_lags.append(visible - sent_at)
-    agg_batches = [x for x in rate_log if x.get("query") == "aggregates"]
-    print(f"\nproduced at {RATE} events/s for {SECONDS:.0f}s; samples {len(lags)}/{len(sent)} seconds visible")
-    if lags:
-        q = statistics.quantiles(lags, n=20) if len(lags) > 1 else [lags[0]] * 19
-        print(f"freshness (last event of each second -> counted on the topic): p50 {q[9]:.2f}s  p95 {q[18]:.2f}s")
-    print(f"freshness (last event of a minute -> its aggregate complete): {[round(x, 2) for x in minute_end_lags]}")
-    if agg_batches:
-        durations = [x["batch_ms"] for x in agg_batches]
-        print(f"aggregates query: {len(agg_batches)} batches, median {statistics.median(durations):.0f} ms")
-    assert lags, f"no aggregate became visible; job log:\n{job.tail()}"
+    result = measure_freshness(stack, tmp_path, RATE, SECONDS)
+    print(f"\nproduced at {RATE} events/s for {SECONDS:.0f}s; {result.describe()}")
+    assert result.lags, f"no aggregate became visible; job log:\n{result.job_tail}"

@@ -277,6 +277,57 @@ def test_the_original_systems_format_is_accepted_and_normalized(
         assert e["response_code"] == str(original["status_code"])
 
 
+def test_ecs_documents_and_a_user_mapping_are_ingested(stack: config.Settings, unique: str, tmp_path: Path) -> None:
+    """Filebeat-style ECS lines (nested and dotted), then the same events under a user's own field names."""
+    names = _names(unique)
+    _ensure(stack, names)
+    base = list(traffic.events(traffic.TrafficSpec(seed=12, start_ms=START, count=20)))
+    ecs = [
+        {
+            "@timestamp": codec.iso_ms(int(e["timestamp"])),
+            "event": {"id": e["id"], "duration": int(float(e["response_time"]) * 1_000_000)},
+            "log.level": str(e["log_level"]).lower(),
+            "http": {"response": {"status_code": e["status_code"]}},
+            "url.path": f"{e['api']}/items",
+        }
+        for e in base
+    ]
+    own = [
+        {"uid": e["id"], "ts": e["timestamp"] / 1000, "route": e["api"], "code": str(e["status_code"]),
+         "lat_us": float(e["response_time"]) * 1000, "sev": e["log_level"]}
+        for e in base
+    ]  # fmt: skip
+    (tmp_path / "ecs.jsonl").write_bytes(b"\n".join(orjson.dumps(x) for x in ecs) + b"\n")
+    (tmp_path / "own.jsonl").write_bytes(b"\n".join(orjson.dumps(x) for x in own) + b"\n")
+    (tmp_path / "map.yaml").write_text(
+        "fields:\n  id: uid\n  timestamp: ts\n  api: route\n  status_code: code\n"
+        "  response_time: {from: lat_us, scale: 0.001}\n  log_level: sev\n"
+    )
+    for args in (["--format", "ecs"], ["--format", "json", "--mapping", str(tmp_path / "map.yaml")]):
+        source = tmp_path / ("ecs.jsonl" if "ecs" in args else "own.jsonl")
+        run = _cli("ingest", str(source), *args, "--topic", names.input_topic)
+        assert run.returncode == 0, run.stderr
+        assert orjson.loads(run.stdout)["produced"] == 20 and orjson.loads(run.stdout)["dead_lettered"] == 0
+    got = [codec.decode(m.value() or b"") for m in consume(stack.kafka_bootstrap, names.input_topic, 40)]
+    assert len(got) == 40
+    for e in got:
+        want = next(b for b in base if b["id"] == e["id"])
+        assert (e["timestamp"], e["status_code"], e["log_level"]) == (
+            want["timestamp"],
+            want["status_code"],
+            want["log_level"],
+        )
+        assert e["response_time"] == pytest.approx(want["response_time"])
+        if "path" in e:  # ECS: the api is the first segment of url.path, as for access logs
+            assert (e["path"], e["api"]) == (f"{want['api']}/items", formats.api_of(str(want["api"])))
+        else:
+            assert e["api"] == want["api"]
+    bad = _cli(
+        "ingest", str(tmp_path / "own.jsonl"), "--mapping", str(tmp_path / "ecs.jsonl"), "--topic", names.input_topic
+    )
+    assert bad.returncode != 0 and "mapping: expected an object with a non-empty 'fields' object" in bad.stderr
+
+
 def test_follow_reads_a_growing_and_rotated_file(stack: config.Settings, unique: str, tmp_path: Path) -> None:
     names = _names(unique)
     _ensure(stack, names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import orjson
 import pytest
 
 from logpipeline.events.codec import Invalid
-from logpipeline.ingest import formats
+from logpipeline.ingest import formats, mapping
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "apache_access_2015_head2000.log"
 LINE = (
@@ -84,3 +85,81 @@ def test_the_apache_slice_parses_completely() -> None:
     assert not [e for e in events if isinstance(e, Invalid)]
     statuses = Counter(e["status_code"] for e in events if not isinstance(e, Invalid))
     assert statuses == {200: 1845, 206: 21, 301: 62, 304: 37, 404: 35}
+
+
+ECS_LINE = {
+    "@timestamp": "2026-11-30T08:00:01.250Z",
+    "log": {"level": "warn"},
+    "http": {"request": {"method": "POST"}, "response": {"status_code": 404}},
+    "url": {"path": "/api/orders/17", "original": "/api/orders/17?x=1"},
+    "event": {"duration": 12_500_000, "id": "e-1"},
+    "client.ip": "10.1.2.3",
+    "service": {"name": "shop"},
+    "message": "not found",
+}
+
+
+def test_ecs_documents_become_events_nested_or_dotted() -> None:
+    line = orjson.dumps(ECS_LINE)
+    event = formats.parse_line("ecs", line, "f", 1)
+    assert isinstance(event, dict), event
+    assert (event["id"], event["timestamp"], event["api"], event["path"]) == (
+        "e-1",
+        1_796_025_601_250,
+        "/api",
+        "/api/orders/17",
+    )
+    assert (event["log_level"], event["status_code"], event["response_code"]) == ("WARNING", 404, "404")
+    assert (event["response_time"], event["method"], event["ip_address"]) == (12.5, "POST", "10.1.2.3")
+    assert (event["service"], event["message"]) == ("shop", "not found")
+    dotted = {"@timestamp": "2026-11-30T08:00:01Z", "http.response.status_code": 503, "url.path": "/x"}
+    filled = formats.parse_line("ecs", orjson.dumps(dotted), "f", 2)
+    assert isinstance(filled, dict)
+    assert (filled["log_level"], filled["response_time"], filled["api"]) == ("CRITICAL", 0.0, "/x")
+    assert filled["id"] == formats.event_id("f", 2, orjson.dumps(dotted)), "replays give the same id"
+    missing = formats.parse_line("ecs", orjson.dumps({"url.path": "/x", "http.response.status_code": 200}), "f", 3)
+    assert isinstance(missing, Invalid) and missing.field == "timestamp" and missing.error_class == "missing_field"
+
+
+def test_a_user_mapping_names_other_fields_and_units() -> None:
+    fields = mapping.parse(
+        {
+            "fields": {
+                "timestamp": "ts",
+                "api": "route",
+                "status_code": ["http_status", "status"],
+                "response_time": {"from": "latency_us", "scale": 0.001},
+                "log_level": "severity",
+            }
+        }
+    )
+    line = orjson.dumps({"ts": 1_796_025_601, "route": "/pay", "status": "200", "latency_us": 2500, "severity": "E"})
+    event = formats.parse_line("json", line, "f", 1, fields)
+    assert isinstance(event, Invalid) and event.field == "log_level", "an unknown level is refused, not guessed"
+    line = line.replace(b'"E"', b'"err"')
+    event = formats.parse_line("json", line, "f", 1, fields)
+    assert isinstance(event, dict), event
+    assert (event["timestamp"], event["api"], event["status_code"], event["response_time"], event["log_level"]) == (
+        1_796_025_601_000,
+        "/pay",
+        200,
+        2.5,
+        "ERROR",
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({}, "expected an object with a non-empty 'fields' object"),
+        ({"fields": {"latency": "x"}}, "fields.latency: not an event field"),
+        ({"fields": {"api": 3}}, "fields.api: expected a path"),
+        (
+            {"fields": {"response_time": {"from": "x", "scale": "fast"}}},
+            "fields.response_time.scale: expected a number",
+        ),
+    ],
+)
+def test_a_bad_mapping_is_named(data: object, problem: str) -> None:
+    with pytest.raises(mapping.MappingError, match=re.escape(problem)):
+        mapping.parse(data)

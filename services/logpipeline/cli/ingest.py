@@ -13,7 +13,7 @@ import typer
 
 from logpipeline import config
 from logpipeline.cli.progress import log, result
-from logpipeline.ingest import reader
+from logpipeline.ingest import mapping, reader
 from logpipeline.ingest.formats import FORMATS
 from logpipeline.ingest.metrics import IngestMetrics
 from logpipeline.ingest.run import IngestSummary, ingest
@@ -25,7 +25,13 @@ from logpipeline.metrics.service import serve
 
 def ingest_command(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="log file")],
-    fmt: str = typer.Option("json", "--format", help="json | combined | nginx-json"),
+    fmt: str = typer.Option("json", "--format", help="json | combined | nginx-json | ecs"),
+    mapping_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping", exists=True, dir_okay=False, help="YAML/JSON field mapping for json (or over ecs) lines"
+        ),
+    ] = None,
     follow: bool = typer.Option(False, "--follow", help="keep reading as the file grows or rotates (tail -F)"),
     speedup: float = typer.Option(None, "--speedup", min=0.0001, help="replay at the original pace times X"),
     topic: str = typer.Option(None, help="target topic (default: the input topic)"),
@@ -43,6 +49,10 @@ def ingest_command(
     """Valid lines become events keyed by api; every other line is dead-lettered with reason and line number."""
     if fmt not in FORMATS:
         raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}, got {fmt!r}", param_hint="--format")
+    try:
+        fields = mapping.load(mapping_file) if mapping_file is not None else None
+    except mapping.MappingError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--mapping") from None
     settings = config.load()
     sender = Sender.connect(bootstrap or settings.kafka_bootstrap, topic or settings.names.input_topic)
     dead = DeadLetters(sender.sibling(dlq_topic or f"{sender.topic}.dlq"), stage="ingest")
@@ -80,6 +90,7 @@ def ingest_command(
         progress=progress,
         metrics=metrics,
         max_ahead_ms=config.max_ahead_ms() if max_ahead is None else int(max_ahead * 1000),
+        fields=fields,
     )
     log("done", **summary.as_dict())
     result(**summary.as_dict())

@@ -1,6 +1,8 @@
 """Line formats of ``logpipeline ingest`` turned into log events (pure, no I/O).
 
-- ``json``: one event per line, exactly the event schema (``codec.parse``).
+- ``json``: one event per line, the event schema with the coercion table's repairs (``codec.parse``); with a
+  user mapping (``logpipeline.ingest.mapping``), any JSON object whose fields the mapping names.
+- ``ecs``: Elastic Common Schema documents as Filebeat and Elastic agents write them (``mapping.ECS``).
 - ``combined``: Apache/Nginx combined access log. An optional trailing number after the user agent
   (Nginx ``$request_time`` in seconds, as many deployments append it) becomes ``response_time`` in ms;
   without it ``response_time`` is 0.0, meaning *not measured* (the combined format has no latency).
@@ -27,8 +29,9 @@ from logpipeline.events import codec
 from logpipeline.events.codec import Invalid
 from logpipeline.events.schema import SCHEMA_VERSION
 from logpipeline.generator.catalogue import level_for_status
+from logpipeline.ingest import mapping
 
-FORMATS = ("json", "combined", "nginx-json")
+FORMATS = ("json", "combined", "nginx-json", "ecs")
 _Q = r'"((?:[^"\\]|\\.)*)"'
 COMBINED = re.compile(
     r"^(\S+) \S+ \S+ \[([^\]]+)\] " + _Q + r" (\d{3}) (\d+|-)(?: " + _Q + " " + _Q + r")?(?: (\d+(?:\.\d+)?))?\s*$"
@@ -152,10 +155,27 @@ def parse_nginx_json(line: bytes, source: str, lineno: int) -> dict[str, Any] | 
     return _access_event(ident, ms, ip, req[0], req[1], int(status), rt * 1000.0)
 
 
-def parse_line(fmt: str, line: bytes, source: str, lineno: int) -> dict[str, Any] | Invalid:
-    """One line (without its newline) of the given format to a valid event, or why not."""
+def parse_mapped(line: bytes, source: str, lineno: int, fields: mapping.FieldMap) -> dict[str, Any] | Invalid:
+    """A JSON object with other field names (ECS, a user mapping) to a valid event, or why not."""
+    text = _text(line)
+    if isinstance(text, Invalid):
+        return text
+    try:
+        obj = codec.decode(line)
+    except (ValueError, TypeError) as exc:
+        return Invalid("line", "a JSON object", str(exc)[:80], "not_json")
+    return codec.validate(mapping.apply(fields, obj, event_id(source, lineno, line), api_of))
+
+
+def parse_line(
+    fmt: str, line: bytes, source: str, lineno: int, fields: mapping.FieldMap | None = None
+) -> dict[str, Any] | Invalid:
+    """One line (without its newline) of the given format to a valid event, or why not. ``fields``: a user mapping
+    (for ``json``, instead of the event's own names; for ``ecs``, over the ECS mapping)."""
+    if fmt == "ecs":
+        return parse_mapped(line, source, lineno, {**mapping.ECS, **(fields or {})})
     if fmt == "json":
-        return codec.parse(line)
+        return codec.parse(line) if fields is None else parse_mapped(line, source, lineno, fields)
     if fmt == "combined":
         return parse_combined(line, source, lineno)
     if fmt == "nginx-json":

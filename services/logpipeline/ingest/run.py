@@ -15,6 +15,7 @@ from logpipeline.events import codec
 from logpipeline.events.codec import MAX_EVENT_BYTES, Invalid
 from logpipeline.events.schema import DEFAULT_MAX_AHEAD_MS
 from logpipeline.ingest.formats import parse_line
+from logpipeline.ingest.mapping import FieldMap
 from logpipeline.ingest.metrics import IngestMetrics
 from logpipeline.ingest.reader import Line
 from logpipeline.kafka.deadletters import DeadLetters
@@ -72,6 +73,7 @@ def ingest(
     progress: Callable[[IngestSummary], None] = lambda s: None,
     metrics: IngestMetrics | None = None,
     max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS,
+    fields: FieldMap | None = None,
 ) -> IngestSummary:
     """Send every line somewhere (input topic or dead letters) and wait until Kafka has them all.
 
@@ -91,7 +93,7 @@ def ingest(
             summary.blank += 1
             metrics.blank.inc()
         else:
-            result = parse_line(fmt, line.data, source, line.lineno)
+            result = parse_line(fmt, line.data, source, line.lineno, fields)
             if not isinstance(result, Invalid):
                 result = codec.too_far_ahead(result, int(time.time() * 1000), max_ahead_ms) or result
             if isinstance(result, Invalid):

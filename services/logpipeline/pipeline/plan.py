@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from logpipeline.config import Settings
+from logpipeline.ingest.formats import FORMATS as INGEST_FORMATS
 
-INGEST_FORMATS = ("json", "combined", "nginx-json")
 SERVICE_PORTS = ("dashboard", "sink_http", "generator_http", "spark_http", "spark_ui", "correction_http")
 
 

@@ -33,7 +33,7 @@ from logpipeline.ingest.formats import FORMATS, parse_line
 from logpipeline.kafka.deadletters import MAX_DLQ_VALUE_BYTES, DeadLetters
 from logpipeline.kafka.producer import Sender
 from logpipeline.metrics.service import configure_logging
-from logpipeline_spark import correct, correction, session
+from logpipeline_spark import correct, correction
 from logpipeline_spark import transformations as tr
 
 log = logging.getLogger("logpipeline_spark.backfill")
@@ -101,13 +101,7 @@ def run(args: argparse.Namespace, opts: correct.CorrectOptions) -> int:
     if left or dead.sender.failed:
         log.error("dead letters undelivered", extra={"fields": {"left": left, "failed": dict(dead.sender.failed)}})
         return 1
-    extra = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"}
-    if opts.master:
-        extra["spark.driver.memory"] = opts.driver_memory
-    spark = session.build_session(
-        f"logpipeline-{opts.pipeline}-backfill", master=opts.master, with_kafka=False, extra=extra
-    )
-    spark.sparkContext.setLogLevel("WARN")
+    spark = correct.batch_session(opts, "backfill")
     try:
         archive = correct.Archive(spark)
         hours = sorted({correction.hour_of(int(row[1])) for row in rows})

@@ -347,6 +347,18 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
+def batch_session(opts: CorrectOptions, role: str) -> SparkSession:
+    """The session of a batch job (correction, backfill): no UI, no Kafka connector, the options' heap."""
+    extra = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"}
+    if opts.master:  # a JVM this process starts; under spark-submit the JVM runs already
+        extra["spark.driver.memory"] = opts.driver_memory
+    spark = session.build_session(
+        f"logpipeline-{opts.pipeline}-{role}", master=opts.master, with_kafka=False, extra=extra
+    )
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
 def run(opts: CorrectOptions) -> int:
     stop = threading.Event()
 
@@ -356,13 +368,7 @@ def run(opts: CorrectOptions) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    extra = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"}
-    if opts.master:
-        extra["spark.driver.memory"] = opts.driver_memory
-    spark = session.build_session(
-        f"logpipeline-{opts.pipeline}-correct", master=opts.master, with_kafka=False, extra=extra
-    )
-    spark.sparkContext.setLogLevel("WARN")
+    spark = batch_session(opts, "correct")
     archive, metrics = Archive(spark), Metrics()
     healthy = threading.Event()
     healthy.set()

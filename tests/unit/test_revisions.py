@@ -39,5 +39,7 @@ def test_requests_address_one_partition_by_hour() -> None:
     query = revisions.range_request("t_minutes", T0 + 5, T0 + 2 * H)
     values = query["ExpressionAttributeValues"]
     assert (values[":lo"]["S"], values[":hi"]["S"]) == (f"{T0:013d}", f"{T0 + H:013d}")
+    assert revisions.bump_request("t_minutes", None, T0, 30)["Key"]["sk"] == {"S": "latest"}
+    assert f"{4_102_444_800_000:013d}" < revisions.LATEST, "the latest item sorts after every hour"
     item = {"sk": {"S": f"{T0:013d}"}, "rev": {"N": "4"}, "changed_at": {"N": "9"}}
     assert revisions.from_item(item) == revisions.Revision(T0, 4, 9)

@@ -7,9 +7,9 @@ and only the unsettled tail is read from the table on every refresh. The cache h
 any worker or replica rebuilds it from the table, so the app stays stateless. A bucket older than ``cache_s``
 is answered from the cache and read again in the background. Late data (later than the settle margin: a
 correction, a backfill, a sink catching up) bumps its hour's revision (``logpipeline.metrics.revisions``); every
-``revision_check_s`` (2 s) a worker reads all revisions in one Query and drops the cached buckets and shared views
-of the hours that moved, so the next refresh shows the new values. Each worker fills its caches for the preset ranges in the
-background when it starts (``warm``).
+``revision_check_s`` (2 s) a worker reads the one ``latest`` revision item and, when it moved, all revisions in
+one Query, dropping the cached buckets and shared views of the hours that moved, so the next refresh shows the
+new values. Each worker fills its caches for the preset ranges in the background when it starts (``warm``).
 """
 
 from __future__ import annotations
@@ -137,18 +137,24 @@ class Source:
         self._job_read = 0.0
         self._revisions: dict[int, revisions.Revision] | None = None
         self._revisions_checked = 0.0
+        self._latest_revision = -1
         self._revisions_lock = threading.Lock()
 
     def follow_revisions(self, now_ms: int) -> None:
-        """Every ``revision_check_s``: read the hours' change signal; drop cached buckets and shared views of hours
-        whose revision moved (late data, a correction, a backfill), so the next refresh reads them again."""
+        """Every ``revision_check_s``: read the change signal (the ``latest`` item, and the hours' items when it
+        moved); drop cached buckets and shared views of hours whose revision moved (late data, a correction, a
+        backfill), so the next refresh reads them again."""
         if self.cache is None or time.monotonic() - self._revisions_checked < self.settings.revision_check_s:
             return
         if not self._revisions_lock.acquire(blocking=False):
             return
         try:
-            seen = store.read_revisions(self.ddb, self.settings.table, now_ms - MAX_BUCKET_AGE_MS, now_ms + MINUTE_MS)
+            latest = store.latest_revision(self.ddb, self.settings.table)
             self._revisions_checked = time.monotonic()
+            if latest == self._latest_revision and self._revisions is not None:
+                return  # nothing changed anywhere since the last look: one GetItem
+            seen = store.read_revisions(self.ddb, self.settings.table, now_ms - MAX_BUCKET_AGE_MS, now_ms + MINUTE_MS)
+            self._latest_revision = latest
             before, self._revisions = self._revisions, seen
             if before is None:
                 return

@@ -129,14 +129,21 @@ def _number(obj: dict[str, Any], key: str) -> float | Invalid:
         return Invalid(key, "number", "nothing" if value is None else orjson.dumps(value).decode()[:60], "wrong_type")
 
 
-def parse_nginx_json(line: bytes, source: str, lineno: int) -> dict[str, Any] | Invalid:
+def _object(line: bytes) -> dict[str, Any] | Invalid:
+    """A line that must be one JSON object (UTF-8), or why it is not."""
     text = _text(line)
     if isinstance(text, Invalid):
         return text
     try:
-        obj = codec.decode(line)
+        return codec.decode(line)
     except (ValueError, TypeError) as exc:
         return Invalid("line", "a JSON object", str(exc)[:80], "not_json")
+
+
+def parse_nginx_json(line: bytes, source: str, lineno: int) -> dict[str, Any] | Invalid:
+    obj = _object(line)
+    if isinstance(obj, Invalid):
+        return obj
     ms = _nginx_time(obj)
     status = _number(obj, "status")
     if isinstance(ms, Invalid) or isinstance(status, Invalid):
@@ -157,13 +164,9 @@ def parse_nginx_json(line: bytes, source: str, lineno: int) -> dict[str, Any] | 
 
 def parse_mapped(line: bytes, source: str, lineno: int, fields: mapping.FieldMap) -> dict[str, Any] | Invalid:
     """A JSON object with other field names (ECS, a user mapping) to a valid event, or why not."""
-    text = _text(line)
-    if isinstance(text, Invalid):
-        return text
-    try:
-        obj = codec.decode(line)
-    except (ValueError, TypeError) as exc:
-        return Invalid("line", "a JSON object", str(exc)[:80], "not_json")
+    obj = _object(line)
+    if isinstance(obj, Invalid):
+        return obj
     return codec.validate(mapping.apply(fields, obj, event_id(source, lineno, line), api_of))
 
 

@@ -8,7 +8,8 @@ seconds, dropping the cached buckets of the hours whose revision moved.
 Items live in the digest table (``<table>_minutes``): ``pk = "rev"``, ``sk = <hour start, 13 digits>``, ``rev``
 (a counter, ``ADD``), ``changed_at`` (epoch ms of the last bump), ``expires_at`` (TTL). One partition holds them
 all, so one Query with ``sk BETWEEN`` reads a week's 168 hours; writes are rare (only changes to windows that
-ended ``BUMP_AFTER_MS`` ago or more).
+ended ``BUMP_AFTER_MS`` ago or more). Every bump also bumps the item ``sk = "latest"``: a reader gets that one item
+every few seconds and reads the hours only when it moved.
 
 The rule that keeps readers right: a writer bumps for every write of a window that ended ``BUMP_AFTER_MS`` or
 more before the write, and a reader caches only minutes that ended at least ``BUMP_AFTER_MS`` before it reads
@@ -24,6 +25,7 @@ from typing import Any
 from logpipeline.metrics.records import Aggregate
 
 PARTITION = "rev"
+LATEST = "latest"  # one more item, bumped with every hour: readers read it alone until it moves (sorts after hours)
 HOUR_MS = 3_600_000
 BUMP_AFTER_MS = 90_000  # the stream's own updates (watermark 1 minute, 1 s trigger) end before this
 MIN_SETTLE_MS = BUMP_AFTER_MS
@@ -49,15 +51,21 @@ def hours_to_bump(windows: Iterable[Aggregate], now_ms: int) -> list[int]:
     return sorted({hour_of(w.window_start) for w in windows if w.window_end <= now_ms - BUMP_AFTER_MS})
 
 
-def bump_request(table: str, hour: int, now_ms: int, retention_days: int) -> dict[str, Any]:
-    """The UpdateItem arguments that bump one hour's revision (``table`` is the digest table)."""
-    expires = (hour + HOUR_MS) // 1000 + retention_days * 86_400
+def bump_request(table: str, hour: int | None, now_ms: int, retention_days: int) -> dict[str, Any]:
+    """The UpdateItem arguments that bump one hour's revision, or with ``hour=None`` the ``latest`` item
+    (``table`` is the digest table)."""
+    expires = ((hour if hour is not None else now_ms) + HOUR_MS) // 1000 + retention_days * 86_400
     return {
         "TableName": table,
-        "Key": {"pk": {"S": PARTITION}, "sk": {"S": sort_key(hour)}},
+        "Key": {"pk": {"S": PARTITION}, "sk": {"S": LATEST if hour is None else sort_key(hour)}},
         "UpdateExpression": "ADD rev :one SET changed_at = :now, expires_at = :exp",
         "ExpressionAttributeValues": {":one": {"N": "1"}, ":now": {"N": str(now_ms)}, ":exp": {"N": str(expires)}},
     }
+
+
+def latest_request(table: str) -> dict[str, Any]:
+    """The GetItem arguments that read the ``latest`` item."""
+    return {"TableName": table, "Key": {"pk": {"S": PARTITION}, "sk": {"S": LATEST}}, "ConsistentRead": True}
 
 
 def range_request(table: str, start_ms: int, end_ms: int) -> dict[str, Any]:

@@ -344,14 +344,22 @@ class DigestWriter:
 
 def bump_revisions(ddb: Any, table: str, hours: Iterable[int], now_ms: int, retention_days: int) -> int:
     """Bump the change signal of each hour (``revisions``) in the digest table of ``table``; returns the count."""
-    bumped = 0
-    for hour in hours:
-        try:
-            ddb.update_item(**revisions.bump_request(digest.table_name(table), hour, now_ms, retention_days))
-        except Exception as exc:
-            raise classify(exc) from exc
-        bumped += 1
+    name, bumped = digest.table_name(table), 0
+    try:
+        for hour in hours:
+            ddb.update_item(**revisions.bump_request(name, hour, now_ms, retention_days))
+            bumped += 1
+        if bumped:
+            ddb.update_item(**revisions.bump_request(name, None, now_ms, retention_days))
+    except Exception as exc:
+        raise classify(exc) from exc
     return bumped
+
+
+def latest_revision(ddb: Any, table: str) -> int:
+    """The counter of every bump so far (0: none); one GetItem."""
+    item = ddb.get_item(**revisions.latest_request(digest.table_name(table))).get("Item")
+    return int(item["rev"]["N"]) if item else 0
 
 
 def read_revisions(ddb: Any, table: str, start_ms: int, end_ms: int) -> dict[int, revisions.Revision]:

@@ -93,14 +93,26 @@ def on_demand(since_ms: int, until_ms: int, now_ms: int, settle_ms: int, window_
 
 
 def changed(recomputed: Iterable[Aggregate], stored: Iterable[Aggregate]) -> list[Aggregate]:
-    """The re-aggregated windows the table does not hold with the same count and status classes."""
+    """The re-aggregated windows to publish: those the table lacks, counts it holds lower, or the same count with
+    other status classes. A window the archive holds fewer events of than the table is never published (the sink
+    would refuse the lower count anyway): ``short`` names those."""
     held = {a.id: a for a in stored}
     out = []
     for agg in recomputed:
         old = held.get(agg.id)
-        if old is None or _figures(old) != _figures(agg):
+        if (
+            old is None
+            or agg.log_count > old.log_count
+            or (agg.log_count == old.log_count and _figures(old) != _figures(agg))
+        ):
             out.append(agg)
     return out
+
+
+def short(recomputed: Iterable[Aggregate], stored: Iterable[Aggregate]) -> list[str]:
+    """Ids of windows the table counts more events of than the archive holds (a raw archive missing files)."""
+    counts = {a.id: a.log_count for a in recomputed}
+    return sorted(a.id for a in stored if a.id in counts and counts[a.id] < a.log_count)
 
 
 def _figures(a: Aggregate) -> tuple[int, int, int, int, int]:

@@ -58,10 +58,13 @@ def _agg(count: int, api: str = "/a", start: int = T0) -> records.Aggregate:
     )
 
 
-def test_only_windows_the_table_lacks_or_counts_differently_are_published() -> None:
-    same, more, new = _agg(5), _agg(7, "/b"), _agg(2, "/c")
-    stored = [_agg(5), _agg(6, "/b"), _agg(1, "/gone")]
-    assert correction.changed([same, more, new], stored) == [more, new]
+def test_only_windows_the_table_lacks_or_counts_lower_are_published() -> None:
+    same, more, new, fewer = _agg(5), _agg(7, "/b"), _agg(2, "/c"), _agg(3, "/d")
+    stored = [_agg(5), _agg(6, "/b"), _agg(1, "/gone"), _agg(4, "/d")]
+    assert correction.changed([same, more, new, fewer], stored) == [more, new]
+    assert correction.short([same, more, new, fewer], stored) == ["/d|INFO|1767225600000"]
+    other_classes = _agg(5)._replace(status_2xx=4, status_5xx=1)
+    assert correction.changed([other_classes], stored) == [other_classes]
 
 
 def test_batch_aggregates_count_each_repeat_once_and_keep_closed_windows(spark: SparkSession) -> None:

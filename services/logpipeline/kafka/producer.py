@@ -11,6 +11,7 @@ per message), so the batch path is a tight loop of them.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -21,6 +22,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 MAX_DLQ_MESSAGE_BYTES = 8 << 20
+KAFKA_LOG = logging.getLogger("logpipeline.kafka")
 
 
 def producer_config(bootstrap: str, **overrides: Any) -> dict[str, Any]:
@@ -37,6 +39,7 @@ def producer_config(bootstrap: str, **overrides: Any) -> dict[str, Any]:
         "message.max.bytes": MAX_DLQ_MESSAGE_BYTES + (64 << 10),
         "delivery.report.only.error": True,
         "client.id": "logpipeline",
+        "logger": KAFKA_LOG,  # the client's own log lines go through logging (JSON lines in the services)
     }
     config.update(overrides)
     return config

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
@@ -36,6 +36,7 @@ from logpipeline.metrics.layout import DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS
 from logpipeline.metrics.records import Aggregate, InvalidAggregate
 
 log = logging.getLogger("logpipeline.sink")
+KAFKA_LOG = logging.getLogger("logpipeline.sink.kafka")
 T = TypeVar("T")
 
 
@@ -112,7 +113,13 @@ class Sink:
         self.store_ok = False
         self.consumer: Consumer | None = None
         self.producer = Producer(
-            {"bootstrap.servers": cfg.bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5}
+            {
+                "bootstrap.servers": cfg.bootstrap,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 5,
+                "logger": KAFKA_LOG,
+            }
         )
         self.dlq_errors: list[str] = []
         self.replayed_below: dict[int, int] = {}  # partition -> offset processed before a replay began
@@ -224,7 +231,8 @@ class Sink:
 
     # -- kafka ----------------------------------------------------------------------------------
     def _ensure_topics(self) -> None:
-        admin = AdminClient({"bootstrap.servers": self.cfg.bootstrap})
+        conf: dict[str, Any] = {"bootstrap.servers": self.cfg.bootstrap, "logger": KAFKA_LOG}
+        admin = AdminClient(conf)
         existing = set(admin.list_topics(timeout=10).topics)
         wanted = {
             self.cfg.topic: NewTopic(
@@ -396,6 +404,7 @@ class Sink:
                     "auto.offset.reset": "earliest",
                     "isolation.level": "read_committed",
                     "max.poll.interval.ms": 600_000,
+                    "logger": KAFKA_LOG,  # the client's own log lines, as JSON lines like the sink's
                 }
             )
             self.consumer.subscribe([cfg.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)

@@ -308,6 +308,7 @@ def measure_freshness(
         pipeline=uuid.uuid4().hex[:10],
     )  # fmt: skip
     create_topics(stack, names, partitions=3)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     job = JobProcess(
         job_args(stack, names, f"file://{tmp_path}", trigger="1 second", shuffle_partitions="2"),
         tmp_path / "job.log",

@@ -66,6 +66,7 @@ class CorrectOptions:
     master: str | None = "local[2]"
     driver_memory: str = "2g"
     metrics_port: int = 0
+    nice: int = 10
 
     def path(self, *parts: str) -> str:
         return "/".join([self.archive_root.rstrip("/"), self.pipeline, *parts])
@@ -123,6 +124,12 @@ def parse_args(argv: Sequence[str] | None = None) -> CorrectOptions:
     p.add_argument("--master", default=env("LOGPIPELINE_SPARK_MASTER") or ("" if under_submit else "local[2]"))
     p.add_argument("--driver-memory", default=env("LOGPIPELINE_CORRECTION_DRIVER_MEMORY") or "2g")
     p.add_argument("--metrics-port", type=int, default=0, help="/healthz, /readyz, /metrics (0: none)")
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=int(env("LOGPIPELINE_CORRECTION_NICE") or 10),
+        help="CPU priority below the streaming job's (added niceness of this process and its JVM; 0: none)",
+    )
     a = p.parse_args(argv)
     if a.since is not None and a.every:
         p.error("--since runs once; --every schedules runs over the look-back: choose one")
@@ -149,6 +156,7 @@ def parse_args(argv: Sequence[str] | None = None) -> CorrectOptions:
         master=a.master or None,
         driver_memory=a.driver_memory,
         metrics_port=a.metrics_port,
+        nice=a.nice,
     )
 
 
@@ -358,8 +366,23 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
+def lower_priority(nice: int) -> None:
+    """Add ``nice`` to this process's niceness, which the JVM it starts inherits, and to its autogroup's: with the
+    kernel's autogroup scheduling (the default) niceness only ranks processes of one session, while the local
+    pipeline starts each service in its own session."""
+    os.nice(nice)
+    try:
+        with open("/proc/self/autogroup", "w") as group:
+            group.write(str(min(19, nice)))
+    except OSError:  # no autogroup scheduling here: the niceness alone applies
+        pass
+
+
 def batch_session(opts: CorrectOptions, role: str) -> SparkSession:
-    """The session of a batch job (correction, backfill): no UI, no Kafka connector, the options' heap."""
+    """The session of a batch job (correction, backfill): no UI, no Kafka connector, the options' heap, and a CPU
+    priority below the streaming job's (``--nice``): on a small machine the live job's batches come first."""
+    if opts.nice > 0:
+        lower_priority(opts.nice)
     extra = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"}
     if opts.master:  # a JVM this process starts; under spark-submit the JVM runs already
         extra["spark.driver.memory"] = opts.driver_memory

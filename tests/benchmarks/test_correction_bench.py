@@ -32,7 +32,7 @@ from logpipeline.generator import traffic
 from logpipeline.metrics import store
 from logpipeline_spark import correct, correction
 from logpipeline_spark.session import build_session
-from spark_job_support import measure_freshness
+from spark_job_support import create_topics, measure_freshness
 
 HOURS = float(os.environ.get("BENCH_CORRECTION_HOURS", "24"))
 ARCHIVE_RATE = 200.0
@@ -69,6 +69,7 @@ def test_a_day_of_archive_and_the_live_job_beside_a_correction(stack: config.Set
     events = write_archive(root / pipeline / "raw", start, HOURS)
     print(f"\narchive: {events:,} events over {HOURS:g} h written in {time.perf_counter() - began:.0f}s")
     store.init_table(store.client(stack.dynamodb_endpoint), table)
+    create_topics(stack, config.Names(input_topic=f"bench_corr_in_{now}", aggregates_topic=f"bench_corr_agg_{now}"))
     opts = correct.parse_args(
         ["--archive-root", f"file://{root}", "--pipeline", pipeline, "--table", table,
          "--endpoint", stack.dynamodb_endpoint, "--aggregates-topic", f"bench_corr_agg_{now}"]
@@ -105,7 +106,7 @@ def test_a_day_of_archive_and_the_live_job_beside_a_correction(stack: config.Set
 
     def run_correction() -> None:  # in its own JVM, as the local pipeline and the CronJob run it
         command = [sys.executable, "-m", "logpipeline_spark.correct", *_args(opts, since=start)]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=3600, start_new_session=True)
         print(f"correction beside the live job: exit {done.returncode}, {done.stderr.strip().splitlines()[-1][:300]}")
 
     with_correction = measure_freshness(stack, tmp_path / "beside", RATE, SECONDS, beside=run_correction)

@@ -107,7 +107,8 @@ def test_a_day_of_archive_and_the_live_job_beside_a_correction(stack: config.Set
     def run_correction() -> None:  # in its own JVM, as the local pipeline and the CronJob run it
         command = [sys.executable, "-m", "logpipeline_spark.correct", *_args(opts, since=start)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=3600, start_new_session=True)
-        print(f"correction beside the live job: exit {done.returncode}, {done.stderr.strip().splitlines()[-1][:300]}")
+        runs = [line for line in done.stderr.splitlines() if '"correction run"' in line]
+        print(f"correction beside the live job: exit {done.returncode}, {(runs or ['no run line'])[-1][:300]}")
 
     with_correction = measure_freshness(stack, tmp_path / "beside", RATE, SECONDS, beside=run_correction)
     print(f"live job with a correction beside it: {with_correction.describe()}")

@@ -101,8 +101,10 @@ def up(
         runner.down(settings, lambda c, m: None, stack=own_stack)
         raise typer.Exit(1) from None
     console.print(f"pipeline ready in {time.monotonic() - began:.1f}s")
-    for name, url in _urls(settings, options):
-        console.print(f"  {name:<13} {url}", highlight=False)
+    urls = _urls(settings, options)
+    width = max(len(name) for name, _ in urls)
+    for name, url in urls:
+        console.print(f"  {name:<{width}} {url}", highlight=False)
     console.print("press Ctrl-C to stop")
     stop: list[bool] = []
 

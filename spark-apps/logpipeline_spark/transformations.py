@@ -214,12 +214,10 @@ def parse(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> Parsed:
     staged = raw.select(*RAW_COLUMNS, F.inline(F.array(F.struct(typed.alias("_typed")))))
     t = F.col("_typed")
     corrupt = t[_CORRUPT]
-    text = F.when(corrupt.isNotNull(), F.from_json(F.col("value").cast("string"), _text_schema(), _JSON_OPTIONS))
-    repaired = F.struct(*[_repaired(f, t[f.name], F.col("_text")[f.name], corrupt).alias(f.name) for f in EVENT_FIELDS])
-    events = staged.select(*RAW_COLUMNS, "_typed", F.inline(F.array(F.struct(text.alias("_text"))))).select(
-        *RAW_COLUMNS, "_typed", "_text", F.inline(F.array(F.struct(repaired.alias("_event"))))
-    )
-    e, s = F.col("_event"), F.col("_text")
+    # The text parse is evaluated only in the branches taken by records the typed parse refused (a CASE is lazy).
+    s = F.when(corrupt.isNotNull(), F.from_json(F.col("value").cast("string"), _text_schema(), _JSON_OPTIONS))
+    e = {f.name: _repaired(f, t[f.name], s[f.name], corrupt) for f in EVENT_FIELDS}
+    events = staged
     arrival = F.unix_millis(F.col("timestamp"))
     ahead = e["timestamp"] - arrival
     parsed = F.col("value").isNotNull() & t.isNotNull() & (corrupt.isNull() | s[_CORRUPT].isNull())

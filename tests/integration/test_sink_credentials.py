@@ -125,10 +125,15 @@ def outcome(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) ->
 
     moto = MotoServer(free_port(), tmp / "moto.log")
     moto.start()
-    setup = _iam(moto.port)
-    operator_key = _user(setup, "operator", ALLOW_ALL)
-    sink_key = _user(setup, "sink", ALLOW_DYNAMODB)
-    _enforce_auth(moto.port)
+    try:
+        setup = _iam(moto.port)
+        operator_key = _user(setup, "operator", ALLOW_ALL)
+        sink_key = _user(setup, "sink", ALLOW_DYNAMODB)
+        _enforce_auth(moto.port)
+    except BaseException:  # the server stops however the setup ends
+        moto.stop()
+        admin.delete_topics([topic, f"{input_topic}.dlq"])
+        raise
     iam = _iam(moto.port, operator_key)
     env = {
         **os.environ,

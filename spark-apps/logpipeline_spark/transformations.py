@@ -403,10 +403,15 @@ def aggregate_records(aggregates: DataFrame) -> DataFrame:
     return aggregates.select(F.col("id").alias("key"), value.alias("value"))
 
 
+def _date_hour(frame: DataFrame, epoch_ms: str) -> DataFrame:
+    """Adds the archives' ``date`` (YYYY-MM-DD) and ``hour`` (HH) partition columns from an epoch-ms column (UTC)."""
+    ts = F.timestamp_millis(F.col(epoch_ms))
+    return frame.withColumn("date", F.date_format(ts, "yyyy-MM-dd")).withColumn("hour", F.date_format(ts, "HH"))
+
+
 def archive_partitions(events: DataFrame) -> DataFrame:
-    """Adds the raw archive's ``date`` (YYYY-MM-DD) and ``hour`` (HH) partition columns, from event time (UTC)."""
-    ts = F.timestamp_millis(F.col("timestamp"))
-    return events.withColumn("date", F.date_format(ts, "yyyy-MM-dd")).withColumn("hour", F.date_format(ts, "HH"))
+    """Adds the raw archive's ``date`` and ``hour`` partition columns, from event time."""
+    return _date_hour(events, "timestamp")
 
 
 def in_hours(events: DataFrame, hours: Sequence[int]) -> DataFrame:
@@ -431,9 +436,5 @@ def closed_aggregates(events: DataFrame, window: str, closed_before_ms: int) -> 
 
 
 def closed_window_partitions(aggregates: DataFrame) -> DataFrame:
-    """Adds the closed-window archive's ``date`` (YYYY-MM-DD) and ``hour`` (HH) partition columns, from the window
-    start (UTC)."""
-    start = F.timestamp_millis(F.col("window_start"))
-    return aggregates.withColumn("date", F.date_format(start, "yyyy-MM-dd")).withColumn(
-        "hour", F.date_format(start, "HH")
-    )
+    """Adds the closed-window archive's ``date`` and ``hour`` partition columns, from the window start."""
+    return _date_hour(aggregates, "window_start")

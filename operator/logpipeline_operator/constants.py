@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from logpipeline import contracts
+
 GROUP = "logpipeline.io"
 VERSION = "v1alpha1"
 PLURAL = "logpipelines"
@@ -29,4 +31,4 @@ MANAGED_BY = "logpipeline-operator"
 # Entry points inside the images (the services image installs the ``logpipeline`` command).
 SPARK_MAIN = "local:///opt/logpipeline/spark-apps/logpipeline_spark/main.py"
 DASHBOARD_APP = "logpipeline.dashboard.app:server"
-DASHBOARD_PORT = 8050
+DASHBOARD_PORT = contracts.DASHBOARD_PORT

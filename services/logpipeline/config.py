@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from logpipeline import contracts
 from logpipeline.events.schema import DEFAULT_MAX_AHEAD_MS
 
 HOST = "127.0.0.1"
@@ -46,20 +47,20 @@ def state_dir() -> Path:
 class Ports:
     """Loopback ports of the local stack."""
 
-    kafka: int = 9092
+    kafka: int = contracts.KAFKA_PORT
     kafka_controller: int = 9093
-    namenode_rpc: int = 9000
-    namenode_http: int = 9870
+    namenode_rpc: int = contracts.NAMENODE_RPC_PORT
+    namenode_http: int = contracts.NAMENODE_HTTP_PORT
     datanode: int = 9866
     datanode_http: int = 9864
     datanode_ipc: int = 9867
-    dynamodb: int = 8000
-    dashboard: int = 8050
-    sink_http: int = 9108
-    generator_http: int = 9109
-    spark_http: int = 9110
+    dynamodb: int = contracts.DYNAMODB_PORT
+    dashboard: int = contracts.DASHBOARD_PORT
+    sink_http: int = contracts.SINK_HTTP_PORT
+    generator_http: int = contracts.GENERATOR_HTTP_PORT
+    spark_http: int = contracts.SPARK_HTTP_PORT
     spark_ui: int = 4040
-    correction_http: int = 9111
+    correction_http: int = contracts.CORRECTION_HTTP_PORT
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -76,24 +77,25 @@ class Ports:
 class Names:
     """Topic and table names of one pipeline (overridable by LOGPIPELINE_INPUT_TOPIC etc.)."""
 
-    input_topic: str = "logging_info"
-    aggregates_topic: str = "agg_logging_info"
-    table: str = "agg_system_logs"
-    pipeline: str = "logpipeline"
+    input_topic: str = contracts.INPUT_TOPIC
+    aggregates_topic: str = contracts.AGGREGATES_TOPIC
+    table: str = contracts.TABLE
+    pipeline: str = contracts.PIPELINE
 
     @property
     def dlq_topic(self) -> str:
-        return os.environ.get("LOGPIPELINE_DLQ_TOPIC") or f"{self.input_topic}.dlq"
+        return os.environ.get(contracts.ENV_DLQ_TOPIC) or contracts.dlq_topic(self.input_topic)
 
     @classmethod
     def from_env(cls) -> Names:
         defaults = cls()
-        return cls(
-            **{
-                name: os.environ.get(f"LOGPIPELINE_{name.upper()}", getattr(defaults, name))
-                for name in cls.__dataclass_fields__
-            }
-        )
+        env = {
+            "input_topic": contracts.ENV_INPUT_TOPIC,
+            "aggregates_topic": contracts.ENV_AGGREGATES_TOPIC,
+            "table": contracts.ENV_TABLE,
+            "pipeline": contracts.ENV_PIPELINE,
+        }
+        return cls(**{name: os.environ.get(env[name], getattr(defaults, name)) for name in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -108,10 +110,10 @@ class Settings:
 
     # Where the servers are; by default the local stack, or set (e.g. by the operator's ConfigMap) with
     # LOGPIPELINE_KAFKA_BOOTSTRAP, LOGPIPELINE_HDFS_URL, LOGPIPELINE_WEBHDFS_URL, LOGPIPELINE_DYNAMODB_ENDPOINT.
-    kafka_bootstrap_url: str | None = field(default_factory=lambda: os.environ.get("LOGPIPELINE_KAFKA_BOOTSTRAP"))
-    hdfs: str | None = field(default_factory=lambda: os.environ.get("LOGPIPELINE_HDFS_URL"))
-    webhdfs: str | None = field(default_factory=lambda: os.environ.get("LOGPIPELINE_WEBHDFS_URL"))
-    dynamodb: str | None = field(default_factory=lambda: os.environ.get("LOGPIPELINE_DYNAMODB_ENDPOINT"))
+    kafka_bootstrap_url: str | None = field(default_factory=lambda: os.environ.get(contracts.ENV_KAFKA_BOOTSTRAP))
+    hdfs: str | None = field(default_factory=lambda: os.environ.get(contracts.ENV_HDFS_URL))
+    webhdfs: str | None = field(default_factory=lambda: os.environ.get(contracts.ENV_WEBHDFS_URL))
+    dynamodb: str | None = field(default_factory=lambda: os.environ.get(contracts.ENV_DYNAMODB_ENDPOINT))
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -144,7 +146,7 @@ class Settings:
 
 def max_ahead_ms() -> int:
     """How far past its arrival an event may be stamped (``LOGPIPELINE_MAX_AHEAD_SECONDS``, default 300)."""
-    value = os.environ.get("LOGPIPELINE_MAX_AHEAD_SECONDS")
+    value = os.environ.get(contracts.ENV_MAX_AHEAD_SECONDS)
     if not value:
         return DEFAULT_MAX_AHEAD_MS
     try:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 # image -> (include only these distributions, or None for all) and (leave these out)
 IMAGES: dict[str, tuple[frozenset[str] | None, frozenset[str]]] = {
-    # kopf and its Kubernetes client; the operator imports nothing else of the project's.
+    # kopf and its Kubernetes client; of the project's services the operator imports only logpipeline.contracts.
     "operator": (frozenset({"kopf", "kubernetes"}), frozenset()),
     # generator, ingest, sink, dashboard: everything but Spark, the local DynamoDB server and the operator.
     "services": (None, frozenset({"pyspark", "moto", "kopf", "kubernetes"})),

@@ -33,8 +33,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from logpipeline import contracts
 from logpipeline.events import AGGREGATE_FIELDS, ERROR_LEVELS, EVENT_FIELDS, LOG_LEVELS, Field
-from logpipeline.events import deadletter as dlq
 from logpipeline.events.coercions import INTEGER_TEXT, LEVEL_ALIASES, NUMERIC_TEXT, RFC3339_TEXT, TIMESTAMP_RULE
 from logpipeline.events.schema import DEFAULT_MAX_AHEAD_MS
 
@@ -298,11 +298,11 @@ def dead_letter_records(invalid: DataFrame) -> DataFrame:
 
     position = F.concat(F.col("partition").cast("string"), F.lit(":"), F.col("offset").cast("string"))
     headers = F.array(
-        header(dlq.REASON, F.col("reason")),
-        header(dlq.STAGE, F.lit(STAGE)),
-        header(dlq.SOURCE, F.col("topic")),
-        header(dlq.POSITION, position),
-        header(dlq.ERROR_CLASS, F.col("error_class")),
+        header(contracts.DLQ_REASON, F.col("reason")),
+        header(contracts.DLQ_STAGE, F.lit(STAGE)),
+        header(contracts.DLQ_SOURCE, F.col("topic")),
+        header(contracts.DLQ_POSITION, position),
+        header(contracts.DLQ_ERROR_CLASS, F.col("error_class")),
     )
     return invalid.select("key", "value", headers.alias("headers"))
 

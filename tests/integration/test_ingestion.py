@@ -19,8 +19,8 @@ import pytest
 import requests
 from confluent_kafka import Consumer, Message
 
-from logpipeline import config
-from logpipeline.events import codec, deadletter
+from logpipeline import config, contracts
+from logpipeline.events import codec
 from logpipeline.generator import traffic, truth
 from logpipeline.ingest import formats
 from logpipeline.kafka import topics
@@ -231,13 +231,13 @@ def test_every_malformed_line_lands_in_the_dead_letter_topic(
     seen = {}
     for msg in dead:
         h = _headers(msg)
-        line_no = int(h[deadletter.POSITION])
-        seen[line_no] = h[deadletter.ERROR_CLASS]
-        assert h[deadletter.SOURCE] == str(path) and h[deadletter.STAGE] == "ingest"
-        assert re.match(r"^\w+: expected .+, got .+", h[deadletter.REASON]), h
+        line_no = int(h[contracts.DLQ_POSITION])
+        seen[line_no] = h[contracts.DLQ_ERROR_CLASS]
+        assert h[contracts.DLQ_SOURCE] == str(path) and h[contracts.DLQ_STAGE] == "ingest"
+        assert re.match(r"^\w+: expected .+, got .+", h[contracts.DLQ_REASON]), h
         original = lines[line_no - 1]
         if len(original) > 8 << 20:
-            assert int(h[deadletter.ORIGINAL_SIZE]) == len(original)
+            assert int(h[contracts.DLQ_ORIGINAL_SIZE]) == len(original)
             assert original.startswith(msg.value() or b"-") and len(msg.value() or b"") >= 8_000_000
         else:
             assert msg.value() == original
@@ -410,4 +410,4 @@ def test_ingest_sink_reuses_dead_letters_from_python(stack: config.Settings, uni
     dead.send(b"{oops", problem, "agg_logging_info", "2:17")
     assert dead.sender.flush() == 0
     (msg,) = consume(stack.kafka_bootstrap, names.dlq_topic, 1)
-    assert _headers(msg)[deadletter.POSITION] == "2:17" and _headers(msg)[deadletter.STAGE] == "sink"
+    assert _headers(msg)[contracts.DLQ_POSITION] == "2:17" and _headers(msg)[contracts.DLQ_STAGE] == "sink"

@@ -23,8 +23,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from logpipeline import config
-from logpipeline.events import deadletter
+from logpipeline import config, contracts
 from logpipeline.metrics import digest, layout, records, revisions, store, synthetic
 
 T0 = 1_767_225_600_000
@@ -275,11 +274,11 @@ def test_not_ready_and_retrying_while_the_store_is_down(run: Run) -> None:
 
 
 def test_malformed_records_dead_lettered_once_with_reason(run: Run) -> None:
-    reasons = sorted(h[deadletter.REASON].decode() for _, h in run.dead_letters)
+    reasons = sorted(h[contracts.DLQ_REASON].decode() for _, h in run.dead_letters)
     assert len(run.dead_letters) == 2, reasons
     assert any(r.startswith("value: not JSON") for r in reasons)
     assert any(r.startswith("log_level: expected one of") for r in reasons)
-    assert all(h[deadletter.STAGE] == b"sink" for _, h in run.dead_letters)
+    assert all(h[contracts.DLQ_STAGE] == b"sink" for _, h in run.dead_letters)
     assert metric(run.metrics_after, "logpipeline_sink_dead_lettered_total") == 2
 
 

@@ -28,8 +28,8 @@ import pytest
 import requests
 from confluent_kafka import Consumer
 
-from logpipeline import config
-from logpipeline.events import codec, deadletter
+from logpipeline import config, contracts
+from logpipeline.events import codec
 from logpipeline.metrics import query, store
 from spark_job_support import (
     JobProcess,
@@ -216,9 +216,9 @@ def test_every_original_format_event_is_accepted_and_each_cell_is_exact(scenario
 def test_the_event_from_a_wrong_clock_is_dead_lettered_and_counts_nothing(scenario: dict[str, Any]) -> None:
     [(value, headers)] = scenario["dead"]
     assert orjson.loads(value) == scenario["future"], "the original bytes are kept"
-    assert headers[deadletter.ERROR_CLASS] == "too_far_ahead"
-    assert headers[deadletter.REASON].startswith("timestamp: expected at most 300 s after arrival at ")
-    assert headers[deadletter.REASON].endswith(" s ahead)")
+    assert headers[contracts.DLQ_ERROR_CLASS] == "too_far_ahead"
+    assert headers[contracts.DLQ_REASON].startswith("timestamp: expected at most 300 s after arrival at ")
+    assert headers[contracts.DLQ_REASON].endswith(" s ahead)")
 
 
 def test_the_job_counts_its_dead_letters_by_class(scenario: dict[str, Any]) -> None:

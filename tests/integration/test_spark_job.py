@@ -19,8 +19,8 @@ import orjson
 import pytest
 import requests
 
-from logpipeline import config
-from logpipeline.events import EVENT_FIELDS, deadletter
+from logpipeline import config, contracts
+from logpipeline.events import EVENT_FIELDS
 from logpipeline.generator import traffic
 from logpipeline_spark import transformations as tr
 from spark_job_support import (
@@ -178,13 +178,13 @@ def test_malformed_records_reach_the_dead_letter_topic_with_reasons(scenario: di
             got[msg.value() or b""] = {k: (v or b"").decode() for k, v in msg.headers() or []}
     consumer.close()
     assert sorted(got) == sorted(BAD), "every malformed record, with its original bytes"
-    assert {h[deadletter.ERROR_CLASS] for h in got.values()} == {
+    assert {h[contracts.DLQ_ERROR_CLASS] for h in got.values()} == {
         "not_json",
         "wrong_type",
         "out_of_range",
         "missing_field",
     }
-    assert all(h[deadletter.STAGE] == "spark" and h[deadletter.REASON] for h in got.values())
+    assert all(h[contracts.DLQ_STAGE] == "spark" and h[contracts.DLQ_REASON] for h in got.values())
 
 
 def test_sigterm_stops_gracefully_and_health_and_metrics_were_served(scenario: dict[str, Any]) -> None:

@@ -74,7 +74,7 @@ def test_spark_job_reads_the_config_map(monkeypatch: pytest.MonkeyPatch) -> None
     assert opts.archive_root.startswith(config_map["data"]["LOGPIPELINE_HDFS_URL"] + "/")
     assert opts.input_topic == config_map["data"]["LOGPIPELINE_INPUT_TOPIC"]
     assert opts.dlq_topic == config_map["data"]["LOGPIPELINE_DLQ_TOPIC"]
-    assert opts.window == f"{config_map['data']['LOGPIPELINE_WINDOW_SECONDS']} seconds"
+    assert opts.window == config_map["data"]["LOGPIPELINE_WINDOW"]
     assert opts.pipeline == "lp1"
     assert config.endpoints  # the ConfigMap builder is the one source of these names
 

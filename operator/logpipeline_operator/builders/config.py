@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from logpipeline import contracts
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, name_of, spec_of
 
 COMPONENT = "config"
@@ -12,30 +13,30 @@ def endpoints(lp: Body) -> dict[str, str]:
     store = spec["metricsStore"]
     archive = spec["archive"]
     out = {
-        "LOGPIPELINE_PIPELINE": name_of(lp),
-        "LOGPIPELINE_KAFKA_BOOTSTRAP": spec["kafka"]["bootstrapServers"],
-        "LOGPIPELINE_INPUT_TOPIC": spec["kafka"]["topics"]["input"]["name"],
-        "LOGPIPELINE_AGGREGATES_TOPIC": spec["kafka"]["topics"]["aggregates"]["name"],
-        "LOGPIPELINE_DLQ_TOPIC": spec["kafka"]["topics"]["deadLetter"]["name"],
-        "LOGPIPELINE_TABLE": store["table"],
-        "LOGPIPELINE_TTL_DAYS": str(store["ttlDays"]),
+        contracts.ENV_PIPELINE: name_of(lp),
+        contracts.ENV_KAFKA_BOOTSTRAP: spec["kafka"]["bootstrapServers"],
+        contracts.ENV_INPUT_TOPIC: spec["kafka"]["topics"][contracts.INPUT]["name"],
+        contracts.ENV_AGGREGATES_TOPIC: spec["kafka"]["topics"][contracts.AGGREGATES]["name"],
+        contracts.ENV_DLQ_TOPIC: spec["kafka"]["topics"][contracts.DEAD_LETTER]["name"],
+        contracts.ENV_TABLE: store["table"],
+        contracts.ENV_TTL_DAYS: str(store["ttlDays"]),
         "AWS_REGION": store["region"],
         "AWS_DEFAULT_REGION": store["region"],
-        "LOGPIPELINE_WINDOW_SECONDS": str(spec["spark"]["windowSeconds"]),
-        "LOGPIPELINE_WATERMARK_SECONDS": str(spec["spark"]["watermarkSeconds"]),
-        "LOGPIPELINE_WINDOW": f"{spec['spark']['windowSeconds']} seconds",
-        "LOGPIPELINE_WATERMARK": f"{spec['spark']['watermarkSeconds']} seconds",
+        # the dashboard's settle time follows the job's watermark
+        contracts.ENV_WATERMARK_SECONDS: str(spec["spark"]["watermarkSeconds"]),
+        contracts.ENV_WINDOW: f"{spec['spark']['windowSeconds']} seconds",
+        contracts.ENV_WATERMARK: f"{spec['spark']['watermarkSeconds']} seconds",
     }
     # An empty endpoint means AWS DynamoDB (region and keys from the environment).
-    out["LOGPIPELINE_DYNAMODB_ENDPOINT"] = (
-        f"http://{child_name(lp, 'dynamodb')}:8000" if store["engine"] == "dynamodb-local" else ""
+    out[contracts.ENV_DYNAMODB_ENDPOINT] = (
+        f"http://{child_name(lp, 'dynamodb')}:{contracts.DYNAMODB_PORT}" if store["engine"] == "dynamodb-local" else ""
     )
     if archive["enabled"]:
-        out["LOGPIPELINE_HDFS_URL"] = f"hdfs://{child_name(lp, 'hdfs-namenode')}:8020"
-        out["LOGPIPELINE_WEBHDFS_URL"] = f"http://{child_name(lp, 'hdfs-namenode')}:9870"
-        out["LOGPIPELINE_ARCHIVE_PATH"] = archive["path"]
+        namenode = child_name(lp, "hdfs-namenode")
+        out[contracts.ENV_HDFS_URL] = f"hdfs://{namenode}:{contracts.NAMENODE_RPC_PORT_K8S}"
+        out[contracts.ENV_WEBHDFS_URL] = f"http://{namenode}:{contracts.NAMENODE_HTTP_PORT}"
         # The job archives under <root>/<pipeline>/{raw,agg,checkpoints}.
-        out["LOGPIPELINE_ARCHIVE_ROOT"] = out["LOGPIPELINE_HDFS_URL"] + "/" + archive["path"].strip("/")
+        out[contracts.ENV_ARCHIVE_ROOT] = out[contracts.ENV_HDFS_URL] + "/" + archive["path"].strip("/")
     return out
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from logpipeline import contracts
 from logpipeline_operator.builders import common
 from logpipeline_operator.builders.common import Body, Manifest, child_name, spec_of
 
 COMPONENT = "dynamodb"
-PORT = 8000
+PORT = contracts.DYNAMODB_PORT
 
 
 def build_dynamodb_pvc(lp: Body) -> Manifest:

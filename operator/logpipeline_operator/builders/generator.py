@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from logpipeline import contracts
 from logpipeline_operator.builders import common
 from logpipeline_operator.builders.common import Body, Manifest, child_name, spec_of
 
 COMPONENT = "generator"
-METRICS_PORT = 9109
+METRICS_PORT = contracts.GENERATOR_HTTP_PORT
 
 
 def build_generator_deployment(lp: Body) -> Manifest:

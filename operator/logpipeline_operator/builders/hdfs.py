@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from logpipeline import contracts
 from logpipeline_operator.builders import common
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
 
 NAMENODE = "hdfs-namenode"
 DATANODE = "hdfs-datanode"
 CONF_DIR = "/etc/hadoop-conf"
-NAMENODE_PORTS = {"rpc": 8020, "http": 9870}
+NAMENODE_PORTS = {"rpc": contracts.NAMENODE_RPC_PORT_K8S, "http": contracts.NAMENODE_HTTP_PORT}
 DATANODE_PORTS = {"data": 9866, "http": 9864, "ipc": 9867}
 
 
@@ -23,7 +24,7 @@ def _xml(properties: Mapping[str, str]) -> str:
 
 def build_hdfs_config_map(lp: Body) -> Manifest:
     archive = spec_of(lp)["archive"]
-    core = {"fs.defaultFS": f"hdfs://{child_name(lp, NAMENODE)}:8020"}
+    core = {"fs.defaultFS": f"hdfs://{child_name(lp, NAMENODE)}:{contracts.NAMENODE_RPC_PORT_K8S}"}
     hdfs = {
         "dfs.namenode.name.dir": "file:///data/name",
         "dfs.datanode.data.dir": "file:///data/data",

@@ -6,10 +6,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from logpipeline import contracts
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
 
 API_VERSION = "kafka.strimzi.io/v1"
-ROLES = ("input", "aggregates", "deadLetter")
+ROLES = contracts.TOPIC_ROLES
 COMPONENT = "kafka-topics"
 
 
@@ -31,11 +32,10 @@ def build_kafka_topic(lp: Body, role: str) -> Manifest:
             "topicName": topic["name"],
             "partitions": int(topic["partitions"]),
             "replicas": int(topic["replicas"]),
+            # The same configs as the local stack's ``topics ensure``, numbers as numbers.
             "config": {
-                "retention.ms": int(topic["retentionMs"]),
-                "cleanup.policy": "delete",
-                # The Spark job's clock-skew guard reads an input record's timestamp as its arrival time.
-                **({"message.timestamp.type": "LogAppendTime"} if role == "input" else {}),
+                key: int(value) if value.isdigit() else value
+                for key, value in contracts.topic_configs(role, int(topic["retentionMs"])).items()
             },
         },
     }

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from logpipeline import contracts
 from logpipeline_operator.builders import common
 from logpipeline_operator.builders.common import Body, Manifest, child_name, spec_of
 from logpipeline_operator.builders.config import credentials_env
 
 COMPONENT = "sink"
-METRICS_PORT = 9108
+METRICS_PORT = contracts.SINK_HTTP_PORT
 
 
 def build_sink_deployment(lp: Body) -> Manifest:

@@ -6,6 +6,7 @@ manage its executor pods.
 
 from __future__ import annotations
 
+from logpipeline import contracts
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import common
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
@@ -64,7 +65,7 @@ def _conf(lp: Body) -> dict[str, str]:
     }
     if archive["enabled"]:
         conf["spark.sql.streaming.checkpointLocation"] = (
-            f"hdfs://{child_name(lp, 'hdfs-namenode')}:8020{archive['path']}/checkpoints"
+            f"hdfs://{child_name(lp, 'hdfs-namenode')}:{contracts.NAMENODE_RPC_PORT_K8S}{archive['path']}/checkpoints"
         )
     return conf
 

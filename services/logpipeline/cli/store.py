@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from logpipeline import config
+from logpipeline import config, contracts
 from logpipeline.metrics import layout, records, service, sink, store, synthetic
 
 app = typer.Typer(no_args_is_help=True, help="The metrics table (DynamoDB).")
@@ -127,7 +127,9 @@ def run_sink(
     http_port: int = typer.Option(9108, help="port of /healthz, /readyz, /metrics"),
     http_host: str = typer.Option("127.0.0.1", help="address of /healthz, /readyz, /metrics (0.0.0.0 in a pod)"),
     shards: int = typer.Option(layout.DEFAULT_SHARDS, help="shard count of the partition key"),
-    retention_days: int = typer.Option(layout.DEFAULT_RETENTION_DAYS, help="TTL after window end"),
+    retention_days: int = typer.Option(
+        contracts.TTL_DAYS, envvar=contracts.ENV_TTL_DAYS, help="TTL after window end, days"
+    ),
     max_backoff: float = typer.Option(10.0, help="longest wait between retries, seconds"),
 ) -> None:
     """Consume the aggregates topic into the metrics table until SIGTERM or Ctrl-C."""

@@ -9,11 +9,22 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from logpipeline.events import deadletter
+from logpipeline import contracts
 from logpipeline.events.codec import Invalid
 from logpipeline.kafka.producer import MAX_DLQ_MESSAGE_BYTES, Sender
 
 MAX_DLQ_VALUE_BYTES = MAX_DLQ_MESSAGE_BYTES - (64 << 10)
+
+
+def dlq_headers(reason: str, stage: str, source: str, position: str, error_class: str) -> list[tuple[str, bytes]]:
+    """The ``dlq.*`` headers of one rejected record (names in ``contracts``)."""
+    return [
+        (contracts.DLQ_REASON, reason.encode()),
+        (contracts.DLQ_STAGE, stage.encode()),
+        (contracts.DLQ_SOURCE, source.encode()),
+        (contracts.DLQ_POSITION, position.encode()),
+        (contracts.DLQ_ERROR_CLASS, error_class.encode()),
+    ]
 
 
 @dataclass
@@ -26,12 +37,12 @@ class DeadLetters:
 
     def send(self, raw: bytes, problem: Invalid, source: str, position: str, original_size: int | None = None) -> None:
         headers: list[tuple[str, str | bytes | None]] = list(
-            deadletter.headers(problem.reason, self.stage, source, position, problem.error_class)
+            dlq_headers(problem.reason, self.stage, source, position, problem.error_class)
         )
         size = original_size if original_size is not None else len(raw)
         if size > len(raw) or len(raw) > MAX_DLQ_VALUE_BYTES:
             raw = raw[:MAX_DLQ_VALUE_BYTES]
-            headers.append((deadletter.ORIGINAL_SIZE, str(size).encode()))
+            headers.append((contracts.DLQ_ORIGINAL_SIZE, str(size).encode()))
         self.sender.send(f"{source}:{position}", raw, headers)
         self.counts[problem.error_class] += 1
 

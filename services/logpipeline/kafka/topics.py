@@ -19,11 +19,8 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     NewTopic,
 )
 
+from logpipeline import contracts
 from logpipeline.config import Names
-
-DAY_MS = 86_400_000
-MAX_MESSAGE_BYTES = str(8 << 20)  # room for dead letters of oversized lines
-INPUT_CONFIGS = {"message.timestamp.type": "LogAppendTime"}  # arrival time for the clock-skew guard
 
 
 @dataclass(frozen=True)
@@ -47,30 +44,18 @@ class Change:
 def default_topics(
     names: Names, partitions: int = 3, retention_days: float = 7.0, replication: int = 1
 ) -> list[TopicSpec]:
-    """Input (delete, lz4, the broker's append time as each record's timestamp), aggregates (compact+delete: the latest
-    full value per id) and dead letters (30 days).
-
-    The input's record timestamps are the broker's (``LogAppendTime``), not the producers': the Spark job measures an
-    event's clock skew against its record's timestamp, which a producer with a wrong clock would otherwise set."""
-    retention = str(int(retention_days * DAY_MS))
-    common = {"compression.type": "lz4", "max.message.bytes": MAX_MESSAGE_BYTES}
+    """Input and aggregates topics with ``partitions`` and ``retention_days``, the dead-letter topic with the
+    contract's partitions and retention; every config from ``contracts.topic_configs``."""
+    retention = int(retention_days * contracts.DAY_MS)
     return [
+        TopicSpec(names.input_topic, partitions, contracts.topic_configs(contracts.INPUT, retention), replication),
         TopicSpec(
-            names.input_topic,
-            partitions,
-            {**common, **INPUT_CONFIGS, "cleanup.policy": "delete", "retention.ms": retention},
-            replication,
-        ),
-        TopicSpec(
-            names.aggregates_topic,
-            partitions,
-            {**common, "cleanup.policy": "compact,delete", "retention.ms": retention},
-            replication,
+            names.aggregates_topic, partitions, contracts.topic_configs(contracts.AGGREGATES, retention), replication
         ),
         TopicSpec(
             names.dlq_topic,
-            1,
-            {**common, "cleanup.policy": "delete", "retention.ms": str(30 * DAY_MS)},
+            contracts.PARTITIONS[contracts.DEAD_LETTER],
+            contracts.topic_configs(contracts.DEAD_LETTER),
             replication,
         ),
     ]

@@ -42,11 +42,12 @@ import time
 import zlib
 from typing import Any
 
+from logpipeline import contracts
 from logpipeline.events.schema import AGGREGATE_FIELDS
 from logpipeline.metrics.records import Aggregate
 
 DEFAULT_SHARDS = 4
-DEFAULT_RETENTION_DAYS = 30
+DEFAULT_RETENTION_DAYS = contracts.TTL_DAYS
 BY_API_INDEX = "by_api"
 TTL_ATTRIBUTE = "expires_at"
 DAY_MS = 86_400_000

@@ -30,7 +30,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from logpipeline.events import deadletter
+from logpipeline.kafka import deadletters
 from logpipeline.metrics import backoff, digest, records, revisions, service, store
 from logpipeline.metrics.layout import DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS
 from logpipeline.metrics.records import Aggregate, InvalidAggregate
@@ -292,7 +292,7 @@ class Sink:
         for msg, reason, error_class in items:
             position = f"{msg.partition()}:{msg.offset()}"
             headers: list[tuple[str, str | bytes | None]] = list(
-                deadletter.headers(reason, "sink", self.cfg.topic, position, error_class)
+                deadletters.dlq_headers(reason, "sink", self.cfg.topic, position, error_class)
             )
             self.producer.produce(
                 self.cfg.dlq_topic, value=msg.value(), key=msg.key(), headers=headers, on_delivery=report

@@ -15,8 +15,8 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 from spark_frames import T0, event, raw_frame
 
+from logpipeline import contracts
 from logpipeline.events import AGGREGATE_FIELDS, EVENT_FIELDS
-from logpipeline.events import deadletter as dlq
 from logpipeline.metrics import records
 from logpipeline_spark import transformations as tr
 
@@ -122,11 +122,11 @@ def test_dead_letter_records_carry_the_reason_in_headers(spark: SparkSession) ->
     [record] = tr.dead_letter_records(parsed.invalid).collect()
     headers = {h["key"]: bytes(h["value"]).decode() for h in record["headers"]}
     assert headers == {
-        dlq.REASON: "value: expected a JSON object, got 'oops'",
-        dlq.STAGE: "spark",
-        dlq.SOURCE: "in",
-        dlq.POSITION: "0:1",
-        dlq.ERROR_CLASS: "not_json",
+        contracts.DLQ_REASON: "value: expected a JSON object, got 'oops'",
+        contracts.DLQ_STAGE: "spark",
+        contracts.DLQ_SOURCE: "in",
+        contracts.DLQ_POSITION: "0:1",
+        contracts.DLQ_ERROR_CLASS: "not_json",
     }
     assert (bytes(record["key"]), bytes(record["value"])) == (b"k", b"oops")
 

@@ -1,0 +1,98 @@
+"""The names every part of the pipeline agrees on, defined once (pure, standard library only).
+
+Topics (names, partitions, configs), environment variable names, ports, table names and dead-letter headers.
+The local stack (``topics ensure``), the services, the Spark jobs and the operator's builders all import this
+module, so none of them can drift from another; the operator image ships this file beside its own package.
+"""
+
+from __future__ import annotations
+
+# -- topics -------------------------------------------------------------------------------------------------
+INPUT_TOPIC = "logging_info"
+AGGREGATES_TOPIC = "agg_logging_info"
+DLQ_SUFFIX = ".dlq"
+
+# The roles of a pipeline's topics, as the LogPipeline spec names them (spec.kafka.topics.<role>).
+INPUT, AGGREGATES, DEAD_LETTER = "input", "aggregates", "deadLetter"
+TOPIC_ROLES = (INPUT, AGGREGATES, DEAD_LETTER)
+
+DAY_MS = 86_400_000
+PARTITIONS = {INPUT: 3, AGGREGATES: 3, DEAD_LETTER: 1}
+RETENTION_MS = {INPUT: 7 * DAY_MS, AGGREGATES: 7 * DAY_MS, DEAD_LETTER: 30 * DAY_MS}
+MAX_MESSAGE_BYTES = 8 << 20  # room for dead letters of oversized lines
+COMPRESSION = "lz4"
+CLEANUP_POLICY = {
+    INPUT: "delete",
+    # The newest full value of every aggregate id survives: the sink rebuilds a lost table by replaying the topic.
+    AGGREGATES: "compact,delete",
+    DEAD_LETTER: "delete",
+}
+
+
+def dlq_topic(input_topic: str) -> str:
+    """The dead-letter topic of an input topic."""
+    return input_topic + DLQ_SUFFIX
+
+
+def topic_configs(role: str, retention_ms: int | None = None) -> dict[str, str]:
+    """The broker configs of a topic of ``role`` (values as Kafka's Admin API takes them).
+
+    The input's record timestamps are the broker's (``LogAppendTime``): the Spark job measures an event's clock skew
+    against its record's timestamp, which a producer with a wrong clock would otherwise set."""
+    if role not in CLEANUP_POLICY:
+        raise KeyError(f"unknown topic role {role!r}; known: {', '.join(TOPIC_ROLES)}")
+    configs = {
+        "cleanup.policy": CLEANUP_POLICY[role],
+        "compression.type": COMPRESSION,
+        "max.message.bytes": str(MAX_MESSAGE_BYTES),
+        "retention.ms": str(RETENTION_MS[role] if retention_ms is None else retention_ms),
+    }
+    if role == INPUT:
+        configs["message.timestamp.type"] = "LogAppendTime"
+    return configs
+
+
+# -- the metrics store ----------------------------------------------------------------------------------------
+TABLE = "agg_system_logs"
+PIPELINE = "logpipeline"
+TTL_DAYS = 30
+
+# -- dead-letter headers (ingest, Spark job, sink): the value keeps the original bytes ------------------------
+DLQ_REASON = "dlq.reason"  # human-readable: "<field>: expected <what>, got <value>"
+DLQ_STAGE = "dlq.stage"  # ingest | generator | spark | sink
+DLQ_SOURCE = "dlq.source"  # file path, or topic the record came from
+DLQ_POSITION = "dlq.position"  # line number, or "partition:offset"
+DLQ_ERROR_CLASS = "dlq.error"  # short machine-readable class: not_json, missing_field, wrong_type, too_far_ahead...
+DLQ_ORIGINAL_SIZE = "dlq.original_size"  # set when the value was truncated to fit the dead-letter topic
+
+# -- ports (the local stack's defaults, also the containers' ports on Kubernetes) -----------------------------
+DASHBOARD_PORT = 8050
+SINK_HTTP_PORT = 9108
+GENERATOR_HTTP_PORT = 9109
+SPARK_HTTP_PORT = 9110
+CORRECTION_HTTP_PORT = 9111
+DYNAMODB_PORT = 8000
+KAFKA_PORT = 9092
+NAMENODE_HTTP_PORT = 9870
+NAMENODE_RPC_PORT = 9000  # the local stack's; in a cluster the NameNode listens on Hadoop's default below
+NAMENODE_RPC_PORT_K8S = 8020
+
+# -- environment variables: set by ``logpipeline up`` or the operator's ConfigMap, read by the services ------
+ENV_PIPELINE = "LOGPIPELINE_PIPELINE"
+ENV_KAFKA_BOOTSTRAP = "LOGPIPELINE_KAFKA_BOOTSTRAP"
+ENV_INPUT_TOPIC = "LOGPIPELINE_INPUT_TOPIC"
+ENV_AGGREGATES_TOPIC = "LOGPIPELINE_AGGREGATES_TOPIC"
+ENV_DLQ_TOPIC = "LOGPIPELINE_DLQ_TOPIC"
+ENV_TABLE = "LOGPIPELINE_TABLE"
+ENV_TTL_DAYS = "LOGPIPELINE_TTL_DAYS"
+ENV_DYNAMODB_ENDPOINT = "LOGPIPELINE_DYNAMODB_ENDPOINT"
+ENV_HDFS_URL = "LOGPIPELINE_HDFS_URL"
+ENV_WEBHDFS_URL = "LOGPIPELINE_WEBHDFS_URL"
+ENV_ARCHIVE_ROOT = "LOGPIPELINE_ARCHIVE_ROOT"
+ENV_CHECKPOINT_ROOT = "LOGPIPELINE_CHECKPOINT_ROOT"
+ENV_WINDOW = "LOGPIPELINE_WINDOW"
+ENV_WATERMARK = "LOGPIPELINE_WATERMARK"
+ENV_WATERMARK_SECONDS = "LOGPIPELINE_WATERMARK_SECONDS"
+ENV_MAX_AHEAD_SECONDS = "LOGPIPELINE_MAX_AHEAD_SECONDS"
+ENV_SINK_METRICS_URL = "LOGPIPELINE_SINK_METRICS_URL"
+ENV_JOB_METRICS_URL = "LOGPIPELINE_JOB_METRICS_URL"

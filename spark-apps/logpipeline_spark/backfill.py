@@ -32,9 +32,11 @@ from logpipeline.ingest import mapping, reader
 from logpipeline.ingest.formats import FORMATS, parse_line
 from logpipeline.kafka.deadletters import MAX_DLQ_VALUE_BYTES, DeadLetters
 from logpipeline.kafka.producer import Sender
-from logpipeline.metrics.service import configure_logging
+from logpipeline.observability import configure_logging
 from logpipeline_spark import correct, correction
 from logpipeline_spark import transformations as tr
+from logpipeline_spark.archive import Archive
+from logpipeline_spark.telemetry import CorrectionMetrics
 
 log = logging.getLogger("logpipeline_spark.backfill")
 STAGE = "backfill"
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace, opts: correct.CorrectOptions) -> int:
         return 1
     spark = correct.batch_session(opts, "backfill")
     try:
-        archive = correct.Archive(spark)
+        archive = Archive(spark)
         hours = sorted({correction.hour_of(int(row[1])) for row in rows})
         frame = tr.archive_partitions(spark.createDataFrame(rows, tr.event_schema()))
         target = opts.path("backfill")
@@ -119,7 +121,7 @@ def run(args: argparse.Namespace, opts: correct.CorrectOptions) -> int:
         now = int(time.time() * 1000)
         closed = correction.settled_until(now, opts.settle_ms, opts.window_ms)
         plan = correction.Plan(tuple(h for h in hours if h < closed), closed, correction.State(now, closed))
-        summary = correct.run_plan(spark, archive, opts, correct.Metrics(), plan, save_state=False)
+        summary = correct.run_plan(spark, archive, opts, CorrectionMetrics(), plan, save_state=False)
     finally:
         spark.stop()
     result = {

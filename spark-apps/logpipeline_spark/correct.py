@@ -33,15 +33,16 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
 from pyspark.sql import DataFrame, SparkSession
 
 from logpipeline import config
 from logpipeline.kafka.producer import Sender
 from logpipeline.metrics import query, records, store
-from logpipeline.metrics.service import configure_logging, serve
+from logpipeline.observability import configure_logging, serve
 from logpipeline_spark import correction, session
 from logpipeline_spark import transformations as tr
+from logpipeline_spark.archive import Archive
+from logpipeline_spark.telemetry import CorrectionMetrics
 
 log = logging.getLogger("logpipeline_spark.correct")
 
@@ -160,91 +161,6 @@ def parse_args(argv: Sequence[str] | None = None) -> CorrectOptions:
     )
 
 
-class Archive:
-    """The Hadoop file system of the archive root, through the session's JVM (HDFS or local files alike)."""
-
-    def __init__(self, spark: SparkSession) -> None:
-        context = spark.sparkContext
-        assert context._jvm is not None and context._jsc is not None, "a local or driver session"
-        self.jvm: Any = context._jvm
-        self.conf = context._jsc.hadoopConfiguration()
-
-    def _fs(self, uri: str) -> tuple[Any, Any]:
-        path = self.jvm.org.apache.hadoop.fs.Path(uri)
-        return path.getFileSystem(self.conf), path
-
-    def exists(self, uri: str) -> bool:
-        fs, path = self._fs(uri)
-        return bool(fs.exists(path))
-
-    def hours(self, uri: str) -> dict[int, int]:
-        """``date=…/hour=…`` partitions under ``uri``: hour start (epoch ms) -> modification time (epoch ms)."""
-        fs, path = self._fs(uri)
-        if not fs.exists(path):
-            return {}
-        out: dict[int, int] = {}
-        for day in fs.listStatus(path):
-            name = day.getPath().getName()
-            if not (day.isDirectory() and name.startswith("date=")):
-                continue
-            for hour in fs.listStatus(day.getPath()):
-                part = hour.getPath().getName()
-                if hour.isDirectory() and part.startswith("hour="):
-                    start = _when(f"{name[5:]}T{part[5:]}:00:00+00:00")
-                    out[start] = max(out.get(start, 0), int(hour.getModificationTime()))
-        return out
-
-    def read_text(self, uri: str) -> str | None:
-        fs, path = self._fs(uri)
-        if not fs.exists(path):
-            return None
-        stream = fs.open(path)
-        try:
-            return str(self.jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
-        finally:
-            stream.close()
-
-    def write_text(self, uri: str, text: str) -> None:
-        """Replace ``uri`` by writing a sibling and renaming it over, so a reader never sees half a file."""
-        fs, path = self._fs(uri)
-        tmp = self.jvm.org.apache.hadoop.fs.Path(uri + ".tmp")
-        out = fs.create(tmp, True)
-        try:
-            out.write(bytearray(text.encode()))
-        finally:
-            out.close()
-        fs.delete(path, False)
-        fs.rename(tmp, path)
-
-    def rename(self, src: str, dst: str) -> bool:
-        fs, path = self._fs(src)
-        return bool(fs.rename(path, self.jvm.org.apache.hadoop.fs.Path(dst)))
-
-
-class Metrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        r = self.registry
-        self.runs = Counter("logpipeline_correction_runs", "Correction runs", ["outcome"], registry=r)
-        self.recomputed = Counter(
-            "logpipeline_correction_windows_recomputed", "Closed windows re-aggregated from the archive", registry=r
-        )
-        self.published = Counter(
-            "logpipeline_correction_windows_published",
-            "Windows whose stored value differed, published to the aggregates topic",
-            registry=r,
-        )
-        self.events = Counter(
-            "logpipeline_correction_events_added",
-            "Events the published windows count beyond the stored values (late, backfilled or not yet stored)",
-            registry=r,
-        )
-        self.last_success = Gauge(
-            "logpipeline_correction_last_success_timestamp_seconds", "End of the last run that succeeded", registry=r
-        )
-        self.last_seconds = Gauge("logpipeline_correction_last_run_seconds", "Duration of the last run", registry=r)
-
-
 def read_events(spark: SparkSession, archive: Archive, opts: CorrectOptions, hours: Sequence[int]) -> DataFrame | None:
     """The archived events of ``hours``: the streaming raw archive (through its file-sink log) and the backfills."""
     spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
@@ -293,7 +209,7 @@ def touched_hours(archive: Archive, opts: CorrectOptions) -> dict[int, int]:
 
 
 def run_once(
-    spark: SparkSession, archive: Archive, opts: CorrectOptions, metrics: Metrics, now_ms: int
+    spark: SparkSession, archive: Archive, opts: CorrectOptions, metrics: CorrectionMetrics, now_ms: int
 ) -> dict[str, Any]:
     """One correction run, on demand (``--since``) or scheduled (from the saved state); returns its summary."""
     touched = touched_hours(archive, opts)
@@ -312,7 +228,7 @@ def run_plan(
     spark: SparkSession,
     archive: Archive,
     opts: CorrectOptions,
-    metrics: Metrics,
+    metrics: CorrectionMetrics,
     plan: correction.Plan,
     save_state: bool,
 ) -> dict[str, Any]:
@@ -403,7 +319,7 @@ def run(opts: CorrectOptions) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     spark = batch_session(opts, "correct")
-    archive, metrics = Archive(spark), Metrics()
+    archive, metrics = Archive(spark), CorrectionMetrics()
     healthy = threading.Event()
     healthy.set()
     if opts.metrics_port:

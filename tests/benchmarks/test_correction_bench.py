@@ -31,7 +31,9 @@ from logpipeline.events import EVENT_FIELDS
 from logpipeline.generator import traffic
 from logpipeline.metrics import store
 from logpipeline_spark import correct, correction
+from logpipeline_spark.archive import Archive
 from logpipeline_spark.session import build_session
+from logpipeline_spark.telemetry import CorrectionMetrics
 from spark_job_support import create_topics, measure_freshness
 
 HOURS = float(os.environ.get("BENCH_CORRECTION_HOURS", "24"))
@@ -76,7 +78,7 @@ def test_a_day_of_archive_and_the_live_job_beside_a_correction(stack: config.Set
     )  # fmt: skip
     spark = build_session("bench-correction", master="local[2]", with_kafka=False, extra={"spark.driver.memory": "3g"})
     try:
-        archive = correct.Archive(spark)
+        archive = Archive(spark)
         hours = tuple(sorted(archive.hours(opts.path("raw"))))
         began = time.perf_counter()
         spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
@@ -89,7 +91,7 @@ def test_a_day_of_archive_and_the_live_job_beside_a_correction(stack: config.Set
         reference_s = time.perf_counter() - began
         plan = correction.Plan(hours, now, correction.State(now, now))
         began = time.perf_counter()
-        summary = correct.run_plan(spark, archive, opts, correct.Metrics(), plan, save_state=False)
+        summary = correct.run_plan(spark, archive, opts, CorrectionMetrics(), plan, save_state=False)
         correction_s = time.perf_counter() - began
     finally:
         spark.stop()

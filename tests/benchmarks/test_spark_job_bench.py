@@ -27,7 +27,7 @@ from pyspark.sql.streaming.query import StreamingQuery
 
 from logpipeline import config
 from logpipeline.generator import traffic
-from logpipeline_spark import job as job_module
+from logpipeline_spark import options, queries
 from logpipeline_spark import transformations as tr
 from logpipeline_spark.session import build_session
 from spark_job_support import create_topics, measure_freshness, produce
@@ -77,7 +77,7 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
     spec = traffic.TrafficSpec(seed=3, start_ms=1_767_225_600_000, count=EVENTS, rate=10_000.0, diurnal=False)
     produced = produce(stack.kafka_bootstrap, names.input_topic, _records(spec))
     print(f"\nproduced {produced} events in {time.perf_counter() - began:.1f}s")
-    opts = job_module.JobOptions(
+    opts = options.JobOptions(
         bootstrap=stack.kafka_bootstrap,
         archive_root=f"file://{tmp_path}",
         checkpoint_root=f"file://{tmp_path}",
@@ -90,16 +90,16 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
     memory = {"spark.driver.memory": opts.driver_memory}  # the job's heap
     spark: SparkSession = build_session("bench-throughput", master="local[2]", settings=stack, extra=memory)
     spark.sparkContext.setLogLevel("WARN")
-    for key, value in job_module.query_conf("aggregates", opts).items():  # as the job starts that query
+    for key, value in queries.query_conf("aggregates", opts).items():  # as the job starts that query
         spark.conf.set(key, value)
     results: dict[str, list[tuple[float, int]]] = defaultdict(list)
     for round_ in range(ROUNDS):  # interleaved, so JIT warm-up favours neither; the first rounds are warm-up
-        raw = job_module.read_input(spark, opts)
+        raw = queries.read_input(spark, opts)
         results["count"].append(
             _run(raw.groupBy().count(), f"count{round_}", tmp_path / f"c{round_}", "complete", "memory")
         )
-        raw = job_module.read_input(spark, opts)
-        records = tr.aggregate_records(job_module._aggregates(raw, opts))
+        raw = queries.read_input(spark, opts)
+        records = tr.aggregate_records(queries.aggregates_of(raw, opts))
         kafka = {"kafka.bootstrap.servers": stack.kafka_bootstrap, "topic": names.aggregates_topic}
         results["job"].append(_run(records, f"agg{round_}", tmp_path / f"a{round_}", "update", "kafka", **kafka))
     spark.stop()

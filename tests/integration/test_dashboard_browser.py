@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 
 from dashboard_env import APIS, ARTIFACTS, XSS_API, Truth, World, chromium, free_port, gunicorn, seed, truth
-from logpipeline import config
+from logpipeline import config, observability
 from logpipeline.events.schema import LOG_LEVELS
-from logpipeline.metrics import service, sink, store
+from logpipeline.metrics import store
+from logpipeline.sink import telemetry as sink_telemetry
 
 ALL = ["recent", "hour", "old"]
 WAIT_MS = 120_000
@@ -39,9 +40,9 @@ def world(stack: config.Settings) -> Iterator[World]:
 @pytest.fixture(scope="module")
 def sink_metrics() -> Iterator[str]:
     """The sink's own metrics and HTTP server, with a known consumer lag."""
-    metrics = sink.Metrics()
+    metrics = sink_telemetry.Metrics()
     metrics.lag_total.set(SINK_LAG)
-    server = service.serve("127.0.0.1", free_port(), metrics.registry, lambda: True)
+    server = observability.serve("127.0.0.1", free_port(), metrics.registry, lambda: True)
     yield f"http://127.0.0.1:{server.server_address[1]}/metrics"
     server.shutdown()
 

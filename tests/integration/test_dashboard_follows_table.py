@@ -23,10 +23,10 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from dashboard_env import ARTIFACTS, chromium, free_port, gunicorn, truth
-from logpipeline import config
+from logpipeline import config, observability
 from logpipeline.events.schema import LOG_LEVELS
-from logpipeline.metrics import query, service, store, synthetic
-from logpipeline_spark.job import Metrics as JobMetrics
+from logpipeline.metrics import query, store, synthetic
+from logpipeline_spark.telemetry import Metrics as JobMetrics
 
 FOLLOW_S = 10.0
 LATE = 300
@@ -58,7 +58,7 @@ def replay(stack: config.Settings) -> Iterator[dict[str, Any]]:
         )  # fmt: skip
     reader = query.Reader(ddb, table)
     job = JobMetrics()  # the streaming job's own counters, served as the job serves them
-    job_server = service.serve("127.0.0.1", free_port(), job.registry, lambda: True)
+    job_server = observability.serve("127.0.0.1", free_port(), job.registry, lambda: True)
     job_url = f"http://127.0.0.1:{job_server.server_address[1]}/metrics"
     try:
         with (

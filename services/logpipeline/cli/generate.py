@@ -13,10 +13,10 @@ import typer
 from logpipeline import config
 from logpipeline.cli.progress import log, result
 from logpipeline.generator import traffic, truth
-from logpipeline.ingest.metrics import GeneratorMetrics
+from logpipeline.generator.telemetry import GeneratorMetrics
 from logpipeline.kafka import topics
 from logpipeline.kafka.producer import BrokerHealth, Sender
-from logpipeline.metrics.service import serve
+from logpipeline.observability import serve
 
 PROGRESS_EVERY_S = 2.0
 

@@ -15,12 +15,12 @@ from logpipeline import config
 from logpipeline.cli.progress import log, result
 from logpipeline.ingest import mapping, reader
 from logpipeline.ingest.formats import FORMATS
-from logpipeline.ingest.metrics import IngestMetrics
 from logpipeline.ingest.run import IngestSummary, ingest
+from logpipeline.ingest.telemetry import IngestMetrics
 from logpipeline.kafka import topics
 from logpipeline.kafka.deadletters import MAX_DLQ_VALUE_BYTES, DeadLetters
 from logpipeline.kafka.producer import BrokerHealth, Sender
-from logpipeline.metrics.service import serve
+from logpipeline.observability import serve
 
 
 def ingest_command(

@@ -13,8 +13,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from logpipeline import config, contracts
-from logpipeline.metrics import layout, records, service, sink, store, synthetic
+from logpipeline import config, contracts, observability
+from logpipeline.metrics import layout, records, store, synthetic
+from logpipeline.sink.config import SinkConfig
+from logpipeline.sink.service import Sink
 
 app = typer.Typer(no_args_is_help=True, help="The metrics table (DynamoDB).")
 console = Console(stderr=True)
@@ -133,9 +135,9 @@ def run_sink(
     max_backoff: float = typer.Option(10.0, help="longest wait between retries, seconds"),
 ) -> None:
     """Consume the aggregates topic into the metrics table until SIGTERM or Ctrl-C."""
-    service.configure_logging()
+    observability.configure_logging()
     settings = config.load()
-    cfg = sink.SinkConfig(
+    cfg = SinkConfig(
         bootstrap=settings.kafka_bootstrap,
         topic=settings.names.aggregates_topic,
         dlq_topic=settings.names.dlq_topic,
@@ -153,7 +155,7 @@ def run_sink(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.set())
     try:
-        sink.Sink(cfg, stop).run()
+        Sink(cfg, stop).run()
     except store.Denied:
         raise typer.Exit(1) from None  # the sink logged the one-line cause
     except Exception:

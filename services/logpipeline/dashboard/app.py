@@ -15,9 +15,9 @@ import dash_bootstrap_components as dbc
 from dash import Dash, html
 from flask import Response
 
+from logpipeline import observability
 from logpipeline.dashboard import callbacks, components, data, telemetry
 from logpipeline.dashboard.pages import api, overview
-from logpipeline.metrics import service
 
 ASSETS = Path(__file__).with_name("assets")
 log = logging.getLogger("logpipeline.dashboard")
@@ -70,6 +70,6 @@ def create() -> Dash:
     return app
 
 
-service.configure_logging()
+observability.configure_logging()
 app = create()
 server = app.server

@@ -16,8 +16,8 @@ from logpipeline.events.codec import MAX_EVENT_BYTES, Invalid
 from logpipeline.events.schema import DEFAULT_MAX_AHEAD_MS
 from logpipeline.ingest.formats import parse_line
 from logpipeline.ingest.mapping import FieldMap
-from logpipeline.ingest.metrics import IngestMetrics
 from logpipeline.ingest.reader import Line
+from logpipeline.ingest.telemetry import IngestMetrics
 from logpipeline.kafka.deadletters import DeadLetters
 from logpipeline.kafka.producer import Sender
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
     AlterConfigOpType,
@@ -106,6 +106,25 @@ def _update(admin: AdminClient, spec: TopicSpec, partitions: int, timeout: float
     return changes or [Change(spec.name, "unchanged")]
 
 
+def create_missing(admin: AdminClient, specs: Sequence[TopicSpec], timeout: float = 30.0) -> list[str]:
+    """Create the topics of ``specs`` that do not exist (leaving existing ones as they are); the names created."""
+    existing = admin.list_topics(timeout=timeout).topics
+    wanted = [
+        NewTopic(s.name, s.partitions, s.replication, config=dict(s.configs)) for s in specs if s.name not in existing
+    ]
+    if not wanted:
+        return []
+    created = []
+    for name, future in admin.create_topics(wanted, operation_timeout=timeout).items():
+        try:
+            future.result(timeout=timeout)
+            created.append(name)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+    return created
+
+
 class MissingTopics(Exception):
     """The broker is unreachable or a topic is absent (topic auto-creation is off)."""
 
@@ -133,6 +152,7 @@ __all__ = [
     "MissingTopics",
     "TopicSpec",
     "admin_client",
+    "create_missing",
     "default_topics",
     "ensure",
     "require",

@@ -6,20 +6,17 @@ from xml.etree import ElementTree
 
 import pytest
 
-from logpipeline_spark.job import (
-    QUERIES,
-    batch_fields,
+from logpipeline_spark.options import QUERIES, parse_args
+from logpipeline_spark.queries import (
     checkpoint_hint,
-    dead_letter_counts,
-    parse_args,
     pool_of,
     query_conf,
     scheduler_pools,
     session_conf,
-    skipped_offsets,
     source_options,
     trigger_of,
 )
+from logpipeline_spark.telemetry import batch_fields, dead_letter_counts, skipped_offsets
 
 
 def test_defaults_follow_the_input_topic_and_the_archive_root(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,77 +23,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from confluent_kafka.admin import AdminClient
 
-from logpipeline.kafka import deadletters
-from logpipeline.metrics import backoff, digest, records, revisions, service, store
-from logpipeline.metrics.layout import DEFAULT_RETENTION_DAYS, DEFAULT_SHARDS
+from logpipeline import contracts, observability
+from logpipeline.kafka import deadletters, topics
+from logpipeline.metrics import backoff, records, revisions, store
 from logpipeline.metrics.records import Aggregate, InvalidAggregate
+from logpipeline.sink.config import SinkConfig
+from logpipeline.sink.telemetry import Metrics
 
 log = logging.getLogger("logpipeline.sink")
 KAFKA_LOG = logging.getLogger("logpipeline.sink.kafka")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class SinkConfig:
-    bootstrap: str
-    topic: str
-    dlq_topic: str
-    table: str
-    endpoint: str | None
-    group: str = "logpipeline-sink"
-    batch_size: int = 1000
-    poll_timeout: float = 0.2  # a batch waits at most this long for more records: part of the freshness
-    shards: int = DEFAULT_SHARDS
-    digest_shards: int = digest.DEFAULT_SHARDS
-    retention_days: int = DEFAULT_RETENTION_DAYS
-    http_host: str = "127.0.0.1"
-    http_port: int = 9108
-    max_backoff: float = 10.0
-    generation_check_s: float = 15.0
-    create_topics: bool = True
-    topic_partitions: int = 3
-
-
-class Metrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        r = self.registry
-        self.lag = Gauge(
-            "logpipeline_sink_consumer_lag", "records behind the end of the topic", ["partition"], registry=r
-        )
-        self.lag_total = Gauge("logpipeline_sink_consumer_lag_total", "records behind, all partitions", registry=r)
-        self.consumed = Counter("logpipeline_sink_records_consumed", "records read from the topic", registry=r)
-        self.written = Counter("logpipeline_sink_items_written", "items written (new or newer version)", registry=r)
-        self.stale = Counter(
-            "logpipeline_sink_items_stale", "records not written: the table held a newer or equal version", registry=r
-        )
-        self.retried = Counter(
-            "logpipeline_sink_write_retries", "retries after throttling or unavailability", registry=r
-        )
-        self.dead = Counter(
-            "logpipeline_sink_dead_lettered", "records sent to the dead-letter topic", ["error_class"], registry=r
-        )
-        self.rebuilds = Counter("logpipeline_sink_rebuilds", "table re-created and topic replayed", registry=r)
-        self.digests = Counter(
-            "logpipeline_sink_digests_updated", "minute digests changed by merging a batch", registry=r
-        )
-        self.commits = Counter("logpipeline_sink_commits", "offset commits after durable writes", registry=r)
-        self.revisions = Counter(
-            "logpipeline_sink_revisions_bumped",
-            "hour revisions bumped: writes to windows that had ended (late data, corrections, catching up)",
-            registry=r,
-        )
-        self.batch_seconds = Histogram(
-            "logpipeline_sink_batch_seconds", "time to write and commit one batch", registry=r
-        )
-        self.ready = Gauge("logpipeline_sink_ready", "1 when consuming and the store answers", registry=r)
 
 
 class Stopped(Exception):
@@ -127,13 +71,11 @@ class Sink:
         self._last_lag = 0.0
         self._last_generation_check = time.monotonic()
 
-    # -- health ---------------------------------------------------------------------------------
     def ready(self) -> bool:
         ok = self.assigned and self.store_ok and not self.stop.is_set()
         self.metrics.ready.set(1 if ok else 0)
         return ok
 
-    # -- store ----------------------------------------------------------------------------------
     def _retrying(self, what: str, action: Callable[[], T]) -> T:
         attempt = 0
         while True:
@@ -229,27 +171,20 @@ class Sink:
         self._rebuild("table missing" if current is None else "table was replaced")
         return True
 
-    # -- kafka ----------------------------------------------------------------------------------
     def _ensure_topics(self) -> None:
+        """Create the aggregates and dead-letter topics if absent, with the contracts' configs."""
         conf: dict[str, Any] = {"bootstrap.servers": self.cfg.bootstrap, "logger": KAFKA_LOG}
         admin = AdminClient(conf)
-        existing = set(admin.list_topics(timeout=10).topics)
-        wanted = {
-            self.cfg.topic: NewTopic(
-                self.cfg.topic, self.cfg.topic_partitions, 1, config={"cleanup.policy": "compact"}
+        specs = [
+            topics.TopicSpec(self.cfg.topic, self.cfg.topic_partitions, contracts.topic_configs(contracts.AGGREGATES)),
+            topics.TopicSpec(
+                self.cfg.dlq_topic,
+                contracts.PARTITIONS[contracts.DEAD_LETTER],
+                contracts.topic_configs(contracts.DEAD_LETTER),
             ),
-            self.cfg.dlq_topic: NewTopic(self.cfg.dlq_topic, 1, 1),
-        }
-        missing = [t for n, t in wanted.items() if n not in existing]
-        if not missing:
-            return
-        for name, future in admin.create_topics(missing).items():
-            try:
-                future.result()
-                log.info("topic created", extra={"fields": {"topic": name}})
-            except KafkaException as exc:
-                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                    raise
+        ]
+        for name in topics.create_missing(admin, specs):
+            log.info("topic created", extra={"fields": {"topic": name}})
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned = True
@@ -307,7 +242,6 @@ class Sink:
         for _msg, _reason, error_class in items:
             self.metrics.dead.labels(error_class).inc()
 
-    # -- one batch ------------------------------------------------------------------------------
     def _process(self, messages: list[Message]) -> None:
         assert self.consumer is not None
         began = time.monotonic()
@@ -379,10 +313,9 @@ class Sink:
             },
         )
 
-    # -- main loop ------------------------------------------------------------------------------
     def run(self) -> None:
         cfg = self.cfg
-        server = service.serve(cfg.http_host, cfg.http_port, self.metrics.registry, self.ready)
+        server = observability.serve(cfg.http_host, cfg.http_port, self.metrics.registry, self.ready)
         log.info(
             "sink starting",
             extra={

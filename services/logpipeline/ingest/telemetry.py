@@ -1,4 +1,4 @@
-"""Prometheus metrics of file ingest and the generator (served on /metrics with /healthz and /readyz)."""
+"""Prometheus metrics of file ingest (served on /metrics with /healthz and /readyz)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,3 @@ class IngestMetrics:
             "logpipeline_ingest_dead_letters", "lines sent to the dead-letter topic", ["error_class"], registry=r
         )
         self.blank = Counter("logpipeline_ingest_blank_lines", "empty lines (no event)", registry=r)
-
-
-@dataclass
-class GeneratorMetrics:
-    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
-
-    def __post_init__(self) -> None:
-        self.events = Counter("logpipeline_generator_events", "events queued", registry=self.registry)

@@ -1,0 +1,159 @@
+"""The streaming job's options: command line, with defaults from the environment the operator's ConfigMap sets."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from logpipeline import config, contracts
+from logpipeline.events.schema import DEFAULT_MAX_AHEAD_MS
+
+QUERIES: tuple[str, ...] = ("aggregates", "dead_letters", "raw_archive")
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    bootstrap: str
+    archive_root: str
+    checkpoint_root: str
+    input_topic: str
+    aggregates_topic: str
+    dlq_topic: str
+    pipeline: str
+    window: str = "1 minute"
+    watermark: str = "1 minute"
+    trigger: str = "1 second"
+    side_trigger: str = "10 seconds"
+    archive_trigger: str = "10 seconds"
+    master: str | None = "local[2]"
+    starting_offsets: str = "earliest"
+    max_offsets_per_trigger: int = 0
+    side_min_partitions: int = 8
+    shuffle_partitions: int = 2
+    driver_memory: str = "3g"
+    ui_port: int = 4040
+    metrics_port: int = 0
+    queries: tuple[str, ...] = QUERIES
+    max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.archive_root.rstrip("/"), self.pipeline, *parts])
+
+    def checkpoint(self, query: str) -> str:
+        return "/".join([self.checkpoint_root.rstrip("/"), self.pipeline, "checkpoints", query])
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
+    settings = config.load()
+    names = settings.names
+    p = argparse.ArgumentParser(
+        prog="logpipeline_spark.job",
+        description="The streaming job: input topic -> aggregates, dead letters, raw archive.",
+    )
+    p.add_argument("--bootstrap", default=_env(contracts.ENV_KAFKA_BOOTSTRAP, settings.kafka_bootstrap))
+    p.add_argument(
+        "--archive-root",
+        default=_env(contracts.ENV_ARCHIVE_ROOT, settings.hdfs_url),
+        help="hdfs://host:port or file:///dir",
+    )
+    p.add_argument(
+        "--checkpoint-root", default=os.environ.get(contracts.ENV_CHECKPOINT_ROOT), help="default: the archive root"
+    )
+    p.add_argument("--input-topic", default=names.input_topic)
+    p.add_argument("--aggregates-topic", default=names.aggregates_topic)
+    p.add_argument("--dlq-topic", default=os.environ.get(contracts.ENV_DLQ_TOPIC), help="default: <input topic>.dlq")
+    p.add_argument("--pipeline", default=names.pipeline)
+    p.add_argument("--window", default=_env("LOGPIPELINE_WINDOW", "1 minute"))
+    p.add_argument("--watermark", default=_env("LOGPIPELINE_WATERMARK", "1 minute"))
+    p.add_argument("--trigger", default=_env("LOGPIPELINE_TRIGGER", "1 second"), help="of the aggregates query")
+    p.add_argument(
+        "--side-trigger",
+        default=_env("LOGPIPELINE_SIDE_TRIGGER", "10 seconds"),
+        help="of the dead-letter query (it needs no second-level latency)",
+    )
+    p.add_argument(
+        "--archive-trigger",
+        default=_env("LOGPIPELINE_ARCHIVE_TRIGGER", "10 seconds"),
+        help="of the raw archive query (longer: fewer, larger Parquet files, in larger bursts)",
+    )
+    under_submit = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit chose the master already
+    p.add_argument("--master", default=_env("LOGPIPELINE_SPARK_MASTER", "" if under_submit else "local[2]"))
+    p.add_argument("--starting-offsets", default=_env("LOGPIPELINE_STARTING_OFFSETS", "earliest"))
+    p.add_argument("--max-offsets-per-trigger", type=int, default=int(_env("LOGPIPELINE_MAX_OFFSETS_PER_TRIGGER", "0")))
+    p.add_argument(
+        "--side-min-partitions",
+        type=int,
+        default=int(_env("LOGPIPELINE_SIDE_MIN_PARTITIONS", "8")),
+        help="input tasks per batch of the dead-letter and raw archive queries (at least; 0: one per Kafka partition)",
+    )
+    p.add_argument(
+        "--shuffle-partitions",
+        type=int,
+        default=int(_env("LOGPIPELINE_SHUFFLE_PARTITIONS", "2")),
+        help="state partitions of a new checkpoint (a restarted query keeps its own)",
+    )
+    p.add_argument(
+        "--driver-memory",
+        default=_env("LOGPIPELINE_SPARK_DRIVER_MEMORY", "3g"),
+        help="heap of a local-mode job, whose driver is also its executor and holds the de-dup state "
+        "(under spark-submit, its own --driver-memory decides)",
+    )
+    p.add_argument("--ui-port", type=int, default=int(_env("LOGPIPELINE_SPARK_UI_PORT", "4040")), help="0: no UI")
+    p.add_argument(
+        "--metrics-port", type=int, default=int(_env("LOGPIPELINE_SPARK_METRICS_PORT", "0")), help="0: no server"
+    )
+    p.add_argument("--queries", default=",".join(QUERIES), help="comma-separated subset of " + ",".join(QUERIES))
+    p.add_argument(
+        "--max-ahead",
+        type=float,
+        default=None,
+        help="seconds an event may be stamped past its record's Kafka timestamp (LOGPIPELINE_MAX_AHEAD_SECONDS, 300); "
+        "later ones are dead-lettered as too_far_ahead and never move the watermark",
+    )
+    a = p.parse_args(argv)
+    queries = tuple(q for q in a.queries.split(",") if q)
+    unknown = sorted(set(queries) - set(QUERIES))
+    if unknown:
+        p.error(f"--queries: unknown {', '.join(unknown)}; expected some of {', '.join(QUERIES)}")
+    if not re.fullmatch(r"[1-9][0-9]*[kmgt]?", a.driver_memory.lower()):
+        p.error(f"--driver-memory: expected a size such as 3g or 2048m, got {a.driver_memory!r}")
+    if a.max_ahead is not None and a.max_ahead < 0:
+        p.error(f"--max-ahead: expected seconds >= 0, got {a.max_ahead}")
+    return JobOptions(
+        bootstrap=a.bootstrap,
+        archive_root=a.archive_root,
+        checkpoint_root=a.checkpoint_root or a.archive_root,
+        input_topic=a.input_topic,
+        aggregates_topic=a.aggregates_topic,
+        dlq_topic=a.dlq_topic or contracts.dlq_topic(a.input_topic),
+        pipeline=a.pipeline,
+        window=a.window,
+        watermark=a.watermark,
+        trigger=a.trigger,
+        side_trigger=a.side_trigger,
+        archive_trigger=a.archive_trigger,
+        master=a.master or None,
+        starting_offsets=a.starting_offsets,
+        max_offsets_per_trigger=a.max_offsets_per_trigger,
+        side_min_partitions=a.side_min_partitions,
+        shuffle_partitions=a.shuffle_partitions,
+        driver_memory=a.driver_memory,
+        ui_port=a.ui_port,
+        metrics_port=a.metrics_port,
+        queries=queries,
+        max_ahead_ms=config.max_ahead_ms() if a.max_ahead is None else int(a.max_ahead * 1000),
+    )
+
+
+# Kafka consumer settings of the input readers. With the consumer's default fetch.max.wait.ms (500 ms), a task
+# that read its range up to the end of the partition waited about that long before it finished: in a backlog read
+# as three 100k-record batches, the last batch took about 1 s longer than the others (three tasks on two cores, so
+# two such waits in a row). A live stream rarely waits, since a fetch returns as soon as new records arrive; a
+# catch-up after a restart, or a topic that goes quiet, does.

@@ -1,0 +1,158 @@
+"""The streaming job's queries: Kafka source options, the three writers, scheduler pools and per-query settings."""
+
+from __future__ import annotations
+
+import logging
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming.query import StreamingQuery
+from pyspark.sql.streaming.readwriter import DataStreamWriter
+
+from logpipeline_spark import transformations as tr
+from logpipeline_spark.options import JobOptions
+
+log = logging.getLogger("logpipeline_spark.job")
+
+# FAIR scheduler pools: (name, weight, minShare); the aggregates query carries the freshness target.
+POOLS: tuple[tuple[str, int, int], ...] = (("aggregates", 8, 1), ("side", 1, 0))
+CONSUMER_OPTIONS: dict[str, str] = {"kafka.fetch.max.wait.ms": "10"}
+# Records that retention deleted before the job read them (a job stopped longer than the topic's retention) are
+# skipped, not fatal: a query that stops on them stops all counting. Each batch's skipped offsets are counted
+# (``skipped_offsets``) and logged instead.
+FAIL_ON_DATA_LOSS = "false"
+
+
+def source_options(opts: JobOptions, min_partitions: int = 0) -> dict[str, str]:
+    """The Kafka source's options; ``min_partitions`` > 0 splits each batch into at least that many tasks."""
+    options = {
+        "kafka.bootstrap.servers": opts.bootstrap,
+        "subscribe": opts.input_topic,
+        "startingOffsets": opts.starting_offsets,
+        "failOnDataLoss": FAIL_ON_DATA_LOSS,
+        **CONSUMER_OPTIONS,
+    }
+    if opts.max_offsets_per_trigger > 0:
+        options["maxOffsetsPerTrigger"] = str(opts.max_offsets_per_trigger)
+    if min_partitions > 0:
+        options["minPartitions"] = str(min_partitions)
+    return options
+
+
+def read_input(spark: SparkSession, opts: JobOptions, min_partitions: int = 0) -> DataFrame:
+    """The input topic as a stream (``source_options``)."""
+    return spark.readStream.format("kafka").options(**source_options(opts, min_partitions)).load()
+
+
+def aggregates_of(raw: DataFrame, opts: JobOptions) -> DataFrame:
+    events = tr.deduplicate(
+        tr.with_event_time(tr.for_aggregation(tr.parse(raw, opts.max_ahead_ms).valid), opts.watermark)
+    )
+    return tr.aggregate(events, opts.window)
+
+
+def writers(raw: DataFrame, opts: JobOptions, side: DataFrame | None = None) -> dict[str, DataStreamWriter]:
+    """The three queries, configured but not started; ``side`` (default ``raw``) feeds all but the aggregates."""
+    side = raw if side is None else side
+    parsed = tr.parse(side, opts.max_ahead_ms)
+    kafka = {"kafka.bootstrap.servers": opts.bootstrap}
+    return {
+        "aggregates": tr.aggregate_records(aggregates_of(raw, opts))
+        .writeStream.format("kafka")
+        .options(**kafka, topic=opts.aggregates_topic)
+        .outputMode("update"),
+        "dead_letters": tr.dead_letter_records(tr.with_class_counts(parsed.invalid))
+        .writeStream.format("kafka")
+        .options(**kafka, topic=opts.dlq_topic)
+        .outputMode("append"),
+        "raw_archive": tr.archive_partitions(parsed.valid)
+        .writeStream.format("parquet")
+        .option("path", opts.path("raw"))
+        .partitionBy("date", "hour")
+        .outputMode("append"),
+    }
+
+
+def scheduler_pools() -> str:
+    """The FAIR scheduler allocation file of ``POOLS``."""
+    pools = "".join(
+        f'<pool name="{name}"><schedulingMode>FAIR</schedulingMode><weight>{weight}</weight>'
+        f"<minShare>{share}</minShare></pool>"
+        for name, weight, share in POOLS
+    )
+    return f'<?xml version="1.0"?><allocations>{pools}</allocations>'
+
+
+def trigger_of(query: str, opts: JobOptions) -> str:
+    if query == "aggregates":
+        return opts.trigger
+    return opts.side_trigger if query == "dead_letters" else opts.archive_trigger
+
+
+def query_conf(query: str, opts: JobOptions) -> dict[str, str]:
+    """Session settings that a query keeps from its start: its state partitions and, for the aggregates query, no
+    no-data micro-batches. In update mode a batch with no new data writes nothing (it only evicts state that the
+    watermark has passed, which the next data batch does as well), yet it costs as much as a small data batch."""
+    return {
+        "spark.sql.shuffle.partitions": str(opts.shuffle_partitions),
+        "spark.sql.streaming.noDataMicroBatches.enabled": str(query != "aggregates").lower(),
+    }
+
+
+def session_conf(opts: JobOptions, allocation_file: str) -> dict[str, str]:
+    """The job's session settings: FAIR pools from ``allocation_file``, the UI, and the heap of a local-mode JVM.
+    Each query sets its own state partitions when it starts (``query_conf``)."""
+    conf = {"spark.scheduler.mode": "FAIR", "spark.scheduler.allocation.file": allocation_file}
+    if opts.master:  # a JVM this process starts; under spark-submit the JVM runs already
+        conf["spark.driver.memory"] = opts.driver_memory
+    conf.update({"spark.ui.port": str(opts.ui_port)} if opts.ui_port else {"spark.ui.enabled": "false"})
+    return conf
+
+
+# Spark's error classes for a checkpoint whose stateful operators or state schema differ from the query's.
+_INCOMPATIBLE_STATE = (
+    "STREAMING_STATEFUL_OPERATOR_NOT_MATCH_IN_STATE_METADATA",
+    "STATE_STORE_KEY_SCHEMA_NOT_COMPATIBLE",
+)
+
+
+def checkpoint_hint(error: str, query: str, opts: JobOptions) -> str | None:
+    """What to do when a query stopped because its checkpoint was written by a job with other stateful operators
+    (an upgrade that changed them); None for any other error."""
+    if not any(code in error for code in _INCOMPATIBLE_STATE):
+        return None
+    checkpoints = opts.checkpoint(query).rsplit("/", 1)[0]
+    both = opts.path() if checkpoints == opts.path("checkpoints") else f"{opts.path()} and {checkpoints}"
+    return (
+        f"the checkpoint {opts.checkpoint(query)} was written by a job whose stateful operators differ from this "
+        f"one's, so it cannot be resumed; run under a new --pipeline name, or remove {both} (the pipeline's "
+        "checkpoints and archive) to rebuild from the topic"
+    )
+
+
+def pool_of(query: str) -> str:
+    return "aggregates" if query == "aggregates" else "side"
+
+
+def start(spark: SparkSession, opts: JobOptions) -> dict[str, StreamingQuery]:
+    raw = read_input(spark, opts)
+    side = read_input(spark, opts, opts.side_min_partitions)
+    started: dict[str, StreamingQuery] = {}
+    for name, writer in writers(raw, opts, side).items():
+        if name not in opts.queries:
+            continue
+        # A query's micro-batches run in the pool set on the thread that starts it.
+        spark.sparkContext.setLocalProperty("spark.scheduler.pool", pool_of(name))
+        # A new query keeps the session's settings as they are at its start.
+        for key, value in query_conf(name, opts).items():
+            spark.conf.set(key, value)
+        query = (
+            writer.queryName(f"{opts.pipeline}.{name}")
+            .option("checkpointLocation", opts.checkpoint(name))
+            .trigger(processingTime=trigger_of(name, opts))
+            .start()
+        )
+        started[name] = query
+        log.info(
+            "query started", extra={"fields": {"query": name, "id": str(query.id), "checkpoint": opts.checkpoint(name)}}
+        )
+    return started

@@ -23,7 +23,7 @@ from dashboard_env import ARTIFACTS, chromium
 from logpipeline import config
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
 from logpipeline.generator.truth import read_ground_truth
-from logpipeline.metrics import query, store
+from logpipeline.metrics import query, rollup, store
 from logpipeline.pipeline import plan, runner
 from logpipeline.stack import process
 
@@ -75,7 +75,7 @@ def truth(pipeline: config.Settings, tmp_path_factory: pytest.TempPathFactory) -
     deadline = time.monotonic() + 300
     counted = 0
     while time.monotonic() < deadline:
-        counted = sum(query.totals(reader, lo, hi).values())
+        counted = sum(rollup.totals_by_level(reader.windows(lo, hi)).values())
         if counted >= EVENTS:
             break
         time.sleep(1)
@@ -88,9 +88,9 @@ def test_query_layer_equals_ground_truth(pipeline: config.Settings, truth: list[
     lo = min(e["timestamp"] for e in truth) - 60_000
     hi = max(e["timestamp"] for e in truth) + 60_000
     expected = Counter(e["log_level"] for e in truth)
-    assert query.totals(reader, lo, hi) == {level: expected.get(level, 0) for level in LOG_LEVELS}
+    assert rollup.totals_by_level(reader.windows(lo, hi)) == {level: expected.get(level, 0) for level in LOG_LEVELS}
     errors = Counter(e["api"] for e in truth if e["log_level"] in ERROR_LEVELS)
-    top = query.top_errors(reader, lo, hi, n=5)
+    top = rollup.top_apis_by_errors(reader.windows(lo, hi), 5)
     assert top[0].api == INCIDENT_API == errors.most_common(1)[0][0]
     assert {row.api: row.errors for row in top} == dict(errors.most_common(len(top)))
 

@@ -12,6 +12,9 @@ import orjson
 import pytest
 
 from logpipeline import config
+from logpipeline.dashboard import timerange
+from logpipeline.dashboard.data import Source
+from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
 from logpipeline.metrics import digest, layout, query, records, store, synthetic
 
@@ -154,19 +157,23 @@ RANGES = [
 
 
 @pytest.mark.parametrize(("start", "end", "apis"), RANGES)
-def test_query_layer_equals_raw_ground_truth(world: World, start: int, end: int, apis: list[str] | None) -> None:
-    reader = query.Reader(world.ddb, world.ordered)
+def test_dashboard_read_path_equals_raw_ground_truth(
+    world: World, start: int, end: int, apis: list[str] | None
+) -> None:
+    """The dashboard's own path (``Source.snapshot``: the table's reader, then the roll-ups) against the events."""
+    settings = DashboardSettings(world.ordered, None, layout.DEFAULT_SHARDS, None, settle_s=180, cache_s=0)
     raw = _events(world, start, end, apis)
     now = T0 + MINUTES * MIN + 30_000
-    got = query.refresh(reader, start, end, now_ms=now, apis=apis, resolution="5m", top_n=3)
+    got = Source(settings, world.ddb).snapshot(timerange.Bounds(start, end, "5m"), apis or [], now_ms=now)
 
     assert got.totals == {lv: sum(e.log_level == lv for e in raw) for lv in LOG_LEVELS}
     errors = sum(e.log_level in ERROR_LEVELS for e in raw)
     assert (got.sla.total, got.sla.errors) == (len(raw), errors)
     assert got.sla.ratio == pytest.approx(1 - errors / len(raw))
 
-    assert sorted(got.latency) == sorted({e.api for e in raw})
-    for api, lat in got.latency.items():
+    latency = {lat.api: lat for lat in got.latency}
+    assert sorted(latency) == sorted({e.api for e in raw})
+    for api, lat in latency.items():
         times = sorted(e.response_time for e in raw if e.api == api)
         assert lat.count == len(times)
         assert lat.avg == pytest.approx(sum(times) / len(times))
@@ -182,31 +189,36 @@ def test_query_layer_equals_raw_ground_truth(world: World, start: int, end: int,
             avg = sum(e.response_time for e in mine) / len(mine)
             expected_top.append((-errs, -errs / len(mine), api, avg))
     expected_top.sort()
-    assert [(t.api, t.errors) for t in got.top_errors] == [(api, -e) for e, _, api, _ in expected_top[:3]]
+    assert [(t.api, t.errors) for t in got.top_errors] == [(api, -e) for e, _, api, _ in expected_top[:10]]
     for row, exp in zip(got.top_errors, expected_top, strict=False):
         assert row.error_rate == pytest.approx(-exp[1])
         assert row.avg_response_time == pytest.approx(exp[3])
 
-    for point in got.series:
-        inside = [e for e in raw if point.start <= e.timestamp < point.start + 5 * MIN]
-        assert point.counts == {lv: sum(e.log_level == lv for e in inside) for lv in LOG_LEVELS}
-    assert sum(sum(p.counts.values()) for p in got.series) == len(raw)
+    for i, point_start in enumerate(got.series_starts):
+        inside = [e for e in raw if point_start <= e.timestamp < point_start + 5 * MIN]
+        assert {lv: got.series[lv][i] for lv in LOG_LEVELS} == {
+            lv: sum(e.log_level == lv for e in inside) for lv in LOG_LEVELS
+        }
+    assert sum(sum(counts) for counts in got.series.values()) == len(raw)
 
-    newest = max((e for e in world.events if not apis or e.api in apis), key=lambda e: e.timestamp)
-    newest_start = newest.timestamp - newest.timestamp % MIN
-    assert got.freshness.newest_window_start == newest_start
-    assert got.freshness.age_seconds == pytest.approx((now - newest_start - MIN) / 1000)
+    # Freshness is the pipeline's: the newest stored window of any API.
+    newest = max(world.events, key=lambda e: e.timestamp)
+    newest_end = newest.timestamp - newest.timestamp % MIN + MIN
+    assert got.newest_window_end == newest_end
+    assert got.age_seconds == pytest.approx((now - newest_end) / 1000)
 
 
 @pytest.mark.parametrize("resolution", ["1m", "1h"])
 def test_series_resolutions(world: World, resolution: str) -> None:
-    reader = query.Reader(world.ddb, world.ordered)
-    step = query.resolution_ms(resolution)
-    points = query.series(reader, T0, T0 + MINUTES * MIN, resolution)
-    for point in points:
-        inside = _events(world, point.start, point.start + step, None)
-        assert point.counts == {lv: sum(e.log_level == lv for e in inside) for lv in LOG_LEVELS}
-    assert sum(sum(p.counts.values()) for p in points) == len(world.events)
+    settings = DashboardSettings(world.ordered, None, layout.DEFAULT_SHARDS, None, settle_s=180, cache_s=0)
+    bounds = timerange.Bounds(T0, T0 + MINUTES * MIN, resolution)
+    got = Source(settings, world.ddb).snapshot(bounds, [], now_ms=T0 + MINUTES * MIN + 30_000)
+    for i, start in enumerate(got.series_starts):
+        inside = _events(world, start, start + bounds.step_ms, None)
+        assert {lv: got.series[lv][i] for lv in LOG_LEVELS} == {
+            lv: sum(e.log_level == lv for e in inside) for lv in LOG_LEVELS
+        }
+    assert sum(sum(counts) for counts in got.series.values()) == len(world.events)
 
 
 def test_reads_are_queries_on_known_partitions(world: World) -> None:
@@ -232,8 +244,6 @@ def test_reads_are_queries_on_known_partitions(world: World) -> None:
 
 def test_bad_arguments_are_named(world: World) -> None:
     reader = query.Reader(world.ddb, world.ordered)
-    with pytest.raises(ValueError, match="resolution: expected one of 1m, 5m, 1h"):
-        query.series(reader, T0, T0 + MIN, "2m")
     with pytest.raises(ValueError, match=r"end .* must be after start"):
         reader.windows(T0, T0)
 

@@ -1,24 +1,22 @@
-"""The dashboard's data-access API: read minute windows with Query calls, roll them up with ``rollup``.
+"""The read side of the metrics store: ``Reader`` fetches minute windows with Query calls, never a Scan.
 
-Every function takes a ``Reader`` (one table), a time range ``[start_ms, end_ms)`` in epoch ms and an
-optional list of APIs. The reader queries each (day, digest shard) partition of the range in the
+The dashboard (``dashboard.data``), the correction job and the bench read through it; the figures are the pure
+roll-ups of ``rollup`` over what it returns. Each read takes a time range ``[start_ms, end_ms)`` in epoch ms and
+an optional list of APIs. The reader queries each (day, digest shard) partition of the range in the
 minute-digest table (``digest``: one item per minute and shard); with APIs, only the shards that hold
 them, keeping their entries. A view of one API thus costs what the all-APIs view costs, whatever the
 table's size. ``Reader.api_windows`` reads the same from the ``by_api`` index of the window table
 (one Query per API). Nothing here scans a table (see ``layout``).
-``refresh`` answers a whole dashboard refresh with one read of the range.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
-from logpipeline.metrics import digest, layout, rollup
+from logpipeline.metrics import digest, layout
 from logpipeline.metrics.records import Aggregate
 
 DEFAULT_LOOKBACK_DAYS = 7
@@ -27,15 +25,6 @@ DEFAULT_LOOKBACK_DAYS = 7
 def _check_range(start_ms: int, end_ms: int) -> None:
     if end_ms <= start_ms:
         raise ValueError(f"time range: end {end_ms} must be after start {start_ms}")
-
-
-def resolution_ms(resolution: str) -> int:
-    try:
-        return rollup.RESOLUTIONS_MS[resolution]
-    except KeyError:
-        raise ValueError(
-            f"resolution: expected one of {', '.join(rollup.RESOLUTIONS_MS)}, got {resolution!r}"
-        ) from None
 
 
 class Reader:
@@ -157,73 +146,3 @@ class Reader:
                 newest = max(w.window_start for w in windows)
                 return [w for w in windows if w.window_start == newest]
         return []
-
-
-def totals(reader: Reader, start_ms: int, end_ms: int, apis: Sequence[str] | None = None) -> dict[str, int]:
-    return rollup.totals_by_level(reader.windows(start_ms, end_ms, apis))
-
-
-def sla(reader: Reader, start_ms: int, end_ms: int, apis: Sequence[str] | None = None) -> rollup.Sla:
-    return rollup.sla(reader.windows(start_ms, end_ms, apis))
-
-
-def latency(reader: Reader, start_ms: int, end_ms: int, apis: Sequence[str] | None = None) -> dict[str, rollup.Latency]:
-    return rollup.latency_by_api(reader.windows(start_ms, end_ms, apis))
-
-
-def top_errors(
-    reader: Reader, start_ms: int, end_ms: int, n: int = 10, apis: Sequence[str] | None = None
-) -> list[rollup.ApiErrors]:
-    return rollup.top_apis_by_errors(reader.windows(start_ms, end_ms, apis), n)
-
-
-def series(
-    reader: Reader, start_ms: int, end_ms: int, resolution: str = "1m", apis: Sequence[str] | None = None
-) -> list[rollup.Point]:
-    step = resolution_ms(resolution)
-    return rollup.series_by_level(reader.windows(start_ms, end_ms, apis), start_ms, end_ms, step)
-
-
-def freshness(reader: Reader, now_ms: int | None = None, apis: Sequence[str] | None = None) -> rollup.Freshness:
-    now = int(time.time() * 1000) if now_ms is None else now_ms
-    return rollup.freshness(reader.newest(now, apis), now)
-
-
-@dataclass(frozen=True)
-class Refresh:
-    """Everything one dashboard refresh shows, from one read of the range."""
-
-    start_ms: int
-    end_ms: int
-    totals: dict[str, int]
-    sla: rollup.Sla
-    latency: dict[str, rollup.Latency]
-    top_errors: list[rollup.ApiErrors]
-    series: list[rollup.Point]
-    freshness: rollup.Freshness
-
-
-def refresh(
-    reader: Reader,
-    start_ms: int,
-    end_ms: int,
-    now_ms: int | None = None,
-    apis: Sequence[str] | None = None,
-    resolution: str = "1m",
-    top_n: int = 10,
-) -> Refresh:
-    now = int(time.time() * 1000) if now_ms is None else now_ms
-    step = resolution_ms(resolution)
-    windows = reader.windows(start_ms, end_ms, apis)
-    # A range reaching ``now`` holds the newest window already (when it holds any): no further read.
-    newest = max(windows, key=lambda w: w.window_start) if windows and end_ms >= now else reader.newest(now, apis)
-    return Refresh(
-        start_ms,
-        end_ms,
-        rollup.totals_by_level(windows),
-        rollup.sla(windows),
-        rollup.latency_by_api(windows),
-        rollup.top_apis_by_errors(windows, top_n),
-        rollup.series_by_level(windows, start_ms, end_ms, step),
-        rollup.freshness(newest, now),
-    )

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from logpipeline import config
-from logpipeline.stack import runner
+from logpipeline.stack import lifecycle
 
 # py4j logs "Closing down clientserver connection" at INFO from a finalizer at interpreter exit, after pytest has
 # closed the streams its handlers write to; that record would only print a logging error.
@@ -37,15 +37,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[config.Settings]:
     settings = config.load()
-    if runner.is_up(settings):
+    if lifecycle.is_up(settings):
         yield settings
         return
-    runner.up(settings, lambda component, message: None)
+    lifecycle.up(settings, lambda component, message: None)
     try:
         yield settings
     finally:
         if not os.environ.get("LOGPIPELINE_KEEP_STACK"):
-            runner.down(settings, lambda component, message: None)
+            lifecycle.down(settings, lambda component, message: None)
 
 
 @pytest.fixture()

@@ -24,7 +24,7 @@ from logpipeline import config
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
 from logpipeline.generator.truth import read_ground_truth
 from logpipeline.metrics import query, rollup, store
-from logpipeline.pipeline import plan, runner
+from logpipeline.pipeline import launcher, processes
 from logpipeline.stack import process
 
 INCIDENT_API = "/api/v1/payments"
@@ -40,16 +40,16 @@ def pipeline(stack: config.Settings) -> Iterator[config.Settings]:
         "LOGPIPELINE_AGGREGATES_TOPIC": f"{run}_agg_logging_info",
         "LOGPIPELINE_TABLE": f"{run}_agg_system_logs",
         "LOGPIPELINE_PIPELINE": run,
-        **{f"LOGPIPELINE_{name.upper()}_PORT": str(process.free_port()) for name in plan.SERVICE_PORTS},
+        **{f"LOGPIPELINE_{name.upper()}_PORT": str(process.free_port()) for name in processes.SERVICE_PORTS},
     }
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     settings = config.load()
     try:
-        runner.up(settings, plan.Options(generator=False), lambda component, message: None)
+        launcher.up(settings, processes.Options(generator=False), lambda component, message: None)
         yield settings
     finally:
-        runner.down(settings, lambda component, message: None, stack=False)
+        launcher.down(settings, lambda component, message: None, stack=False)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

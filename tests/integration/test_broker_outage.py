@@ -28,8 +28,7 @@ import orjson
 import pytest
 
 from logpipeline import config
-from logpipeline.stack import process
-from logpipeline.stack import runner as stack_runner
+from logpipeline.stack import lifecycle, process
 from spark_job_support import JobProcess, LatestAggregates, create_topics, free_port, job_args
 
 RATE, SECONDS = 2000, 100
@@ -62,7 +61,7 @@ def outage(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> 
     tmp = tmp_path_factory.mktemp("outage")
     ports = replace(stack.ports, kafka=free_port(), kafka_controller=free_port())
     private = config.Settings(state=tmp / "state", cache=stack.cache, ports=ports)
-    stack_runner.up(private, lambda component, message: None, only=["kafka"])
+    lifecycle.up(private, lambda component, message: None, only=["kafka"])
     unique = uuid.uuid4().hex[:10]
     names = config.Names(input_topic=f"in_{unique}", aggregates_topic=f"agg_{unique}", pipeline=f"out-{unique}")
     create_topics(private, names)
@@ -104,7 +103,7 @@ def outage(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> 
             time.sleep(down_for)
             with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as response:
                 metrics_during.append(response.read().decode())
-            stack_runner.up(private, lambda component, message: None, only=["kafka"])
+            lifecycle.up(private, lambda component, message: None, only=["kafka"])
             since = time.monotonic()
             windows.append((killed, since - began))
         out, err = generator.communicate(timeout=SECONDS + 300)
@@ -131,7 +130,7 @@ def outage(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> 
         aggs.close()
         if job.alive():
             job.kill()
-        stack_runner.down(private, lambda component, message: None)
+        lifecycle.down(private, lambda component, message: None)
 
 
 def test_every_acknowledged_event_is_counted_exactly_once(outage: dict[str, Any]) -> None:

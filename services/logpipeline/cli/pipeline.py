@@ -12,22 +12,21 @@ import typer
 from rich.console import Console
 
 from logpipeline import config
-from logpipeline.pipeline import plan, runner
-from logpipeline.stack import process
-from logpipeline.stack import runner as stack_runner
+from logpipeline.pipeline import launcher, processes
+from logpipeline.stack import lifecycle, process
 from logpipeline.stack.errors import StackError
 
 console = Console(stderr=True)
 MAX_RESTARTS = 3
 
 
-def _urls(settings: config.Settings, options: plan.Options) -> list[tuple[str, str]]:
+def _urls(settings: config.Settings, options: processes.Options) -> list[tuple[str, str]]:
     host, p = settings.host, settings.ports
     rows = [("kafka", settings.kafka_bootstrap), ("dynamodb", settings.dynamodb_endpoint)]
     if options.archive == "hdfs":
         rows.append(("hdfs", f"{settings.hdfs_url} (WebHDFS {settings.webhdfs_url})"))
     else:
-        rows.append(("archive", plan.archive_root(settings, options)))
+        rows.append(("archive", processes.archive_root(settings, options)))
     rows += [
         ("spark ui", f"http://{host}:{p.spark_ui}"),
         ("sink metrics", f"http://{host}:{p.sink_http}/metrics"),
@@ -39,23 +38,23 @@ def _urls(settings: config.Settings, options: plan.Options) -> list[tuple[str, s
     return rows
 
 
-def _supervise(settings: config.Settings, services: list[plan.Service], stop: list[bool]) -> None:
+def _supervise(settings: config.Settings, services: list[processes.Service], stop: list[bool]) -> None:
     """Wait for Ctrl-C or SIGTERM; restart a service that died (a bounded number of times)."""
     restarts = dict.fromkeys((s.name for s in services), 0)
     while not stop:
         for service in services:
-            if process.read_pid(runner.pid_file(settings, service.name)) is not None:
+            if process.read_pid(launcher.pid_file(settings, service.name)) is not None:
                 continue
             if service.name == "ingest":
                 continue  # a finished replay is not a failure
             if restarts[service.name] >= MAX_RESTARTS:
                 continue
             restarts[service.name] += 1
-            log = runner.log_file(settings, service.name)
+            log = launcher.log_file(settings, service.name)
             console.print(
                 f"[yellow]{service.name} exited; restarting ({restarts[service.name]}/{MAX_RESTARTS}), log: {log}"
             )
-            runner.start_service(settings, service)
+            launcher.start_service(settings, service)
         time.sleep(1.0)
 
 
@@ -80,13 +79,13 @@ def up(
 ) -> None:
     """Set up and run the whole pipeline on the embedded default stack; Ctrl-C stops everything."""
     settings = config.load()
-    options = plan.Options(
+    options = processes.Options(
         rate=rate, incidents=tuple(incident or ()), seed=seed, ingest=ingest, ingest_format=ingest_format,
         ingest_speedup=speedup, follow=follow, archive=archive, dashboard=not no_dashboard, correct_every=correct_every,
     )  # fmt: skip
     began = time.monotonic()
     # A stack the user started before stays up; one this command started goes down with it.
-    own_stack = not stack_runner.is_up(settings)
+    own_stack = not lifecycle.is_up(settings)
     try:
         with console.status("starting the pipeline") as status:
 
@@ -95,10 +94,10 @@ def up(
                 if message in ("ready", "already running"):
                     console.print(f"  [green]✓[/] {component}: {message}")
 
-            services = runner.up(settings, options, report)
+            services = launcher.up(settings, options, report)
     except (StackError, ValueError) as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        runner.down(settings, lambda c, m: None, stack=own_stack)
+        launcher.down(settings, lambda c, m: None, stack=own_stack)
         raise typer.Exit(1) from None
     console.print(f"pipeline ready in {time.monotonic() - began:.1f}s")
     urls = _urls(settings, options)
@@ -115,12 +114,12 @@ def up(
     signal.signal(signal.SIGINT, _handle)
     _supervise(settings, services, stop)
     console.print("stopping")
-    stopped = runner.down(settings, lambda c, m: console.print(f"  {c}: {m}"), stack=own_stack)
+    stopped = launcher.down(settings, lambda c, m: console.print(f"  {c}: {m}"), stack=own_stack)
     console.print(f"stopped {stopped} process(es)" + ("" if own_stack else "; the stack started before stays up"))
 
 
 def down() -> None:
     """Stop the pipeline's services and the stack (a pipeline left running by a killed ``up``)."""
     settings = config.load()
-    stopped = runner.down(settings, lambda c, m: console.print(f"  {c}: {m}"))
+    stopped = launcher.down(settings, lambda c, m: console.print(f"  {c}: {m}"))
     console.print(f"stopped {stopped} process(es)")

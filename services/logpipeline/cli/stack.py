@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from logpipeline import config
-from logpipeline.stack import process, runner
+from logpipeline.stack import lifecycle, process
 from logpipeline.stack.components import all_components
 from logpipeline.stack.errors import StackError
 
@@ -29,7 +29,7 @@ def _up(settings: config.Settings) -> None:
                 console.print(f"  [green]✓[/] {component}: {message}")
 
         try:
-            runner.up(settings, report)
+            lifecycle.up(settings, report)
         except StackError as exc:
             console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
@@ -48,7 +48,7 @@ def up() -> None:
 def down() -> None:
     """Stop every process of the stack; data stays in the state directory."""
     settings = config.load()
-    stopped = runner.down(settings, lambda c, m: console.print(f"  {c}: {m}"))
+    stopped = lifecycle.down(settings, lambda c, m: console.print(f"  {c}: {m}"))
     console.print(f"stopped {stopped} process(es)")
 
 
@@ -56,7 +56,7 @@ def _print_status(settings: config.Settings) -> bool:
     table = Table(title="logpipeline stack")
     for col in ("component", "process", "address", "pid", "health", "memory"):
         table.add_column(col)
-    rows = runner.status(settings)
+    rows = lifecycle.status(settings)
     for row in rows:
         health = "[green]healthy[/]" if row.healthy else ("[red]unhealthy[/]" if row.pid else "[dim]stopped[/]")
         table.add_row(

@@ -28,9 +28,8 @@ from logpipeline.dashboard import settings as dashboard_settings
 from logpipeline.events import codec
 from logpipeline.kafka.producer import Sender
 from logpipeline.metrics import query, rollup, store
-from logpipeline.pipeline import plan, runner
-from logpipeline.stack import process
-from logpipeline.stack import runner as stack_runner
+from logpipeline.pipeline import launcher, processes
+from logpipeline.stack import lifecycle, process
 from logpipeline.stack.components import all_components
 
 Report = Callable[[str], None]
@@ -114,7 +113,7 @@ def _bench_settings(settings: config.Settings) -> config.Settings:
                          table=f"{run}_agg_system_logs", pipeline=run)  # fmt: skip
     for key in names.__dataclass_fields__:
         os.environ[f"LOGPIPELINE_{key.upper()}"] = getattr(names, key)
-    services = {name: process.free_port() for name in plan.SERVICE_PORTS}
+    services = {name: process.free_port() for name in processes.SERVICE_PORTS}
     for name, port in services.items():
         os.environ[f"LOGPIPELINE_{name.upper()}_PORT"] = str(port)
     return replace(settings, names=names, ports=replace(settings.ports, **services))
@@ -181,18 +180,18 @@ def _probe_loop(sender: Sender, reader: query.Reader, cfg: BenchConfig) -> list[
 def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchResult:
     result = BenchResult()
     settings = _bench_settings(settings)
-    options = plan.Options(generator=False, dashboard=False)
-    stack_was_up = stack_runner.is_up(settings)
-    processes = [spec.name for c in all_components(settings) for spec in c.processes()]
-    processes += [runner.pid_file(settings, name).stem for name in runner.SERVICE_NAMES]
-    sampler = MemorySampler(settings.run, processes)
+    options = processes.Options(generator=False, dashboard=False)
+    stack_was_up = lifecycle.is_up(settings)
+    watched = [spec.name for c in all_components(settings) for spec in c.processes()]
+    watched += [launcher.pid_file(settings, name).stem for name in launcher.SERVICE_NAMES]
+    sampler = MemorySampler(settings.run, watched)
     sampler.start()
-    cli = runner.planned(settings, options)[0].argv[0]
+    cli = launcher.planned(settings, options)[0].argv[0]
     reader = query.Reader(store.client(settings.dynamodb_endpoint), settings.names.table)
     try:
         began = time.monotonic()
         report("starting the stack and services (sink, Spark job)")
-        runner.up(settings, options, lambda c, m: report(f"{c}: {m}"))
+        launcher.up(settings, options, lambda c, m: report(f"{c}: {m}"))
         if not stack_was_up:
             result.cold_start_s = time.monotonic() - began
 
@@ -240,5 +239,5 @@ def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchRes
         sampler.stop()
         result.peak_rss, result.peak_total_rss = sampler.peak, sampler.peak_total
         report("stopping")
-        runner.down(settings, lambda c, m: None, stack=not stack_was_up)
+        launcher.down(settings, lambda c, m: None, stack=not stack_was_up)
     return result

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from logpipeline.config import Settings
-from logpipeline.pipeline import plan
+from logpipeline.pipeline import processes
 
 
 @pytest.fixture()
@@ -15,13 +15,13 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(state=tmp_path / "state", cache=tmp_path / "cache")
 
 
-def _names(services: list[plan.Service]) -> list[str]:
+def _names(services: list[processes.Service]) -> list[str]:
     return [s.name for s in services]
 
 
 class TestServices:
     def test_default_runs_sink_dashboard_job_generator_in_order(self, settings: Settings) -> None:
-        services = plan.services(settings, plan.Options(), python="py", cli="lp")
+        services = processes.services(settings, processes.Options(), python="py", cli="lp")
         assert _names(services) == ["sink", "dashboard", "spark", "correction", "generator"]
         assert all(s.ready_url and s.ready_url.endswith("/readyz") for s in services)
         correction = services[3]
@@ -29,18 +29,18 @@ class TestServices:
         assert correction.argv[correction.argv.index("--archive-root") + 1] == settings.hdfs_url
 
     def test_the_correction_service_can_be_left_out(self, settings: Settings) -> None:
-        services = plan.services(settings, plan.Options(correct_every=0), python="py", cli="lp")
+        services = processes.services(settings, processes.Options(correct_every=0), python="py", cli="lp")
         assert "correction" not in _names(services)
 
     def test_generator_gets_rate_seed_and_incidents(self, settings: Settings) -> None:
-        options = plan.Options(rate=50.0, seed=7, incidents=("checkout:errors:0:60:20", "search:latency:0:30:5"))
-        gen = plan.services(settings, options, python="py", cli="lp")[-1]
+        options = processes.Options(rate=50.0, seed=7, incidents=("checkout:errors:0:60:20", "search:latency:0:30:5"))
+        gen = processes.services(settings, options, python="py", cli="lp")[-1]
         assert gen.argv[:6] == ["lp", "generate", "--rate", "50.0", "--seed", "7"]
         assert gen.argv.count("--incident") == 2 and "search:latency:0:30:5" in gen.argv
 
     def test_ingest_replaces_the_generator(self, settings: Settings, tmp_path: Path) -> None:
-        options = plan.Options(ingest=tmp_path / "a.log", ingest_format="json", ingest_speedup=10.0, follow=True)
-        services = plan.services(settings, options, python="py", cli="lp")
+        options = processes.Options(ingest=tmp_path / "a.log", ingest_format="json", ingest_speedup=10.0, follow=True)
+        services = processes.services(settings, options, python="py", cli="lp")
         assert _names(services)[-1] == "ingest"
         assert services[-1].argv == [
             "lp",
@@ -55,16 +55,18 @@ class TestServices:
 
     def test_bad_ingest_format_is_named(self, settings: Settings, tmp_path: Path) -> None:
         with pytest.raises(ValueError, match=r"ingest format.*got 'xml'"):
-            plan.services(settings, plan.Options(ingest=tmp_path / "a", ingest_format="xml"), python="py", cli="lp")
+            processes.services(
+                settings, processes.Options(ingest=tmp_path / "a", ingest_format="xml"), python="py", cli="lp"
+            )
 
     def test_job_archives_on_hdfs_or_local_disk(self, settings: Settings) -> None:
-        hdfs = plan.services(settings, plan.Options(), python="py", cli="lp")[2]
+        hdfs = processes.services(settings, processes.Options(), python="py", cli="lp")[2]
         assert hdfs.argv[hdfs.argv.index("--archive-root") + 1] == settings.hdfs_url
-        local = plan.services(settings, plan.Options(archive="local"), python="py", cli="lp")[2]
+        local = processes.services(settings, processes.Options(archive="local"), python="py", cli="lp")[2]
         assert local.argv[local.argv.index("--archive-root") + 1] == (settings.state / "archive").as_uri()
 
     def test_stack_needs_hdfs_only_for_the_hdfs_archive(self) -> None:
-        assert "hdfs" in plan.stack_components(plan.Options())
-        assert "hdfs" not in plan.stack_components(plan.Options(archive="local"))
+        assert "hdfs" in processes.stack_components(processes.Options())
+        assert "hdfs" not in processes.stack_components(processes.Options(archive="local"))
         with pytest.raises(ValueError, match="archive: expected hdfs or local"):
-            plan.archive_root(Settings(), plan.Options(archive="s3"))
+            processes.archive_root(Settings(), processes.Options(archive="s3"))

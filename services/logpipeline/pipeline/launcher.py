@@ -15,9 +15,8 @@ from pathlib import Path
 from logpipeline.config import Settings
 from logpipeline.kafka import topics
 from logpipeline.metrics import store
-from logpipeline.pipeline.plan import Options, Service, services, stack_components
-from logpipeline.stack import process
-from logpipeline.stack import runner as stack_runner
+from logpipeline.pipeline.processes import Options, Service, services, stack_components
+from logpipeline.stack import lifecycle, process
 from logpipeline.stack.errors import StackError
 
 SERVICE_NAMES = ("sink", "dashboard", "spark", "correction", "ingest", "generator")
@@ -76,10 +75,10 @@ def start_service(settings: Settings, service: Service) -> None:
         process.spawn(service.argv, pidfile, log_file(settings, service.name), env=service.env)
 
 
-def up(settings: Settings, options: Options, report: stack_runner.Report) -> list[Service]:
+def up(settings: Settings, options: Options, report: lifecycle.Report) -> list[Service]:
     """Start everything the options ask for; on failure stop what was started and raise StackError."""
     plan = planned(settings, options)
-    stack_runner.up(settings, report, only=stack_components(options))
+    lifecycle.up(settings, report, only=stack_components(options))
     report("topics", "ensuring topics")
     for change in topics.ensure(topics.admin_client(settings.kafka_bootstrap), topics.default_topics(settings.names)):
         report("topics", str(change))
@@ -97,7 +96,7 @@ def up(settings: Settings, options: Options, report: stack_runner.Report) -> lis
     return plan
 
 
-def down(settings: Settings, report: stack_runner.Report, stack: bool = True) -> int:
+def down(settings: Settings, report: lifecycle.Report, stack: bool = True) -> int:
     """Stop the source first, then the job, the sink and the dashboard, then (optionally) the stack."""
     stopped = 0
     for name in reversed(SERVICE_NAMES):
@@ -105,5 +104,5 @@ def down(settings: Settings, report: stack_runner.Report, stack: bool = True) ->
             stopped += 1
             report(name, "stopped")
     if stack:
-        stopped += stack_runner.down(settings, report)
+        stopped += lifecycle.down(settings, report)
     return stopped

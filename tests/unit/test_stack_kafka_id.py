@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from logpipeline.stack.components import kafka_cluster_id
+from logpipeline.stack.kafka import kafka_cluster_id
 
 
 def test_an_id_that_would_read_as_an_option_is_drawn_again() -> None:

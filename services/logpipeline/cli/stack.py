@@ -12,7 +12,6 @@ from rich.table import Table
 
 from logpipeline import config
 from logpipeline.stack import lifecycle, process
-from logpipeline.stack.components import all_components
 from logpipeline.stack.errors import StackError
 
 app = typer.Typer(no_args_is_help=True, help="Start, stop and inspect the local stack.")
@@ -86,8 +85,8 @@ def logs(
 ) -> None:
     """Show the logs of the stack's processes."""
     settings = config.load()
-    names = [spec.name for c in all_components(settings) for spec in c.processes()]
-    if component and component not in names and component not in {c.name for c in all_components(settings)}:
+    names = [spec.name for c in lifecycle.all_components(settings) for spec in c.processes()]
+    if component and component not in names and component not in {c.name for c in lifecycle.all_components(settings)}:
         console.print(f"[red]error:[/] unknown component {component!r}; choose from {', '.join(names)}")
         raise typer.Exit(2)
     files = [
@@ -95,7 +94,7 @@ def logs(
         for n in names
         if component is None
         or n == component
-        or any(c.name == component and n in [s.name for s in c.processes()] for c in all_components(settings))
+        or any(c.name == component and n in [s.name for s in c.processes()] for c in lifecycle.all_components(settings))
     ]
     for f in files:
         console.rule(str(f))

@@ -30,7 +30,6 @@ from logpipeline.kafka.producer import Sender
 from logpipeline.metrics import query, rollup, store
 from logpipeline.pipeline import launcher, processes
 from logpipeline.stack import lifecycle, process
-from logpipeline.stack.components import all_components
 
 Report = Callable[[str], None]
 PROBE_API = "bench-probe"
@@ -182,7 +181,7 @@ def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchRes
     settings = _bench_settings(settings)
     options = processes.Options(generator=False, dashboard=False)
     stack_was_up = lifecycle.is_up(settings)
-    watched = [spec.name for c in all_components(settings) for spec in c.processes()]
+    watched = [spec.name for c in lifecycle.all_components(settings) for spec in c.processes()]
     watched += [launcher.pid_file(settings, name).stem for name in launcher.SERVICE_NAMES]
     sampler = MemorySampler(settings.run, watched)
     sampler.start()

@@ -8,8 +8,11 @@ from dataclasses import dataclass
 
 from logpipeline.config import Settings
 from logpipeline.stack import process
-from logpipeline.stack.components import Component, all_components
+from logpipeline.stack.component import Component
+from logpipeline.stack.dynamodb import DynamoDb
 from logpipeline.stack.errors import StackError
+from logpipeline.stack.hdfs import Hdfs
+from logpipeline.stack.kafka import Kafka
 
 Report = Callable[[str, str], None]  # (component, message)
 
@@ -22,6 +25,11 @@ class ProcessStatus:
     pid: int | None
     healthy: bool
     rss: int
+
+
+def all_components(settings: Settings) -> list[Component]:
+    """The local stack's components in start order."""
+    return [Kafka(settings), Hdfs(settings), DynamoDb(settings)]
 
 
 def _running(component: Component) -> dict[str, int | None]:

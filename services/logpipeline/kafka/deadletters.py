@@ -36,15 +36,25 @@ class DeadLetters:
     counts: Counter[str] = field(default_factory=Counter)
 
     def send(self, raw: bytes, problem: Invalid, source: str, position: str, original_size: int | None = None) -> None:
+        self.send_reason(raw, problem.reason, problem.error_class, source, position, original_size)
+
+    def send_reason(
+        self, raw: bytes, reason: str, error_class: str, source: str, position: str, original_size: int | None = None
+    ) -> None:
+        """Queue one dead letter; ``flush`` and ``failed`` of the sender say whether it arrived."""
         headers: list[tuple[str, str | bytes | None]] = list(
-            dlq_headers(problem.reason, self.stage, source, position, problem.error_class)
+            dlq_headers(reason, self.stage, source, position, error_class)
         )
         size = original_size if original_size is not None else len(raw)
         if size > len(raw) or len(raw) > MAX_DLQ_VALUE_BYTES:
             raw = raw[:MAX_DLQ_VALUE_BYTES]
             headers.append((contracts.DLQ_ORIGINAL_SIZE, str(size).encode()))
         self.sender.send(f"{source}:{position}", raw, headers)
-        self.counts[problem.error_class] += 1
+        self.counts[error_class] += 1
+
+    def undelivered(self) -> int:
+        """Dead letters queued but not delivered so far: failed in the broker or refused by the client."""
+        return sum(self.sender.failed.values())
 
     @property
     def total(self) -> int:

@@ -1,2 +1,2 @@
-"""The sink: consumes the aggregates topic into the metrics store (``service``), with its settings (``config``)
-and Prometheus metrics (``telemetry``)."""
+"""The sink: consumes the aggregates topic into the metrics store (``service``), with its settings (``config``),
+its retries of the store (``retry``) and its Prometheus metrics (``telemetry``)."""

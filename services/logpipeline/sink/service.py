@@ -22,26 +22,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any, TypeVar
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from logpipeline import contracts, observability
-from logpipeline.kafka import deadletters, topics
-from logpipeline.metrics import backoff, records, revisions, store
+from logpipeline.kafka import topics
+from logpipeline.kafka.deadletters import DeadLetters
+from logpipeline.kafka.producer import Sender
+from logpipeline.metrics import records, revisions, store
 from logpipeline.metrics.records import Aggregate, InvalidAggregate
 from logpipeline.sink.config import SinkConfig
+from logpipeline.sink.retry import Stopped, StoreRetry
 from logpipeline.sink.telemetry import Metrics
 
 log = logging.getLogger("logpipeline.sink")
 KAFKA_LOG = logging.getLogger("logpipeline.sink.kafka")
 T = TypeVar("T")
-
-
-class Stopped(Exception):
-    """A stop was requested while waiting for the store."""
 
 
 class Sink:
@@ -54,52 +52,17 @@ class Sink:
         self.generation: str | None = None
         self.rewind_on_assign = False
         self.assigned = False
-        self.store_ok = False
+        self.retry = StoreRetry(stop, cfg.max_backoff, self.metrics.retried)
         self.consumer: Consumer | None = None
-        self.producer = Producer(
-            {
-                "bootstrap.servers": cfg.bootstrap,
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": 5,
-                "logger": KAFKA_LOG,
-            }
-        )
-        self.dlq_errors: list[str] = []
+        self.dead_letters = DeadLetters(Sender.connect(cfg.bootstrap, cfg.dlq_topic, logger=KAFKA_LOG), stage="sink")
         self.replayed_below: dict[int, int] = {}  # partition -> offset processed before a replay began
-        self.recovered = False
         self._last_lag = 0.0
         self._last_generation_check = time.monotonic()
 
     def ready(self) -> bool:
-        ok = self.assigned and self.store_ok and not self.stop.is_set()
+        ok = self.assigned and self.retry.ok and not self.stop.is_set()
         self.metrics.ready.set(1 if ok else 0)
         return ok
-
-    def _retrying(self, what: str, action: Callable[[], T]) -> T:
-        attempt = 0
-        while True:
-            if self.stop.is_set():
-                raise Stopped(what)
-            try:
-                value = action()
-                if attempt:
-                    self.recovered = True
-                    log.info("store available again", extra={"fields": {"op": what, "attempts": attempt + 1}})
-                self.store_ok = True
-                return value
-            except store.Unavailable as exc:
-                attempt += 1
-                self.store_ok = False
-                self.metrics.retried.inc()
-                pause = backoff.delay(attempt, cap=self.cfg.max_backoff)
-                log.warning(
-                    "store unavailable; retrying",
-                    extra={
-                        "fields": {"op": what, "attempt": attempt, "sleep_s": round(pause, 3), "error": str(exc)[:300]}
-                    },
-                )
-                self.stop.wait(pause)
 
     def _init_store(self) -> None:
         def init() -> list[str]:
@@ -108,8 +71,8 @@ class Sink:
             except Exception as exc:
                 raise store.classify(exc) from exc
 
-        changes = self._retrying("init", init)
-        self.generation = self._retrying("describe", lambda: store.generation(self.ddb, self.cfg.table))
+        changes = self.retry("init", init)
+        self.generation = self.retry("describe", lambda: store.generation(self.ddb, self.cfg.table))
         log.info(
             "table ready",
             extra={"fields": {"table": self.cfg.table, "changes": changes, "generation": self.generation}},
@@ -165,7 +128,7 @@ class Sink:
         if not force and now - self._last_generation_check < self.cfg.generation_check_s:
             return False
         self._last_generation_check = now
-        current = self._retrying("describe", lambda: store.generation(self.ddb, self.cfg.table))
+        current = self.retry("describe", lambda: store.generation(self.ddb, self.cfg.table))
         if current == self.generation:
             return False
         self._rebuild("table missing" if current is None else "table was replaced")
@@ -220,25 +183,18 @@ class Sink:
             log.warning("lag not measured", extra={"fields": {"error": str(exc)}})
 
     def _dead_letter(self, items: list[tuple[Message, str, str]]) -> None:
-        def report(err: KafkaError | None, msg: Message) -> None:
-            if err is not None:
-                self.dlq_errors.append(str(err))
-
+        """Send the batch's rejected records; raises ``store.Unavailable`` (retried) unless all arrived."""
+        before = self.dead_letters.undelivered()
         for msg, reason, error_class in items:
             position = f"{msg.partition()}:{msg.offset()}"
-            headers: list[tuple[str, str | bytes | None]] = list(
-                deadletters.dlq_headers(reason, "sink", self.cfg.topic, position, error_class)
-            )
-            self.producer.produce(
-                self.cfg.dlq_topic, value=msg.value(), key=msg.key(), headers=headers, on_delivery=report
-            )
+            self.dead_letters.send_reason(msg.value() or b"", reason, error_class, self.cfg.topic, position)
             log.warning(
                 "dead-lettered", extra={"fields": {"position": position, "reason": reason, "error_class": error_class}}
             )
-        left = self.producer.flush(30)
-        if left or self.dlq_errors:
-            errors, self.dlq_errors = self.dlq_errors, []
-            raise store.Unavailable(f"dead-letter topic: {left} undelivered, errors {errors[:3]}")
+        left = self.dead_letters.sender.flush(30)
+        failed = self.dead_letters.undelivered() - before
+        if left or failed:
+            raise store.Unavailable(f"dead-letter topic: {left} undelivered, {failed} failed")
         for _msg, _reason, error_class in items:
             self.metrics.dead.labels(error_class).inc()
 
@@ -281,17 +237,17 @@ class Sink:
             return result
 
         try:
-            result = self._retrying("write", write)
+            result = self.retry("write", write)
         except store.TableMissing:
             self._rebuild("table missing")
             return
-        if self.recovered:  # after an outage the server may have come back without the table's data
-            self.recovered = False
+        if self.retry.recovered:  # after an outage the server may have come back without the table's data
+            self.retry.recovered = False
             if self._check_generation(force=True):
                 return
         rejected += [(origin[a.id], f"store rejected the item: {why}", "store_rejected") for a, why in result.failed]
         if rejected:
-            self._retrying("dead-letter", lambda: self._dead_letter(rejected))
+            self.retry("dead-letter", lambda: self._dead_letter(rejected))
         if offsets:
             self.consumer.commit(
                 offsets=[TopicPartition(self.cfg.topic, p, o) for p, o in sorted(offsets.items())], asynchronous=False
@@ -326,7 +282,7 @@ class Sink:
             if cfg.create_topics:
                 self._ensure_topics()
             self._init_store()
-            if self._retrying("probe", lambda: store.is_empty(self.ddb, cfg.table)):
+            if self.retry("probe", lambda: store.is_empty(self.ddb, cfg.table)):
                 self.rewind_on_assign = True
                 log.info("table is empty: the topic will be replayed from the beginning")
             self.consumer = Consumer(
@@ -351,7 +307,7 @@ class Sink:
         except Stopped:
             log.info("stop requested while waiting for the store; the current batch stays uncommitted")
         except store.Denied as exc:
-            self.store_ok = False
+            self.retry.ok = False
             log.error(
                 "the store refused the sink's credentials or permissions; stopping with the batch uncommitted",
                 extra={
@@ -369,7 +325,7 @@ class Sink:
         finally:
             if self.consumer is not None:
                 self.consumer.close()
-            self.producer.flush(10)
+            self.dead_letters.sender.close(10)
             self.writer.close()
             self.digests.close()
             server.shutdown()

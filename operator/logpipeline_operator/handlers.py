@@ -26,6 +26,18 @@ RESYNC_SECONDS = float(os.environ.get("LOGPIPELINE_OPERATOR_RESYNC_SECONDS", "30
 WORKERS = int(os.environ.get("LOGPIPELINE_OPERATOR_WORKERS", "8"))
 
 
+def _status(body: kopf.Body, desired: list[Any], observed: list[Any], refusals: list[str]) -> dict[str, Any]:
+    """The status of this generation from its desired and observed children."""
+    return st.build_status(
+        desired,
+        observed,
+        generation=int(body.metadata.get("generation") or 0),
+        previous=dict(body.status),
+        refusals=refusals,
+        now=_now(),
+    )
+
+
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     prefix = c.GROUP
@@ -85,14 +97,7 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, reason: s
     gone = f", removed {len(pruned)}" if pruned else ""
     kopf.info(body, reason="Reconciled", message=f"applied {len(desired)} children{gone}")
     logger.info("reconciled %s: applied %d, pruned %d", lp["metadata"]["name"], len(desired), len(pruned))
-    status = st.build_status(
-        desired,
-        applied,
-        generation=int(body.metadata.get("generation") or 0),
-        previous=dict(body.status),
-        refusals=refusals,
-        now=_now(),
-    )
+    status = _status(body, desired, applied, refusals)
     _set_status(body, patch, status)
 
 
@@ -112,14 +117,7 @@ def resync(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, **_: Any) ->
             message = f"recreated {obj['kind']} {obj['metadata']['name']}, which had been deleted"
             kopf.warn(body, reason="Recreated", message=message)
             logger.warning(message)
-    status = st.build_status(
-        desired,
-        observed,
-        generation=int(body.metadata.get("generation") or 0),
-        previous=dict(body.status),
-        refusals=refusals,
-        now=_now(),
-    )
+    status = _status(body, desired, observed, refusals)
     if status["phase"] != body.status.get("phase"):
         kopf.info(body, reason=f"Phase{status['phase']}", message=status["message"])
     _set_status(body, patch, status)

@@ -1,13 +1,16 @@
-"""Plumbing of a long-running service: JSON log lines and an HTTP server for /healthz, /readyz, /metrics."""
+"""Plumbing of a long-running service: JSON log lines, an HTTP server for /healthz, /readyz, /metrics, and a stop
+requested by SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -69,3 +72,16 @@ def serve(host: str, port: int, registry: CollectorRegistry, ready: Callable[[],
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="health-http", daemon=True).start()
     return server
+
+
+def stop_on_signals(logger: logging.Logger) -> threading.Event:
+    """An event set by SIGTERM or SIGINT (logged as "stop requested"): the service finishes its step and stops."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logger.info("stop requested", extra={"fields": {"signal": signal.Signals(signum).name}})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop

@@ -23,14 +23,12 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import FrameType
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -38,10 +36,11 @@ from pyspark.sql import DataFrame, SparkSession
 from logpipeline import config
 from logpipeline.kafka.producer import Sender
 from logpipeline.metrics import query, records, store
-from logpipeline.observability import configure_logging, serve
+from logpipeline.observability import configure_logging, serve, stop_on_signals
 from logpipeline_spark import correction, session
 from logpipeline_spark import transformations as tr
 from logpipeline_spark.archive import Archive
+from logpipeline_spark.options import from_args
 from logpipeline_spark.telemetry import CorrectionMetrics
 
 log = logging.getLogger("logpipeline_spark.correct")
@@ -140,24 +139,17 @@ def parse_args(argv: Sequence[str] | None = None) -> CorrectOptions:
         window_ms(a.window)
     except (ValueError, KeyError):
         p.error(f"--window: expected '<n> seconds|minutes|hours', got {a.window!r}")
-    return CorrectOptions(
-        bootstrap=a.bootstrap,
-        archive_root=a.archive_root,
+    return from_args(
+        CorrectOptions,
+        a,
         checkpoint_root=a.checkpoint_root or a.archive_root,
-        aggregates_topic=a.aggregates_topic,
-        pipeline=a.pipeline,
-        table=a.table,
         endpoint=a.endpoint or None,
-        window=a.window,
         settle_ms=int(a.settle * 1000),
         lookback_ms=int(a.lookback_hours * correction.HOUR_MS),
         since_ms=a.since,
         until_ms=a.until,
         every_s=a.every,
         master=a.master or None,
-        driver_memory=a.driver_memory,
-        metrics_port=a.metrics_port,
-        nice=a.nice,
     )
 
 
@@ -310,14 +302,7 @@ def batch_session(opts: CorrectOptions, role: str) -> SparkSession:
 
 
 def run(opts: CorrectOptions) -> int:
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("stop requested", extra={"fields": {"signal": signal.Signals(signum).name}})
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals(log)
     spark = batch_session(opts, "correct")
     archive, metrics = Archive(spark), CorrectionMetrics()
     healthy = threading.Event()
@@ -325,20 +310,21 @@ def run(opts: CorrectOptions) -> int:
     if opts.metrics_port:
         serve("0.0.0.0", opts.metrics_port, metrics.registry, healthy.is_set)
     failed = False
-    while True:
-        try:
-            run_once(spark, archive, opts, metrics, int(time.time() * 1000))
-            healthy.set()
-        except Exception as exc:
-            failed = True
-            healthy.clear()
-            metrics.runs.labels("failed").inc()
-            log.error("correction run failed; the next run repeats it", extra={"fields": {"error": str(exc)[:500]}})
-        if not opts.every_s or stop.wait(opts.every_s):
-            break
-        failed = False
-    spark.stop()
-    return 1 if failed else 0
+    try:
+        while True:
+            try:
+                run_once(spark, archive, opts, metrics, int(time.time() * 1000))
+                healthy.set()
+            except Exception as exc:
+                failed = True
+                healthy.clear()
+                metrics.runs.labels("failed").inc()
+                log.error("correction run failed; the next run repeats it", extra={"fields": {"error": str(exc)[:500]}})
+            if not opts.every_s or stop.wait(opts.every_s):
+                return 1 if failed else 0
+            failed = False
+    finally:
+        spark.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

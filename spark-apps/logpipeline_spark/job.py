@@ -25,18 +25,16 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from types import FrameType
 from typing import Any
 
 from pyspark.sql.streaming.query import StreamingQuery
 
-from logpipeline.observability import configure_logging, serve
+from logpipeline.observability import configure_logging, serve, stop_on_signals
 from logpipeline_spark import session, telemetry
 from logpipeline_spark.options import JobOptions, parse_args
 from logpipeline_spark.queries import checkpoint_hint, scheduler_pools, session_conf, start
@@ -58,14 +56,7 @@ def _stop(queries: dict[str, StreamingQuery]) -> None:
 
 def run(opts: JobOptions) -> int:
     """Start the queries and supervise them until a signal or a failure; returns the exit code."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("stop requested", extra={"fields": {"signal": signal.Signals(signum).name}})
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals(log)
     with tempfile.NamedTemporaryFile("w", prefix="logpipeline-pools-", suffix=".xml", delete=False) as pools:
         pools.write(scheduler_pools())
     extra = session_conf(opts, pools.name)
@@ -77,9 +68,22 @@ def run(opts: JobOptions) -> int:
     spark.sparkContext.setLogLevel("WARN")
     log.info("session ready", extra={"fields": {"spark": spark.version, "master": spark.sparkContext.master}})
     metrics = telemetry.Metrics()
-    queries = start(spark, opts)
-    if opts.metrics_port:
-        serve("0.0.0.0", opts.metrics_port, metrics.registry, lambda: all(q.isActive for q in queries.values()))
+    try:
+        queries = start(spark, opts)
+        if opts.metrics_port:
+            serve("0.0.0.0", opts.metrics_port, metrics.registry, lambda: all(q.isActive for q in queries.values()))
+        failed = supervise(queries, metrics, stop, opts)
+        _stop(queries)
+    finally:
+        spark.stop()
+    log.info("job stopped", extra={"fields": {"failed": failed}})
+    return 1 if failed else 0
+
+
+def supervise(
+    queries: dict[str, StreamingQuery], metrics: telemetry.Metrics, stop: threading.Event, opts: JobOptions
+) -> bool:
+    """Report each query's progress until a stop is requested or a query terminates; True when one failed."""
     seen: dict[str, Any] = {}
     failed = False
     while not stop.wait(1.0):
@@ -102,10 +106,7 @@ def run(opts: JobOptions) -> int:
                     telemetry.report(name, progress, metrics)
                 except Exception as exc:  # a report the job cannot read must not stop the queries
                     log.warning("progress report unreadable", extra={"fields": {"query": name, "error": repr(exc)}})
-    _stop(queries)
-    spark.stop()
-    log.info("job stopped", extra={"fields": {"failed": failed}})
-    return 1 if failed else 0
+    return failed
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from logpipeline import config, contracts
 from logpipeline.events.schema import DEFAULT_MAX_AHEAD_MS
+
+T = TypeVar("T")
 
 QUERIES: tuple[str, ...] = ("aggregates", "dead_letters", "raw_archive")
 
@@ -126,30 +130,21 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         p.error(f"--driver-memory: expected a size such as 3g or 2048m, got {a.driver_memory!r}")
     if a.max_ahead is not None and a.max_ahead < 0:
         p.error(f"--max-ahead: expected seconds >= 0, got {a.max_ahead}")
-    return JobOptions(
-        bootstrap=a.bootstrap,
-        archive_root=a.archive_root,
+    return from_args(
+        JobOptions,
+        a,
         checkpoint_root=a.checkpoint_root or a.archive_root,
-        input_topic=a.input_topic,
-        aggregates_topic=a.aggregates_topic,
         dlq_topic=a.dlq_topic or contracts.dlq_topic(a.input_topic),
-        pipeline=a.pipeline,
-        window=a.window,
-        watermark=a.watermark,
-        trigger=a.trigger,
-        side_trigger=a.side_trigger,
-        archive_trigger=a.archive_trigger,
         master=a.master or None,
-        starting_offsets=a.starting_offsets,
-        max_offsets_per_trigger=a.max_offsets_per_trigger,
-        side_min_partitions=a.side_min_partitions,
-        shuffle_partitions=a.shuffle_partitions,
-        driver_memory=a.driver_memory,
-        ui_port=a.ui_port,
-        metrics_port=a.metrics_port,
         queries=queries,
         max_ahead_ms=config.max_ahead_ms() if a.max_ahead is None else int(a.max_ahead * 1000),
     )
+
+
+def from_args(cls: type[T], args: argparse.Namespace, **derived: Any) -> T:
+    """An options dataclass from parsed arguments: each field from the argument of the same name, or ``derived``."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{**{k: v for k, v in vars(args).items() if k in names}, **derived})
 
 
 # Kafka consumer settings of the input readers. With the consumer's default fetch.max.wait.ms (500 ms), a task

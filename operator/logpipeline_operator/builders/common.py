@@ -179,6 +179,26 @@ def pvc(lp: Body, name: str, component: str, size: str, storage_class: str | Non
     }
 
 
+def service_container(
+    lp: Body, name: str, command: list[str], port: int, res: Manifest, env: list[Manifest] | None = None
+) -> Manifest:
+    """A container of the project's services image that serves /healthz, /readyz and /metrics on ``port`` (named
+    ``metrics``) and reads the pipeline's ConfigMap."""
+    spec = spec_of(lp)
+    return container(
+        name,
+        spec["image"],
+        spec["imagePullPolicy"],
+        command,
+        ports={"metrics": port},
+        res=res,
+        readiness=http_probe("/readyz", "metrics"),
+        liveness=http_probe("/healthz", "metrics", 15),
+        env=env,
+        env_from=config_env(lp),
+    )
+
+
 def config_env(lp: Body) -> list[Manifest]:
     """envFrom entry that loads the pipeline's ConfigMap into a container."""
     return [{"configMapRef": {"name": child_name(lp, "config")}}]

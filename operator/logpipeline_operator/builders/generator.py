@@ -14,16 +14,8 @@ def build_generator_deployment(lp: Body) -> Manifest:
     spec = spec_of(lp)
     gen = spec["generator"]
     command = ["logpipeline", "generate", "--rate", str(gen["eventsPerSecond"]), "--metrics-port", str(METRICS_PORT)]
-    main = common.container(
-        "generator",
-        spec["image"],
-        spec["imagePullPolicy"],
-        command,
-        ports={"metrics": METRICS_PORT},
-        res=common.resources("100m", "128Mi", "500m", "256Mi"),
-        readiness=common.http_probe("/readyz", "metrics"),
-        liveness=common.http_probe("/healthz", "metrics", 15),
-        env_from=common.config_env(lp),
+    main = common.service_container(
+        lp, "generator", command, METRICS_PORT, common.resources("100m", "128Mi", "500m", "256Mi")
     )
     template = common.pod_template(lp, COMPONENT, [main])
     return common.deployment(lp, child_name(lp, "generator"), COMPONENT, gen["replicas"], template)

@@ -19,17 +19,7 @@ def build_sink_deployment(lp: Body) -> Manifest:
     ]  # fmt: skip
     if spec["metricsStore"]["engine"] == "aws":
         command.append("--aws")
-    main = common.container(
-        "sink",
-        spec["image"],
-        spec["imagePullPolicy"],
-        command,
-        ports={"metrics": METRICS_PORT},
-        res=common.resources("100m", "256Mi", "500m", "512Mi"),
-        readiness=common.http_probe("/readyz", "metrics"),
-        liveness=common.http_probe("/healthz", "metrics", 15),
-        env=credentials_env(lp),
-        env_from=common.config_env(lp),
-    )
+    res = common.resources("100m", "256Mi", "500m", "512Mi")
+    main = common.service_container(lp, "sink", command, METRICS_PORT, res, env=credentials_env(lp))
     template = common.pod_template(lp, COMPONENT, [main])
     return common.deployment(lp, child_name(lp, "sink"), COMPONENT, spec["sink"]["replicas"], template)

@@ -10,13 +10,11 @@ from typing import Annotated, Any, cast
 
 import typer
 
-from logpipeline import config
+from logpipeline.cli import producers
 from logpipeline.cli.progress import log, result
 from logpipeline.generator import traffic, truth
 from logpipeline.generator.telemetry import GeneratorMetrics
-from logpipeline.kafka import topics
-from logpipeline.kafka.producer import BrokerHealth, Sender
-from logpipeline.observability import serve
+from logpipeline.kafka.producer import Sender
 
 PROGRESS_EVERY_S = 2.0
 
@@ -119,7 +117,6 @@ def generate(
     """Realistic API traffic keyed by api; prints progress on stderr and a JSON summary on stdout."""
     if truth_file is not None and count is None and duration is None:
         raise typer.BadParameter("--truth needs --count or --duration (a bounded run)")
-    settings = config.load()
     start = start_ms if start_ms is not None else int(time.time() * 1000)
     spec = traffic.TrafficSpec(
         seed=seed,
@@ -131,19 +128,10 @@ def generate(
         diurnal=diurnal,
         incidents=tuple(parse_incident(text, start) for text in incident or []),
     )
-    sender = Sender.connect(bootstrap or settings.kafka_bootstrap, topic or settings.names.input_topic)
-    try:
-        topics.require(sender.producer, bootstrap or settings.kafka_bootstrap, [sender.topic])
-    except topics.MissingTopics as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    sender, _ = producers.connect(bootstrap, topic)
     signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: flush what was queued, then summarize
     metrics = GeneratorMetrics()
-    if metrics_port is not None:
-        health = BrokerHealth(sender.producer, sender.failures, "logpipeline_generator")
-        metrics.registry.register(health)
-        server = serve("0.0.0.0", metrics_port, metrics.registry, ready=health.ready)
-        log("serving", port=server.server_address[1], paths=["/healthz", "/readyz", "/metrics"])
+    producers.serve_health(metrics.registry, sender, "logpipeline_generator", metrics_port)
     summary = run(spec, sender, truth_file, metrics)
     log("done", **{k: v for k, v in summary.items() if k != "truth"})
     result(**summary)

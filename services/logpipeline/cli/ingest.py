@@ -12,15 +12,13 @@ from typing import Annotated
 import typer
 
 from logpipeline import config
+from logpipeline.cli import producers
 from logpipeline.cli.progress import log, result
 from logpipeline.ingest import mapping, reader
 from logpipeline.ingest.formats import FORMATS
 from logpipeline.ingest.run import IngestSummary, ingest
 from logpipeline.ingest.telemetry import IngestMetrics
-from logpipeline.kafka import topics
 from logpipeline.kafka.deadletters import MAX_DLQ_VALUE_BYTES, DeadLetters
-from logpipeline.kafka.producer import BrokerHealth, Sender
-from logpipeline.observability import serve
 
 
 def ingest_command(
@@ -53,20 +51,11 @@ def ingest_command(
         fields = mapping.load(mapping_file) if mapping_file is not None else None
     except mapping.MappingError as exc:
         raise typer.BadParameter(str(exc), param_hint="--mapping") from None
-    settings = config.load()
-    sender = Sender.connect(bootstrap or settings.kafka_bootstrap, topic or settings.names.input_topic)
-    dead = DeadLetters(sender.sibling(dlq_topic or f"{sender.topic}.dlq"), stage="ingest")
-    try:
-        topics.require(sender.producer, bootstrap or settings.kafka_bootstrap, [sender.topic, dead.sender.topic])
-    except topics.MissingTopics as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    sender, dlq = producers.connect(bootstrap, topic, dlq_topic or "")
+    assert dlq is not None
+    dead = DeadLetters(dlq, stage="ingest")
     metrics = IngestMetrics()
-    if metrics_port is not None:
-        health = BrokerHealth(sender.producer, sender.failures, "logpipeline_ingest")
-        metrics.registry.register(health)
-        server = serve("0.0.0.0", metrics_port, metrics.registry, ready=health.ready)
-        log("serving", port=server.server_address[1], paths=["/healthz", "/readyz", "/metrics"])
+    producers.serve_health(metrics.registry, sender, "logpipeline_ingest", metrics_port)
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -151,9 +149,7 @@ def run_sink(
         http_port=http_port,
         max_backoff=max_backoff,
     )
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda signum, frame: stop.set())
+    stop = observability.stop_on_signals(logging.getLogger("logpipeline.sink"))
     try:
         Sink(cfg, stop).run()
     except store.Denied:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from logpipeline import contracts
 from logpipeline.config import Settings
 from logpipeline.ingest.formats import FORMATS as INGEST_FORMATS
 
@@ -68,41 +69,24 @@ def services(settings: Settings, options: Options, python: str, cli: str) -> lis
                 [cli, "dashboard", "--bind", f"{host}:{p.dashboard}"],
                 f"http://{host}:{p.dashboard}/readyz",
                 env={
-                    "LOGPIPELINE_SINK_METRICS_URL": f"http://{host}:{p.sink_http}/metrics",
-                    "LOGPIPELINE_JOB_METRICS_URL": f"http://{host}:{p.spark_http}/metrics",
+                    contracts.ENV_SINK_METRICS_URL: f"http://{host}:{p.sink_http}/metrics",
+                    contracts.ENV_JOB_METRICS_URL: f"http://{host}:{p.spark_http}/metrics",
                 },
             )
         )
-    out.append(
-        Service(
-            "spark",
-            [
-                python, "-m", "logpipeline_spark.job",
-                "--archive-root", archive_root(settings, options),
-                "--metrics-port", str(p.spark_http),
-                "--ui-port", str(p.spark_ui),
-                # Everything already on the topic counts; after the first start the checkpoint decides.
-                "--starting-offsets", "earliest",
-            ],
-            f"http://{host}:{p.spark_http}/readyz",
-            ready_timeout=300.0,
-        )
-    )  # fmt: skip
+    archive = ["--archive-root", archive_root(settings, options)]
+
+    def spark(name: str, module: str, port: int, *args: str) -> Service:
+        """A Spark application of ``logpipeline_spark`` with its health endpoints on ``port``."""
+        argv = [python, "-m", module, *archive, "--metrics-port", str(port), *args]
+        return Service(name, argv, f"http://{host}:{port}/readyz", ready_timeout=300.0)
+
+    # Everything already on the topic counts; after the first start the checkpoint decides.
+    out.append(spark("spark", "logpipeline_spark.job", p.spark_http, "--ui-port", str(p.spark_ui),
+                     "--starting-offsets", "earliest"))  # fmt: skip
     if options.correct_every > 0:
-        out.append(
-            Service(
-                "correction",
-                [
-                    python, "-m", "logpipeline_spark.correct",
-                    "--archive-root", archive_root(settings, options),
-                    "--every", str(options.correct_every),
-                    "--metrics-port", str(p.correction_http),
-                    "--driver-memory", "1g",
-                ],
-                f"http://{host}:{p.correction_http}/readyz",
-                ready_timeout=300.0,
-            )
-        )  # fmt: skip
+        out.append(spark("correction", "logpipeline_spark.correct", p.correction_http,
+                         "--every", str(options.correct_every), "--driver-memory", "1g"))  # fmt: skip
     if options.ingest is not None:
         if options.ingest_format not in INGEST_FORMATS:
             raise ValueError(

@@ -101,20 +101,23 @@ def _controls(p: str, apis: bool = True) -> list[State]:
     return [State(f"{p}-{i}", "value") for i in ids]
 
 
+# What each page's refresh redraws, in the order its render function returns them (problems last).
+OVERVIEW_OUTPUTS = (
+    ("sla", "figure"), ("levels", "figure"), ("latency", "figure"), ("series", "figure"),
+    ("top-errors", "children"), ("kpis", "children"), ("health", "children"), ("range-label", "children"),
+    ("apis", "options"), ("problems", "children"),
+)  # fmt: skip
+API_OUTPUTS = (
+    ("stats", "children"), ("latency", "figure"), ("errors", "figure"), ("health", "children"),
+    ("range-label", "children"), ("problems", "children"),
+)  # fmt: skip
+
+
 def register(app: Dash) -> None:
     o, a = overview.P, api.P
 
     @app.callback(
-        Output(f"{o}-sla", "figure"),
-        Output(f"{o}-levels", "figure"),
-        Output(f"{o}-latency", "figure"),
-        Output(f"{o}-series", "figure"),
-        Output(f"{o}-top-errors", "children"),
-        Output(f"{o}-kpis", "children"),
-        Output(f"{o}-health", "children"),
-        Output(f"{o}-range-label", "children"),
-        Output(f"{o}-apis", "options"),
-        Output(f"{o}-problems", "children"),
+        *[Output(f"{o}-{part}", prop) for part, prop in OVERVIEW_OUTPUTS],
         Input(f"{o}-tick", "n_intervals"),
         *[Input(f"{o}-{i}", "value") for i in ("range", "start", "end", "apis", "slo")],
         State(f"{o}-refresh", "value"),
@@ -124,7 +127,7 @@ def register(app: Dash) -> None:
         range_name, start, end, apis, slo = controls[:5]
         snap, problems = load("overview", range_name, start, end, list(apis or []), None)
         if snap is no_update:
-            return [no_update] * 9 + [problems]
+            return [no_update] * (len(OVERVIEW_OUTPUTS) - 1) + [problems]
         return components.plain((*render_overview(snap, slo, viewstate.from_controls(*controls)), problems))
 
     @app.callback(
@@ -141,12 +144,7 @@ def register(app: Dash) -> None:
         return viewstate.href(api.PATH, replace(view, name=str(points[0]["customdata"])))
 
     @app.callback(
-        Output(f"{a}-stats", "children"),
-        Output(f"{a}-latency", "figure"),
-        Output(f"{a}-errors", "figure"),
-        Output(f"{a}-health", "children"),
-        Output(f"{a}-range-label", "children"),
-        Output(f"{a}-problems", "children"),
+        *[Output(f"{a}-{part}", prop) for part, prop in API_OUTPUTS],
         Input(f"{a}-tick", "n_intervals"),
         Input(f"{a}-range", "value"),
         Input(f"{a}-start", "value"),
@@ -155,10 +153,10 @@ def register(app: Dash) -> None:
     )
     def refresh_api(_: int, range_name: str, start: str, end: str, name: str | None) -> Any:
         if not name:
-            return [no_update] * 6
+            return [no_update] * len(API_OUTPUTS)
         snap, problems = load("api", range_name, start, end, [name], name)
         if snap is no_update:
-            return [no_update] * 5 + [problems]
+            return [no_update] * (len(API_OUTPUTS) - 1) + [problems]
         return components.plain((*render_api(snap, name), problems))
 
     @app.callback(Output(f"{a}-back", "href"), *[Input(s.component_id, "value") for s in _controls(a, False)])

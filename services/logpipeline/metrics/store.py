@@ -1,4 +1,5 @@
-"""DynamoDB I/O of the metrics store: table creation, conditional and bulk writers, the reader.
+"""DynamoDB I/O of the metrics store: table creation, conditional and bulk writers, the hour revisions (reads are
+``query.Reader``'s).
 
 The key scheme is described in ``logpipeline.metrics.layout``. Errors are classified for the caller:
 ``Denied`` (credentials or permissions refused: stop, commit nothing), ``Unavailable`` (throttling, server

@@ -32,7 +32,7 @@ from logpipeline.generator import traffic
 from logpipeline.metrics import store
 from logpipeline_spark import correct, correction
 from logpipeline_spark.session import build_session
-from spark_job_support import create_topics, measure_freshness
+from support.spark_job import create_topics, measure_freshness
 
 HOURS = float(os.environ.get("BENCH_CORRECTION_HOURS", "24"))
 ARCHIVE_RATE = 200.0

@@ -29,10 +29,10 @@ from typing import Any
 
 import pytest
 
-from dashboard_env import free_port, gunicorn
 from logpipeline.dashboard import data
 from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.metrics import query, store, synthetic
+from support.dashboard import free_port, gunicorn
 
 DAYS = float(os.environ.get("BENCH_DASHBOARD_DAYS", "7"))
 APIS = synthetic.api_names(int(os.environ.get("BENCH_DASHBOARD_APIS", "2")))

@@ -14,11 +14,11 @@ from typing import Any
 
 import yaml
 
-from k8s_env import EXAMPLE, LOGPIPELINE_CRD, make_namespace
-from logpipeline.controlplane.runner import ControlPlane
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import plan
-from logpipeline_operator.builders.defaults import defaulted
+from support.cluster import EXAMPLE, LOGPIPELINE_CRD, make_namespace
+from support.controlplane.runner import ControlPlane
+from support.crd import defaulted
 
 CRD = yaml.safe_load(LOGPIPELINE_CRD.read_text())
 

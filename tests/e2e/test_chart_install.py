@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from k8s_env import EXAMPLE, kubectl_json, make_namespace, wait_for
 from logpipeline.config import Settings
-from logpipeline.controlplane import runner
-from logpipeline.stack import charttools, process
+from logpipeline.stack import process
+from support import charttools
+from support.cluster import EXAMPLE, kubectl_json, make_namespace, wait_for
+from support.controlplane import runner
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts/logpipeline"

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from k8s_env import EXAMPLE, kubectl_json, make_namespace, wait_for
-from logpipeline.controlplane.runner import ControlPlane
 from logpipeline_operator.builders import plan
+from support.cluster import EXAMPLE, kubectl_json, make_namespace, wait_for
+from support.controlplane.runner import ControlPlane
 
 NS = "pipelines"
 

@@ -16,11 +16,11 @@ import pytest
 import yaml
 
 from logpipeline.config import Settings
-from logpipeline.k8s import podsecurity, rbac
-from logpipeline.stack import charttools
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import plan
-from logpipeline_operator.builders.defaults import defaulted
+from support import charttools
+from support.crd import defaulted
+from support.k8s import podsecurity, rbac
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts/logpipeline"

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from dashboard_env import APIS, ARTIFACTS, XSS_API, Truth, World, chromium, free_port, gunicorn, seed, truth
 from logpipeline import config
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.metrics import service, sink, store
+from support.dashboard import APIS, ARTIFACTS, XSS_API, Truth, World, chromium, free_port, gunicorn, seed, truth
 
 ALL = ["recent", "hour", "old"]
 WAIT_MS = 120_000

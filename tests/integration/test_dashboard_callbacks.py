@@ -1,6 +1,6 @@
 """Dashboard callbacks against the query layer on the real DynamoDB-API server, with seeded data.
 
-Every expected number comes from the raw events that were aggregated and loaded (``dashboard_env.truth``).
+Every expected number comes from the raw events that were aggregated and loaded (``support.dashboard.truth``).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from dash.development.base_component import Component
 
-from dashboard_env import APIS, XSS_API, World, seed, truth
 from logpipeline import config
 from logpipeline.dashboard import callbacks, data, timerange, viewstate
 from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.metrics import store
+from support.dashboard import APIS, XSS_API, World, seed, truth
 
 ALL = ["recent", "hour", "old"]
 

@@ -22,11 +22,11 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from dashboard_env import ARTIFACTS, chromium, free_port, gunicorn, truth
 from logpipeline import config
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.metrics import query, service, store, synthetic
 from logpipeline_spark.job import Metrics as JobMetrics
+from support.dashboard import ARTIFACTS, chromium, free_port, gunicorn, truth
 
 FOLLOW_S = 10.0
 LATE = 300

@@ -31,7 +31,7 @@ from confluent_kafka import Consumer
 from logpipeline import config
 from logpipeline.events import codec, deadletter
 from logpipeline.metrics import query, store
-from spark_job_support import (
+from support.spark_job import (
     JobProcess,
     LatestAggregates,
     create_topics,

@@ -21,7 +21,7 @@ from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
 from logpipeline import config
 from logpipeline.generator import traffic
-from spark_job_support import JobProcess, LatestAggregates, create_topics, free_port, job_args, produce
+from support.spark_job import JobProcess, LatestAggregates, create_topics, free_port, job_args, produce
 
 PARTITIONS = 3
 

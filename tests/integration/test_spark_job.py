@@ -23,7 +23,7 @@ from logpipeline import config
 from logpipeline.events import EVENT_FIELDS, deadletter
 from logpipeline.generator import traffic
 from logpipeline_spark import transformations as tr
-from spark_job_support import (
+from support.spark_job import (
     JobProcess,
     LatestAggregates,
     create_topics,

@@ -12,8 +12,8 @@ import yaml
 from logpipeline.cli.main import app
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import config, plan
-from logpipeline_operator.builders.defaults import defaulted
 from logpipeline_spark import job
+from support.crd import defaulted
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD = yaml.safe_load((ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml").read_text())

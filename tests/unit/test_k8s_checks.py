@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from logpipeline.k8s import podsecurity, rbac, schemas
+from support.k8s import podsecurity, rbac, schemas
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD = yaml.safe_load((ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml").read_text())

@@ -22,7 +22,7 @@ from logpipeline_operator.builders import (
     sink,
     spark,
 )
-from logpipeline_operator.builders.defaults import defaulted
+from support.crd import defaulted
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD = yaml.safe_load((ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml").read_text())

@@ -12,7 +12,7 @@ from logpipeline_operator import constants as c
 from logpipeline_operator import status as st
 from logpipeline_operator.__main__ import parse
 from logpipeline_operator.builders import plan
-from logpipeline_operator.builders.defaults import crd_schema, defaulted
+from support.crd import crd_schema, defaulted
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD = yaml.safe_load((ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml").read_text())

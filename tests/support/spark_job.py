@@ -26,7 +26,7 @@ from logpipeline.generator import traffic
 from logpipeline.kafka import topics
 from logpipeline.kafka.producer import producer_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

@@ -1,7 +1,7 @@
 """Fill a spec with the defaults of an OpenAPI v3 schema, the way the API server defaults a custom resource (pure).
 
 The API server defaults every LogPipeline it stores; this gives the same result
-for objects built in memory (unit tests, ``logpipeline`` tooling) from the CRD file.
+for objects the tests build in memory from the CRD file.
 """
 
 from __future__ import annotations

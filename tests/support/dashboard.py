@@ -25,7 +25,7 @@ from typing import Any
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
 from logpipeline.metrics import store, synthetic
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 CHROMIUM = "/usr/bin/chromium"
 MINUTE = 60_000

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from logpipeline.config import Settings
-from logpipeline.controlplane import runner
 from logpipeline.stack import process
+from support.controlplane import runner
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LOGPIPELINE_CRD = ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml"
 TEST_CRDS = sorted((ROOT / "tests/e2e/crds").glob("*.yaml"))
 EXAMPLE = ROOT / "operator/examples/logpipeline.yaml"

@@ -22,9 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from logpipeline.controlplane import binaries
-from logpipeline.stack import gobuild, process
+from logpipeline.stack import process
 from logpipeline.stack.errors import StackError
+from support import gobuild
+from support.controlplane import binaries
 
 Progress = Callable[[str], None]
 PROCESSES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")

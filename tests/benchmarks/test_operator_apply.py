@@ -12,20 +12,15 @@ import os
 import time
 from typing import Any
 
-import yaml
-
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import plan
-from support.cluster import EXAMPLE, LOGPIPELINE_CRD, make_namespace
+from support import crd
+from support.cluster import make_namespace
 from support.controlplane.runner import ControlPlane
-from support.crd import defaulted
-
-CRD = yaml.safe_load(LOGPIPELINE_CRD.read_text())
 
 
 def _children_per_pipeline(body: dict[str, Any]) -> int:
-    full = defaulted(CRD, {**body, "metadata": {"name": "x", "namespace": "x", "uid": "x"}})
-    return len(plan.build_children(full))
+    return len(plan.build_children(crd.logpipeline(body["spec"], name="x", namespace="x", uid="x")))
 
 
 def _count(cp: ControlPlane, namespace: str) -> int:
@@ -38,7 +33,7 @@ def _count(cp: ControlPlane, namespace: str) -> int:
 
 
 def _apply(cp: ControlPlane, namespace: str, count: int) -> tuple[float, int]:
-    base = yaml.safe_load(EXAMPLE.read_text())
+    base = crd.example()
     items = []
     for index in range(count):
         body = copy.deepcopy(base)
@@ -57,8 +52,7 @@ def _apply(cp: ControlPlane, namespace: str, count: int) -> tuple[float, int]:
 
 def _direct_apply(cp: ControlPlane, namespace: str) -> tuple[float, int]:
     """Reference: the same children of one pipeline, server-side-applied by kubectl itself (no operator)."""
-    body = yaml.safe_load(EXAMPLE.read_text())
-    full = defaulted(CRD, {**body, "metadata": {"name": "direct", "namespace": namespace, "uid": "none"}})
+    full = crd.logpipeline(crd.example()["spec"], name="direct", namespace=namespace, uid="none")
     children = plan.build_children(full)
     for child in children:
         child["metadata"].pop("ownerReferences")

@@ -22,8 +22,9 @@ import pytest
 from logpipeline.config import Settings
 from logpipeline.stack import process
 from support import charttools
-from support.cluster import EXAMPLE, kubectl_json, make_namespace, wait_for
+from support.cluster import kubectl_json, make_namespace, wait_for
 from support.controlplane import runner
+from support.crd import EXAMPLE_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts/logpipeline"
@@ -156,7 +157,7 @@ def test_chart_identity_reconciles_the_example_in_any_namespace(release: Release
     assert not _can(release, "update", "deployments.apps", TEAM)
     assert not _can(release, "delete", "namespaces", TEAM)
     _start_operator(release)
-    out = release.cp.kubectl("apply", "-n", TEAM, "-f", str(EXAMPLE))
+    out = release.cp.kubectl("apply", "-n", TEAM, "-f", str(EXAMPLE_FILE))
     assert "logpipeline.logpipeline.io/example created" in out.stdout
     wait_for(lambda: _phase(release, "example", TEAM) == "Running", 180, "example Running", release.operator_log)
     owned = release.names(NAMESPACED_KINDS, TEAM, "-l", "app.kubernetes.io/instance=example")

@@ -18,12 +18,8 @@ import pytest
 
 from logpipeline.config import Settings
 from logpipeline.stack import process
+from support import crd
 from support.controlplane import runner
-
-ROOT = Path(__file__).resolve().parents[2]
-LOGPIPELINE_CRD = ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml"
-TEST_CRDS = sorted((ROOT / "tests/e2e/crds").glob("*.yaml"))
-EXAMPLE = ROOT / "operator/examples/logpipeline.yaml"
 
 
 def _persistent_volume(index: int) -> dict[str, Any]:
@@ -46,7 +42,8 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[runner.C
     root = tmp_path_factory.mktemp("controlplane")
     cp = runner.up(root, Settings().cache, lambda msg: print(f"controlplane: {msg}", file=sys.stderr))
     try:
-        cp.kubectl("apply", "--server-side", "-f", str(LOGPIPELINE_CRD), *(f"-f={crd}" for crd in TEST_CRDS))
+        files = [crd.CRD_FILE, *crd.THIRD_PARTY_CRD_FILES]
+        cp.kubectl("apply", "--server-side", *(f"-f={path}" for path in files))
         established = ("wait", "--for=condition=Established", "--timeout=20s", "crd", "--all")
         wait_for(lambda: cp.kubectl(*established, check=False).returncode == 0, 60, "CRDs established")
         for index in range(8):

@@ -32,7 +32,8 @@ import pytest
 from logpipeline.dashboard import data
 from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.metrics import query, store, synthetic
-from support.dashboard import free_port, gunicorn
+from logpipeline.stack.process import free_port
+from support.dashboard import gunicorn
 
 DAYS = float(os.environ.get("BENCH_DASHBOARD_DAYS", "7"))
 APIS = synthetic.api_names(int(os.environ.get("BENCH_DASHBOARD_APIS", "2")))

@@ -84,7 +84,7 @@ def _start_operator(rel: Release) -> None:
     process.stop(rel.operator_pid)
     deploy = rel.json("get", "deployment", f"{RELEASE}-logpipeline", "-n", SYSTEM)
     (container,) = deploy["spec"]["template"]["spec"]["containers"]
-    port = runner.free_port()
+    port = process.free_port()
     rel.liveness = f"http://127.0.0.1:{port}/healthz"
     # The same arguments, but the liveness endpoint on a free loopback port instead of the pod's 0.0.0.0:8080.
     assert any(a.startswith("--liveness=http://0.0.0.0:") for a in container["args"])

@@ -24,7 +24,8 @@ from confluent_kafka import Consumer, TopicPartition
 from logpipeline import config
 from logpipeline.ingest import formats
 from logpipeline.metrics import query, store
-from support.spark_job import create_topics, free_port, reference
+from logpipeline.stack.process import free_port
+from support.spark_job import create_topics, reference
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "apache_access_2015_head2000.log"
 SPAN = (1_431_820_800_000, 1_431_993_600_000)  # 2015-05-17 and 18

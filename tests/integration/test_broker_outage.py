@@ -30,7 +30,8 @@ import pytest
 from logpipeline import config
 from logpipeline.stack import process
 from logpipeline.stack import runner as stack_runner
-from support.spark_job import JobProcess, LatestAggregates, create_topics, free_port, job_args
+from logpipeline.stack.process import free_port
+from support.spark_job import JobProcess, LatestAggregates, create_topics, job_args
 
 RATE, SECONDS = 2000, 100
 # (seconds after the generator starts or the previous restart, seconds the broker stays down before its restart,

@@ -21,7 +21,8 @@ import pytest
 from logpipeline import config
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.metrics import service, sink, store
-from support.dashboard import APIS, ARTIFACTS, XSS_API, Truth, World, chromium, free_port, gunicorn, seed, truth
+from logpipeline.stack.process import free_port
+from support.dashboard import APIS, ARTIFACTS, XSS_API, Truth, World, chromium, gunicorn, seed, truth
 
 ALL = ["recent", "hour", "old"]
 WAIT_MS = 120_000

@@ -25,8 +25,9 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from logpipeline import config
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.metrics import query, service, store, synthetic
+from logpipeline.stack.process import free_port
 from logpipeline_spark.job import Metrics as JobMetrics
-from support.dashboard import ARTIFACTS, chromium, free_port, gunicorn, truth
+from support.dashboard import ARTIFACTS, chromium, gunicorn, truth
 
 FOLLOW_S = 10.0
 LATE = 300

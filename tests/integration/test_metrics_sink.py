@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,17 +25,12 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from logpipeline import config
 from logpipeline.events import deadletter
 from logpipeline.metrics import digest, layout, records, revisions, store, synthetic
+from logpipeline.stack.process import free_port
 
 T0 = 1_767_225_600_000
 OUTAGE_S = 30.0
 PARTITIONS = 3
 SINK = [sys.executable, "-m", "logpipeline.cli.main", "sink"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class MotoServer:

@@ -31,11 +31,11 @@ from confluent_kafka import Consumer
 from logpipeline import config
 from logpipeline.events import codec, deadletter
 from logpipeline.metrics import query, store
+from logpipeline.stack.process import free_port
 from support.spark_job import (
     JobProcess,
     LatestAggregates,
     create_topics,
-    free_port,
     job_args,
     produce,
     reference,

@@ -21,7 +21,8 @@ from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
 from logpipeline import config
 from logpipeline.generator import traffic
-from support.spark_job import JobProcess, LatestAggregates, create_topics, free_port, job_args, produce
+from logpipeline.stack.process import free_port
+from support.spark_job import JobProcess, LatestAggregates, create_topics, job_args, produce
 
 PARTITIONS = 3
 

@@ -23,10 +23,11 @@ import orjson
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
-from test_metrics_sink import SINK, MotoServer, free_port, scan, wait_for
+from test_metrics_sink import SINK, MotoServer, scan, wait_for
 
 from logpipeline import config
 from logpipeline.metrics import records, synthetic
+from logpipeline.stack.process import free_port
 
 T0 = 1_767_225_600_000
 PARTITIONS = 2

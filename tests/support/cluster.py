@@ -56,7 +56,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[runner.C
 @contextlib.contextmanager
 def running_operator(cp: runner.ControlPlane, resync_seconds: float) -> Iterator[str]:
     """The operator as its own process (``python -m logpipeline_operator``); yields its liveness URL."""
-    liveness = f"http://127.0.0.1:{runner.free_port()}/healthz"
+    liveness = f"http://127.0.0.1:{process.free_port()}/healthz"
     pidfile = cp.root / "run" / "operator.pid"
     log = cp.root / "logs" / "operator.log"
     env = {

@@ -10,7 +10,6 @@ import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from typing import Any
 
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
 from logpipeline.metrics import store, synthetic
+from logpipeline.stack.process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
@@ -115,12 +115,6 @@ def truth(events: list[synthetic.Event]) -> Truth:
         top,
         times,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

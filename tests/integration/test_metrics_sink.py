@@ -14,7 +14,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -26,44 +25,12 @@ from logpipeline import config
 from logpipeline.events import deadletter
 from logpipeline.metrics import digest, layout, records, revisions, store, synthetic
 from logpipeline.stack.process import free_port
+from support.moto import MotoServer
 
 T0 = 1_767_225_600_000
 OUTAGE_S = 30.0
 PARTITIONS = 3
 SINK = [sys.executable, "-m", "logpipeline.cli.main", "sink"]
-
-
-class MotoServer:
-    """A private DynamoDB-API server (never the shared one on the stack's port)."""
-
-    def __init__(self, port: int, log: Path) -> None:
-        self.port, self.log = port, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
-            )
-        ddb = store.client(f"http://127.0.0.1:{self.port}", attempts=1, timeout=2)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                ddb.list_tables()
-                return
-            except Exception:
-                time.sleep(0.2)
-        raise RuntimeError(f"moto server on {self.port} did not start; see {self.log}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(20)
-        self.proc = None
 
 
 @dataclass
@@ -158,7 +125,7 @@ def run(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
             producer.produce(topic, key=b"bad", value=raw)
         assert producer.flush(30) == 0
 
-    moto = MotoServer(free_port(), tmp / "moto.log")
+    moto = MotoServer(tmp / "moto")
     moto.start()
     http_port = free_port()
     base = f"http://127.0.0.1:{http_port}"

@@ -23,11 +23,12 @@ import orjson
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
-from test_metrics_sink import SINK, MotoServer, scan, wait_for
+from test_metrics_sink import SINK, scan, wait_for
 
 from logpipeline import config
 from logpipeline.metrics import records, synthetic
 from logpipeline.stack.process import free_port
+from support.moto import MotoServer
 
 T0 = 1_767_225_600_000
 PARTITIONS = 2
@@ -124,7 +125,7 @@ def outcome(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) ->
             producer.produce(topic, key=agg.id.encode(), value=orjson.dumps(agg.to_record()))
         assert producer.flush(30) == 0
 
-    moto = MotoServer(free_port(), tmp / "moto.log")
+    moto = MotoServer(tmp / "moto")
     moto.start()
     try:
         setup = _iam(moto.port)

@@ -17,6 +17,7 @@ from logpipeline_operator.builders import plan
 from support import crd
 from support.cluster import make_namespace
 from support.controlplane.runner import ControlPlane
+from support.wait import wait_for
 
 
 def _children_per_pipeline(body: dict[str, Any]) -> int:
@@ -43,10 +44,7 @@ def _apply(cp: ControlPlane, namespace: str, count: int) -> tuple[float, int]:
     payload = json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
     start = time.perf_counter()
     cp.kubectl("apply", "-f", "-", input_text=payload)
-    deadline = time.monotonic() + 600
-    while _count(cp, namespace) < expected:
-        assert time.monotonic() < deadline, f"not all {expected} children within 600 s"
-        time.sleep(0.5)
+    wait_for(lambda: _count(cp, namespace) >= expected, 600, f"all {expected} children", interval=0.5)
     return time.perf_counter() - start, expected
 
 

@@ -22,9 +22,10 @@ import pytest
 from logpipeline.config import Settings
 from logpipeline.stack import process
 from support import charttools
-from support.cluster import kubectl_json, make_namespace, wait_for
+from support.cluster import kubectl_json, make_namespace
 from support.controlplane import runner
 from support.crd import EXAMPLE_FILE
+from support.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts/logpipeline"

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from logpipeline_operator.builders import plan
-from support.cluster import kubectl_json, make_namespace, wait_for
+from support.cluster import kubectl_json, make_namespace
 from support.controlplane.runner import ControlPlane
 from support.crd import EXAMPLE_FILE
+from support.wait import wait_for
 
 NS = "pipelines"
 

@@ -32,6 +32,7 @@ from logpipeline.stack import process
 from logpipeline.stack import runner as stack_runner
 from logpipeline.stack.process import free_port
 from support.spark_job import JobProcess, LatestAggregates, create_topics, job_args
+from support.wait import wait_for
 
 RATE, SECONDS = 2000, 100
 # (seconds after the generator starts or the previous restart, seconds the broker stays down before its restart,
@@ -53,9 +54,9 @@ def _kill_broker(settings: config.Settings) -> None:
     pid = process.read_pid(settings.run / "kafka.pid")
     assert pid is not None, "the private broker runs"
     os.killpg(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while process.read_pid(settings.run / "kafka.pid") is not None and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for(
+        lambda: process.read_pid(settings.run / "kafka.pid") is None, 10, "the broker gone", interval=0.1, fail=False
+    )
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.metrics import store
 from support.dashboard import APIS, XSS_API, World, seed, truth
+from support.wait import wait_for
 
 ALL = ["recent", "hour", "old"]
 
@@ -120,10 +121,8 @@ def test_expired_buckets_are_served_and_read_again_in_the_background(world: Worl
     read = src.reader.items_read
     time.sleep(1.2)
     assert src.snapshot(b, []).totals == first.totals  # answered from the expired buckets at once
-    deadline = time.monotonic() + 120
-    while src.reader.items_read < 2 * read - 8 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert src.reader.items_read >= 2 * read - 8  # every bucket read again (the freshness probe aside)
+    # every bucket read again (the freshness probe aside)
+    wait_for(lambda: src.reader.items_read >= 2 * read - 8, 120, "every bucket read again", interval=0.2)
     assert src.snapshot(b, []).totals == first.totals
 
 

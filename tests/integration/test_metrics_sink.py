@@ -26,6 +26,7 @@ from logpipeline.events import deadletter
 from logpipeline.metrics import digest, layout, records, revisions, store, synthetic
 from logpipeline.stack.process import free_port
 from support.moto import MotoServer
+from support.wait import wait_for
 
 T0 = 1_767_225_600_000
 OUTAGE_S = 30.0
@@ -87,15 +88,6 @@ def scan(port: int, table: str, digests: bool = False) -> dict[str, records.Aggr
         return {}
 
 
-def wait_for(predicate: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(1)
-    return False
-
-
 @pytest.fixture(scope="module")
 def run(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("sink")
@@ -146,7 +138,7 @@ def run(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
         )
     try:
         produce(first, malformed)
-        phase1_ok = wait_for(lambda: scan(moto.port, table) == phase1, 120)
+        phase1_ok = wait_for(lambda: scan(moto.port, table) == phase1, 120, "the first half", interval=1, fail=False)
         ready_before = http(f"{base}/readyz")[0]
 
         moto.stop()  # the store goes away for 30 s while records keep coming
@@ -159,8 +151,20 @@ def run(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
         retried_during = metric(http(f"{base}/metrics")[1], "logpipeline_sink_write_retries_total")
         moto.start()  # back, empty
 
-        wait_for(lambda: scan(moto.port, table) == final and scan(moto.port, table, digests=True) == final, 180)
-        wait_for(lambda: metric(http(f"{base}/metrics")[1], "logpipeline_sink_consumer_lag_total") == 0, 20)
+        wait_for(
+            lambda: scan(moto.port, table) == final and scan(moto.port, table, digests=True) == final,
+            180,
+            "the final table",
+            interval=1,
+            fail=False,
+        )
+        wait_for(
+            lambda: metric(http(f"{base}/metrics")[1], "logpipeline_sink_consumer_lag_total") == 0,
+            20,
+            "no consumer lag",
+            interval=1,
+            fail=False,
+        )
         metrics_after = http(f"{base}/metrics")[1]
         table_now = scan(moto.port, table)
         digests_now = scan(moto.port, table, digests=True)

@@ -8,10 +8,8 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +18,7 @@ from logpipeline.config import Settings
 from logpipeline.stack import process
 from support import crd
 from support.controlplane import runner
+from support.wait import wait_for
 
 
 def _persistent_volume(index: int) -> dict[str, Any]:
@@ -86,17 +85,6 @@ def _ok(url: str) -> bool:
             return bool(resp.status == 200)
     except OSError:
         return False
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, log: Path | None = None) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.25)
-    tail = f"\n{process.tail(log, 30)}" if log else ""
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{tail}")
 
 
 def kubectl_json(cp: runner.ControlPlane, *args: str) -> dict[str, Any]:

@@ -1,0 +1,38 @@
+"""Polling with a deadline, the one way the tests and the harness wait for something to become true."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from logpipeline.stack import process
+
+T = TypeVar("T")
+
+
+def wait_for(
+    predicate: Callable[[], T],
+    timeout: float,
+    what: str,
+    log: Path | None = None,
+    *,
+    interval: float = 0.25,
+    fail: bool = True,
+) -> T:
+    """Call ``predicate`` every ``interval`` seconds until it returns something true, and return that.
+
+    After ``timeout`` seconds, an AssertionError naming ``what`` (with the tail of ``log``, if given); with
+    ``fail=False`` the last, false result instead, for a caller that records it and asserts later.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result or time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    if result or not fail:
+        return result
+    tail = f"\n{process.tail(log, 30)}" if log else ""
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{tail}")

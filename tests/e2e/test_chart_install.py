@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from support import charttools
 from support.cluster import kubectl_json, make_namespace
 from support.controlplane import runner
 from support.crd import EXAMPLE_FILE
-from support.wait import wait_for
+from support.wait import http_ok, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts/logpipeline"
@@ -97,15 +96,7 @@ def _start_operator(rel: Release) -> None:
     assert container["command"][:1] == ["python"]
     rel.operator_log.write_text("")
     process.spawn([sys.executable, *container["command"][1:], *args], rel.operator_pid, rel.operator_log, env=env)
-    wait_for(lambda: _ok(rel.liveness), 60, "operator liveness", rel.operator_log)
-
-
-def _ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
+    wait_for(lambda: http_ok(rel.liveness), 60, "operator liveness", rel.operator_log)
 
 
 def _forbidden(rel: Release) -> list[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +17,7 @@ from logpipeline.config import Settings
 from logpipeline.stack import process
 from support import crd
 from support.controlplane import runner
-from support.wait import wait_for
+from support.wait import http_ok, wait_for
 
 
 def _persistent_volume(index: int) -> dict[str, Any]:
@@ -66,7 +65,7 @@ def running_operator(cp: runner.ControlPlane, resync_seconds: float) -> Iterator
     cmd = [sys.executable, "-m", "logpipeline_operator", "--all-namespaces", f"--liveness={liveness}"]
     process.spawn(cmd, pidfile, log, env=env)
     try:
-        wait_for(lambda: _ok(liveness), 60, "operator liveness", log)
+        wait_for(lambda: http_ok(liveness), 60, "operator liveness", log)
         yield liveness
     finally:
         process.stop(pidfile)
@@ -77,14 +76,6 @@ def operator(control_plane: runner.ControlPlane) -> Iterator[str]:
     """The operator with a 2-second resync, so drift correction is seen quickly."""
     with running_operator(control_plane, 2) as liveness:
         yield liveness
-
-
-def _ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
 
 
 def kubectl_json(cp: runner.ControlPlane, *args: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -10,6 +11,15 @@ from typing import TypeVar
 from logpipeline.stack import process
 
 T = TypeVar("T")
+
+
+def http_ok(url: str) -> bool:
+    """Whether ``url`` answers 200 now (a refused connection or an error status: no)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
 
 
 def wait_for(

@@ -1,4 +1,4 @@
-"""Polling with a deadline, the one way the tests and the harness wait for something to become true."""
+"""Polling with a deadline for the tests and their helpers: ``wait_for`` a predicate, ``http_ok`` a URL."""
 
 from __future__ import annotations
 

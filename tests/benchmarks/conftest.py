@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from k8s_env import control_plane, running_operator
-from logpipeline.controlplane.runner import ControlPlane
+from support.cluster import control_plane, running_operator
+from support.controlplane.runner import ControlPlane
 
 __all__ = ["control_plane", "operator"]
 

@@ -34,7 +34,7 @@ from logpipeline_spark import correct, correction
 from logpipeline_spark.archive import Archive
 from logpipeline_spark.session import build_session
 from logpipeline_spark.telemetry import CorrectionMetrics
-from spark_job_support import create_topics, measure_freshness
+from support.spark_job import create_topics, measure_freshness
 
 HOURS = float(os.environ.get("BENCH_CORRECTION_HOURS", "24"))
 ARCHIVE_RATE = 200.0

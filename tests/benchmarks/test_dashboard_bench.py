@@ -17,10 +17,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,10 +26,11 @@ from typing import Any
 
 import pytest
 
-from dashboard_env import free_port, gunicorn
 from logpipeline.dashboard import data, timerange
 from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.metrics import store, synthetic
+from support.dashboard import gunicorn
+from support.moto import moto_server
 
 DAYS = float(os.environ.get("BENCH_DASHBOARD_DAYS", "7"))
 APIS = synthetic.api_names(int(os.environ.get("BENCH_DASHBOARD_APIS", "2")))
@@ -77,24 +75,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A private DynamoDB-API server seeded with the history (seeding rate printed)."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    ddb = store.client(url, timeout=600)
-    try:
-        for _ in range(300):
-            try:
-                ddb.list_tables()
-                break
-            except Exception:
-                time.sleep(0.2)
+    with moto_server(tmp_path_factory.mktemp("moto")) as server:
+        ddb = store.client(server.endpoint, timeout=600)
         store.init_table(ddb, TABLE)
         minutes = int(DAYS * 1440)
         now = int(time.time() * 1000) // MIN * MIN
@@ -102,9 +86,7 @@ def endpoint() -> Iterator[str]:
         seeded = store.bulk_load(ddb, TABLE, synthetic.history(now - minutes * MIN, minutes, APIS))
         took = time.perf_counter() - began
         print(f"\n[seed] {seeded} windows ({DAYS:g} d x {len(APIS)} APIs x 6 levels) in {took:.0f} s")
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        yield server.endpoint
 
 
 def test_full_refresh_server_time(endpoint: str) -> None:

@@ -13,13 +13,10 @@ the ratio printed for it is a lower bound too.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +24,7 @@ import pytest
 from logpipeline.dashboard import data, timerange
 from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.metrics import query, rollup, store, synthetic
+from support.moto import MotoServer
 
 APIS = synthetic.api_names(20)
 HOURS = [float(h) for h in os.environ.get("BENCH_HOURS", "2,8").split(",")]
@@ -34,27 +32,6 @@ REFRESH_MINUTES = int(os.environ.get("BENCH_REFRESH_MINUTES", "60"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "20"))
 SCAN_BUDGET_S = float(os.environ.get("BENCH_SCAN_BUDGET_S", "1200"))
 MIN = 60_000
-
-
-def _server() -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    ddb = store.client(endpoint, attempts=1, timeout=2)
-    for _ in range(300):
-        try:
-            ddb.list_tables()
-            return proc, endpoint
-        except Exception:
-            time.sleep(0.2)
-    raise RuntimeError("moto server did not start")
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -88,8 +65,10 @@ def _counted(items: Iterable[Any], every: int) -> Iterator[Any]:
         yield item
 
 
-def test_write_throughput() -> None:
-    proc, endpoint = _server()
+def test_write_throughput(tmp_path: Path) -> None:
+    server = MotoServer(tmp_path)
+    server.start()
+    endpoint = server.endpoint
     try:
         ddb = store.client(endpoint, timeout=60)
         store.init_table(ddb, "w")
@@ -114,7 +93,7 @@ def test_write_throughput() -> None:
         loaded = store.bulk_load(ddb, "b", fresh)
         t_bulk = time.perf_counter() - began
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        server.stop()
     assert (first.written, again.stale, loaded) == (len(fresh), len(fresh), len(fresh))
     print(
         f"\n[write] {len(fresh)} items: sink conditional puts {len(fresh) / t_new:.0f} items/s (new), "
@@ -132,8 +111,10 @@ def _uncached(ddb: Any) -> data.Source:
 
 @pytest.mark.timeout(2 * 3600)  # BENCH_HOURS=168: the bulk load takes about 16 minutes, then the Scan budget
 @pytest.mark.parametrize("hours", HOURS)
-def test_dashboard_refresh_vs_scan(hours: float) -> None:
-    proc, endpoint = _server()
+def test_dashboard_refresh_vs_scan(hours: float, tmp_path: Path) -> None:
+    server = MotoServer(tmp_path)
+    server.start()
+    endpoint = server.endpoint
     try:
         ddb = store.client(endpoint, timeout=600)
         store.init_table(ddb, "t")
@@ -190,7 +171,7 @@ def test_dashboard_refresh_vs_scan(hours: float) -> None:
         )
         scans = [_scan(ddb, "t", SCAN_BUDGET_S) for _ in range(2 if seeded <= 20_000 else 1)]
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        server.stop()
     scan_s = statistics.median(s for s, _, _, _ in scans)
     _, scan_items, scan_pages, complete = scans[0]
     if complete:

@@ -12,20 +12,16 @@ import os
 import time
 from typing import Any
 
-import yaml
-
-from k8s_env import EXAMPLE, LOGPIPELINE_CRD, make_namespace
-from logpipeline.controlplane.runner import ControlPlane
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import plan
-from logpipeline_operator.builders.defaults import defaulted
-
-CRD = yaml.safe_load(LOGPIPELINE_CRD.read_text())
+from support import crd
+from support.cluster import make_namespace
+from support.controlplane.runner import ControlPlane
+from support.wait import wait_for
 
 
 def _children_per_pipeline(body: dict[str, Any]) -> int:
-    full = defaulted(CRD, {**body, "metadata": {"name": "x", "namespace": "x", "uid": "x"}})
-    return len(plan.build_children(full))
+    return len(plan.build_children(crd.logpipeline(body["spec"], name="x", namespace="x", uid="x")))
 
 
 def _count(cp: ControlPlane, namespace: str) -> int:
@@ -38,7 +34,7 @@ def _count(cp: ControlPlane, namespace: str) -> int:
 
 
 def _apply(cp: ControlPlane, namespace: str, count: int) -> tuple[float, int]:
-    base = yaml.safe_load(EXAMPLE.read_text())
+    base = crd.example()
     items = []
     for index in range(count):
         body = copy.deepcopy(base)
@@ -48,17 +44,13 @@ def _apply(cp: ControlPlane, namespace: str, count: int) -> tuple[float, int]:
     payload = json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
     start = time.perf_counter()
     cp.kubectl("apply", "-f", "-", input_text=payload)
-    deadline = time.monotonic() + 600
-    while _count(cp, namespace) < expected:
-        assert time.monotonic() < deadline, f"not all {expected} children within 600 s"
-        time.sleep(0.5)
+    wait_for(lambda: _count(cp, namespace) >= expected, 600, f"all {expected} children", interval=0.5)
     return time.perf_counter() - start, expected
 
 
 def _direct_apply(cp: ControlPlane, namespace: str) -> tuple[float, int]:
     """Reference: the same children of one pipeline, server-side-applied by kubectl itself (no operator)."""
-    body = yaml.safe_load(EXAMPLE.read_text())
-    full = defaulted(CRD, {**body, "metadata": {"name": "direct", "namespace": namespace, "uid": "none"}})
+    full = crd.logpipeline(crd.example()["spec"], name="direct", namespace=namespace, uid="none")
     children = plan.build_children(full)
     for child in children:
         child["metadata"].pop("ownerReferences")

@@ -30,7 +30,7 @@ from logpipeline.generator import traffic
 from logpipeline_spark import options, queries
 from logpipeline_spark import transformations as tr
 from logpipeline_spark.session import build_session
-from spark_job_support import create_topics, measure_freshness, produce
+from support.spark_job import create_topics, measure_freshness, produce
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "300000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))

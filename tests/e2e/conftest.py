@@ -1,5 +1,5 @@
 """Control-plane fixtures for the operator's end-to-end tests."""
 
-from k8s_env import control_plane, operator
+from support.cluster import control_plane, operator
 
 __all__ = ["control_plane", "operator"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +18,13 @@ from typing import Any
 
 import pytest
 
-from k8s_env import EXAMPLE, kubectl_json, make_namespace, wait_for
 from logpipeline.config import Settings
-from logpipeline.controlplane import runner
-from logpipeline.stack import charttools, process
+from logpipeline.stack import process
+from support import charttools
+from support.cluster import kubectl_json, make_namespace
+from support.controlplane import runner
+from support.crd import EXAMPLE_FILE
+from support.wait import http_ok, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts/logpipeline"
@@ -82,7 +84,7 @@ def _start_operator(rel: Release) -> None:
     process.stop(rel.operator_pid)
     deploy = rel.json("get", "deployment", f"{RELEASE}-logpipeline", "-n", SYSTEM)
     (container,) = deploy["spec"]["template"]["spec"]["containers"]
-    port = runner.free_port()
+    port = process.free_port()
     rel.liveness = f"http://127.0.0.1:{port}/healthz"
     # The same arguments, but the liveness endpoint on a free loopback port instead of the pod's 0.0.0.0:8080.
     assert any(a.startswith("--liveness=http://0.0.0.0:") for a in container["args"])
@@ -94,15 +96,7 @@ def _start_operator(rel: Release) -> None:
     assert container["command"][:1] == ["python"]
     rel.operator_log.write_text("")
     process.spawn([sys.executable, *container["command"][1:], *args], rel.operator_pid, rel.operator_log, env=env)
-    wait_for(lambda: _ok(rel.liveness), 60, "operator liveness", rel.operator_log)
-
-
-def _ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
+    wait_for(lambda: http_ok(rel.liveness), 60, "operator liveness", rel.operator_log)
 
 
 def _forbidden(rel: Release) -> list[str]:
@@ -155,7 +149,7 @@ def test_chart_identity_reconciles_the_example_in_any_namespace(release: Release
     assert not _can(release, "update", "deployments.apps", TEAM)
     assert not _can(release, "delete", "namespaces", TEAM)
     _start_operator(release)
-    out = release.cp.kubectl("apply", "-n", TEAM, "-f", str(EXAMPLE))
+    out = release.cp.kubectl("apply", "-n", TEAM, "-f", str(EXAMPLE_FILE))
     assert "logpipeline.logpipeline.io/example created" in out.stdout
     wait_for(lambda: _phase(release, "example", TEAM) == "Running", 180, "example Running", release.operator_log)
     owned = release.names(NAMESPACED_KINDS, TEAM, "-l", "app.kubernetes.io/instance=example")

@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
-from k8s_env import EXAMPLE, kubectl_json, make_namespace, wait_for
-from logpipeline.controlplane.runner import ControlPlane
 from logpipeline_operator.builders import plan
+from support.cluster import kubectl_json, make_namespace
+from support.controlplane.runner import ControlPlane
+from support.crd import EXAMPLE_FILE
+from support.wait import wait_for
 
 NS = "pipelines"
 
@@ -57,7 +59,7 @@ def test_operator_serves_its_liveness_endpoint(operator: str) -> None:
 
 
 def test_apply_creates_every_child_with_owner_references(control_plane: ControlPlane, namespace: str) -> None:
-    out = control_plane.kubectl("apply", "-n", namespace, "-f", str(EXAMPLE))
+    out = control_plane.kubectl("apply", "-n", namespace, "-f", str(EXAMPLE_FILE))
     assert "logpipeline.logpipeline.io/example created" in out.stdout
     children = wait_for(lambda: _all_children(control_plane), 60, "every child of the LogPipeline")
     uid = _lp(control_plane)["metadata"]["uid"]

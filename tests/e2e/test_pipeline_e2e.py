@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 
-from dashboard_env import ARTIFACTS, chromium
 from logpipeline import config
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
 from logpipeline.generator.truth import read_ground_truth
 from logpipeline.metrics import query, rollup, store
 from logpipeline.pipeline import launcher, processes
 from logpipeline.stack import process
+from support.dashboard import ARTIFACTS, chromium
 
 INCIDENT_API = "/api/v1/payments"
 EVENTS = 6_000

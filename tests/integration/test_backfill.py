@@ -24,7 +24,9 @@ from confluent_kafka import Consumer, TopicPartition
 from logpipeline import config
 from logpipeline.ingest import formats
 from logpipeline.metrics import query, store
-from spark_job_support import create_topics, free_port, reference
+from logpipeline.stack.process import free_port
+from support.spark_job import create_topics, reference
+from support.wait import wait_for
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "apache_access_2015_head2000.log"
 SPAN = (1_431_820_800_000, 1_431_993_600_000)  # 2015-05-17 and 18
@@ -81,9 +83,13 @@ def runs(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> It
     expected = _expected()
     try:
         first, first_summary = _backfill(args, env)
-        deadline = time.monotonic() + 180
-        while sum(w.log_count for w in reader.windows(*SPAN)) < 2000 and time.monotonic() < deadline:
-            time.sleep(1)
+        wait_for(
+            lambda: sum(w.log_count for w in reader.windows(*SPAN)) >= 2000,
+            180,
+            "2000 events in the table",
+            interval=1,
+            fail=False,
+        )
         after_first = {w.id: w for w in reader.windows(*SPAN)}
         second, second_summary = _backfill(args, env)
         time.sleep(3)

@@ -29,7 +29,9 @@ import pytest
 
 from logpipeline import config
 from logpipeline.stack import lifecycle, process
-from spark_job_support import JobProcess, LatestAggregates, create_topics, free_port, job_args
+from logpipeline.stack.process import free_port
+from support.spark_job import JobProcess, LatestAggregates, create_topics, job_args
+from support.wait import wait_for
 
 RATE, SECONDS = 2000, 100
 # (seconds after the generator starts or the previous restart, seconds the broker stays down before its restart,
@@ -51,9 +53,9 @@ def _kill_broker(settings: config.Settings) -> None:
     pid = process.read_pid(settings.run / "kafka.pid")
     assert pid is not None, "the private broker runs"
     os.killpg(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while process.read_pid(settings.run / "kafka.pid") is not None and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for(
+        lambda: process.read_pid(settings.run / "kafka.pid") is None, 10, "the broker gone", interval=0.1, fail=False
+    )
 
 
 @pytest.fixture(scope="module")

@@ -16,17 +16,15 @@ import pytest
 import yaml
 
 from logpipeline.config import Settings
-from logpipeline.k8s import podsecurity, rbac
-from logpipeline.stack import charttools
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import plan
-from logpipeline_operator.builders.defaults import defaulted
+from support import charttools, crd
+from support.crd import CRD
+from support.k8s import podsecurity, rbac
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts/logpipeline"
-CRD = yaml.safe_load((CHART / "crds/logpipelines.logpipeline.io.yaml").read_text())
-TEST_CRDS = [yaml.safe_load(p.read_text()) for p in sorted((ROOT / "tests/e2e/crds").glob("*.yaml"))]
-EXAMPLE = yaml.safe_load((ROOT / "operator/examples/logpipeline.yaml").read_text())
+EXAMPLE = crd.example()
 VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
 KUBE_VERSION = "1.36.3"
 NAMESPACE = "logpipeline-system"
@@ -52,14 +50,7 @@ def _docs(text: str) -> list[dict[str, Any]]:
 
 
 def children(**spec: Any) -> list[dict[str, Any]]:
-    body = {
-        "apiVersion": c.API_VERSION,
-        "kind": c.KIND,
-        "metadata": {"name": "lp1", "namespace": "ns1", "uid": "0f1e2d3c-0000-4000-8000-000000000001"},
-    }
-    merged = copy.deepcopy(EXAMPLE["spec"])
-    merged.update(spec)
-    return plan.build_children(defaulted(CRD, {**body, "spec": merged}))
+    return plan.build_children(crd.logpipeline({**EXAMPLE["spec"], **spec}))
 
 
 ALL_CHILDREN = [
@@ -99,7 +90,7 @@ def rendered(tools: charttools.ChartTools, helm_home: Path) -> dict[str, list[di
 def schema_dir(tmp_path_factory: pytest.TempPathFactory, rendered: dict[str, list[dict[str, Any]]]) -> Path:
     kinds = {(d["kind"], d["apiVersion"]) for docs in rendered.values() for d in docs}
     kinds |= {(d["kind"], d["apiVersion"]) for d in ALL_CHILDREN}
-    return charttools.write_schemas(tmp_path_factory.mktemp("schemas"), kinds, [CRD, *TEST_CRDS])
+    return charttools.write_schemas(tmp_path_factory.mktemp("schemas"), kinds, [CRD, *crd.third_party_crds()])
 
 
 @pytest.mark.parametrize("values", [None, *VALUES], ids=lambda p: p.name if p else "defaults")

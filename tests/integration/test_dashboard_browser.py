@@ -8,7 +8,6 @@ Screenshots go to ``test-artifacts/dashboard/``.
 from __future__ import annotations
 
 import json
-import random
 import re
 import time
 import urllib.parse
@@ -18,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from dashboard_env import APIS, ARTIFACTS, XSS_API, Truth, World, chromium, free_port, gunicorn, seed, truth
 from logpipeline import config, observability
 from logpipeline.events.schema import LOG_LEVELS
-from logpipeline.metrics import store
 from logpipeline.sink import telemetry as sink_telemetry
+from logpipeline.stack.process import free_port
+from support.dashboard import APIS, ARTIFACTS, XSS_API, Truth, World, chromium, gunicorn, seeded, truth
 
 ALL = ["recent", "hour", "old"]
 WAIT_MS = 120_000
@@ -31,10 +30,8 @@ SINK_LAG = 42
 
 @pytest.fixture(scope="module")
 def world(stack: config.Settings) -> Iterator[World]:
-    table = f"dashboard_ui_{random.Random().randbytes(4).hex()}"
-    w = seed(stack.dynamodb_endpoint, table)
-    yield w
-    store.client(stack.dynamodb_endpoint).delete_table(TableName=table)
+    with seeded(stack.dynamodb_endpoint, "dashboard_ui") as world:
+        yield world
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +45,7 @@ def sink_metrics() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def base(world: World, sink_metrics: str) -> Iterator[str]:
+def base(world: World, seeded, sink_metrics: str) -> Iterator[str]:
     with gunicorn(world.table, world.endpoint, workers=2, threads=4, sink=sink_metrics) as url:
         yield url
 

@@ -1,11 +1,10 @@
 """Dashboard callbacks against the query layer on the real DynamoDB-API server, with seeded data.
 
-Every expected number comes from the raw events that were aggregated and loaded (``dashboard_env.truth``).
+Every expected number comes from the raw events that were aggregated and loaded (``support.dashboard.truth``).
 """
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,25 +14,23 @@ from typing import Any
 import pytest
 from dash.development.base_component import Component
 
-from dashboard_env import APIS, XSS_API, World, seed, truth
 from logpipeline import config
 from logpipeline.dashboard import callbacks, data, timerange, viewstate
 from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.events.schema import LOG_LEVELS
-from logpipeline.metrics import store
+from support.dashboard import APIS, XSS_API, World, seeded, truth
+from support.wait import wait_for
 
 ALL = ["recent", "hour", "old"]
 
 
 @pytest.fixture(scope="module")
 def world(stack: config.Settings) -> Iterator[World]:
-    table = f"dashboard_cb_{random.Random().randbytes(4).hex()}"
-    w = seed(stack.dynamodb_endpoint, table)
-    yield w
-    store.client(stack.dynamodb_endpoint).delete_table(TableName=table)
+    with seeded(stack.dynamodb_endpoint, "dashboard_cb") as world:
+        yield world
 
 
-def source(w: World, cache_s: int = 1800, tail_s: int = 5, table: str | None = None) -> data.Source:
+def source(w: World, seeded, cache_s: int = 1800, tail_s: int = 5, table: str | None = None) -> data.Source:
     return data.Source(DashboardSettings(table or w.table, w.endpoint, 4, None, 180, cache_s, tail_s))
 
 
@@ -80,7 +77,7 @@ CASES = [
 
 @pytest.mark.parametrize(("range_name", "custom", "blocks", "apis"), CASES)
 def test_refresh_equals_ground_truth(
-    world: World, range_name: str, custom: str | None, blocks: list[str], apis: list[str]
+    world: World, seeded, range_name: str, custom: str | None, blocks: list[str], apis: list[str]
 ) -> None:
     start = end = None
     if custom:
@@ -120,10 +117,8 @@ def test_expired_buckets_are_served_and_read_again_in_the_background(world: Worl
     read = src.reader.items_read
     time.sleep(1.2)
     assert src.snapshot(b, []).totals == first.totals  # answered from the expired buckets at once
-    deadline = time.monotonic() + 120
-    while src.reader.items_read < 2 * read - 8 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert src.reader.items_read >= 2 * read - 8  # every bucket read again (the freshness probe aside)
+    # every bucket read again (the freshness probe aside)
+    wait_for(lambda: src.reader.items_read >= 2 * read - 8, 120, "every bucket read again", interval=0.2)
     assert src.snapshot(b, []).totals == first.totals
 
 

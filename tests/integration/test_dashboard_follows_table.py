@@ -22,11 +22,13 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from dashboard_env import ARTIFACTS, chromium, free_port, gunicorn, truth
 from logpipeline import config, observability
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.metrics import query, store, synthetic
+from logpipeline.stack.process import free_port
 from logpipeline_spark.telemetry import Metrics as JobMetrics
+from support.dashboard import ARTIFACTS, chromium, gunicorn, truth
+from support.wait import wait_for
 
 FOLLOW_S = 10.0
 LATE = 300
@@ -84,9 +86,13 @@ def replay(stack: config.Settings) -> Iterator[dict[str, Any]]:
                 producer.produce(topic, key=agg.id.encode(), value=orjson.dumps(agg.to_record()))
             assert producer.flush(30) == 0
             total = sum(a.log_count for a in aggregates)
-            deadline = time.monotonic() + 120
-            while sum(w.log_count for w in reader.windows(first, now)) < total and time.monotonic() < deadline:
-                time.sleep(0.2)
+            wait_for(
+                lambda: sum(w.log_count for w in reader.windows(first, now)) >= total,
+                120,
+                "every aggregate in the table",
+                interval=0.2,
+                fail=False,
+            )
             held_at = time.monotonic()
             expected = {lv: f"{truth(events).totals[lv]:,}" for lv in LOG_LEVELS}
             script = (

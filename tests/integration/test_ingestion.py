@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from logpipeline.events import codec
 from logpipeline.generator import traffic, truth
 from logpipeline.ingest import formats
 from logpipeline.kafka import topics
+from logpipeline.stack.process import free_port
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "apache_access_2015_head2000.log"
 START = 1_714_564_800_000  # 2024-05-01T12:00:00Z
@@ -337,9 +337,7 @@ def test_follow_reads_a_growing_and_rotated_file(stack: config.Settings, unique:
     source = DATA.read_bytes().splitlines(keepends=True)
     log.write_bytes(b"".join(source[:50]))
     exe = Path(sys.executable).with_name("logpipeline")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     args = ["ingest", str(log), "--format", "combined", "--follow", "--topic", names.input_topic]
     proc = subprocess.Popen(
         [str(exe), *args, "--metrics-port", str(port)],

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -25,50 +23,14 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 from logpipeline import config, contracts
 from logpipeline.metrics import digest, layout, records, revisions, store, synthetic
+from logpipeline.stack.process import free_port
+from support.moto import MotoServer
+from support.wait import wait_for
 
 T0 = 1_767_225_600_000
 OUTAGE_S = 30.0
 PARTITIONS = 3
 SINK = [sys.executable, "-m", "logpipeline.cli.main", "sink"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class MotoServer:
-    """A private DynamoDB-API server (never the shared one on the stack's port)."""
-
-    def __init__(self, port: int, log: Path) -> None:
-        self.port, self.log = port, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
-            )
-        ddb = store.client(f"http://127.0.0.1:{self.port}", attempts=1, timeout=2)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                ddb.list_tables()
-                return
-            except Exception:
-                time.sleep(0.2)
-        raise RuntimeError(f"moto server on {self.port} did not start; see {self.log}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(20)
-        self.proc = None
 
 
 @dataclass
@@ -125,15 +87,6 @@ def scan(port: int, table: str, digests: bool = False) -> dict[str, records.Aggr
         return {}
 
 
-def wait_for(predicate: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(1)
-    return False
-
-
 @pytest.fixture(scope="module")
 def run(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("sink")
@@ -163,7 +116,7 @@ def run(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
             producer.produce(topic, key=b"bad", value=raw)
         assert producer.flush(30) == 0
 
-    moto = MotoServer(free_port(), tmp / "moto.log")
+    moto = MotoServer(tmp / "moto")
     moto.start()
     http_port = free_port()
     base = f"http://127.0.0.1:{http_port}"
@@ -184,7 +137,7 @@ def run(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
         )
     try:
         produce(first, malformed)
-        phase1_ok = wait_for(lambda: scan(moto.port, table) == phase1, 120)
+        phase1_ok = wait_for(lambda: scan(moto.port, table) == phase1, 120, "the first half", interval=1, fail=False)
         ready_before = http(f"{base}/readyz")[0]
 
         moto.stop()  # the store goes away for 30 s while records keep coming
@@ -197,8 +150,20 @@ def run(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
         retried_during = metric(http(f"{base}/metrics")[1], "logpipeline_sink_write_retries_total")
         moto.start()  # back, empty
 
-        wait_for(lambda: scan(moto.port, table) == final and scan(moto.port, table, digests=True) == final, 180)
-        wait_for(lambda: metric(http(f"{base}/metrics")[1], "logpipeline_sink_consumer_lag_total") == 0, 20)
+        wait_for(
+            lambda: scan(moto.port, table) == final and scan(moto.port, table, digests=True) == final,
+            180,
+            "the final table",
+            interval=1,
+            fail=False,
+        )
+        wait_for(
+            lambda: metric(http(f"{base}/metrics")[1], "logpipeline_sink_consumer_lag_total") == 0,
+            20,
+            "no consumer lag",
+            interval=1,
+            fail=False,
+        )
         metrics_after = http(f"{base}/metrics")[1]
         table_now = scan(moto.port, table)
         digests_now = scan(moto.port, table, digests=True)

@@ -31,11 +31,11 @@ from confluent_kafka import Consumer
 from logpipeline import config, contracts
 from logpipeline.events import codec
 from logpipeline.metrics import query, store
-from spark_job_support import (
+from logpipeline.stack.process import free_port
+from support.spark_job import (
     JobProcess,
     LatestAggregates,
     create_topics,
-    free_port,
     job_args,
     produce,
     reference,

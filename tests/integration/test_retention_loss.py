@@ -21,7 +21,9 @@ from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
 from logpipeline import config
 from logpipeline.generator import traffic
-from spark_job_support import JobProcess, LatestAggregates, create_topics, free_port, job_args, produce
+from logpipeline.stack.process import free_port
+from support.spark_job import JobProcess, LatestAggregates, create_topics, job_args, produce
+from support.wait import wait_for
 
 PARTITIONS = 3
 
@@ -68,9 +70,7 @@ def resumed(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) ->
         produce(stack.kafka_bootstrap, names.input_topic, _events(300, random.randrange(1 << 30)))
         job = JobProcess(args, tmp / "job.log").start()
         aggs.wait_until(lambda a: counted(a) >= 800, 300, job)
-        deadline = time.monotonic() + 30
-        while _skipped(port) < 1000 and time.monotonic() < deadline:
-            time.sleep(1)
+        wait_for(lambda: _skipped(port) >= 1000, 30, "1000 skipped", interval=1, fail=False)
         skipped, alive = _skipped(port), job.alive()
         aggs.poll(2.0)
         exit_code = job.terminate()

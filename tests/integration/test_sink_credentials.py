@@ -23,10 +23,13 @@ import orjson
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
-from test_metrics_sink import SINK, MotoServer, free_port, scan, wait_for
+from test_metrics_sink import SINK, scan
 
 from logpipeline import config
 from logpipeline.metrics import records, synthetic
+from logpipeline.stack.process import free_port
+from support.moto import MotoServer
+from support.wait import wait_for
 
 T0 = 1_767_225_600_000
 PARTITIONS = 2
@@ -123,7 +126,7 @@ def outcome(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) ->
             producer.produce(topic, key=agg.id.encode(), value=orjson.dumps(agg.to_record()))
         assert producer.flush(30) == 0
 
-    moto = MotoServer(free_port(), tmp / "moto.log")
+    moto = MotoServer(tmp / "moto")
     moto.start()
     try:
         setup = _iam(moto.port)
@@ -166,7 +169,7 @@ def outcome(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) ->
     restarted: subprocess.Popen[bytes] | None = None
     try:
         produce(first)
-        phase1_stored = wait_for(lambda: table_rows() == phase1, 120)
+        phase1_stored = wait_for(lambda: table_rows() == phase1, 120, "the first half", interval=1, fail=False)
         phase1_offsets = _committed(stack.kafka_bootstrap, group, topic)
         iam.delete_access_key(UserName="sink", AccessKeyId=sink_key["AccessKeyId"])  # the key expires
         produce(second)
@@ -178,7 +181,7 @@ def outcome(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) ->
 
         new_key = iam.create_access_key(UserName="sink")["AccessKey"]
         restarted = _sink([*args, "--http-port", str(free_port())], with_key(new_key), second_log)
-        wait_for(lambda: table_rows() == final, 120)
+        wait_for(lambda: table_rows() == final, 120, "every aggregate", interval=1, fail=False)
         table_after = table_rows()
         restarted.send_signal(signal.SIGTERM)
         exit_after = _wait_exit(restarted, 30)

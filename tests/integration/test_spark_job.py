@@ -22,12 +22,12 @@ import requests
 from logpipeline import config, contracts
 from logpipeline.events import EVENT_FIELDS
 from logpipeline.generator import traffic
+from logpipeline.stack.process import free_port
 from logpipeline_spark import transformations as tr
-from spark_job_support import (
+from support.spark_job import (
     JobProcess,
     LatestAggregates,
     create_topics,
-    free_port,
     job_args,
     produce,
     rank_interval,

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 import typer
-import yaml
 
 from logpipeline.cli.main import app
-from logpipeline_operator import constants as c
 from logpipeline_operator.builders import config, plan
-from logpipeline_operator.builders.defaults import defaulted
 from logpipeline_spark import options as job
-
-ROOT = Path(__file__).resolve().parents[2]
-CRD = yaml.safe_load((ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml").read_text())
+from support import crd
 
 
 def children(**spec: Any) -> list[dict[str, Any]]:
-    body = {
-        "apiVersion": c.API_VERSION,
-        "kind": c.KIND,
-        "metadata": {"name": "lp1", "namespace": "ns1", "uid": "0f1e2d3c-0000-4000-8000-000000000001"},
-        "spec": {"generator": {"enabled": True}, **spec},
-    }
-    return plan.build_children(defaulted(CRD, body))
+    return plan.build_children(crd.logpipeline({"generator": {"enabled": True}, **spec}))
 
 
 def commands(program: str, **spec: Any) -> list[list[str]]:

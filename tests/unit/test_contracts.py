@@ -6,21 +6,17 @@ import ast
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from logpipeline import config, contracts
 from logpipeline.kafka import topics
 from logpipeline_operator.builders import config as config_builder
 from logpipeline_operator.builders import kafka
-from logpipeline_operator.builders.defaults import defaulted
+from support import crd
 
 ROOT = Path(__file__).resolve().parents[2]
-CRD = yaml.safe_load((ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml").read_text())
 
 
 def pipeline() -> dict[str, Any]:
-    return defaulted(CRD, {"apiVersion": "logpipeline.io/v1alpha1", "kind": "LogPipeline",
-                           "metadata": {"name": "lp1", "namespace": "ns", "uid": "u1"}, "spec": {}})  # fmt: skip
+    return crd.logpipeline()
 
 
 def test_operator_kafka_topics_have_the_local_stacks_configs() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from logpipeline.controlplane import binaries, runner
-from logpipeline.stack import gobuild
+from support import gobuild
+from support.controlplane import binaries, runner
 
 
 def test_kubernetes_binaries_share_one_release_and_its_staging_minor() -> None:

@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from logpipeline import images, versions
-from logpipeline.k8s import dockerfile
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import common
+from support.k8s import dockerfile
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILES = {

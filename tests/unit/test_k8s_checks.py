@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
-from logpipeline.k8s import podsecurity, rbac, schemas
+from support import crd
+from support.crd import CRD
+from support.k8s import podsecurity, rbac, schemas
 
-ROOT = Path(__file__).resolve().parents[2]
-CRD = yaml.safe_load((ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml").read_text())
-EXAMPLE = yaml.safe_load((ROOT / "operator/examples/logpipeline.yaml").read_text())
+EXAMPLE = crd.example()
 
 
 def deployment(pod_ctx: dict[str, Any] | None = None, **container: Any) -> dict[str, Any]:

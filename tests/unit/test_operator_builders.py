@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import (
@@ -22,17 +19,13 @@ from logpipeline_operator.builders import (
     sink,
     spark,
 )
-from logpipeline_operator.builders.defaults import defaulted
+from support import crd
 
-ROOT = Path(__file__).resolve().parents[2]
-CRD = yaml.safe_load((ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml").read_text())
-EXAMPLE = yaml.safe_load((ROOT / "operator/examples/logpipeline.yaml").read_text())
-UID = "0f1e2d3c-0000-4000-8000-000000000001"
+UID = crd.UID
 
 
 def pipeline(**spec: Any) -> dict[str, Any]:
-    body = {"apiVersion": c.API_VERSION, "kind": c.KIND, "metadata": {"name": "lp1", "namespace": "ns1", "uid": UID}}
-    return defaulted(CRD, {**body, "spec": spec})
+    return crd.logpipeline(spec)
 
 
 def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -244,7 +237,7 @@ class TestCorrection:
 
 class TestPlan:
     def test_every_child_is_owned_labelled_and_restricted(self) -> None:
-        lp = defaulted(CRD, {**copy.deepcopy(EXAMPLE), "metadata": {"name": "example", "namespace": "ns1", "uid": UID}})
+        lp = crd.logpipeline(crd.example()["spec"], name="example")
         children = plan.build_children(lp)
         assert len({plan.key(o) for o in children}) == len(children)
         for obj in children:

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from logpipeline import versions
 from logpipeline_operator import constants as c
 from logpipeline_operator import status as st
 from logpipeline_operator.__main__ import parse
 from logpipeline_operator.builders import plan
-from logpipeline_operator.builders.defaults import crd_schema, defaulted
+from support import crd
+from support.crd import CRD
 
-ROOT = Path(__file__).resolve().parents[2]
-CRD = yaml.safe_load((ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml").read_text())
 NOW = "2026-01-01T00:00:00Z"
 
 
 def lp() -> dict[str, Any]:
-    meta = {"name": "p", "namespace": "n", "uid": "u-1", "generation": 3}
-    return defaulted(CRD, {"metadata": meta, "spec": {"generator": {"enabled": False}}})
+    return crd.logpipeline({"generator": {"enabled": False}}, name="p", namespace="n", uid="u-1", generation=3)
 
 
 def observed_ready(desired: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -47,7 +42,7 @@ class TestCrd:
         assert columns == ["Phase", "Input Topic", "Dashboard Host", "Age"]
 
     def test_default_images_and_spark_version_match_the_release(self) -> None:
-        spec = defaulted(CRD, {"metadata": {}, "spec": {}})["spec"]
+        spec = crd.logpipeline()["spec"]
         assert spec["image"] == c.SERVICES_IMAGE
         assert spec["spark"]["image"] == c.SPARK_APP_IMAGE
         assert spec["spark"]["version"] == versions.SPARK_VERSION
@@ -59,9 +54,9 @@ class TestCrd:
         }
 
     def test_defaults_do_not_override_given_values(self) -> None:
-        schema = crd_schema(CRD)["properties"]["spec"]
+        schema = crd.crd_schema(CRD)["properties"]["spec"]
         assert schema["properties"]["spark"]["properties"]["mode"]["enum"] == ["operator", "submit"]
-        spec = defaulted(CRD, {"spec": {"sink": {"replicas": 7}}})["spec"]
+        spec = crd.logpipeline({"sink": {"replicas": 7}})["spec"]
         assert spec["sink"] == {"replicas": 7, "batchSize": 25}
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,8 +23,10 @@ from typing import Any
 
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
 from logpipeline.metrics import store, synthetic
+from logpipeline.stack.process import free_port
+from support.wait import http_ok, wait_for
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 CHROMIUM = "/usr/bin/chromium"
 MINUTE = 60_000
@@ -78,6 +79,17 @@ def seed(endpoint: str, table: str, per_minute: int = 4) -> World:
     return World(table, endpoint, now, events, blocks)
 
 
+@contextmanager
+def seeded(endpoint: str, prefix: str) -> Iterator[World]:
+    """A world seeded into a new table ``<prefix>_<random>`` for the ``with`` block; the table is deleted after."""
+    table = f"{prefix}_{random.Random().randbytes(4).hex()}"
+    world = seed(endpoint, table)
+    try:
+        yield world
+    finally:
+        store.client(endpoint).delete_table(TableName=table)
+
+
 @dataclass(frozen=True)
 class Truth:
     totals: dict[str, int]
@@ -117,12 +129,6 @@ def truth(events: list[synthetic.Event]) -> Truth:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def gunicorn(table: str, endpoint: str, workers: int = 1, threads: int = 4, **env: str) -> Iterator[str]:
     """A real gunicorn serving the dashboard on a free loopback port; yields its base URL."""
@@ -144,19 +150,14 @@ def gunicorn(table: str, endpoint: str, workers: int = 1, threads: int = 4, **en
         [*argv, "logpipeline.dashboard.app:server"], env=environ, stdout=log, stderr=log, start_new_session=True
     )
     base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited {proc.returncode}: {Path(log.name).read_text()[-2000:]}")
+        return http_ok(f"{base}/healthz")
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited {proc.returncode}: {Path(log.name).read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn not up in 60 s: {Path(log.name).read_text()[-2000:]}") from None
-                time.sleep(0.3)
+        wait_for(healthy, 60, "gunicorn's /healthz", Path(log.name), interval=0.3)
         yield base
     finally:
         if proc.poll() is None:

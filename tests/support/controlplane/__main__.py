@@ -1,4 +1,4 @@
-"""``python -m logpipeline.controlplane build``: build (once) every control-plane binary into the cache."""
+"""``python -m support.controlplane build``: build (once) every control-plane binary into the cache."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import sys
 import time
 
 from logpipeline.config import Settings
-from logpipeline.controlplane import binaries
+from support.controlplane import binaries
 
 
 def main(argv: list[str]) -> int:
     if argv[:1] != ["build"]:
-        print("usage: python -m logpipeline.controlplane build", file=sys.stderr)
+        print("usage: python -m support.controlplane build", file=sys.stderr)
         return 2
     start = time.monotonic()
     paths = binaries.ensure(

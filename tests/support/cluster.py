@@ -8,22 +8,16 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from logpipeline.config import Settings
-from logpipeline.controlplane import runner
 from logpipeline.stack import process
-
-ROOT = Path(__file__).resolve().parents[1]
-LOGPIPELINE_CRD = ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml"
-TEST_CRDS = sorted((ROOT / "tests/e2e/crds").glob("*.yaml"))
-EXAMPLE = ROOT / "operator/examples/logpipeline.yaml"
+from support import crd
+from support.controlplane import runner
+from support.wait import http_ok, wait_for
 
 
 def _persistent_volume(index: int) -> dict[str, Any]:
@@ -46,7 +40,8 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[runner.C
     root = tmp_path_factory.mktemp("controlplane")
     cp = runner.up(root, Settings().cache, lambda msg: print(f"controlplane: {msg}", file=sys.stderr))
     try:
-        cp.kubectl("apply", "--server-side", "-f", str(LOGPIPELINE_CRD), *(f"-f={crd}" for crd in TEST_CRDS))
+        files = [crd.CRD_FILE, *crd.THIRD_PARTY_CRD_FILES]
+        cp.kubectl("apply", "--server-side", *(f"-f={path}" for path in files))
         established = ("wait", "--for=condition=Established", "--timeout=20s", "crd", "--all")
         wait_for(lambda: cp.kubectl(*established, check=False).returncode == 0, 60, "CRDs established")
         for index in range(8):
@@ -59,7 +54,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[runner.C
 @contextlib.contextmanager
 def running_operator(cp: runner.ControlPlane, resync_seconds: float) -> Iterator[str]:
     """The operator as its own process (``python -m logpipeline_operator``); yields its liveness URL."""
-    liveness = f"http://127.0.0.1:{runner.free_port()}/healthz"
+    liveness = f"http://127.0.0.1:{process.free_port()}/healthz"
     pidfile = cp.root / "run" / "operator.pid"
     log = cp.root / "logs" / "operator.log"
     env = {
@@ -70,7 +65,7 @@ def running_operator(cp: runner.ControlPlane, resync_seconds: float) -> Iterator
     cmd = [sys.executable, "-m", "logpipeline_operator", "--all-namespaces", f"--liveness={liveness}"]
     process.spawn(cmd, pidfile, log, env=env)
     try:
-        wait_for(lambda: _ok(liveness), 60, "operator liveness", log)
+        wait_for(lambda: http_ok(liveness), 60, "operator liveness", log)
         yield liveness
     finally:
         process.stop(pidfile)
@@ -81,25 +76,6 @@ def operator(control_plane: runner.ControlPlane) -> Iterator[str]:
     """The operator with a 2-second resync, so drift correction is seen quickly."""
     with running_operator(control_plane, 2) as liveness:
         yield liveness
-
-
-def _ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, log: Path | None = None) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.25)
-    tail = f"\n{process.tail(log, 30)}" if log else ""
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{tail}")
 
 
 def kubectl_json(cp: runner.ControlPlane, *args: str) -> dict[str, Any]:

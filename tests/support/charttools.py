@@ -1,6 +1,6 @@
 """Helm and kubeconform as real binaries, and the schema folder kubeconform validates against.
 
-Both are built once from their Go modules into the cache directory (:mod:`logpipeline.stack.gobuild`).
+Both are built once from their Go modules into the cache directory (:mod:`support.gobuild`).
 :func:`write_schemas` fills a folder with one standalone JSON schema per kind, named the way
 kubeconform looks them up: built-in kinds from the Kubernetes JSON schemas that the
 ``kubernetes-validate`` package ships (a test dependency), custom resources from their CRDs.
@@ -18,9 +18,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from logpipeline.k8s import schemas
-from logpipeline.stack import gobuild
 from logpipeline.stack.errors import StackError
+from support import gobuild
+from support.k8s import schemas
 
 HELM_VERSION = "v3.22.0"
 KUBECONFORM_VERSION = "v0.8.0"
@@ -150,7 +150,7 @@ def helm(
 
 
 def main() -> int:
-    """``python -m logpipeline.stack.charttools``: build (once) helm and kubeconform into the cache."""
+    """``python -m support.charttools``: build (once) helm and kubeconform into the cache."""
     import time
 
     from logpipeline.config import Settings

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,13 +25,7 @@ from logpipeline.generator import traffic
 from logpipeline.kafka import topics
 from logpipeline.kafka.producer import producer_config
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+REPO = Path(__file__).resolve().parents[2]
 
 
 def create_topics(settings: config.Settings, names: config.Names, partitions: int = 3) -> None:

@@ -4,7 +4,7 @@ kube-apiserver, kube-controller-manager, kube-scheduler and kubectl come from on
 k8s.io/kubernetes release through a wrapper module that replaces each staging
 module (which k8s.io/kubernetes points at ``./staging/src/...``, absent from its
 module zip) with the published v0.x release of the same minor; etcd and KWOK come
-from their own modules. :mod:`logpipeline.stack.gobuild` builds each once into the
+from their own modules. :mod:`support.gobuild` builds each once into the
 cache directory.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from logpipeline.stack import gobuild
+from support import gobuild
 
 KUBERNETES_VERSION = "v1.36.3"
 KUBERNETES_STAGING = "v0.36.3"

@@ -12,7 +12,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import ssl
 import subprocess
 import time
@@ -22,9 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from logpipeline.controlplane import binaries
-from logpipeline.stack import gobuild, process
+from logpipeline.stack import process
 from logpipeline.stack.errors import StackError
+from logpipeline.stack.process import free_port
+from support import gobuild
+from support.controlplane import binaries
 
 Progress = Callable[[str], None]
 PROCESSES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
@@ -36,12 +37,6 @@ KWOK_STAGES = (
     "pod/fast/pod-delete.yaml",
 )
 SERVICE_CIDR = "10.96.0.0/16"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,11 @@ point at the LogPipeline, so deleting it garbage-collects them) and prune childr
 the spec no longer wants; a timer recreates deleted children and refreshes the
 status from what the children report. Partition decreases are refused with a
 condition; Events record what was done.
+
+A spec no retry can fix (an image or Secret outside the operator's allow-lists, a child the API server refuses as
+invalid) is Failed: a Warning Event, the reason in the status, and no retry until the spec changes. Any other
+failure is retried with exponential backoff (5 s doubling up to 5 minutes), the phase kept and the ``Reconciled``
+condition saying what failed.
 """
 
 from __future__ import annotations
@@ -16,14 +21,24 @@ from collections.abc import Mapping
 from typing import Any
 
 import kopf
+import urllib3
 
 from logpipeline_operator import constants as c
 from logpipeline_operator import kube
 from logpipeline_operator import status as st
-from logpipeline_operator.builders import kafka, plan
+from logpipeline_operator.builders import kafka, plan, policy
 
 RESYNC_SECONDS = float(os.environ.get("LOGPIPELINE_OPERATOR_RESYNC_SECONDS", "30"))
 WORKERS = int(os.environ.get("LOGPIPELINE_OPERATOR_WORKERS", "8"))
+POLICY = policy.from_env(os.environ)
+BACKOFF_S, MAX_BACKOFF_S = 5.0, 300.0
+# What the API server answers for a child it will never accept as built (a retry cannot help).
+INVALID = (400, 422)
+
+
+def backoff(retry: int) -> float:
+    """Seconds before the next attempt after ``retry`` failed ones: doubling, capped."""
+    return min(MAX_BACKOFF_S, BACKOFF_S * (1 << min(retry, 16)))
 
 
 def _status(body: kopf.Body, desired: list[Any], observed: list[Any], refusals: list[str]) -> dict[str, Any]:
@@ -31,7 +46,7 @@ def _status(body: kopf.Body, desired: list[Any], observed: list[Any], refusals: 
     return st.build_status(
         desired,
         observed,
-        generation=int(body.metadata.get("generation") or 0),
+        generation=_generation(body),
         previous=dict(body.status),
         refusals=refusals,
         now=_now(),
@@ -78,21 +93,51 @@ def _report_refusals(body: kopf.Body, refusals: list[str]) -> None:
             kopf.warn(body, reason="PartitionDecreaseRefused", message=message)
 
 
-@kopf.on.resume(c.GROUP, c.VERSION, c.PLURAL, backoff=5)
-@kopf.on.create(c.GROUP, c.VERSION, c.PLURAL, backoff=5)
-@kopf.on.update(c.GROUP, c.VERSION, c.PLURAL, backoff=5)
-def reconcile(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, reason: str, **_: Any) -> None:
+def _generation(body: kopf.Body) -> int:
+    return int(body.metadata.get("generation") or 0)
+
+
+def _fail(body: kopf.Body, patch: kopf.Patch, problems: list[str]) -> None:
+    """Record a spec that cannot work (once per generation as an Event) and stop retrying it."""
+    message = "; ".join(problems)
+    if body.status.get("phase") != "Failed" or body.status.get("observedGeneration") != _generation(body):
+        kopf.warn(body, reason="InvalidSpec", message=message)
+    _set_status(body, patch, st.failed_status(_generation(body), dict(body.status), problems, _now()))
+    raise kopf.PermanentError(message)
+
+
+def _retry_later(body: kopf.Body, patch: kopf.Patch, error: str, retry: int) -> None:
+    delay = backoff(retry)
+    kopf.warn(body, reason="ApplyFailed", message=f"{error}; retrying in {delay:.0f} s")
+    _set_status(body, patch, st.apply_failed(_generation(body), dict(body.status), error, delay, _now()))
+    raise kopf.TemporaryError(error, delay=delay)
+
+
+@kopf.on.resume(c.GROUP, c.VERSION, c.PLURAL)
+@kopf.on.create(c.GROUP, c.VERSION, c.PLURAL)
+@kopf.on.update(c.GROUP, c.VERSION, c.PLURAL)
+def reconcile(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, reason: str, retry: int, **_: Any) -> None:
     """Apply every child, prune what the spec no longer wants, and record status."""
     lp = _lp(body)
-    fresh = reason == "create" and not body.status.get("observedGeneration")
-    observed = [] if fresh else kube.list_children(lp["metadata"]["namespace"], lp["metadata"]["name"])
-    desired, refusals = _desired(lp, observed)
-    applied = kube.apply_all(desired)
-    uid = lp["metadata"]["uid"]
-    owned = [o for o in observed if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])]
-    pruned = plan.to_prune(desired, owned)
-    for obj in pruned:
-        kube.delete(obj)
+    problems = policy.problems(lp, POLICY)
+    if problems:
+        _fail(body, patch, problems)
+    try:
+        fresh = reason == "create" and not body.status.get("observedGeneration")
+        observed = [] if fresh else kube.list_children(lp["metadata"]["namespace"], lp["metadata"]["name"])
+        desired, refusals = _desired(lp, observed)
+        applied = kube.apply_all(desired)
+        uid = lp["metadata"]["uid"]
+        owned = [o for o in observed if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])]
+        pruned = plan.to_prune(desired, owned)
+        for obj in pruned:
+            kube.delete(obj)
+    except kube.KubeError as exc:
+        if exc.status in INVALID:
+            _fail(body, patch, [f"a child was refused by the API server: {exc.message}"])
+        _retry_later(body, patch, f"API server answered {exc.status}: {exc.message}", retry)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        _retry_later(body, patch, f"API server unreachable: {exc}", retry)
     _report_refusals(body, refusals)
     gone = f", removed {len(pruned)}" if pruned else ""
     kopf.info(body, reason="Reconciled", message=f"applied {len(desired)} children{gone}")
@@ -106,6 +151,8 @@ def resync(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, **_: Any) ->
     """Drift correction: recreate children deleted behind the operator's back; refresh status from the children."""
     if body.status.get("observedGeneration") != body.metadata.get("generation"):
         return  # the create/update handler has not finished this generation yet
+    if body.status.get("phase") == "Failed":
+        return  # refused until the spec changes
     lp = _lp(body)
     observed = kube.list_children(lp["metadata"]["namespace"], lp["metadata"]["name"])
     desired, refusals = _desired(lp, observed)

@@ -1,7 +1,14 @@
-"""LogPipeline status from its children: per-component readiness, phase and conditions (pure)."""
+"""LogPipeline status from its children: per-component readiness, phase and conditions (pure).
+
+A component whose children another operator reports on (Strimzi's topic operator, the Spark operator) is
+``Unknown`` until that operator answers; after ``UNKNOWN_GRACE_S`` without an answer it counts as not ready, and the
+message says which operator to look for. A spec that cannot work is ``Failed`` (``failed_status``); a failing API
+call leaves the phase as it was and sets ``Reconciled`` to False (``apply_failed``).
+"""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -11,6 +18,14 @@ from logpipeline_operator.builders.plan import key
 Obj = Mapping[str, Any]
 _RANK = {"True": 0, "Unknown": 1, "False": 2}
 _WORKLOADS = ("Deployment", "StatefulSet", "SparkApplication", "KafkaTopic", "PersistentVolumeClaim")
+UNKNOWN_GRACE_S = 300.0
+# Who reports on a kind the operator does not watch itself
+_REPORTERS = {"KafkaTopic": "the Strimzi topic operator", "SparkApplication": "the Spark operator"}
+
+
+def _seconds(earlier: str, later: str) -> float:
+    parse = datetime.datetime.fromisoformat
+    return (parse(later.replace("Z", "+00:00")) - parse(earlier.replace("Z", "+00:00"))).total_seconds()
 
 
 def _replicas(obj: Obj, desired: int, ready: int) -> tuple[str, str]:
@@ -47,8 +62,11 @@ def child_readiness(obj: Obj) -> tuple[str, str]:
     return "True", "exists"
 
 
-def components(desired: Sequence[Obj], observed: Iterable[Obj]) -> dict[str, dict[str, str]]:
-    """One entry per component label: the worst readiness of its children, named by its main child."""
+def components(
+    desired: Sequence[Obj], observed: Iterable[Obj], previous: Mapping[str, Any] | None = None, now: str = ""
+) -> dict[str, dict[str, str]]:
+    """One entry per component label: the worst readiness of its children, named by its main child; ``since`` is
+    when that readiness began (kept from ``previous`` while it holds)."""
     seen = {key(obj): obj for obj in observed}
     out: dict[str, dict[str, str]] = {}
     for want in desired:
@@ -66,12 +84,21 @@ def components(desired: Sequence[Obj], observed: Iterable[Obj]) -> dict[str, dic
             }
         elif main and entry["kind"] not in _WORKLOADS:
             entry.update(kind=want["kind"], name=want["metadata"]["name"])
+    for name, entry in out.items():
+        before = (previous or {}).get(name) or {}
+        entry["since"] = str(before.get("since") or now) if before.get("ready") == entry["ready"] else now
     return out
 
 
-def phase(comps: Mapping[str, Mapping[str, str]], previous: str | None) -> str:
-    """Running when no component is not-ready; Unknown (no status from another operator yet) is not a failure."""
-    if any(entry["ready"] == "False" for entry in comps.values()):
+def overdue(entry: Mapping[str, str], now: str, grace_s: float = UNKNOWN_GRACE_S) -> bool:
+    """An ``Unknown`` component whose reporting operator has not answered within the grace period."""
+    return entry["ready"] == "Unknown" and bool(entry.get("since")) and _seconds(entry["since"], now) > grace_s
+
+
+def phase(comps: Mapping[str, Mapping[str, str]], previous: str | None, now: str = "") -> str:
+    """Running when every component is ready; Unknown (no status from another operator yet) is not a failure until
+    it is ``overdue``."""
+    if any(entry["ready"] == "False" or (now and overdue(entry, now)) for entry in comps.values()):
         return "Degraded" if previous in ("Running", "Degraded") else "Creating"
     return "Running"
 
@@ -109,11 +136,18 @@ def build_status(
     refusals: Sequence[str],
     now: str,
 ) -> dict[str, Any]:
-    comps = components(desired, observed)
-    new_phase = phase(comps, previous.get("phase"))
-    waiting = sorted(name for name, entry in comps.items() if entry["ready"] == "False")
-    unknown = sorted(name for name, entry in comps.items() if entry["ready"] == "Unknown")
+    comps = components(desired, observed, previous.get("components"), now)
+    new_phase = phase(comps, previous.get("phase"), now)
+    late = sorted(name for name, entry in comps.items() if overdue(entry, now))
+    waiting = sorted(name for name, entry in comps.items() if entry["ready"] == "False") + late
+    unknown = sorted(name for name, entry in comps.items() if entry["ready"] == "Unknown" and name not in late)
     ready_msg = f"not ready: {', '.join(waiting)}" if waiting else "all components ready"
+    if late:
+        who = sorted({_REPORTERS.get(comps[name]["kind"], "its operator") for name in late})
+        ready_msg += (
+            f"; no status from {' or '.join(who)} for {int(UNKNOWN_GRACE_S)} s ({', '.join(late)}): is it installed "
+            "and watching this namespace?"
+        )
     if unknown:
         ready_msg += f"; awaiting status from their operators: {', '.join(unknown)}"
     conds = [
@@ -128,6 +162,7 @@ def build_status(
             generation,
             now,
         ),
+        condition("Reconciled", True, "Applied", "every child applied", generation, now),
     ]
     return {
         "phase": new_phase,
@@ -136,3 +171,26 @@ def build_status(
         "components": comps,
         "conditions": merge_conditions(previous.get("conditions") or [], conds),
     }
+
+
+def failed_status(generation: int, previous: Obj, problems: Sequence[str], now: str) -> dict[str, Any]:
+    """A spec no retry can make work: phase Failed, nothing applied, the problems named."""
+    message = "; ".join(problems)
+    conds = [
+        condition("Ready", False, "InvalidSpec", message, generation, now),
+        condition("SpecAccepted", False, "InvalidSpec", message, generation, now),
+    ]
+    return {
+        "phase": "Failed",
+        "observedGeneration": generation,
+        "message": message,
+        "conditions": merge_conditions(previous.get("conditions") or [], conds),
+    }
+
+
+def apply_failed(generation: int, previous: Obj, error: str, retry_in_s: float, now: str) -> dict[str, Any]:
+    """An API call failed (retried with backoff): the phase stays, ``Reconciled`` says what failed and when next."""
+    message = f"{error} (retrying in {retry_in_s:.0f} s)"
+    conds = [condition("Reconciled", False, "ApplyFailed", message, generation, now)]
+    kept = [cond for cond in previous.get("conditions") or [] if cond.get("type") != "Reconciled"]
+    return {"message": message, "conditions": [*kept, *merge_conditions(previous.get("conditions") or [], conds)]}

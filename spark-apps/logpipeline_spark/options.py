@@ -113,7 +113,11 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     p.add_argument(
         "--metrics-port", type=int, default=int(_env("LOGPIPELINE_SPARK_METRICS_PORT", "0")), help="0: no server"
     )
-    p.add_argument("--queries", default=",".join(QUERIES), help="comma-separated subset of " + ",".join(QUERIES))
+    p.add_argument(
+        "--queries",
+        default=os.environ.get(contracts.ENV_QUERIES) or ",".join(QUERIES),
+        help="comma-separated subset of " + ",".join(QUERIES),
+    )
     p.add_argument(
         "--max-ahead",
         type=float,

@@ -90,7 +90,6 @@ def _start_operator(rel: Release) -> None:
     assert any(a.startswith("--liveness=http://0.0.0.0:") for a in container["args"])
     args = [f"--liveness={rel.liveness}" if a.startswith("--liveness=") else a for a in container["args"]]
     env = {e["name"]: e.get("value", "") for e in container.get("env", []) if "value" in e}
-    env["POD_NAMESPACE"] = SYSTEM  # the Deployment's fieldRef
     env["KUBECONFIG"] = str(_sa_kubeconfig(rel.cp, rel.home / "operator.kubeconfig"))
     env["LOGPIPELINE_OPERATOR_RESYNC_SECONDS"] = "2"
     assert container["command"][:1] == ["python"]

@@ -8,6 +8,7 @@ deleted behind the operator's back, and finally deleted with everything it owned
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 from typing import Any
 
@@ -113,7 +114,7 @@ def test_spec_changes_roll_out_to_children(control_plane: ControlPlane, namespac
     topic = {
         "apiVersion": "kafka.strimzi.io/v1",
         "kind": "KafkaTopic",
-        "metadata": {"name": "example-topic-logging-info"},
+        "metadata": {"name": "example-topic-input"},
     }
     ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "example-dashboard"}}
     wait_for(lambda: (_get(control_plane, sink) or {}).get("spec", {}).get("replicas") == 3, 60, "sink replicas 3")
@@ -139,7 +140,7 @@ def test_partition_decrease_is_refused_with_a_condition(control_plane: ControlPl
     topic = {
         "apiVersion": "kafka.strimzi.io/v1",
         "kind": "KafkaTopic",
-        "metadata": {"name": "example-topic-logging-info"},
+        "metadata": {"name": "example-topic-input"},
     }
     assert (_get(control_plane, topic) or {})["spec"]["partitions"] == 6
     _merge_patch(control_plane, {"kafka": {"topics": {"input": {"partitions": 6}}}})
@@ -168,28 +169,94 @@ def test_a_deleted_child_is_recreated(control_plane: ControlPlane, namespace: st
     wait_for(recreated_event, 30, "a Recreated event")
 
 
-@pytest.mark.parametrize(
-    ("spec", "field"),
-    [
-        ({"kafka": {"topics": {"input": {"partitions": 0}}}}, "spec.kafka.topics.input.partitions"),
-        ({"spark": {"mode": "yarn"}}, "spec.spark.mode"),
-        ({"dashboard": {"replicas": 500}}, "spec.dashboard.replicas"),
-        ({"metricsStore": {"engine": "aws"}}, "spec.metricsStore.credentialsSecret"),
-        (
-            {"dashboard": {"autoscaling": {"minReplicas": 9, "maxReplicas": 3}}},
-            "spec.dashboard.autoscaling.minReplicas",
-        ),
-        ({"dashboard": {"ingress": {"host": "Not A Host"}}}, "spec.dashboard.ingress.host"),
-    ],
-)
-def test_invalid_specs_are_rejected_naming_the_field(
-    control_plane: ControlPlane, namespace: str, spec: dict[str, Any], field: str
+def test_a_spec_outside_the_allow_lists_fails_once_and_recovers_when_fixed(
+    control_plane: ControlPlane, namespace: str
 ) -> None:
-    body = {"apiVersion": "logpipeline.io/v1alpha1", "kind": "LogPipeline", "metadata": {"name": "bad"}, "spec": spec}
-    out = control_plane.kubectl("apply", "-n", namespace, "-f", "-", input_text=json.dumps(body), check=False)
+    """Accepted by the API server, refused by the operator's policy: Failed with the field named, one Warning
+    Event, no child and no retry loop; fixing the spec brings it up."""
+    body = {
+        "apiVersion": "logpipeline.io/v1alpha1",
+        "kind": "LogPipeline",
+        "metadata": {"name": "refused", "namespace": namespace},
+        "spec": {"spark": {"image": "someone/else:1"}},
+    }
+    control_plane.kubectl("apply", "-f", "-", input_text=json.dumps(body))
+
+    def failed() -> dict[str, Any] | None:
+        status = kubectl_json(control_plane, "get", "lp", "refused", "-n", namespace).get("status") or {}
+        return status if status.get("phase") == "Failed" else None
+
+    status = wait_for(failed, 60, "phase Failed")
+    ready = {cond["type"]: cond for cond in status["conditions"]}["Ready"]
+    assert ready["status"] == "False" and ready["reason"] == "InvalidSpec"
+    assert ready["message"].startswith("spec.spark.image: image 'someone/else:1' is not allowed")
+    time.sleep(8)  # long enough for several retries of a hot loop: none may come
+    events = kubectl_json(
+        control_plane, "get", "events", "-n", namespace, "--field-selector=involvedObject.name=refused"
+    )["items"]
+    invalid = [e for e in events if e["reason"] == "InvalidSpec"]
+    assert len(invalid) == 1 and invalid[0].get("count", 1) == 1 and invalid[0]["type"] == "Warning"
+    assert not [e for e in events if e["reason"] == "Reconciled"]
+    children = kubectl_json(control_plane, "get", "all", "-n", namespace, "-l", "app.kubernetes.io/instance=refused")
+    assert children["items"] == []
+
+    control_plane.kubectl(
+        "patch",
+        "lp",
+        "refused",
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"spark": {"image": None}}}),
+    )
+    wait_for(lambda: (failed() is None) and _phase(control_plane, namespace, "refused") in ("Creating", "Running"),
+             60, "recovered once the spec is fixed")  # fmt: skip
+    control_plane.kubectl("delete", "lp", "refused", "-n", namespace, "--wait=true")
+
+
+def _phase(cp: ControlPlane, namespace: str, name: str) -> str:
+    return str((kubectl_json(cp, "get", "lp", name, "-n", namespace).get("status") or {}).get("phase", ""))
+
+
+INVALID_SPECS: list[tuple[str, dict[str, Any], str]] = [
+    # (metadata.name, spec, the field the API server's message names)
+    ("bad", {"kafka": {"topics": {"input": {"partitions": 0}}}}, "spec.kafka.topics.input.partitions"),
+    ("bad", {"kafka": {"topics": {"input": {"partitions": "three"}}}}, "spec.kafka.topics.input.partitions"),
+    ("bad", {"kafka": {"topics": {"input": {"retentionMs": 1000}}}}, "spec.kafka.topics.input.retentionMs"),
+    ("bad", {"kafka": {"topics": {"aggregates": {"name": "logging_info"}}}}, "spec.kafka.topics.aggregates.name"),
+    ("bad", {"kafka": {"topics": {"deadLetter": {"name": "logging.info"}}}}, "spec.kafka.topics.deadLetter.name"),
+    ("bad", {"kafka": {"topics": {"input": {"name": "bad topic"}}}}, "spec.kafka.topics.input.name"),
+    ("bad", {"kafka": {"topic": {"input": {"name": "x"}}}}, "spec.kafka.topic"),
+    ("bad", {"replicas": 2}, "spec.replicas"),
+    ("bad", {"imagePullPolicy": "Sometimes"}, "spec.imagePullPolicy"),
+    ("bad", {"spark": {"mode": "yarn"}}, "spec.spark.mode"),
+    ("bad", {"generator": {"enabled": "yes"}}, "spec.generator.enabled"),
+    ("bad", {"dashboard": {"replicas": 500}}, "spec.dashboard.replicas"),
+    ("bad", {"metricsStore": {"engine": "aws"}}, "spec.metricsStore.credentialsSecret"),
+    ("bad", {"dashboard": {"autoscaling": {"minReplicas": 9, "maxReplicas": 3}}}, "spec.dashboard.autoscaling.minReplicas"),
+    ("bad", {"dashboard": {"ingress": {"host": "Not A Host"}}}, "spec.dashboard.ingress.host"),
+    ("bad", {"correction": {"schedule": "* *"}}, "spec.correction.schedule"),
+    ("bad", {"archive": {"enabled": False}}, "spec.spark.checkpointRoot"),
+    ("bad", {"archive": {"enabled": False}, "spark": {"checkpointRoot": "not a uri"}}, "spec.spark.checkpointRoot"),
+    ("bad.name", {}, "metadata.name"),
+    ("1bad", {}, "metadata.name"),
+    ("x" * 39, {}, "metadata.name"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "spec", "field"), INVALID_SPECS)
+def test_invalid_specs_are_rejected_naming_the_field(
+    control_plane: ControlPlane, namespace: str, name: str, spec: dict[str, Any], field: str
+) -> None:
+    """Each refused by the API server itself (schema, CEL rules, strict field validation): nothing is stored."""
+    body = {"apiVersion": "logpipeline.io/v1alpha1", "kind": "LogPipeline", "metadata": {"name": name}, "spec": spec}
+    out = control_plane.kubectl(
+        "apply", "--validate=strict", "-n", namespace, "-f", "-", input_text=json.dumps(body), check=False
+    )
     assert out.returncode != 0
     assert field in out.stderr, out.stderr
-    assert control_plane.kubectl("get", "lp", "bad", "-n", namespace, check=False).returncode != 0
+    assert control_plane.kubectl("get", "lp", name, "-n", namespace, check=False).returncode != 0
 
 
 def test_deleting_the_logpipeline_garbage_collects_everything(control_plane: ControlPlane, namespace: str) -> None:

@@ -37,6 +37,8 @@ KOPF_NEEDS = {
     ("logpipeline.io", "logpipelines", "watch"),
     ("logpipeline.io", "logpipelines", "patch"),
     ("logpipeline.io", "logpipelines/status", "patch"),
+    # children's owner references set blockOwnerDeletion (OwnerReferencesPermissionEnforcement checks this)
+    ("logpipeline.io", "logpipelines/finalizers", "update"),
     ("", "events", "create"),
 }
 CHILD_VERBS = ("list", "create", "patch", "delete")
@@ -56,7 +58,11 @@ def children(**spec: Any) -> list[dict[str, Any]]:
 ALL_CHILDREN = [
     *children(),
     *children(spark={"mode": "submit"}, generator={"enabled": True}),
-    *children(metricsStore={"engine": "aws", "credentialsSecret": {"name": "aws"}}, archive={"enabled": False}),
+    *children(
+        metricsStore={"engine": "aws", "credentialsSecret": {"name": "aws"}},
+        archive={"enabled": False},
+        spark={"checkpointRoot": "s3a://bucket/lp"},
+    ),
 ]
 
 
@@ -207,6 +213,8 @@ def test_operator_deployment_shape(rendered: dict[str, list[dict[str, Any]]]) ->
     assert container["ports"] == [{"name": "health", "containerPort": 8080, "protocol": "TCP"}]
     assert "--liveness=http://0.0.0.0:8080/healthz" in container["args"]
     assert set(container["resources"]) == {"requests", "limits"}
+    # By default the operator's own allow-list of images, and no Secret; every variable set is one the operator reads.
+    assert container["env"] == [{"name": "LOGPIPELINE_OPERATOR_ALLOWED_SECRETS", "value": ""}]
 
 
 def test_custom_values_reach_the_objects(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -219,6 +227,9 @@ def test_custom_values_reach_the_objects(rendered: dict[str, list[dict[str, Any]
     assert container["imagePullPolicy"] == "Always"
     assert "--liveness=http://0.0.0.0:9090/healthz" in container["args"] and "--verbose" in container["args"]
     assert {"name": "LOGPIPELINE_OPERATOR_RESYNC_SECONDS", "value": "60"} in container["env"]
+    allowed = {"name": "LOGPIPELINE_OPERATOR_ALLOWED_IMAGES", "value": "registry.example.com/logs/,apache/hadoop:"}
+    assert allowed in container["env"]
+    assert {"name": "LOGPIPELINE_OPERATOR_ALLOWED_SECRETS", "value": "aws-keys,dashboard-tls"} in container["env"]
     assert pod["serviceAccountName"] == "logs-operator-sa"
     assert kinds["ServiceAccount"][0]["metadata"]["name"] == "logs-operator-sa"
     assert pod["nodeSelector"] == {"kubernetes.io/os": "linux"} and pod["imagePullSecrets"] == [{"name": "regcred"}]

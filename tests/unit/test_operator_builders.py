@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from logpipeline_operator.builders import (
     generator,
     hdfs,
     kafka,
+    names,
     plan,
     sink,
     spark,
@@ -66,7 +68,7 @@ class TestKafkaTopic:
         assert [t["spec"]["topicName"] for t in topics] == ["logging_info", "agg_logging_info", "logging_info.dlq"]
         first = topics[0]
         assert first["apiVersion"] == "kafka.strimzi.io/v1"
-        assert first["metadata"]["name"] == "lp1-topic-logging-info"
+        assert first["metadata"]["name"] == "lp1-topic-input"
         assert first["metadata"]["labels"]["strimzi.io/cluster"] == "logpipeline-kafka"
         assert first["spec"]["partitions"] == 3
         assert first["spec"]["config"]["retention.ms"] == 604800000
@@ -74,15 +76,13 @@ class TestKafkaTopic:
     def test_partition_decrease_is_refused_and_named(self) -> None:
         lp = pipeline(kafka={"topics": {"input": {"partitions": 2}}})
         desired = kafka.build_kafka_topics(lp)
-        kept, refusals = kafka.refuse_partition_decreases(lp, desired, {"lp1-topic-logging-info": 6})
+        kept, refusals = kafka.refuse_partition_decreases(lp, desired, {"lp1-topic-input": 6})
         assert kept[0]["spec"]["partitions"] == 6
         assert len(refusals) == 1 and refusals[0].startswith("spec.kafka.topics.input.partitions: 2")
 
     def test_partition_increase_goes_through(self) -> None:
         lp = pipeline(kafka={"topics": {"input": {"partitions": 8}}})
-        kept, refusals = kafka.refuse_partition_decreases(
-            lp, kafka.build_kafka_topics(lp), {"lp1-topic-logging-info": 6}
-        )
+        kept, refusals = kafka.refuse_partition_decreases(lp, kafka.build_kafka_topics(lp), {"lp1-topic-input": 6})
         assert kept[0]["spec"]["partitions"] == 8 and refusals == []
 
 
@@ -101,12 +101,33 @@ class TestSparkSubmitDriver:
     def test_submit_mode_runs_client_mode_spark_submit_against_the_cluster(self) -> None:
         lp = pipeline(spark={"mode": "submit", "executor": {"instances": 3}})
         kinds = [obj["kind"] for obj in spark.build_spark(lp)]
-        assert "SparkApplication" not in kinds and kinds.count("Deployment") == 1 and "Service" in kinds
+        assert "SparkApplication" not in kinds and kinds.count("Deployment") == 1 and "Service" not in kinds
         driver = spark.build_spark_submit_driver(lp)
-        cmd = driver["spec"]["template"]["spec"]["containers"][0]["command"]
-        assert cmd[:3] == ["spark-submit", "--master", "k8s://https://kubernetes.default.svc:443"]
+        pod = driver["spec"]["template"]["spec"]
+        cmd = pod["containers"][0]["command"]
+        assert cmd[:3] == ["/opt/spark/bin/spark-submit", "--master", "k8s://https://kubernetes.default.svc:443"]
         assert "spark.executor.instances=3" in cmd
-        assert driver["spec"]["template"]["spec"]["serviceAccountName"] == "lp1-spark"
+        # Executors reach the driver at its pod IP, bound on every address: no Service that waits for readiness.
+        assert {"spark.driver.host=$(POD_IP)", "spark.driver.bindAddress=0.0.0.0"} <= set(cmd)
+        env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in pod["containers"][0]["env"]}
+        assert env == {"POD_NAME": "metadata.name", "POD_IP": "status.podIP"}
+        assert pod["serviceAccountName"] == "lp1-spark"
+        assert pod["securityContext"]["runAsUser"] == 185  # the Spark image's own user
+
+    def test_executors_start_from_a_restricted_pod_template(self) -> None:
+        lp = pipeline(spark={"mode": "submit"})
+        templates = spark.build_spark_pod_templates(lp)
+        executor = json.loads(templates["data"]["executor.json"])
+        assert executor["spec"]["securityContext"]["runAsNonRoot"] is True
+        assert executor["spec"]["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        container = executor["spec"]["containers"][0]
+        assert container["name"] == "executor"
+        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        cmd = spark.build_spark_submit_driver(lp)["spec"]["template"]["spec"]["containers"][0]["command"]
+        assert "spark.kubernetes.executor.podTemplateFile=/opt/logpipeline/pod-templates/executor.json" in cmd
+        mounts = spark.build_spark_submit_driver(lp)["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+        assert {"name": "pod-templates", "mountPath": "/opt/logpipeline/pod-templates", "readOnly": True} in mounts
 
 
 class TestSparkRbac:
@@ -192,9 +213,9 @@ class TestHorizontalPodAutoscaler:
 
 
 class TestPodDisruptionBudget:
-    def test_keeps_one_dashboard_pod(self) -> None:
+    def test_evicts_one_dashboard_pod_at_a_time_and_never_blocks_a_drain(self) -> None:
         pdb = dashboard.build_dashboard_pdb(pipeline())
-        assert pdb["spec"]["minAvailable"] == 1
+        assert pdb["spec"] == {**pdb["spec"], "maxUnavailable": 1} and "minAvailable" not in pdb["spec"]
         assert pdb["spec"]["selector"]["matchLabels"][c.LABEL_COMPONENT] == "dashboard"
 
 
@@ -268,3 +289,63 @@ class TestPlan:
         api = {"Deployment": "apps/v1", "KafkaTopic": "kafka.strimzi.io/v1"}[kind]
         path = plan.resource_path(api, kind, "ns1", "x")
         assert path == f"/apis/{api}/namespaces/ns1/{plan.KINDS[(api, kind)]}/x"
+
+
+class TestWithoutArchive:
+    def test_checkpoints_go_where_the_spec_says_and_nothing_is_archived(self) -> None:
+        lp = pipeline(archive={"enabled": False}, spark={"checkpointRoot": "s3a://bucket/logs"})
+        data = config.build_config_map(lp)["data"]
+        assert data["LOGPIPELINE_CHECKPOINT_ROOT"] == "s3a://bucket/logs"
+        assert data["LOGPIPELINE_QUERIES"] == "aggregates,dead_letters"
+        assert "LOGPIPELINE_HDFS_URL" not in data and "LOGPIPELINE_ARCHIVE_ROOT" not in data
+        app = spark.build_spark_application(lp)
+        assert app["spec"]["sparkConf"]["spark.sql.streaming.checkpointLocation"] == "s3a://bucket/logs/checkpoints"
+
+    def test_the_job_reads_its_queries_and_checkpoint_root_from_the_config_map(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from logpipeline_spark import options
+
+        lp = pipeline(archive={"enabled": False}, spark={"checkpointRoot": "s3a://bucket/logs"})
+        for key, value in config.build_config_map(lp)["data"].items():
+            monkeypatch.setenv(key, value)
+        opts = options.parse_args([])
+        assert opts.queries == ("aggregates", "dead_letters")
+        assert opts.checkpoint("aggregates") == "s3a://bucket/logs/lp1/checkpoints/aggregates"
+
+    def test_the_crd_requires_a_checkpoint_root_without_the_archive(self) -> None:
+        rules = crd.crd_schema(crd.CRD)["properties"]["spec"]["x-kubernetes-validations"]
+        assert rules[0]["rule"] == "self.archive.enabled || has(self.spark.checkpointRoot)"
+        assert rules[0]["fieldPath"] == ".spark.checkpointRoot"
+
+
+class TestNames:
+    def test_the_crd_name_rule_states_the_budget_the_children_leave(self) -> None:
+        full = {"generator": {"enabled": True}, "correction": {"enabled": True}}
+        budgets = {
+            names.max_name_length(plan.build_children, pipeline(**full, spark={"mode": mode}))
+            for mode in ("submit", "operator")
+        }
+        rules = [
+            v["rule"] for v in crd.CRD["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["x-kubernetes-validations"]
+        ]
+        assert f"self.metadata.name.size() <= {min(budgets)}" in rules
+        assert f"self.metadata.name.matches('{names.NAME_PATTERN}')" in rules
+        assert min(budgets) == 38  # the HDFS StatefulSets' revision label: 63 - len("-hdfs-namenode-") - 10
+
+    def test_a_name_at_the_budget_keeps_every_child_in_bounds(self) -> None:
+        name = "a" * 38
+        lp = crd.logpipeline({"spark": {"mode": "submit"}, "generator": {"enabled": True}}, name=name)
+        children = plan.build_children(lp)
+        assert names.budget(children, name) == 38
+        for child in children:
+            limit = names.LIMITS.get(child["kind"])
+            assert limit is None or len(child["metadata"]["name"]) <= limit, child["metadata"]["name"]
+
+    def test_topic_resources_are_named_by_role_so_kafka_names_cannot_collide(self) -> None:
+        lp = pipeline(kafka={"topics": {"input": {"name": "a.b"}, "aggregates": {"name": "a_b_agg"}}})
+        assert [t["metadata"]["name"] for t in kafka.build_kafka_topics(lp)] == [
+            "lp1-topic-input",
+            "lp1-topic-aggregates",
+            "lp1-topic-deadletter",
+        ]

@@ -8,7 +8,7 @@ from logpipeline import versions
 from logpipeline_operator import constants as c
 from logpipeline_operator import status as st
 from logpipeline_operator.__main__ import parse
-from logpipeline_operator.builders import plan
+from logpipeline_operator.builders import plan, policy
 from support import crd
 from support.crd import CRD
 
@@ -39,7 +39,7 @@ class TestCrd:
         version = CRD["spec"]["versions"][0]
         assert version["subresources"] == {"status": {}}
         columns = [col["name"] for col in version["additionalPrinterColumns"]]
-        assert columns == ["Phase", "Input Topic", "Dashboard Host", "Age"]
+        assert columns == ["Ready", "Phase", "Input Topic", "Dashboard Host", "Age"]
 
     def test_default_images_and_spark_version_match_the_release(self) -> None:
         spec = crd.logpipeline()["spec"]
@@ -88,6 +88,7 @@ class TestStatus:
         assert {cond["type"]: cond["status"] for cond in status["conditions"]} == {
             "Ready": "True",
             "SpecAccepted": "True",
+            "Reconciled": "True",
         }
 
     def test_missing_child_is_creating_then_degraded(self) -> None:
@@ -107,6 +108,79 @@ class TestStatus:
         conds = {cond["type"]: cond for cond in status["conditions"]}
         assert conds["SpecAccepted"]["reason"] == "PartitionDecreaseRefused"
         assert conds["Ready"]["lastTransitionTime"] == "2025-01-01T00:00:00Z"
+
+
+class TestUnknownAndFailed:
+    LATER = "2026-01-01T00:06:00Z"  # six minutes after NOW: past the grace period
+
+    def test_unknown_is_healthy_only_within_the_grace_period(self) -> None:
+        desired = plan.build_children(lp())
+        first = st.build_status(desired, observed_ready(desired), generation=3, previous={}, refusals=[], now=NOW)
+        assert first["phase"] == "Running" and first["components"]["spark"]["since"] == NOW
+        later = st.build_status(
+            desired, observed_ready(desired), generation=3, previous=first, refusals=[], now=self.LATER
+        )
+        assert later["components"]["spark"]["since"] == NOW  # still Unknown since then
+        assert later["phase"] == "Degraded"
+        ready = {cond["type"]: cond for cond in later["conditions"]}["Ready"]
+        assert ready["status"] == "False"
+        assert (
+            "no status from the Spark operator or the Strimzi topic operator for 300 s (kafka-topics, spark)"
+            in (ready["message"])
+        )
+        assert "is it installed and watching this namespace?" in ready["message"]
+
+    def test_a_component_that_becomes_ready_restarts_its_clock(self) -> None:
+        desired = plan.build_children(lp())
+        first = st.build_status(desired, observed_ready(desired), generation=3, previous={}, refusals=[], now=NOW)
+        answered = {
+            "SparkApplication": {"applicationState": {"state": "RUNNING"}},
+            "KafkaTopic": {"conditions": [{"type": "Ready", "status": "True"}]},
+        }
+        observed = [
+            {**o, "status": answered[o["kind"]]} if o["kind"] in answered else o for o in observed_ready(desired)
+        ]
+        later = st.build_status(desired, observed, generation=3, previous=first, refusals=[], now=self.LATER)
+        assert later["components"]["spark"] == {**later["components"]["spark"], "ready": "True", "since": self.LATER}
+        assert later["phase"] == "Running"
+
+    def test_failed_status_names_the_problems(self) -> None:
+        status = st.failed_status(4, {"phase": "Running"}, ["spec.image: not allowed", "spec.x: bad"], NOW)
+        assert status["phase"] == "Failed" and status["observedGeneration"] == 4
+        conds = {cond["type"]: cond for cond in status["conditions"]}
+        assert conds["Ready"]["reason"] == conds["SpecAccepted"]["reason"] == "InvalidSpec"
+        assert conds["SpecAccepted"]["message"] == "spec.image: not allowed; spec.x: bad"
+
+    def test_apply_failure_keeps_the_phase_and_says_when_it_retries(self) -> None:
+        previous = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+        status = st.apply_failed(4, previous, "API server answered 503: busy", 40, NOW)
+        assert "phase" not in status and status["message"] == "API server answered 503: busy (retrying in 40 s)"
+        assert [cond["type"] for cond in status["conditions"]] == ["Ready", "Reconciled"]
+        assert status["conditions"][1]["status"] == "False" and status["conditions"][1]["reason"] == "ApplyFailed"
+
+    def test_backoff_doubles_up_to_five_minutes(self) -> None:
+        from logpipeline_operator import handlers
+
+        assert [handlers.backoff(n) for n in range(8)] == [5, 10, 20, 40, 80, 160, 300, 300]
+        assert handlers.backoff(10_000) == 300
+
+
+class TestPolicy:
+    def test_default_images_pass_and_others_are_named(self) -> None:
+        assert policy.problems(lp(), policy.Policy()) == []
+        bad = crd.logpipeline({"spark": {"image": "evil/miner:1"}, "archive": {"image": "me/hadoop:1"}})
+        found = policy.problems(bad, policy.Policy())
+        assert [p.split(":")[0] for p in found] == ["spec.spark.image", "spec.archive.image"]
+        assert "LOGPIPELINE_OPERATOR_ALLOWED_IMAGES" in found[0]
+        assert policy.problems(bad, policy.from_env({policy.ENV_IMAGES: "*"})) == []
+
+    def test_secrets_need_the_allow_list(self) -> None:
+        aws = crd.logpipeline({"metricsStore": {"engine": "aws", "credentialsSecret": {"name": "aws-keys"}}})
+        assert [p.split(":")[0] for p in policy.problems(aws, policy.Policy())] == [
+            "spec.metricsStore.credentialsSecret.name"
+        ]
+        assert policy.problems(aws, policy.from_env({policy.ENV_SECRETS: "aws-keys, other"})) == []
+        assert policy.problems(aws, policy.from_env({policy.ENV_SECRETS: "other"})) != []
 
 
 class TestCommandLine:

@@ -3,6 +3,8 @@ The operator's permissions, derived from what it really does (tests/integration/
 checks this list against the builders' output, both ways: nothing missing, nothing extra):
 - kopf: list and watch LogPipelines, patch them (finalizer, progress annotations) and their status,
   post Events; it discovers the CRD (rbac.yaml, cluster-scoped);
+- children set blockOwnerDeletion on their owner reference: where the OwnerReferencesPermissionEnforcement
+  admission plugin runs (OpenShift), that needs "update" on logpipelines/finalizers;
 - the handlers: list each child kind the builders produce (to find and prune children), server-side
   apply them (a PATCH; the API server also asks for "create" when the object does not exist yet) and
   delete the ones the spec no longer wants;
@@ -16,6 +18,9 @@ checks this list against the builders' output, both ways: nothing missing, nothi
 - apiGroups: ["logpipeline.io"]
   resources: ["logpipelines/status"]
   verbs: ["patch"]
+- apiGroups: ["logpipeline.io"]
+  resources: ["logpipelines/finalizers"]
+  verbs: ["update"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]

@@ -129,11 +129,45 @@ def container(
     return out
 
 
+RUN_AS = POD_SECURITY_CONTEXT["runAsUser"]
+# Pods of the Spark image (driver, executors, batch jobs) run as its own user, which has a passwd entry.
+SPARK_POD_SECURITY_CONTEXT: Manifest = POD_SECURITY_CONTEXT | {
+    "runAsUser": c.SPARK_UID,
+    "runAsGroup": c.SPARK_UID,
+    "fsGroup": c.SPARK_UID,
+}
+# Spark writes its scratch files and the image's entrypoint its passwd checks under the root file system.
+SPARK_CONTAINER_SECURITY_CONTEXT: Manifest = CONTAINER_SECURITY_CONTEXT | {"readOnlyRootFilesystem": False}
+IDENTITY = "identity"  # the volume of the pipeline's passwd/group ConfigMap
+
+
+def identity_files() -> dict[str, str]:
+    """/etc/passwd and /etc/group naming the uid the pods run as. Hadoop's login (HDFS, spark-submit, the batch
+    jobs) asks the OS for the user's name and fails when the image has no entry for that uid."""
+    return {
+        "passwd": f"root:x:0:0:root:/root:/usr/sbin/nologin\nlogpipeline:x:{RUN_AS}:{RUN_AS}::/tmp:/usr/sbin/nologin\n",
+        "group": f"root:x:0:\nlogpipeline:x:{RUN_AS}:\n",
+    }
+
+
 def pod_template(
-    lp: Body, component: str, containers: list[Manifest], volumes: list[Manifest] | None = None
+    lp: Body,
+    component: str,
+    containers: list[Manifest],
+    volumes: list[Manifest] | None = None,
+    identity: bool = False,
+    security: Manifest = POD_SECURITY_CONTEXT,
 ) -> Manifest:
+    """The pod of a child; ``identity`` mounts the pipeline's passwd and group files into every container."""
+    if identity:
+        mounts = [
+            {"name": IDENTITY, "mountPath": f"/etc/{name}", "subPath": name, "readOnly": True}
+            for name in identity_files()
+        ]
+        containers = [{**one, "volumeMounts": [*one.get("volumeMounts", []), *mounts]} for one in containers]
+        volumes = [*(volumes or []), {"name": IDENTITY, "configMap": {"name": child_name(lp, IDENTITY)}}]
     spec: Manifest = {
-        "securityContext": POD_SECURITY_CONTEXT,
+        "securityContext": security,
         "automountServiceAccountToken": False,
         "containers": containers,
         "volumes": [{"name": "tmp", "emptyDir": {}}, *(volumes or [])],
@@ -155,6 +189,8 @@ def deployment(
 def service(
     lp: Body, name: str, component: str, ports: Mapping[str, tuple[int, int]], headless: bool = False
 ) -> Manifest:
+    """A ClusterIP Service, or a headless one: the per-pod DNS names of a StatefulSet, published before the pods are
+    Ready (a server that resolves its own name while starting, as HDFS's do, would otherwise fail to start)."""
     spec: Manifest = {
         "selector": selector_labels(lp, component),
         "ports": [
@@ -164,6 +200,7 @@ def service(
     }
     if headless:
         spec["clusterIP"] = "None"
+        spec["publishNotReadyAddresses"] = True
     return {"apiVersion": "v1", "kind": "Service", "metadata": metadata(lp, name, component), "spec": spec}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from logpipeline import contracts
+from logpipeline_operator.builders import common
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, name_of, spec_of
 
 COMPONENT = "config"
@@ -31,6 +32,11 @@ def endpoints(lp: Body) -> dict[str, str]:
     out[contracts.ENV_DYNAMODB_ENDPOINT] = (
         f"http://{child_name(lp, 'dynamodb')}:{contracts.DYNAMODB_PORT}" if store["engine"] == "dynamodb-local" else ""
     )
+    checkpoints = spec["spark"].get("checkpointRoot")
+    if checkpoints:
+        out[contracts.ENV_CHECKPOINT_ROOT] = checkpoints
+    if not archive["enabled"]:  # nothing to archive to: the job runs its other queries
+        out[contracts.ENV_QUERIES] = "aggregates,dead_letters"
     if archive["enabled"]:
         namenode = child_name(lp, "hdfs-namenode")
         out[contracts.ENV_HDFS_URL] = f"hdfs://{namenode}:{contracts.NAMENODE_RPC_PORT_K8S}"
@@ -46,6 +52,16 @@ def build_config_map(lp: Body) -> Manifest:
         "kind": "ConfigMap",
         "metadata": metadata(lp, child_name(lp, "config"), COMPONENT),
         "data": endpoints(lp),
+    }
+
+
+def build_identity_config_map(lp: Body) -> Manifest:
+    """The passwd and group files of the pods that log in to Hadoop (``common.identity_files``)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(lp, child_name(lp, common.IDENTITY), COMPONENT),
+        "data": common.identity_files(),
     }
 
 

@@ -8,12 +8,12 @@ publishes changed windows to the aggregates topic, so late events reach the tabl
 
 from __future__ import annotations
 
+from logpipeline_operator import constants as c
 from logpipeline_operator.builders import common
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
 from logpipeline_operator.builders.config import credentials_env
 
 COMPONENT = "correction"
-SPARK_SUBMIT = "/opt/spark/bin/spark-submit"  # the official Spark images do not put /opt/spark/bin on PATH
 ENTRY = "/opt/logpipeline/spark-apps/logpipeline_spark/correct.py"
 DRIVER_MEMORY_MB = 1536
 
@@ -21,7 +21,7 @@ DRIVER_MEMORY_MB = 1536
 def command(lp: Body) -> list[str]:
     correction = spec_of(lp)["correction"]
     return [
-        SPARK_SUBMIT, "--master", "local[2]", "--driver-memory", f"{DRIVER_MEMORY_MB}m",
+        c.SPARK_SUBMIT, "--master", "local[2]", "--driver-memory", f"{DRIVER_MEMORY_MB}m",
         "--conf", "spark.ui.enabled=false", ENTRY,
         "--lookback-hours", str(correction["lookbackHours"]),
         "--settle", str(correction["settleSeconds"]),
@@ -45,7 +45,7 @@ def build_correction_cronjob(lp: Body) -> Manifest:
     )
     for probe in ("readinessProbe", "livenessProbe", "ports"):  # a run-to-completion container serves nothing
         del main[probe]
-    template = common.pod_template(lp, COMPONENT, [main])
+    template = common.pod_template(lp, COMPONENT, [main], security=common.SPARK_POD_SECURITY_CONTEXT)
     template["spec"]["restartPolicy"] = "Never"
     return {
         "apiVersion": "batch/v1",

@@ -76,11 +76,13 @@ def build_dashboard_hpa(lp: Body) -> Manifest:
 
 
 def build_dashboard_pdb(lp: Body) -> Manifest:
+    """At most one dashboard pod evicted at a time: several replicas keep serving through a node drain, and a single
+    replica never blocks one (``minAvailable: 1`` would, for ever)."""
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
         "metadata": metadata(lp, child_name(lp, "dashboard"), COMPONENT),
-        "spec": {"minAvailable": 1, "selector": {"matchLabels": common.selector_labels(lp, COMPONENT)}},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": common.selector_labels(lp, COMPONENT)}},
     }
 
 

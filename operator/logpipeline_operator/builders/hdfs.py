@@ -33,6 +33,11 @@ def build_hdfs_config_map(lp: Body) -> Manifest:
         "dfs.client.use.datanode.hostname": "true",
         "dfs.datanode.use.datanode.hostname": "true",
         "dfs.webhdfs.enabled": "true",
+        # Listen on every address: the Service name in fs.defaultFS resolves to the pod only once it is published.
+        "dfs.namenode.rpc-bind-host": "0.0.0.0",
+        "dfs.namenode.servicerpc-bind-host": "0.0.0.0",
+        "dfs.namenode.http-bind-host": "0.0.0.0",
+        "dfs.namenode.https-bind-host": "0.0.0.0",
         "dfs.permissions.enabled": "false",
     }
     return {
@@ -71,7 +76,7 @@ def _statefulset(lp: Body, role: str, replicas: int, size: str, script: str, por
             "replicas": replicas,
             "podManagementPolicy": "Parallel",
             "selector": {"matchLabels": common.selector_labels(lp, role)},
-            "template": common.pod_template(lp, role, [main], volumes),
+            "template": common.pod_template(lp, role, [main], volumes, identity=True),
             "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": claim}],
             # The claims made from the template are not owned by the LogPipeline: without this they would
             # outlive it (deleting the pipeline must leave nothing); scaling down keeps a DataNode's data.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,15 +13,16 @@ ROLES = contracts.TOPIC_ROLES
 COMPONENT = "kafka-topics"
 
 
-def resource_name(lp: Body, topic: str) -> str:
-    """A DNS-1123 resource name for a Kafka topic name (underscores and dots become dashes)."""
-    return child_name(lp, "topic-" + re.sub(r"[^a-z0-9-]+", "-", topic.lower()).strip("-"))
+def resource_name(lp: Body, role: str) -> str:
+    """The KafkaTopic's name, from the topic's role (not its Kafka name: names that differ only in ``.`` and ``_``, or
+    are longer than a resource name may be, would collide or be refused)."""
+    return child_name(lp, "topic-" + role.lower())
 
 
 def build_kafka_topic(lp: Body, role: str) -> Manifest:
     spec = spec_of(lp)["kafka"]
     topic: Mapping[str, Any] = spec["topics"][role]
-    meta = metadata(lp, resource_name(lp, topic["name"]), COMPONENT, {"strimzi.io/cluster": spec["clusterName"]})
+    meta = metadata(lp, resource_name(lp, role), COMPONENT, {"strimzi.io/cluster": spec["clusterName"]})
     meta["labels"]["logpipeline.io/topic-role"] = role.lower()
     return {
         "apiVersion": API_VERSION,
@@ -52,7 +52,7 @@ def refuse_partition_decreases(
 
     ``observed_partitions`` maps KafkaTopic resource names to their current ``spec.partitions``.
     """
-    roles = {resource_name(lp, spec_of(lp)["kafka"]["topics"][role]["name"]): role for role in ROLES}
+    roles = {resource_name(lp, role): role for role in ROLES}
     out: list[Manifest] = []
     refusals: list[str] = []
     for obj in desired:

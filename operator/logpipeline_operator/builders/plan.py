@@ -31,6 +31,7 @@ def build_children(lp: Body) -> list[Manifest]:
     """All manifests for a defaulted LogPipeline: configuration first, workloads after what they need."""
     return [
         config.build_config_map(lp),
+        config.build_identity_config_map(lp),
         *kafka.build_kafka_topics(lp),
         *dynamodb.build_dynamodb(lp),
         *hdfs.build_hdfs(lp),

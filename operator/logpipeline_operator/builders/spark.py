@@ -1,15 +1,22 @@
 """The streaming job: a SparkApplication (Kubeflow Spark operator) or a native spark-submit driver (pure).
 
-Both modes run under their own ServiceAccount with a Role that lets the driver
-manage its executor pods.
+Both modes run under their own ServiceAccount with a Role that lets the driver manage its executor pods. Every Spark
+pod runs as the Spark image's own user under the restricted Pod Security profile; in submit mode the executors get
+that from a pod template, and reach the driver at its pod IP (no Service: one that publishes only Ready pods would
+not resolve while the driver starts).
 """
 
 from __future__ import annotations
+
+import json
 
 from logpipeline import contracts
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import common
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
+
+TEMPLATES = "/opt/logpipeline/pod-templates"
+EXECUTOR = "executor"
 
 COMPONENT = "spark"
 DRIVER_PORT = 7078
@@ -63,7 +70,9 @@ def _conf(lp: Body) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(max(2, spark["executor"]["instances"] * spark["executor"]["cores"] * 2)),
         "spark.kubernetes.executor.podNamePrefix": child_name(lp, "spark"),
     }
-    if archive["enabled"]:
+    if spark.get("checkpointRoot"):
+        conf["spark.sql.streaming.checkpointLocation"] = spark["checkpointRoot"].rstrip("/") + "/checkpoints"
+    elif archive["enabled"]:
         conf["spark.sql.streaming.checkpointLocation"] = (
             f"hdfs://{child_name(lp, 'hdfs-namenode')}:{contracts.NAMENODE_RPC_PORT_K8S}{archive['path']}/checkpoints"
         )
@@ -99,7 +108,8 @@ def build_spark_application(lp: Body) -> Manifest:
                 "serviceAccount": service_account_name(lp),
                 "labels": pod_labels,
                 "envFrom": env_from,
-                "securityContext": common.CONTAINER_SECURITY_CONTEXT | {"readOnlyRootFilesystem": False},
+                "securityContext": common.SPARK_CONTAINER_SECURITY_CONTEXT,
+                "podSecurityContext": common.SPARK_POD_SECURITY_CONTEXT,
             },
             "executor": {
                 "instances": spark["executor"]["instances"],
@@ -107,22 +117,48 @@ def build_spark_application(lp: Body) -> Manifest:
                 "memory": spark["executor"]["memory"],
                 "labels": pod_labels,
                 "envFrom": env_from,
-                "securityContext": common.CONTAINER_SECURITY_CONTEXT | {"readOnlyRootFilesystem": False},
+                "securityContext": common.SPARK_CONTAINER_SECURITY_CONTEXT,
+                "podSecurityContext": common.SPARK_POD_SECURITY_CONTEXT,
             },
         },
     }
 
 
+def executor_pod_template(lp: Body) -> Manifest:
+    """The pod Spark starts each executor from (submit mode): the restricted profile, no API token."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"labels": common.labels(lp, COMPONENT)},
+        "spec": {
+            "securityContext": common.SPARK_POD_SECURITY_CONTEXT,
+            "automountServiceAccountToken": False,
+            "containers": [{"name": EXECUTOR, "securityContext": common.SPARK_CONTAINER_SECURITY_CONTEXT}],
+        },
+    }
+
+
+def build_spark_pod_templates(lp: Body) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(lp, child_name(lp, "spark-templates"), COMPONENT),
+        "data": {f"{EXECUTOR}.json": json.dumps(executor_pod_template(lp), sort_keys=True)},
+    }
+
+
 def submit_command(lp: Body) -> list[str]:
     spark = spec_of(lp)["spark"]
-    driver_host = f"{child_name(lp, 'spark-driver')}.{common.namespace_of(lp)}.svc"
     conf = {
         **_conf(lp),
         "spark.kubernetes.namespace": common.namespace_of(lp),
         "spark.kubernetes.container.image": spark["image"],
         "spark.kubernetes.authenticate.driver.serviceAccountName": service_account_name(lp),
         "spark.kubernetes.driver.pod.name": "$(POD_NAME)",
-        "spark.driver.host": driver_host,
+        "spark.kubernetes.executor.podTemplateFile": f"{TEMPLATES}/{EXECUTOR}.json",
+        "spark.kubernetes.executor.podTemplateContainerName": EXECUTOR,
+        "spark.driver.host": "$(POD_IP)",
+        "spark.driver.bindAddress": "0.0.0.0",
         "spark.driver.port": str(DRIVER_PORT),
         "spark.driver.blockManager.port": str(BLOCK_MANAGER_PORT),
         "spark.driver.memory": spark["driver"]["memory"],
@@ -130,7 +166,7 @@ def submit_command(lp: Body) -> list[str]:
         "spark.executor.cores": str(spark["executor"]["cores"]),
         "spark.executor.memory": spark["executor"]["memory"],
     }
-    cmd = ["spark-submit", "--master", "k8s://https://kubernetes.default.svc:443", "--deploy-mode", "client"]
+    cmd = [c.SPARK_SUBMIT, "--master", "k8s://https://kubernetes.default.svc:443", "--deploy-mode", "client"]
     for key, value in sorted(conf.items()):
         cmd += ["--conf", f"{key}={value}"]
     return [*cmd, c.SPARK_MAIN.removeprefix("local://")]
@@ -141,6 +177,7 @@ def build_spark_submit_driver(lp: Body) -> Manifest:
     spec = spec_of(lp)
     spark = spec["spark"]
     memory_mb = int(spark["driver"]["memory"][:-1]) * (1024 if spark["driver"]["memory"].endswith("g") else 1)
+    field = [("POD_NAME", "metadata.name"), ("POD_IP", "status.podIP")]
     driver = common.container(
         "driver",
         spark["image"],
@@ -150,22 +187,19 @@ def build_spark_submit_driver(lp: Body) -> Manifest:
         res=common.resources(str(spark["driver"]["cores"]), f"{int(memory_mb * 1.4)}Mi"),
         readiness=common.tcp_probe("ui", 20),
         liveness=common.tcp_probe("ui", 60),
-        env=[{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+        env=[{"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}} for name, path in field],
         env_from=common.config_env(lp),
+        mounts=[{"name": "pod-templates", "mountPath": TEMPLATES, "readOnly": True}],
     )
-    template = common.pod_template(lp, COMPONENT, [driver])
+    volumes = [{"name": "pod-templates", "configMap": {"name": child_name(lp, "spark-templates")}}]
+    template = common.pod_template(lp, COMPONENT, [driver], volumes, security=common.SPARK_POD_SECURITY_CONTEXT)
     template["spec"]["serviceAccountName"] = service_account_name(lp)
     template["spec"]["automountServiceAccountToken"] = True
     return common.deployment(lp, child_name(lp, "spark-driver"), COMPONENT, 1, template, recreate=True)
-
-
-def build_spark_driver_service(lp: Body) -> Manifest:
-    ports = {"driver": (DRIVER_PORT, DRIVER_PORT), "blockmanager": (BLOCK_MANAGER_PORT, BLOCK_MANAGER_PORT)}
-    return common.service(lp, child_name(lp, "spark-driver"), COMPONENT, ports, headless=True)
 
 
 def build_spark(lp: Body) -> list[Manifest]:
     rbac = [build_spark_service_account(lp), build_spark_role(lp), build_spark_role_binding(lp)]
     if spec_of(lp)["spark"]["mode"] == "operator":
         return [*rbac, build_spark_application(lp)]
-    return [*rbac, build_spark_submit_driver(lp), build_spark_driver_service(lp)]
+    return [*rbac, build_spark_pod_templates(lp), build_spark_submit_driver(lp)]

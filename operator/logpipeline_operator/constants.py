@@ -31,6 +31,9 @@ MANAGED_BY = "logpipeline-operator"
 # Entry points inside the images (the services image installs the ``logpipeline`` command).
 SPARK_MAIN = "local:///opt/logpipeline/spark-apps/logpipeline_spark/main.py"
 SPARK_SUBMIT = "/opt/spark/bin/spark-submit"  # the official Spark images do not put /opt/spark/bin on PATH
+# The pre-created ClusterRole (chart: templates/rbac.yaml) a pipeline's Spark driver is bound to in its namespace:
+# what the driver does with its executors. The operator may only bind it (RBAC verb "bind"), never holds its rights.
+SPARK_DRIVER_CLUSTER_ROLE = "logpipeline-spark-driver"
 SPARK_UID = 185  # the official Spark images' user (spark): its passwd entry is what Hadoop's login needs
 DASHBOARD_APP = "logpipeline.dashboard.app:server"
 DASHBOARD_PORT = contracts.DASHBOARD_PORT

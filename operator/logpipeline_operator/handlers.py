@@ -26,11 +26,12 @@ import urllib3
 from logpipeline_operator import constants as c
 from logpipeline_operator import kube
 from logpipeline_operator import status as st
-from logpipeline_operator.builders import kafka, plan, policy
+from logpipeline_operator.builders import access, kafka, plan, policy
 
 RESYNC_SECONDS = float(os.environ.get("LOGPIPELINE_OPERATOR_RESYNC_SECONDS", "30"))
 WORKERS = int(os.environ.get("LOGPIPELINE_OPERATOR_WORKERS", "8"))
 POLICY = policy.from_env(os.environ)
+ACCESS = access.from_env(os.environ)
 BACKOFF_S, MAX_BACKOFF_S = 5.0, 300.0
 # What the API server answers for a child it will never accept as built (a retry cannot help).
 INVALID = (400, 422)
@@ -93,6 +94,13 @@ def _report_refusals(body: kopf.Body, refusals: list[str]) -> None:
             kopf.warn(body, reason="PartitionDecreaseRefused", message=message)
 
 
+def _bind_operator(lp: Mapping[str, Any]) -> None:
+    """Watching every namespace: the operator's rights over children in this pipeline's namespace, first."""
+    binding = access.build_operator_binding(lp, ACCESS)
+    if binding is not None:
+        kube.apply(binding, manager=access.field_manager(lp))
+
+
 def _generation(body: kopf.Body) -> int:
     return int(body.metadata.get("generation") or 0)
 
@@ -123,6 +131,7 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, reason: s
     if problems:
         _fail(body, patch, problems)
     try:
+        _bind_operator(lp)
         fresh = reason == "create" and not body.status.get("observedGeneration")
         observed = [] if fresh else kube.list_children(lp["metadata"]["namespace"], lp["metadata"]["name"])
         desired, refusals = _desired(lp, observed)
@@ -154,6 +163,7 @@ def resync(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, **_: Any) ->
     if body.status.get("phase") == "Failed":
         return  # refused until the spec changes
     lp = _lp(body)
+    _bind_operator(lp)
     observed = kube.list_children(lp["metadata"]["namespace"], lp["metadata"]["name"])
     desired, refusals = _desired(lp, observed)
     present = {plan.key(obj) for obj in observed}

@@ -64,11 +64,12 @@ def _call(
     return data
 
 
-def apply(obj: Mapping[str, Any]) -> Obj:
-    """Server-side apply ``obj`` as the operator's field manager (taking over conflicting fields)."""
+def apply(obj: Mapping[str, Any], manager: str = c.FIELD_MANAGER) -> Obj:
+    """Server-side apply ``obj`` as ``manager`` (the operator's field manager by default), taking over conflicting
+    fields."""
     meta = obj["metadata"]
     path = resource_path(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"])
-    query = [("fieldManager", c.FIELD_MANAGER), ("force", "true")]
+    query = [("fieldManager", manager), ("force", "true")]
     return _call("PATCH", path, json.dumps(obj), query, "application/apply-patch+yaml")
 
 

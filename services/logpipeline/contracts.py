@@ -67,6 +67,7 @@ DLQ_ORIGINAL_SIZE = "dlq.original_size"  # set when the value was truncated to f
 
 # -- ports (the local stack's defaults, also the containers' ports on Kubernetes) -----------------------------
 DASHBOARD_PORT = 8050
+DASHBOARD_METRICS_PORT = 9112  # in a cluster: the dashboard's /metrics, apart from what an Ingress routes
 SINK_HTTP_PORT = 9108
 GENERATOR_HTTP_PORT = 9109
 SPARK_HTTP_PORT = 9110
@@ -97,3 +98,4 @@ ENV_WATERMARK_SECONDS = "LOGPIPELINE_WATERMARK_SECONDS"
 ENV_MAX_AHEAD_SECONDS = "LOGPIPELINE_MAX_AHEAD_SECONDS"
 ENV_SINK_METRICS_URL = "LOGPIPELINE_SINK_METRICS_URL"
 ENV_JOB_METRICS_URL = "LOGPIPELINE_JOB_METRICS_URL"
+ENV_DASHBOARD_METRICS_PORT = "LOGPIPELINE_DASHBOARD_METRICS_PORT"

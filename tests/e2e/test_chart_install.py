@@ -108,8 +108,8 @@ def _phase(rel: Release, name: str, namespace: str) -> str | None:
     return phase
 
 
-def _can(rel: Release, verb: str, resource: str, namespace: str) -> bool:
-    result = rel.cp.kubectl("auth", "can-i", verb, resource, "-n", namespace, f"--as={SA}", check=False)
+def _can(rel: Release, verb: str, resource: str, namespace: str, who: str = SA) -> bool:
+    result = rel.cp.kubectl("auth", "can-i", verb, resource, "-n", namespace, f"--as={who}", check=False)
     return result.stdout.strip() == "yes"
 
 
@@ -130,7 +130,8 @@ def release(control_plane: runner.ControlPlane, tmp_path_factory: pytest.TempPat
 
 
 def test_install_in_a_restricted_namespace(release: Release) -> None:
-    out = release.helm("install", RELEASE, str(CHART), "-n", SYSTEM, "--wait", "--timeout=120s")
+    args = ("--set", "operator.clusterWide=true", "--wait", "--timeout=120s")
+    out = release.helm("install", RELEASE, str(CHART), "-n", SYSTEM, *args)
     notes = out.split("NOTES:", 1)[1]
     assert "watches all namespaces" in notes and "operator/examples/logpipeline.yaml" in notes
     deploy = release.json("get", "deployment", f"{RELEASE}-logpipeline", "-n", SYSTEM)
@@ -142,17 +143,30 @@ def test_install_in_a_restricted_namespace(release: Release) -> None:
     assert any(c["type"] == "Established" and c["status"] == "True" for c in crd["status"]["conditions"])
 
 
-def test_chart_identity_reconciles_the_example_in_any_namespace(release: Release) -> None:
-    assert _can(release, "patch", "deployments.apps", TEAM)
-    assert not _can(release, "get", "secrets", TEAM)
-    assert not _can(release, "update", "deployments.apps", TEAM)
-    assert not _can(release, "delete", "namespaces", TEAM)
+# What the operator may never do, whatever it watches (asked of the API server as the chart's ServiceAccount).
+NEVER = (("get", "secrets"), ("create", "pods"), ("create", "roles"), ("update", "deployments.apps"),
+         ("delete", "namespaces"), ("create", "clusterrolebindings"))  # fmt: skip
+
+
+def test_watching_every_namespace_the_operator_holds_child_rights_only_where_a_pipeline_is(release: Release) -> None:
+    for namespace in (TEAM, WATCHED, "kube-system"):
+        assert not _can(release, "patch", "deployments.apps", namespace), namespace
+        assert [verb for verb, what in NEVER if _can(release, verb, what, namespace)] == [], namespace
     _start_operator(release)
     out = release.cp.kubectl("apply", "-n", TEAM, "-f", str(EXAMPLE_FILE))
     assert "logpipeline.logpipeline.io/example created" in out.stdout
     wait_for(lambda: _phase(release, "example", TEAM) == "Running", 180, "example Running", release.operator_log)
     owned = release.names(NAMESPACED_KINDS, TEAM, "-l", "app.kubernetes.io/instance=example")
     assert any(n.startswith("kafkatopic") for n in owned) and any(n.startswith("sparkapplication") for n in owned)
+    # It bound itself to its children's rights in this namespace, and nowhere else; the rest stays refused.
+    binding = release.json("get", "rolebinding", f"{RELEASE}-logpipeline-children", "-n", TEAM)
+    assert [ref["name"] for ref in binding["metadata"]["ownerReferences"]] == ["example"]
+    assert _can(release, "patch", "deployments.apps", TEAM)
+    assert not _can(release, "patch", "deployments.apps", WATCHED)
+    assert [verb for verb, what in NEVER if _can(release, verb, what, TEAM)] == []
+    # The driver's rights come from the pre-created ClusterRole, bound in the pipeline's namespace only.
+    driver = f"system:serviceaccount:{TEAM}:example-spark"
+    assert _can(release, "create", "pods", TEAM, driver) and not _can(release, "create", "pods", WATCHED, driver)
     assert _forbidden(release) == []
 
 
@@ -164,6 +178,7 @@ def test_deleting_the_pipeline_leaves_nothing_in_its_namespace(release: Release)
         return [n for n in names if n not in ("serviceaccount/default", "configmap/kube-root-ca.crt")]
 
     wait_for(lambda: leftovers() == [], 90, f"garbage collection in {TEAM}")
+    assert not _can(release, "patch", "deployments.apps", TEAM)  # its binding went with the last pipeline
 
 
 def test_upgrade_to_one_namespace_moves_the_rights_and_restarts_the_operator(release: Release) -> None:
@@ -182,18 +197,19 @@ def test_upgrade_to_one_namespace_moves_the_rights_and_restarts_the_operator(rel
         "--wait",
         "--timeout=120s",
     )
-    assert 'namespace "pipelines" only' in out
+    assert 'namespace(s) "pipelines" only' in out
     after = release.json("get", "deployment", f"{RELEASE}-logpipeline", "-n", SYSTEM)
     checksum = [d["spec"]["template"]["metadata"]["annotations"]["checksum/args"] for d in (before, after)]
     assert checksum[0] != checksum[1]
     args = after["spec"]["template"]["spec"]["containers"][0]["args"]
     assert f"--namespace={WATCHED}" in args and "--verbose" in args
     assert after["spec"]["strategy"] == {"type": "Recreate"}
-    assert release.names("clusterrole", "default", "-l", f"app.kubernetes.io/instance={RELEASE}") == [
-        f"clusterrole.rbac.authorization.k8s.io/{RELEASE}-logpipeline-discovery"
+    assert release.names("clusterrolebinding", "default", "-l", f"app.kubernetes.io/instance={RELEASE}") == [
+        f"clusterrolebinding.rbac.authorization.k8s.io/{RELEASE}-logpipeline-discovery"
     ]
-    assert release.names("role", WATCHED, "-l", f"app.kubernetes.io/instance={RELEASE}") == [
-        f"role.rbac.authorization.k8s.io/{RELEASE}-logpipeline"
+    assert release.names("rolebinding", WATCHED, "-l", f"app.kubernetes.io/instance={RELEASE}") == [
+        f"rolebinding.rbac.authorization.k8s.io/{RELEASE}-logpipeline",
+        f"rolebinding.rbac.authorization.k8s.io/{RELEASE}-logpipeline-children",
     ]
     assert _can(release, "patch", "deployments.apps", WATCHED)
     assert not _can(release, "patch", "deployments.apps", TEAM)

@@ -29,21 +29,38 @@ VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
 KUBE_VERSION = "1.36.3"
 NAMESPACE = "logpipeline-system"
 
-# What kopf itself does with the custom resource (watch it, patch finalizers/annotations and status) and
-# Events; the handlers (logpipeline_operator.kube) list, apply (PATCH, plus create for new objects) and
-# delete children.
-KOPF_NEEDS = {
+# The operator's rights, written out here (not derived from the chart): what kopf does with the custom resource
+# (watch it, patch finalizers/annotations and status; "update" on logpipelines/finalizers, which children's
+# blockOwnerDeletion needs under OwnerReferencesPermissionEnforcement), Events, and the RoleBindings it creates.
+PIPELINE_NEEDS = {
     ("logpipeline.io", "logpipelines", "list"),
     ("logpipeline.io", "logpipelines", "watch"),
     ("logpipeline.io", "logpipelines", "patch"),
     ("logpipeline.io", "logpipelines/status", "patch"),
-    # children's owner references set blockOwnerDeletion (OwnerReferencesPermissionEnforcement checks this)
     ("logpipeline.io", "logpipelines/finalizers", "update"),
     ("", "events", "create"),
+    ("rbac.authorization.k8s.io", "rolebindings", "list"),
+    ("rbac.authorization.k8s.io", "rolebindings", "create"),
+    ("rbac.authorization.k8s.io", "rolebindings", "patch"),
+    ("rbac.authorization.k8s.io", "rolebindings", "delete"),
+    ("rbac.authorization.k8s.io", "clusterroles", "bind"),
 }
 CHILD_VERBS = ("list", "create", "patch", "delete")
+CHILD_KINDS = {
+    ("", "configmaps"), ("", "services"), ("", "persistentvolumeclaims"), ("", "serviceaccounts"),
+    ("apps", "deployments"), ("apps", "statefulsets"), ("autoscaling", "horizontalpodautoscalers"),
+    ("policy", "poddisruptionbudgets"), ("networking.k8s.io", "ingresses"), ("kafka.strimzi.io", "kafkatopics"),
+    ("sparkoperator.k8s.io", "sparkapplications"), ("batch", "cronjobs"),
+}  # fmt: skip
+# What a client-mode Spark driver does with its executors (Spark's Kubernetes guide): pods, their services,
+# configmaps and claims.
+SPARK_DRIVER_NEEDS = {
+    ("", resource, verb)
+    for resource in ("pods", "services", "configmaps", "persistentvolumeclaims")
+    for verb in ("create", "get", "list", "watch", "delete", "deletecollection", "patch")
+}
 CRD_NEEDS = {("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("list", "watch")}
-# Watching one namespace, kopf lists and watches namespaces (else it retries, then assumes it exists).
+# Watching listed namespaces, kopf lists and watches namespaces (else it retries, then assumes they exist).
 NAMESPACE_NEEDS = {("", "namespaces", v) for v in ("list", "watch")}
 
 
@@ -150,27 +167,34 @@ def test_rbac_has_no_wildcards(rendered: dict[str, list[dict[str, Any]]]) -> Non
     assert [v for d in roles + ALL_CHILDREN for v in rbac.wildcard_violations(d)] == []
 
 
-def _operator_needs() -> set[rbac.Request]:
-    needed = set(KOPF_NEEDS)
-    for (api_version, _kind), plural in plan.KINDS.items():
-        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
-        needed |= {(group, plural, verb) for verb in CHILD_VERBS}
-    # Granting a Role needs holding its rights (no escalate/bind verbs for the operator).
-    needed |= rbac.granted(rbac.rules_of(ALL_CHILDREN))
-    return needed
+def test_child_kinds_are_those_the_builders_make() -> None:
+    made = {(api_version.rsplit("/", 1)[0] if "/" in api_version else "", plural)
+            for (api_version, _kind), plural in plan.KINDS.items()}  # fmt: skip
+    assert made == CHILD_KINDS | {("rbac.authorization.k8s.io", "rolebindings")}
 
 
-def test_rbac_rules_are_exactly_what_the_operator_uses(rendered: dict[str, list[dict[str, Any]]]) -> None:
-    for name in ("defaults", "one-namespace-values.yaml"):
-        roles = {d["metadata"]["name"]: d for d in rendered[name] if d["kind"] in ("ClusterRole", "Role")}
-        operator_rules = roles["rel-logpipeline"]["rules"]
-        assert rbac.missing(operator_rules, _operator_needs()) == []
-        assert rbac.granted(operator_rules) == _operator_needs()
-        scan = CRD_NEEDS if name == "defaults" else CRD_NEEDS | NAMESPACE_NEEDS
-        assert rbac.granted(roles["rel-logpipeline-discovery"]["rules"]) == scan
-    kinds_in_rules = {(g, r) for g, r, _ in _operator_needs()}
-    assert ("kafka.strimzi.io", "kafkatopics") in kinds_in_rules
-    assert ("sparkoperator.k8s.io", "sparkapplications") in kinds_in_rules
+@pytest.mark.parametrize("name", ["defaults", "one-namespace-values.yaml", "all-namespaces-values.yaml"])
+def test_rbac_rules_are_exactly_what_the_operator_uses(rendered: dict[str, list[dict[str, Any]]], name: str) -> None:
+    roles = {d["metadata"]["name"]: d for d in rendered[name] if d["kind"] in ("ClusterRole", "Role")}
+    assert set(roles) == {"rel-logpipeline", "rel-logpipeline-children", "rel-logpipeline-discovery",
+                          "logpipeline-spark-driver"}  # fmt: skip
+    assert rbac.granted(roles["rel-logpipeline"]["rules"]) == PIPELINE_NEEDS
+    (bind,) = [rule for rule in roles["rel-logpipeline"]["rules"] if rule["verbs"] == ["bind"]]
+    cluster_wide = name == "all-namespaces-values.yaml"
+    assert bind["resourceNames"] == [
+        "logpipeline-spark-driver",
+        *(["rel-logpipeline-children"] if cluster_wide else []),
+    ]
+    children = {(group, resource, verb) for group, resource in CHILD_KINDS for verb in CHILD_VERBS}
+    assert rbac.granted(roles["rel-logpipeline-children"]["rules"]) == children
+    assert rbac.granted(roles["logpipeline-spark-driver"]["rules"]) == SPARK_DRIVER_NEEDS
+    scan = CRD_NEEDS if cluster_wide else CRD_NEEDS | NAMESPACE_NEEDS
+    assert rbac.granted(roles["rel-logpipeline-discovery"]["rules"]) == scan
+    # No rights over pods or roles for the operator, nor over Secrets for anyone.
+    operator_rules = roles["rel-logpipeline"]["rules"] + roles["rel-logpipeline-children"]["rules"]
+    assert not any(rbac.allows(operator_rules, "", "pods", verb) for verb in ("create", "get", "list"))
+    assert not any(rbac.allows(operator_rules, "rbac.authorization.k8s.io", "roles", v) for v in ("create", "patch"))
+    assert not any(rbac.allows(r["rules"], "", "secrets", "get") for r in roles.values())
 
 
 def _by_kind(docs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -180,22 +204,40 @@ def _by_kind(docs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def test_all_namespaces_uses_cluster_roles_and_one_namespace_a_role_there(
-    rendered: dict[str, list[dict[str, Any]]],
-) -> None:
-    every = _by_kind(rendered["all-namespaces-values.yaml"])
-    assert "Role" not in every and "RoleBinding" not in every
-    assert {r["metadata"]["name"] for r in every["ClusterRole"]} == {"rel-logpipeline", "rel-logpipeline-discovery"}
-    one = _by_kind(rendered["one-namespace-values.yaml"])
-    assert [r["metadata"]["name"] for r in one["ClusterRole"]] == ["rel-logpipeline-discovery"]
-    (role,) = one["Role"]
-    (binding,) = one["RoleBinding"]
-    assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == "pipelines"
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "rel-logpipeline", "namespace": NAMESPACE}]
-    args = one["Deployment"][0]["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert "--namespace=pipelines" in args and "--all-namespaces" not in args
-    assert "--all-namespaces" in every["Deployment"][0]["spec"]["template"]["spec"]["containers"][0]["args"]
-    (sample,) = one["LogPipeline"]
+def _bindings(docs: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    """(kind/namespace/name) of each binding -> (roleRef kind, roleRef name)."""
+    return {
+        f"{d['kind']}/{d['metadata'].get('namespace', '')}/{d['metadata']['name']}": (
+            d["roleRef"]["kind"],
+            d["roleRef"]["name"],
+        )
+        for d in docs
+        if d["kind"] in ("RoleBinding", "ClusterRoleBinding")
+    }
+
+
+def test_namespaces_get_bindings_and_every_namespace_is_opt_in(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    for name, namespace in (("defaults", NAMESPACE), ("one-namespace-values.yaml", "pipelines")):
+        assert _bindings(rendered[name]) == {
+            "ClusterRoleBinding//rel-logpipeline-discovery": ("ClusterRole", "rel-logpipeline-discovery"),
+            f"RoleBinding/{namespace}/rel-logpipeline": ("ClusterRole", "rel-logpipeline"),
+            f"RoleBinding/{namespace}/rel-logpipeline-children": ("ClusterRole", "rel-logpipeline-children"),
+        }, name
+        container = _by_kind(rendered[name])["Deployment"][0]["spec"]["template"]["spec"]["containers"][0]
+        assert f"--namespace={namespace}" in container["args"] and "--all-namespaces" not in container["args"]
+        assert not any(e["name"] == "LOGPIPELINE_OPERATOR_CHILDREN_CLUSTERROLE" for e in container["env"])
+    every = rendered["all-namespaces-values.yaml"]
+    # Every namespace: the pipeline rules cluster-wide, the children's rights bound by the operator where needed.
+    assert _bindings(every) == {
+        "ClusterRoleBinding//rel-logpipeline-discovery": ("ClusterRole", "rel-logpipeline-discovery"),
+        "ClusterRoleBinding//rel-logpipeline": ("ClusterRole", "rel-logpipeline"),
+    }
+    container = _by_kind(every)["Deployment"][0]["spec"]["template"]["spec"]["containers"][0]
+    assert "--all-namespaces" in container["args"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["LOGPIPELINE_OPERATOR_CHILDREN_CLUSTERROLE"] == "rel-logpipeline-children"
+    assert env["LOGPIPELINE_OPERATOR_SERVICE_ACCOUNT"] == f"{NAMESPACE}/rel-logpipeline"
+    (sample,) = _by_kind(rendered["one-namespace-values.yaml"])["LogPipeline"]
     assert sample["metadata"] == {**sample["metadata"], "name": "demo", "namespace": "pipelines"}
 
 
@@ -215,6 +257,7 @@ def test_operator_deployment_shape(rendered: dict[str, list[dict[str, Any]]]) ->
     assert set(container["resources"]) == {"requests", "limits"}
     # By default the operator's own allow-list of images, and no Secret; every variable set is one the operator reads.
     assert container["env"] == [{"name": "LOGPIPELINE_OPERATOR_ALLOWED_SECRETS", "value": ""}]
+    assert f"--namespace={NAMESPACE}" in container["args"]  # the release's own namespace by default
 
 
 def test_custom_values_reach_the_objects(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -257,7 +300,7 @@ def test_every_object_carries_the_recommended_labels(rendered: dict[str, list[di
         ("operator.healthPort=80", "healthPort"),
         ("securityContext.allowPrivilegeEscalation=true", "allowPrivilegeEscalation"),
         ("podSecurityContext.runAsNonRoot=false", "runAsNonRoot"),
-        ("operator.watchNamespace=Not_A_Namespace", "watchNamespace"),
+        ("operator.watchNamespaces={Not_A_Namespace}", "watchNamespaces"),
         ("image.pullPolicy=Sometimes", "pullPolicy"),
         ("operatorr.verbose=true", "operatorr"),
     ],
@@ -271,7 +314,7 @@ def test_values_schema_refuses_bad_values(
 
 
 def test_a_sample_outside_the_watched_namespace_is_refused(tools: charttools.ChartTools, helm_home: Path) -> None:
-    args = ["--set", "operator.watchNamespace=pipelines", "--set", "sample.enabled=true"]
+    args = ["--set", "operator.watchNamespaces={pipelines}", "--set", "sample.enabled=true"]
     result = charttools.helm(tools.helm, "template", "rel", str(CHART), "-n", NAMESPACE, *args, home=helm_home)
     assert result.returncode != 0
-    assert 'sample.namespace "logpipeline-system" is not the watched namespace "pipelines"' in result.stderr
+    assert 'sample.namespace "logpipeline-system" is not a watched namespace (pipelines)' in result.stderr

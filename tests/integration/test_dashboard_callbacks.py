@@ -197,3 +197,16 @@ def test_health_endpoints(world: World) -> None:
     data.use(source(world, table=f"{world.table}_gone"))
     gone = client.get("/readyz")
     assert gone.status_code == 503 and f"{world.table}_gone" in gone.text
+
+
+def test_metrics_answer_only_on_their_own_port_when_one_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a cluster the Ingress routes the dashboard's http port: /metrics must not be reachable through it."""
+    from logpipeline.dashboard.app import server
+
+    client = server.test_client()
+    monkeypatch.setenv("LOGPIPELINE_DASHBOARD_METRICS_PORT", "9112")
+    routed = client.get("/metrics", environ_overrides={"SERVER_PORT": "8050"})
+    assert routed.status_code == 404
+    own = client.get("/metrics", environ_overrides={"SERVER_PORT": "9112"})
+    assert own.status_code == 200 and "logpipeline_dashboard" in own.text
+    assert client.get("/", environ_overrides={"SERVER_PORT": "8050"}).status_code == 200

@@ -131,12 +131,17 @@ class TestSparkSubmitDriver:
 
 
 class TestSparkRbac:
-    def test_role_lets_the_driver_manage_executor_pods(self) -> None:
-        role = spark.build_spark_role(pipeline())
-        assert "pods" in role["rules"][0]["resources"] and "create" in role["rules"][0]["verbs"]
+    def test_the_driver_is_bound_to_the_pre_created_cluster_role_in_its_namespace(self) -> None:
         binding = spark.build_spark_role_binding(pipeline())
+        assert binding["kind"] == "RoleBinding" and binding["metadata"]["namespace"] == "ns1"
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "logpipeline-spark-driver",
+        }
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "lp1-spark", "namespace": "ns1"}]
         assert spark.build_spark_service_account(pipeline())["metadata"]["name"] == "lp1-spark"
+        assert "Role" not in [obj["kind"] for obj in plan.build_children(pipeline())]
 
 
 class TestDynamoDBLocal:
@@ -210,6 +215,19 @@ class TestHorizontalPodAutoscaler:
     def test_no_hpa_when_disabled(self) -> None:
         kinds = [o["kind"] for o in dashboard.build_dashboard(pipeline(dashboard={"autoscaling": {"enabled": False}}))]
         assert "HorizontalPodAutoscaler" not in kinds
+
+
+class TestDashboardExposure:
+    def test_metrics_listen_apart_from_the_routed_port_and_tls_follows_the_certificate(self) -> None:
+        lp = pipeline(dashboard={"ingress": {"enabled": True, "host": "logs.example.com", "tlsSecretName": "cert"}})
+        objs = {o["kind"]: o for o in dashboard.build_dashboard(lp)}
+        (main,) = objs["Deployment"]["spec"]["template"]["spec"]["containers"]
+        assert "0.0.0.0:9112" in main["command"] and {"name": "metrics", "containerPort": 9112} in main["ports"]
+        assert {"name": "LOGPIPELINE_DASHBOARD_METRICS_PORT", "value": "9112"} in main["env"]
+        assert [p["name"] for p in objs["Service"]["spec"]["ports"]] == ["http"]
+        (rule,) = objs["Ingress"]["spec"]["rules"]
+        assert rule["http"]["paths"][0]["backend"]["service"]["port"] == {"name": "http"}
+        assert objs["Ingress"]["spec"]["tls"] == [{"hosts": ["logs.example.com"], "secretName": "cert"}]
 
 
 class TestPodDisruptionBudget:

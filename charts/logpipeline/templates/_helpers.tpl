@@ -62,20 +62,27 @@ app.kubernetes.io/component: operator
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag | toString) }}
 {{- end }}
 
-{{/* The namespace the operator watches ("" = all namespaces). */}}
-{{- define "logpipeline.watchNamespace" -}}
-{{- .Values.operator.watchNamespace | default "" }}
+{{/*
+The namespaces the operator watches, comma-separated: operator.watchNamespaces, else the release's own; empty when
+operator.clusterWide (every namespace).
+*/}}
+{{- define "logpipeline.watchNamespaces" -}}
+{{- if not .Values.operator.clusterWide }}
+{{- default (list .Release.Namespace) .Values.operator.watchNamespaces | join "," }}
+{{- end }}
 {{- end }}
 
 {{/*
 The arguments of `python -m logpipeline_operator` (kopf, standalone, JSON logs): the liveness endpoint
-and either --all-namespaces or --namespace=<watchNamespace>.
+and either --all-namespaces or one --namespace=<name> per watched namespace.
 */}}
 {{- define "logpipeline.operatorArgs" -}}
 - --liveness=http://0.0.0.0:{{ .Values.operator.healthPort }}/healthz
-{{- $watch := include "logpipeline.watchNamespace" . }}
+{{- $watch := include "logpipeline.watchNamespaces" . }}
 {{- if $watch }}
-- --namespace={{ $watch }}
+{{- range splitList "," $watch }}
+- --namespace={{ . }}
+{{- end }}
 {{- else }}
 - --all-namespaces
 {{- end }}

@@ -1,17 +1,18 @@
 {{/*
-The operator's permissions, derived from what it really does (tests/integration/test_chart.py
-checks this list against the builders' output, both ways: nothing missing, nothing extra):
-- kopf: list and watch LogPipelines, patch them (finalizer, progress annotations) and their status,
-  post Events; it discovers the CRD (rbac.yaml, cluster-scoped);
-- children set blockOwnerDeletion on their owner reference: where the OwnerReferencesPermissionEnforcement
-  admission plugin runs (OpenShift), that needs "update" on logpipelines/finalizers;
-- the handlers: list each child kind the builders produce (to find and prune children), server-side
-  apply them (a PATCH; the API server also asks for "create" when the object does not exist yet) and
-  delete the ones the spec no longer wants;
-- the Spark driver's Role that the operator creates: Kubernetes only lets a subject grant what it
-  holds itself, so the operator also holds the driver's pod, service, configmap and PVC rights.
+The operator's permissions, in three ClusterRoles that are bound only where they are needed:
+- "<fullname>" (pipeline rules): what kopf does with LogPipelines (list, watch, patch; their status; "update" on
+  logpipelines/finalizers, which children's blockOwnerDeletion needs where the OwnerReferencesPermissionEnforcement
+  admission plugin runs, e.g. OpenShift), Events, and the RoleBindings it creates (the Spark driver's, and in
+  cluster-wide mode its own): "bind" on the named ClusterRoles only, never their rights;
+- "<fullname>-children": the kinds of a pipeline's children (list to find and prune them; create and patch, as
+  server-side apply asks; delete). Bound in each watched namespace by the chart, or, in cluster-wide mode, by the
+  operator itself in a namespace when a LogPipeline appears there;
+- "logpipeline-spark-driver": what a Spark driver does with its executors. The operator binds each pipeline's
+  driver ServiceAccount to it in that pipeline's namespace; it never holds these rights itself.
+tests/integration/test_chart.py checks these lists; tests/e2e/test_chart_install.py runs the operator with exactly
+these rights on a real control plane and asks the API server what it may and may not do.
 */}}
-{{- define "logpipeline.operatorRules" -}}
+{{- define "logpipeline.pipelineRules" -}}
 - apiGroups: ["logpipeline.io"]
   resources: ["logpipelines"]
   verbs: ["list", "watch", "patch"]
@@ -24,12 +25,23 @@ checks this list against the builders' output, both ways: nothing missing, nothi
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
-- apiGroups: [""]
-  resources: ["serviceaccounts"]
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["rolebindings"]
   verbs: ["list", "create", "patch", "delete"]
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["clusterroles"]
+  verbs: ["bind"]
+  resourceNames:
+    - logpipeline-spark-driver
+    {{- if .Values.operator.clusterWide }}
+    - {{ include "logpipeline.fullname" . }}-children
+    {{- end }}
+{{- end }}
+
+{{- define "logpipeline.childrenRules" -}}
 - apiGroups: [""]
-  resources: ["configmaps", "services", "persistentvolumeclaims", "pods"]
-  verbs: ["create", "get", "list", "watch", "patch", "delete", "deletecollection"]
+  resources: ["configmaps", "services", "persistentvolumeclaims", "serviceaccounts"]
+  verbs: ["list", "create", "patch", "delete"]
 - apiGroups: ["apps"]
   resources: ["deployments", "statefulsets"]
   verbs: ["list", "create", "patch", "delete"]
@@ -42,9 +54,6 @@ checks this list against the builders' output, both ways: nothing missing, nothi
 - apiGroups: ["networking.k8s.io"]
   resources: ["ingresses"]
   verbs: ["list", "create", "patch", "delete"]
-- apiGroups: ["rbac.authorization.k8s.io"]
-  resources: ["roles", "rolebindings"]
-  verbs: ["list", "create", "patch", "delete"]
 - apiGroups: ["kafka.strimzi.io"]
   resources: ["kafkatopics"]
   verbs: ["list", "create", "patch", "delete"]
@@ -54,4 +63,10 @@ checks this list against the builders' output, both ways: nothing missing, nothi
 - apiGroups: ["batch"]
   resources: ["cronjobs"]
   verbs: ["list", "create", "patch", "delete"]
+{{- end }}
+
+{{- define "logpipeline.sparkDriverRules" -}}
+- apiGroups: [""]
+  resources: ["pods", "services", "configmaps", "persistentvolumeclaims"]
+  verbs: ["create", "get", "list", "watch", "delete", "deletecollection", "patch"]
 {{- end }}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from logpipeline import contracts
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import common
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
@@ -26,6 +27,8 @@ def build_dashboard_deployment(lp: Body) -> Manifest:
         str(dash["gunicorn"]["threads"]),
         "--bind",
         f"0.0.0.0:{c.DASHBOARD_PORT}",
+        "--bind",
+        f"0.0.0.0:{contracts.DASHBOARD_METRICS_PORT}",
         "--worker-tmp-dir",
         "/tmp",
         c.DASHBOARD_APP,
@@ -36,11 +39,15 @@ def build_dashboard_deployment(lp: Body) -> Manifest:
         spec["image"],
         spec["imagePullPolicy"],
         command,
-        ports={"http": c.DASHBOARD_PORT},
+        ports={"http": c.DASHBOARD_PORT, "metrics": contracts.DASHBOARD_METRICS_PORT},
         res=common.resources(f"{100 * workers}m", f"{192 * workers}Mi", f"{500 * workers}m", f"{384 * workers}Mi"),
         readiness=common.http_probe("/readyz", "http"),
         liveness=common.http_probe("/healthz", "http", 15),
-        env=credentials_env(lp),
+        env=[
+            *credentials_env(lp),
+            # /metrics only on its own port: the Service and Ingress route the http port alone.
+            {"name": contracts.ENV_DASHBOARD_METRICS_PORT, "value": str(contracts.DASHBOARD_METRICS_PORT)},
+        ],
         env_from=common.config_env(lp),
     )
     template = common.pod_template(lp, COMPONENT, [main])

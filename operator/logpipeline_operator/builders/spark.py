@@ -1,6 +1,7 @@
 """The streaming job: a SparkApplication (Kubeflow Spark operator) or a native spark-submit driver (pure).
 
-Both modes run under their own ServiceAccount with a Role that lets the driver manage its executor pods. Every Spark
+Both modes run under their own ServiceAccount, bound to the pre-created ClusterRole that lets a driver manage its
+executor pods (``constants.SPARK_DRIVER_CLUSTER_ROLE``), in the pipeline's namespace only. Every Spark
 pod runs as the Spark image's own user under the restricted Pod Security profile; in submit mode the executors get
 that from a pod template, and reach the driver at its pod IP (no Service: one that publishes only Ready pods would
 not resolve while the driver starts).
@@ -36,27 +37,17 @@ def build_spark_service_account(lp: Body) -> Manifest:
     }
 
 
-def build_spark_role(lp: Body) -> Manifest:
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "Role",
-        "metadata": metadata(lp, child_name(lp, "spark"), COMPONENT),
-        "rules": [
-            {
-                "apiGroups": [""],
-                "resources": ["pods", "services", "configmaps", "persistentvolumeclaims"],
-                "verbs": ["create", "get", "list", "watch", "delete", "deletecollection", "patch"],
-            }
-        ],
-    }
-
-
 def build_spark_role_binding(lp: Body) -> Manifest:
+    """The driver's rights over its executors, from the pre-created ClusterRole, in the pipeline's namespace only."""
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
         "metadata": metadata(lp, child_name(lp, "spark"), COMPONENT),
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": child_name(lp, "spark")},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": c.SPARK_DRIVER_CLUSTER_ROLE,
+        },
         "subjects": [
             {"kind": "ServiceAccount", "name": service_account_name(lp), "namespace": common.namespace_of(lp)}
         ],
@@ -199,7 +190,7 @@ def build_spark_submit_driver(lp: Body) -> Manifest:
 
 
 def build_spark(lp: Body) -> list[Manifest]:
-    rbac = [build_spark_service_account(lp), build_spark_role(lp), build_spark_role_binding(lp)]
+    rbac = [build_spark_service_account(lp), build_spark_role_binding(lp)]
     if spec_of(lp)["spark"]["mode"] == "operator":
         return [*rbac, build_spark_application(lp)]
     return [*rbac, build_spark_pod_templates(lp), build_spark_submit_driver(lp)]

@@ -1,21 +1,24 @@
 """The dashboard's WSGI app (``logpipeline.dashboard.app:server``): Dash Pages, dark theme, health and metrics.
 
 ``/healthz`` answers while the process runs; ``/readyz`` only while the metrics table answers; ``/metrics``
-is Prometheus text. The Bootstrap theme (Bootswatch "darkly") is served from the package's assets, so the
+is Prometheus text. With ``LOGPIPELINE_DASHBOARD_METRICS_PORT`` set (in a cluster), ``/metrics`` answers only on
+that port (gunicorn listens on it as well), so an Ingress or a Service in front of the dashboard's own port never
+exposes it. The Bootstrap theme (Bootswatch "darkly") is served from the package's assets, so the
 page loads without any outside network.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, html
-from flask import Response
+from flask import Response, request
 
-from logpipeline import observability
+from logpipeline import contracts, observability
 from logpipeline.dashboard import callbacks, components, data, telemetry
 from logpipeline.dashboard.pages import api, overview
 
@@ -56,6 +59,9 @@ def create() -> Dash:
         return Response(reason + "\n", status=200 if ok else 503, mimetype="text/plain")
 
     def metrics() -> Response:
+        metrics_port = os.environ.get(contracts.ENV_DASHBOARD_METRICS_PORT, "").strip()
+        if metrics_port and request.environ.get("SERVER_PORT") != metrics_port:
+            return Response("not found\n", status=404, mimetype="text/plain")
         body, content_type = telemetry.exposition()
         return Response(body, content_type=content_type)
 

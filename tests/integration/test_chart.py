@@ -49,7 +49,8 @@ CHILD_VERBS = ("list", "create", "patch", "delete")
 CHILD_KINDS = {
     ("", "configmaps"), ("", "services"), ("", "persistentvolumeclaims"), ("", "serviceaccounts"),
     ("apps", "deployments"), ("apps", "statefulsets"), ("autoscaling", "horizontalpodautoscalers"),
-    ("policy", "poddisruptionbudgets"), ("networking.k8s.io", "ingresses"), ("kafka.strimzi.io", "kafkatopics"),
+    ("policy", "poddisruptionbudgets"), ("networking.k8s.io", "ingresses"), ("networking.k8s.io", "networkpolicies"),
+    ("kafka.strimzi.io", "kafkatopics"),
     ("sparkoperator.k8s.io", "sparkapplications"), ("batch", "cronjobs"),
 }  # fmt: skip
 # What a client-mode Spark driver does with its executors (Spark's Kubernetes guide): pods, their services,

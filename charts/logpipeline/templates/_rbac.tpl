@@ -52,7 +52,7 @@ these rights on a real control plane and asks the API server what it may and may
   resources: ["poddisruptionbudgets"]
   verbs: ["list", "create", "patch", "delete"]
 - apiGroups: ["networking.k8s.io"]
-  resources: ["ingresses"]
+  resources: ["ingresses", "networkpolicies"]
   verbs: ["list", "create", "patch", "delete"]
 - apiGroups: ["kafka.strimzi.io"]
   resources: ["kafkatopics"]

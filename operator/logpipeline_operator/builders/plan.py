@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from logpipeline_operator.builders import config, correction, dashboard, dynamodb, generator, hdfs, kafka, sink, spark
+from logpipeline_operator.builders import (
+    config,
+    correction,
+    dashboard,
+    dynamodb,
+    generator,
+    hdfs,
+    kafka,
+    network,
+    sink,
+    spark,
+)
 from logpipeline_operator.builders.common import Body, Manifest
 
 # (apiVersion, kind) -> plural; every kind the operator may create, so it can find and prune its children.
@@ -23,12 +34,14 @@ KINDS: dict[tuple[str, str], str] = {
     ("policy/v1", "PodDisruptionBudget"): "poddisruptionbudgets",
     ("networking.k8s.io/v1", "Ingress"): "ingresses",
     ("batch/v1", "CronJob"): "cronjobs",
+    ("networking.k8s.io/v1", "NetworkPolicy"): "networkpolicies",
 }
 
 
 def build_children(lp: Body) -> list[Manifest]:
     """All manifests for a defaulted LogPipeline: configuration first, workloads after what they need."""
     return [
+        *network.build_network_policies(lp),
         config.build_config_map(lp),
         config.build_identity_config_map(lp),
         *kafka.build_kafka_topics(lp),

@@ -1,0 +1,112 @@
+"""NetworkPolicies of one pipeline: nothing in or out of its pods but the flows the pipeline needs (pure).
+
+A default-deny policy selects every pod of the pipeline; each further policy opens one flow, by component label
+and port. Kafka is reached on the ports of ``spec.kafka.bootstrapServers`` in any namespace of the cluster; AWS
+DynamoDB (engine ``aws``) and the Kubernetes API (the Spark driver starts its executors) on 443/6443 anywhere.
+The dashboard's http port is open to every source (an ingress controller may run in any namespace or on the
+host network); metrics ports to every namespace (Prometheus). A CNI that enforces NetworkPolicies is needed for
+them to take effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from logpipeline import contracts
+from logpipeline_operator import constants as c
+from logpipeline_operator.builders import correction, dashboard, dynamodb, generator, hdfs, sink, spark
+from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, name_of, spec_of
+
+COMPONENT = "network"
+SPARK, SINK, DASHBOARD = spark.COMPONENT, sink.COMPONENT, dashboard.COMPONENT
+KAFKA_CLIENTS = (SPARK, SINK, generator.COMPONENT, correction.COMPONENT)
+ANYWHERE: list[Manifest] = [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}]
+IN_CLUSTER: list[Manifest] = [{"namespaceSelector": {}}]
+DNS: list[Manifest] = [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]
+
+
+def _pods(lp: Body, *components: str) -> Manifest:
+    """Pods of this pipeline: all of them, or those of ``components``."""
+    selector: Manifest = {"matchLabels": {c.LABEL_INSTANCE: name_of(lp), c.LABEL_MANAGED_BY: c.MANAGED_BY}}
+    if components:
+        selector["matchExpressions"] = [{"key": c.LABEL_COMPONENT, "operator": "In", "values": list(components)}]
+    return selector
+
+
+def _ports(numbers: Iterable[int], protocol: str = "TCP") -> list[Manifest]:
+    return [{"protocol": protocol, "port": n} for n in sorted(set(numbers))]
+
+
+def _policy(
+    lp: Body, suffix: str, selector: Manifest, ingress: list[Manifest] | None, egress: list[Manifest] | None
+) -> Manifest:
+    spec: Manifest = {"podSelector": selector, "policyTypes": []}
+    if ingress is not None:
+        spec["policyTypes"].append("Ingress")
+        spec["ingress"] = ingress
+    if egress is not None:
+        spec["policyTypes"].append("Egress")
+        spec["egress"] = egress
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(lp, child_name(lp, f"net-{suffix}"), COMPONENT),
+        "spec": spec,
+    }
+
+
+def kafka_ports(lp: Body) -> list[int]:
+    return sorted({int(address.rsplit(":", 1)[1]) for address in spec_of(lp)["kafka"]["bootstrapServers"].split(",")})
+
+
+def _between(
+    lp: Body, suffix: str, clients: Sequence[str], servers: Sequence[str], ports: Iterable[int]
+) -> list[Manifest]:
+    """``clients`` may open connections to ``servers`` on ``ports``: egress on one side, ingress on the other."""
+    ports = list(ports)
+    return [
+        _policy(
+            lp,
+            f"{suffix}-out",
+            _pods(lp, *clients),
+            None,
+            [{"to": [{"podSelector": _pods(lp, *servers)}], "ports": _ports(ports)}],
+        ),
+        _policy(
+            lp,
+            f"{suffix}-in",
+            _pods(lp, *servers),
+            [{"from": [{"podSelector": _pods(lp, *clients)}], "ports": _ports(ports)}],
+            None,
+        ),
+    ]
+
+
+def build_network_policies(lp: Body) -> list[Manifest]:
+    spec = spec_of(lp)
+    store_clients = [SINK, DASHBOARD] + ([correction.COMPONENT] if spec["archive"]["enabled"] else [])
+    spark_pods = {"podSelector": _pods(lp, SPARK)}
+    metrics_ports = [contracts.SINK_HTTP_PORT, contracts.GENERATOR_HTTP_PORT, contracts.DASHBOARD_METRICS_PORT]
+    metrics_in = [{"from": IN_CLUSTER, "ports": _ports(metrics_ports)}]
+    out = [
+        _policy(lp, "default-deny", _pods(lp), [], []),
+        _policy(lp, "dns", _pods(lp), None, [{"to": DNS, "ports": _ports([53]) + _ports([53], "UDP")}]),
+        _policy(lp, "kafka", _pods(lp, *KAFKA_CLIENTS), None, [{"to": IN_CLUSTER, "ports": _ports(kafka_ports(lp))}]),
+        # The Spark driver starts and watches its executors through the Kubernetes API.
+        _policy(lp, "kube-api", _pods(lp, SPARK), None, [{"to": ANYWHERE, "ports": _ports([443, 6443])}]),
+        # Driver and executors talk to each other on ports Spark chooses (shuffle, block manager, RPC).
+        _policy(lp, "spark", _pods(lp, SPARK), [{"from": [spark_pods]}], [{"to": [spark_pods]}]),
+        _policy(lp, "dashboard", _pods(lp, DASHBOARD), [{"ports": _ports([c.DASHBOARD_PORT])}], None),
+        _policy(lp, "metrics", _pods(lp, SINK, generator.COMPONENT, DASHBOARD), metrics_in, None),
+    ]
+    if spec["metricsStore"]["engine"] == "aws":
+        out.append(_policy(lp, "aws", _pods(lp, *store_clients), None, [{"to": ANYWHERE, "ports": _ports([443])}]))
+    else:
+        out += _between(lp, "dynamodb", store_clients, [dynamodb.COMPONENT], [contracts.DYNAMODB_PORT])
+    if spec["archive"]["enabled"]:
+        hdfs_ports = [*hdfs.NAMENODE_PORTS.values(), *hdfs.DATANODE_PORTS.values()]
+        servers = [hdfs.NAMENODE, hdfs.DATANODE]
+        out += _between(lp, "hdfs", [SPARK, correction.COMPONENT], servers, hdfs_ports)
+        # NameNode and DataNodes: registration, heartbeats, block reports, replication between DataNodes.
+        out += _between(lp, "hdfs-cluster", servers, servers, hdfs_ports)
+    return out

@@ -234,6 +234,8 @@ INVALID_SPECS: list[tuple[str, dict[str, Any], str]] = [
     ("bad", {"generator": {"enabled": "yes"}}, "spec.generator.enabled"),
     ("bad", {"dashboard": {"replicas": 500}}, "spec.dashboard.replicas"),
     ("bad", {"metricsStore": {"engine": "aws"}}, "spec.metricsStore.credentialsSecret"),
+    ("bad", {"metricsStore": {"engine": "aws", "credentialsSecret": {"name": "k"}}},
+     "spec.metricsStore.readOnlyCredentialsSecret"),
     ("bad", {"dashboard": {"autoscaling": {"minReplicas": 9, "maxReplicas": 3}}}, "spec.dashboard.autoscaling.minReplicas"),
     ("bad", {"dashboard": {"ingress": {"host": "Not A Host"}}}, "spec.dashboard.ingress.host"),
     ("bad", {"correction": {"schedule": "* *"}}, "spec.correction.schedule"),

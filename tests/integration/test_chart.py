@@ -77,7 +77,11 @@ ALL_CHILDREN = [
     *children(),
     *children(spark={"mode": "submit"}, generator={"enabled": True}),
     *children(
-        metricsStore={"engine": "aws", "credentialsSecret": {"name": "aws"}},
+        metricsStore={
+            "engine": "aws",
+            "credentialsSecret": {"name": "aws"},
+            "readOnlyCredentialsSecret": {"name": "ro"},
+        },
         archive={"enabled": False},
         spark={"checkpointRoot": "s3a://bucket/lp"},
     ),

@@ -61,6 +61,25 @@ class TestConfigMap:
         }
         assert all("value" not in e for e in env.values())
 
+    def test_the_dashboard_holds_only_the_read_only_keys(self) -> None:
+        store = {
+            "engine": "aws",
+            "credentialsSecret": {"name": "writer"},
+            "readOnlyCredentialsSecret": {"name": "reader"},
+        }
+        lp = pipeline(metricsStore=store)
+        secrets = {}
+        for obj in plan.build_children(lp):
+            pod = (obj.get("spec") or {}).get("template", {}).get("spec") or (
+                ((obj.get("spec") or {}).get("jobTemplate") or {}).get("spec", {}).get("template", {}).get("spec")
+            )
+            for container in (pod or {}).get("containers", []):
+                refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", []) if "valueFrom" in e
+                        and "secretKeyRef" in e["valueFrom"]}  # fmt: skip
+                if refs:
+                    secrets[container["name"]] = refs
+        assert secrets == {"sink": {"writer"}, "correct": {"writer"}, "dashboard": {"reader"}}
+
 
 class TestKafkaTopic:
     def test_three_topics_with_cluster_label_and_topic_name(self) -> None:

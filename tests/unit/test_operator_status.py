@@ -175,11 +175,17 @@ class TestPolicy:
         assert policy.problems(bad, policy.from_env({policy.ENV_IMAGES: "*"})) == []
 
     def test_secrets_need_the_allow_list(self) -> None:
-        aws = crd.logpipeline({"metricsStore": {"engine": "aws", "credentialsSecret": {"name": "aws-keys"}}})
+        store = {
+            "engine": "aws",
+            "credentialsSecret": {"name": "aws-keys"},
+            "readOnlyCredentialsSecret": {"name": "ro"},
+        }
+        aws = crd.logpipeline({"metricsStore": store})
         assert [p.split(":")[0] for p in policy.problems(aws, policy.Policy())] == [
-            "spec.metricsStore.credentialsSecret.name"
+            "spec.metricsStore.credentialsSecret.name",
+            "spec.metricsStore.readOnlyCredentialsSecret.name",
         ]
-        assert policy.problems(aws, policy.from_env({policy.ENV_SECRETS: "aws-keys, other"})) == []
+        assert policy.problems(aws, policy.from_env({policy.ENV_SECRETS: "aws-keys, ro, other"})) == []
         assert policy.problems(aws, policy.from_env({policy.ENV_SECRETS: "other"})) != []
 
 

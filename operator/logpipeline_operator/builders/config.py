@@ -65,10 +65,11 @@ def build_identity_config_map(lp: Body) -> Manifest:
     }
 
 
-def credentials_env(lp: Body) -> list[Manifest]:
-    """AWS keys: from the referenced Secret for AWS, placeholders for DynamoDB Local (which ignores them)."""
+def credentials_env(lp: Body, read_only: bool = False) -> list[Manifest]:
+    """AWS keys: from the referenced Secret for AWS (the read-only one for the dashboard), placeholders for DynamoDB
+    Local (which ignores them)."""
     store = spec_of(lp)["metricsStore"]
-    secret = store.get("credentialsSecret")
+    secret = store.get("readOnlyCredentialsSecret" if read_only else "credentialsSecret")
     if store["engine"] == "aws" and secret:
         return [
             {

@@ -44,7 +44,7 @@ def build_dashboard_deployment(lp: Body) -> Manifest:
         readiness=common.http_probe("/readyz", "http"),
         liveness=common.http_probe("/healthz", "http", 15),
         env=[
-            *credentials_env(lp),
+            *credentials_env(lp, read_only=True),
             # /metrics only on its own port: the Service and Ingress route the http port alone.
             {"name": contracts.ENV_DASHBOARD_METRICS_PORT, "value": str(contracts.DASHBOARD_METRICS_PORT)},
         ],

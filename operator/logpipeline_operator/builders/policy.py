@@ -56,9 +56,10 @@ def secrets_in_use(lp: Body) -> dict[str, str]:
     """Field path -> Secret name, for every Secret the spec's children would mount or reference."""
     spec = spec_of(lp)
     used = {}
-    secret = spec["metricsStore"].get("credentialsSecret")
-    if spec["metricsStore"]["engine"] == "aws" and secret:
-        used["spec.metricsStore.credentialsSecret.name"] = secret["name"]
+    for field in ("credentialsSecret", "readOnlyCredentialsSecret"):
+        secret = spec["metricsStore"].get(field)
+        if spec["metricsStore"]["engine"] == "aws" and secret:
+            used[f"spec.metricsStore.{field}.name"] = secret["name"]
     tls = (spec["dashboard"].get("ingress") or {}).get("tlsSecretName")
     if tls:
         used["spec.dashboard.ingress.tlsSecretName"] = tls

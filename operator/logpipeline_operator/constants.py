@@ -34,6 +34,8 @@ SPARK_SUBMIT = "/opt/spark/bin/spark-submit"  # the official Spark images do not
 # The pre-created ClusterRole (chart: templates/rbac.yaml) a pipeline's Spark driver is bound to in its namespace:
 # what the driver does with its executors. The operator may only bind it (RBAC verb "bind"), never holds its rights.
 SPARK_DRIVER_CLUSTER_ROLE = "logpipeline-spark-driver"
+# The HDFS user the Spark jobs write the archive as (HADOOP_USER_NAME); the NameNode gives it the archive's path.
+ARCHIVE_WRITER = "spark"
 SPARK_UID = 185  # the official Spark images' user (spark): its passwd entry is what Hadoop's login needs
 DASHBOARD_APP = "logpipeline.dashboard.app:server"
 DASHBOARD_PORT = contracts.DASHBOARD_PORT

@@ -356,6 +356,19 @@ class TestWithoutArchive:
         assert rules[0]["fieldPath"] == ".spark.checkpointRoot"
 
 
+class TestArchivePermissions:
+    def test_the_archive_path_belongs_to_the_spark_jobs_user_and_permissions_are_on(self) -> None:
+        lp = pipeline(archive={"path": "/logs"})
+        site = hdfs.build_hdfs_config_map(lp)["data"]["hdfs-site.xml"]
+        assert "<name>dfs.permissions.enabled</name><value>true</value>" in site
+        script = hdfs.namenode_script(lp)
+        assert "hdfs dfs -chown spark /logs" in script and "hdfs dfs -chmod 750 /logs" in script
+        assert script.index("hdfs namenode &") < script.index("safemode wait") < script.index("-chown")
+        assert config.build_config_map(lp)["data"]["HADOOP_USER_NAME"] == "spark"
+        executor = json.loads(spark.build_spark_pod_templates(lp)["data"]["executor.json"])
+        assert executor["spec"]["containers"][0]["envFrom"] == [{"configMapRef": {"name": "lp1-config"}}]
+
+
 class TestNames:
     def test_the_crd_name_rule_states_the_budget_the_children_leave(self) -> None:
         full = {"generator": {"enabled": True}, "correction": {"enabled": True}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from logpipeline import contracts
+from logpipeline_operator import constants as c
 from logpipeline_operator.builders import common
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, name_of, spec_of
 
@@ -42,6 +43,7 @@ def endpoints(lp: Body) -> dict[str, str]:
         out[contracts.ENV_HDFS_URL] = f"hdfs://{namenode}:{contracts.NAMENODE_RPC_PORT_K8S}"
         out[contracts.ENV_WEBHDFS_URL] = f"http://{namenode}:{contracts.NAMENODE_HTTP_PORT}"
         # The job archives under <root>/<pipeline>/{raw,agg,checkpoints}.
+        out["HADOOP_USER_NAME"] = c.ARCHIVE_WRITER  # whom the archive's path belongs to (HDFS permissions are on)
         out[contracts.ENV_ARCHIVE_ROOT] = out[contracts.ENV_HDFS_URL] + "/" + archive["path"].strip("/")
     return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from logpipeline import contracts
+from logpipeline_operator import constants as c
 from logpipeline_operator.builders import common
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
 
@@ -38,7 +39,9 @@ def build_hdfs_config_map(lp: Body) -> Manifest:
         "dfs.namenode.servicerpc-bind-host": "0.0.0.0",
         "dfs.namenode.http-bind-host": "0.0.0.0",
         "dfs.namenode.https-bind-host": "0.0.0.0",
-        "dfs.permissions.enabled": "false",
+        # Permissions on: the archive's path belongs to the Spark jobs' user (build_namenode_statefulset), the
+        # NameNode's own user is the superuser, nobody else writes.
+        "dfs.permissions.enabled": "true",
     }
     return {
         "apiVersion": "v1",
@@ -85,11 +88,31 @@ def _statefulset(lp: Body, role: str, replicas: int, size: str, script: str, por
     }
 
 
+def namenode_script(lp: Body) -> str:
+    """Format once, start the NameNode, then give the archive's path to the Spark jobs' user (as the superuser)."""
+    path = spec_of(lp)["archive"]["path"]
+    return "; ".join(
+        [
+            "[ -d /data/name/current ] || hdfs namenode -format -nonInteractive",
+            "hdfs namenode & nn=$!",
+            "trap 'kill -TERM $nn' TERM INT",
+            "until hdfs dfsadmin -safemode wait >/dev/null 2>&1; do sleep 2; done",
+            f"hdfs dfs -mkdir -p {path} && hdfs dfs -chown {c.ARCHIVE_WRITER} {path} && hdfs dfs -chmod 750 {path}"
+            f" || echo 'could not prepare {path} for {c.ARCHIVE_WRITER}' >&2",
+            "wait $nn",
+        ]
+    )
+
+
 def build_namenode_statefulset(lp: Body) -> Manifest:
     archive = spec_of(lp)["archive"]
-    script = "[ -d /data/name/current ] || hdfs namenode -format -nonInteractive; exec hdfs namenode"
     return _statefulset(
-        lp, NAMENODE, archive["namenode"]["replicas"], archive["namenode"]["storage"], script, NAMENODE_PORTS
+        lp,
+        NAMENODE,
+        archive["namenode"]["replicas"],
+        archive["namenode"]["storage"],
+        namenode_script(lp),
+        NAMENODE_PORTS,
     )
 
 

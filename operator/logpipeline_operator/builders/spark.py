@@ -124,7 +124,13 @@ def executor_pod_template(lp: Body) -> Manifest:
         "spec": {
             "securityContext": common.SPARK_POD_SECURITY_CONTEXT,
             "automountServiceAccountToken": False,
-            "containers": [{"name": EXECUTOR, "securityContext": common.SPARK_CONTAINER_SECURITY_CONTEXT}],
+            "containers": [
+                {
+                    "name": EXECUTOR,
+                    "securityContext": common.SPARK_CONTAINER_SECURITY_CONTEXT,
+                    "envFrom": common.config_env(lp),  # the archive's user and addresses, as the driver has them
+                }
+            ],
         },
     }
 

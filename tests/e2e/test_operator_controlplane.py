@@ -89,8 +89,8 @@ def test_status_reaches_running_once_simulated_pods_are_ready(control_plane: Con
     assert ready["status"] == "True"
     table = control_plane.kubectl("get", "lp", "-n", namespace).stdout
     header, row = table.splitlines()[:2]
-    assert header.split()[:5] == ["NAME", "PHASE", "INPUT", "TOPIC", "DASHBOARD"]
-    assert row.split()[:4] == ["example", "Running", "logging_info", "logs.example.local"]
+    assert header.split()[:6] == ["NAME", "READY", "PHASE", "INPUT", "TOPIC", "DASHBOARD"]
+    assert row.split()[:5] == ["example", "True", "Running", "logging_info", "logs.example.local"]
 
 
 def test_operator_records_events(control_plane: ControlPlane, namespace: str) -> None:

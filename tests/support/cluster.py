@@ -40,7 +40,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[runner.C
     root = tmp_path_factory.mktemp("controlplane")
     cp = runner.up(root, Settings().cache, lambda msg: print(f"controlplane: {msg}", file=sys.stderr))
     try:
-        files = [crd.CRD_FILE, *crd.THIRD_PARTY_CRD_FILES]
+        files = [crd.CRD_FILE, *crd.third_party_crd_files()]
         cp.kubectl("apply", "--server-side", *(f"-f={path}" for path in files))
         established = ("wait", "--for=condition=Established", "--timeout=20s", "crd", "--all")
         wait_for(lambda: cp.kubectl(*established, check=False).returncode == 0, 60, "CRDs established")

@@ -8,24 +8,28 @@ The API server defaults every LogPipeline it stores (an OpenAPI v3 schema's ``de
 from __future__ import annotations
 
 import copy
+import functools
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from logpipeline.config import cache_dir
 from logpipeline_operator import constants as c
+from support import upstream
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD_FILE = ROOT / "charts/logpipeline/crds/logpipelines.logpipeline.io.yaml"
 EXAMPLE_FILE = ROOT / "operator/examples/logpipeline.yaml"
-# Minimal test copies of the Strimzi KafkaTopic and Kubeflow SparkApplication CRDs (the children's kinds).
-THIRD_PARTY_CRD_FILES = sorted((ROOT / "tests/e2e/crds").glob("*.yaml"))
+# libyaml's loader where PyYAML was built with it (much faster on the large upstream CRDs), else the pure one.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 UID = "0f1e2d3c-0000-4000-8000-000000000001"
 
 
 def _load(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    data: dict[str, Any] = yaml.load(path.read_text(), Loader=_LOADER)
     return data
 
 
@@ -37,8 +41,22 @@ def example() -> dict[str, Any]:
     return _load(EXAMPLE_FILE)
 
 
+def third_party_crd_files() -> list[Path]:
+    """The upstream Strimzi KafkaTopic and Kubeflow SparkApplication CRDs (the children's kinds), from the cache.
+
+    :mod:`support.upstream` fetches them the first time (``.ci/run`` does that before the tests).
+    """
+    return upstream.ensure(cache_dir(), lambda msg: print(f"upstream CRDs: {msg}", file=sys.stderr)).files()
+
+
+@functools.cache
+def _third_party_crds() -> tuple[dict[str, Any], ...]:
+    return tuple(_load(path) for path in third_party_crd_files())
+
+
 def third_party_crds() -> list[dict[str, Any]]:
-    return [_load(path) for path in THIRD_PARTY_CRD_FILES]
+    """The upstream CRDs parsed (once per process: the SparkApplication CRD is large), a fresh copy each call."""
+    return copy.deepcopy(list(_third_party_crds()))
 
 
 def apply_defaults(schema: Mapping[str, Any], value: Any) -> Any:

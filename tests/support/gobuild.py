@@ -71,7 +71,7 @@ def go_env(cache: Path) -> dict[str, str]:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -125,7 +125,7 @@ def build(cache: Path, tool: GoTool, on_progress: Callable[[str], None] | None =
         raise StackError(tool.name, "the Go toolchain ('go') is not on PATH; it is needed once to build this binary")
     work = cache / "go" / "build" / tool.key
     log = work / "build.log"
-    with _locked(cache / "go" / "locks" / f"{tool.key}.lock"):
+    with locked(cache / "go" / "locks" / f"{tool.key}.lock"):
         if target.is_file():
             return target
         shutil.rmtree(work, ignore_errors=True)

@@ -352,7 +352,9 @@ class TestWithoutArchive:
 
     def test_the_crd_requires_a_checkpoint_root_without_the_archive(self) -> None:
         rules = crd.crd_schema(crd.CRD)["properties"]["spec"]["x-kubernetes-validations"]
-        assert rules[0]["rule"] == "self.archive.enabled || has(self.spark.checkpointRoot)"
+        assert rules[0]["rule"] == (
+            "!has(self.archive) || self.archive.enabled || (has(self.spark) && has(self.spark.checkpointRoot))"
+        )
         assert rules[0]["fieldPath"] == ".spark.checkpointRoot"
 
 

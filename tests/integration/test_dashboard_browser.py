@@ -45,7 +45,7 @@ def sink_metrics() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def base(world: World, seeded, sink_metrics: str) -> Iterator[str]:
+def base(world: World, sink_metrics: str) -> Iterator[str]:
     with gunicorn(world.table, world.endpoint, workers=2, threads=4, sink=sink_metrics) as url:
         yield url
 

@@ -30,7 +30,7 @@ def world(stack: config.Settings) -> Iterator[World]:
         yield world
 
 
-def source(w: World, seeded, cache_s: int = 1800, tail_s: int = 5, table: str | None = None) -> data.Source:
+def source(w: World, cache_s: int = 1800, tail_s: int = 5, table: str | None = None) -> data.Source:
     return data.Source(DashboardSettings(table or w.table, w.endpoint, 4, None, 180, cache_s, tail_s))
 
 
@@ -77,7 +77,7 @@ CASES = [
 
 @pytest.mark.parametrize(("range_name", "custom", "blocks", "apis"), CASES)
 def test_refresh_equals_ground_truth(
-    world: World, seeded, range_name: str, custom: str | None, blocks: list[str], apis: list[str]
+    world: World, range_name: str, custom: str | None, blocks: list[str], apis: list[str]
 ) -> None:
     start = end = None
     if custom:

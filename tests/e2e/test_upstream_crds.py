@@ -37,12 +37,20 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "archive": {"enabled": False},
         "correction": {"enabled": False},
         "generator": {"enabled": True},
-        "metricsStore": {"engine": "aws", "credentialsSecret": {"name": "aws-keys"}},
+        "metricsStore": {
+            "engine": "aws",
+            "credentialsSecret": {"name": "aws-keys"},
+            "readOnlyCredentialsSecret": {"name": "ro"},
+        },
         "dashboard": {"ingress": {"tlsSecretName": "dashboard-tls"}},
     },
     "operator-archive-checkpoint-aws": {
         "spark": {"mode": "operator", "checkpointRoot": "hdfs://shared-namenode:8020/lp"},
-        "metricsStore": {"engine": "aws", "credentialsSecret": {"name": "aws-keys"}},
+        "metricsStore": {
+            "engine": "aws",
+            "credentialsSecret": {"name": "aws-keys"},
+            "readOnlyCredentialsSecret": {"name": "ro"},
+        },
         "dashboard": {"autoscaling": {"enabled": False}, "ingress": {"enabled": False}},
     },
 }

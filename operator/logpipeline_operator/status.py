@@ -20,7 +20,11 @@ _RANK = {"True": 0, "Unknown": 1, "False": 2}
 _WORKLOADS = ("Deployment", "StatefulSet", "SparkApplication", "KafkaTopic", "PersistentVolumeClaim")
 UNKNOWN_GRACE_S = 300.0
 # Who reports on a kind the operator does not watch itself
-_REPORTERS = {"KafkaTopic": "the Strimzi topic operator", "SparkApplication": "the Spark operator"}
+_REPORTERS = {
+    "KafkaTopic": "the Strimzi topic operator",
+    "KafkaUser": "the Strimzi user operator",
+    "SparkApplication": "the Spark operator",
+}
 
 
 def _seconds(earlier: str, later: str) -> float:
@@ -47,7 +51,7 @@ def child_readiness(obj: Obj) -> tuple[str, str]:
     if kind == "PersistentVolumeClaim":
         phase = status.get("phase", "Pending")
         return ("True" if phase == "Bound" else "False"), f"claim {phase}"
-    if kind == "KafkaTopic":
+    if kind in ("KafkaTopic", "KafkaUser"):
         for cond in status.get("conditions") or []:
             if cond.get("type") == "Ready":
                 return str(cond.get("status", "Unknown")), str(cond.get("message") or cond.get("reason") or "")

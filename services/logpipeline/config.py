@@ -49,6 +49,7 @@ class Ports:
 
     kafka: int = contracts.KAFKA_PORT
     kafka_controller: int = 9093
+    kafka_sasl: int = contracts.KAFKA_SASL_PORT
     namenode_rpc: int = contracts.NAMENODE_RPC_PORT
     namenode_http: int = contracts.NAMENODE_HTTP_PORT
     datanode: int = 9866

@@ -8,6 +8,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming.query import StreamingQuery
 from pyspark.sql.streaming.readwriter import DataStreamWriter
 
+from logpipeline.kafka import security
 from logpipeline_spark import transformations as tr
 from logpipeline_spark.options import JobOptions
 
@@ -30,7 +31,11 @@ def source_options(opts: JobOptions, min_partitions: int = 0) -> dict[str, str]:
         "startingOffsets": opts.starting_offsets,
         "failOnDataLoss": FAIL_ON_DATA_LOSS,
         **CONSUMER_OPTIONS,
+        **security.spark_options(),
     }
+    user = security.client_config().get("sasl.username")
+    if user:  # its consumer groups start with the user's name: what the user's ACLs allow
+        options["groupIdPrefix"] = user
     if opts.max_offsets_per_trigger > 0:
         options["maxOffsetsPerTrigger"] = str(opts.max_offsets_per_trigger)
     if min_partitions > 0:
@@ -54,7 +59,7 @@ def writers(raw: DataFrame, opts: JobOptions, side: DataFrame | None = None) -> 
     """The three queries, configured but not started; ``side`` (default ``raw``) feeds all but the aggregates."""
     side = raw if side is None else side
     parsed = tr.parse(side, opts.max_ahead_ms)
-    kafka = {"kafka.bootstrap.servers": opts.bootstrap}
+    kafka = {"kafka.bootstrap.servers": opts.bootstrap, **security.spark_options()}
     return {
         "aggregates": tr.aggregate_records(aggregates_of(raw, opts))
         .writeStream.format("kafka")

@@ -36,7 +36,7 @@ SA = f"system:serviceaccount:{SYSTEM}:{RELEASE}-logpipeline"
 # Kinds a pipeline or the release may leave in a namespace.
 NAMESPACED_KINDS = (
     "deployments,statefulsets,replicasets,pods,services,configmaps,serviceaccounts,persistentvolumeclaims,"
-    "roles,rolebindings,horizontalpodautoscalers,poddisruptionbudgets,ingresses,networkpolicies,kafkatopics,"
+    "roles,rolebindings,horizontalpodautoscalers,poddisruptionbudgets,ingresses,networkpolicies,kafkatopics,kafkausers,"
     "sparkapplications,"
     "logpipelines"
 )

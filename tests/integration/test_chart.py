@@ -50,7 +50,7 @@ CHILD_KINDS = {
     ("", "configmaps"), ("", "services"), ("", "persistentvolumeclaims"), ("", "serviceaccounts"),
     ("apps", "deployments"), ("apps", "statefulsets"), ("autoscaling", "horizontalpodautoscalers"),
     ("policy", "poddisruptionbudgets"), ("networking.k8s.io", "ingresses"), ("networking.k8s.io", "networkpolicies"),
-    ("kafka.strimzi.io", "kafkatopics"),
+    ("kafka.strimzi.io", "kafkatopics"), ("kafka.strimzi.io", "kafkausers"),
     ("sparkoperator.k8s.io", "sparkapplications"), ("batch", "cronjobs"),
 }  # fmt: skip
 # What a client-mode Spark driver does with its executors (Spark's Kubernetes guide): pods, their services,

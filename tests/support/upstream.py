@@ -2,10 +2,10 @@
 
 - **SparkApplication** (``sparkoperator.k8s.io/v1beta2``): the CRD file that the Kubeflow Spark operator's
   Go module carries, read from the module's folder after ``go mod download`` into ``<cache>/go/mod``.
-- **KafkaTopic** (``kafka.strimzi.io/v1``): Strimzi publishes no Maven artifact that holds its CRD YAML
+- **KafkaTopic** and **KafkaUser** (``kafka.strimzi.io/v1``): Strimzi publishes no Maven artifact that holds its CRD YAML
   (the ``io.strimzi:api`` jar has the model classes only; its build writes the CRDs into the
   release's ``packaging/install`` folder, which is not published to Maven). It does publish
-  ``io.strimzi:crd-generator``, the tool that writes them, and the ``api`` jar, so the CRD is
+  ``io.strimzi:crd-generator``, the tool that writes them, and the ``api`` jar, so the CRDs are
   generated the way Strimzi's own build does it: its generator over its API classes with the
   options of the ``api`` module's pom. The generator needs Java 21 or newer.
 
@@ -46,7 +46,11 @@ _STRIMZI_GENERATOR_OPTIONS = (
     *("--api-versions", "v1"),
     *("--storage-version", "v1"),
 )
-_KAFKA_TOPIC_CLASS = "io.strimzi.api.kafka.model.topic.KafkaTopic"
+# kind -> (model class, CRD file name)
+_STRIMZI_KINDS = {
+    "KafkaTopic": ("io.strimzi.api.kafka.model.topic.KafkaTopic", "kafkatopics.kafka.strimzi.io.yaml"),
+    "KafkaUser": ("io.strimzi.api.kafka.model.user.KafkaUser", "kafkausers.kafka.strimzi.io.yaml"),
+}
 
 Progress = Callable[[str], None]
 
@@ -55,9 +59,10 @@ Progress = Callable[[str], None]
 class UpstreamCrds:
     spark_application: Path
     kafka_topic: Path
+    kafka_user: Path
 
     def files(self) -> list[Path]:
-        return [self.kafka_topic, self.spark_application]
+        return [self.kafka_topic, self.kafka_user, self.spark_application]
 
 
 def crd_folder(cache: Path) -> Path:
@@ -70,8 +75,8 @@ def spark_application_path(cache: Path) -> Path:
     )
 
 
-def kafka_topic_path(cache: Path) -> Path:
-    return crd_folder(cache) / f"strimzi-{STRIMZI_VERSION}" / "kafkatopics.kafka.strimzi.io.yaml"
+def strimzi_path(cache: Path, kind: str) -> Path:
+    return crd_folder(cache) / f"strimzi-{STRIMZI_VERSION}" / _STRIMZI_KINDS[kind][1]
 
 
 def _run(what: str, cmd: Sequence[str], log: Path, cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -164,24 +169,25 @@ def _maven_copy(cache: Path, artifact: str, folder: Path, log: Path) -> Path:
     return jar
 
 
-def kafka_topic_crd(cache: Path, progress: Progress | None = None) -> Path:
-    """The KafkaTopic CRD of the pinned Strimzi release, generated from its published jars the first time."""
-    target = kafka_topic_path(cache)
-    if target.is_file():
-        return target
+def strimzi_crds(cache: Path, progress: Progress | None = None) -> dict[str, Path]:
+    """The KafkaTopic and KafkaUser CRDs of the pinned Strimzi release, generated from its published jars the first
+    time."""
+    targets = {kind: strimzi_path(cache, kind) for kind in _STRIMZI_KINDS}
+    if all(path.is_file() for path in targets.values()):
+        return targets
     java = java_at_least(STRIMZI_JAVA)
     if java is None:
         raise StackError(
             "Strimzi CRD",
             f"Strimzi's CRD generator needs Java {STRIMZI_JAVA}+; set JAVA_HOME to such a JDK (none was found)",
         )
-    folder = target.parent
+    folder = targets["KafkaTopic"].parent
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "fetch.log"
     with gobuild.locked(folder / ".lock"):
-        if target.is_file():
-            return target
-        jar_folder = folder / "jars"  # copies out of the Maven repository, removed once the CRD is written
+        if all(path.is_file() for path in targets.values()):
+            return targets
+        jar_folder = folder / "jars"  # copies out of the Maven repository, removed once the CRDs are written
         jar_folder.mkdir(exist_ok=True)
         jars = []
         for artifact in STRIMZI_ARTIFACTS:
@@ -189,23 +195,31 @@ def kafka_topic_crd(cache: Path, progress: Progress | None = None) -> Path:
                 progress(f"fetching {artifact} with Maven")
             jars.append(_maven_copy(cache, artifact, jar_folder, log))
         if progress:
-            progress(f"generating the KafkaTopic CRD with Strimzi's CRD generator {STRIMZI_VERSION}")
-        staging = folder / "generated.yaml"
+            progress(
+                f"generating the {' and '.join(_STRIMZI_KINDS)} CRDs with Strimzi's CRD generator {STRIMZI_VERSION}"
+            )
         classpath = ":".join(str(jar) for jar in jars)
         generator = [java, "-cp", classpath, "io.strimzi.crdgenerator.CrdGenerator", *_STRIMZI_GENERATOR_OPTIONS]
-        _run("Strimzi CRD", [*generator, "--yaml", f"{_KAFKA_TOPIC_CLASS}={staging}"], log, folder)
-        text = staging.read_text()
-        staging.unlink()
+        staging = {kind: folder / f"generated-{kind}.yaml" for kind in _STRIMZI_KINDS}
+        outputs = [arg for kind, (cls, _) in _STRIMZI_KINDS.items() for arg in ("--yaml", f"{cls}={staging[kind]}")]
+        _run("Strimzi CRD", [*generator, *outputs], log, folder)
+        for kind, path in staging.items():
+            text = path.read_text()
+            path.unlink()
+            if f"kind: {kind}" not in text or not re.search(r"^  - name: v1$", text, re.MULTILINE):
+                raise StackError("Strimzi CRD", f"the generator wrote no {kind} CRD with version v1", log)
+            _install(text, targets[kind])
         shutil.rmtree(jar_folder)
-        if "kind: KafkaTopic" not in text or not re.search(r"^  - name: v1$", text, re.MULTILINE):
-            raise StackError("Strimzi CRD", "the generator wrote no KafkaTopic CRD with version v1", log)
-        return _install(text, target)
+        return targets
 
 
 def ensure(cache: Path, progress: Progress | None = None) -> UpstreamCrds:
-    """Both CRD files, each fetched the first time only."""
+    """The CRD files, each fetched the first time only."""
+    strimzi = strimzi_crds(cache, progress)
     return UpstreamCrds(
-        spark_application=spark_application_crd(cache, progress), kafka_topic=kafka_topic_crd(cache, progress)
+        spark_application=spark_application_crd(cache, progress),
+        kafka_topic=strimzi["KafkaTopic"],
+        kafka_user=strimzi["KafkaUser"],
     )
 
 

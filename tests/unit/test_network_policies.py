@@ -33,14 +33,14 @@ def policies(**spec: Any) -> list[dict[str, Any]]:
 
 
 ALLOWED = [
-    ("spark", KAFKA, 9092), ("sink", KAFKA, 9092), ("generator", KAFKA, 9092), ("correction", KAFKA, 9092),
+    ("spark", KAFKA, 9094), ("sink", KAFKA, 9094), ("generator", KAFKA, 9094), ("correction", KAFKA, 9094),
     ("sink", pod("dynamodb"), 8000), ("dashboard", pod("dynamodb"), 8000), ("correction", pod("dynamodb"), 8000),
     ("spark", pod("hdfs-namenode"), 8020), ("spark", pod("hdfs-datanode"), 9866),
     ("correction", pod("hdfs-namenode"), 8020), ("hdfs-datanode", pod("hdfs-namenode"), 8020),
     ("spark", pod("spark"), 41234), ("spark", INTERNET, 443), ("sink", DNS, 53),
 ]  # fmt: skip
 REFUSED = [
-    ("dashboard", KAFKA, 9092), ("dynamodb", KAFKA, 9092), ("sink", pod("hdfs-namenode"), 8020),
+    ("dashboard", KAFKA, 9094), ("dynamodb", KAFKA, 9094), ("sink", KAFKA, 9092), ("sink", pod("hdfs-namenode"), 8020),
     ("dashboard", pod("hdfs-datanode"), 9866), ("generator", pod("dynamodb"), 8000), ("sink", INTERNET, 443),
     ("dashboard", INTERNET, 80), ("sink", pod("spark"), 7078), ("dynamodb", pod("sink"), 9108),
     ("spark", KAFKA, 22), ("hdfs-namenode", INTERNET, 443), ("sink", pod("dynamodb", instance="other"), 8000),

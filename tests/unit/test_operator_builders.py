@@ -78,7 +78,12 @@ class TestConfigMap:
                         and "secretKeyRef" in e["valueFrom"]}  # fmt: skip
                 if refs:
                     secrets[container["name"]] = refs
-        assert secrets == {"sink": {"writer"}, "correct": {"writer"}, "dashboard": {"reader"}}
+        # Besides its own Kafka password (Strimzi's Secret of its KafkaUser), each holds only the keys it needs.
+        assert secrets == {
+            "sink": {"writer", "lp1-kafka-sink"},
+            "correct": {"writer", "lp1-kafka-correction"},
+            "dashboard": {"reader"},
+        }
 
 
 class TestKafkaTopic:
@@ -128,8 +133,9 @@ class TestSparkSubmitDriver:
         assert "spark.executor.instances=3" in cmd
         # Executors reach the driver at its pod IP, bound on every address: no Service that waits for readiness.
         assert {"spark.driver.host=$(POD_IP)", "spark.driver.bindAddress=0.0.0.0"} <= set(cmd)
-        env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in pod["containers"][0]["env"]}
-        assert env == {"POD_NAME": "metadata.name", "POD_IP": "status.podIP"}
+        env = {e["name"]: e["valueFrom"] for e in pod["containers"][0]["env"] if "fieldRef" in e.get("valueFrom", {})}
+        assert env == {"POD_NAME": {"fieldRef": {"fieldPath": "metadata.name"}},
+                       "POD_IP": {"fieldRef": {"fieldPath": "status.podIP"}}}  # fmt: skip
         assert pod["serviceAccountName"] == "lp1-spark"
         assert pod["securityContext"]["runAsUser"] == 185  # the Spark image's own user
 
@@ -369,6 +375,52 @@ class TestArchivePermissions:
         assert config.build_config_map(lp)["data"]["HADOOP_USER_NAME"] == "spark"
         executor = json.loads(spark.build_spark_pod_templates(lp)["data"]["executor.json"])
         assert executor["spec"]["containers"][0]["envFrom"] == [{"configMapRef": {"name": "lp1-config"}}]
+
+
+class TestKafkaUsers:
+    def test_each_client_gets_a_user_allowed_its_own_topics_and_group_only(self) -> None:
+        lp = pipeline(generator={"enabled": True})
+        users = {u["metadata"]["name"]: u for u in kafka.build_kafka_users(lp)}
+        assert sorted(users) == ["lp1-kafka-correction", "lp1-kafka-generator", "lp1-kafka-sink", "lp1-kafka-spark"]
+        assert all(u["metadata"]["labels"]["strimzi.io/cluster"] == "logpipeline-kafka" for u in users.values())
+
+        def grants(user: str) -> set[tuple[str, str, str]]:
+            acls = users[user]["spec"]["authorization"]["acls"]
+            return {(a["resource"]["type"], a["resource"]["name"], op) for a in acls for op in a["operations"]}
+
+        assert grants("lp1-kafka-generator") == {
+            ("topic", "logging_info", "Write"),
+            ("topic", "logging_info", "Describe"),
+        }
+        assert ("topic", "logging_info", "Read") in grants("lp1-kafka-spark")
+        assert ("topic", "logging_info", "Write") not in grants("lp1-kafka-spark")
+        assert ("group", "lp1-sink", "Read") in grants("lp1-kafka-sink")
+        assert not any(kind == "topic" and name == "logging_info" for kind, name, _ in grants("lp1-kafka-sink"))
+        assert grants("lp1-kafka-correction") == {
+            ("topic", "agg_logging_info", "Write"),
+            ("topic", "agg_logging_info", "Describe"),
+        }
+        assert all(
+            a["resource"]["patternType"] == "literal" for a in users["lp1-kafka-sink"]["spec"]["authorization"]["acls"]
+        )
+        data = config.build_config_map(lp)["data"]
+        assert (data["LOGPIPELINE_KAFKA_SECURITY_PROTOCOL"], data["LOGPIPELINE_KAFKA_SASL_MECHANISM"]) == (
+            "SASL_PLAINTEXT",
+            "SCRAM-SHA-512",
+        )
+        (sink_container,) = sink.build_sink_deployment(lp)["spec"]["template"]["spec"]["containers"]
+        assert "--group" in sink_container["command"] and "lp1-sink" in sink_container["command"]
+        env = {e["name"]: e for e in sink_container["env"]}
+        assert env["LOGPIPELINE_KAFKA_USERNAME"]["value"] == "lp1-kafka-sink"
+        assert env["LOGPIPELINE_KAFKA_PASSWORD"]["valueFrom"] == {
+            "secretKeyRef": {"name": "lp1-kafka-sink", "key": "password"}
+        }
+
+    def test_no_users_and_no_credentials_without_authentication(self) -> None:
+        lp = pipeline(kafka={"authentication": "none"})
+        assert kafka.build_kafka_users(lp) == []
+        assert "LOGPIPELINE_KAFKA_SECURITY_PROTOCOL" not in config.build_config_map(lp)["data"]
+        assert kafka.client_env(lp, "sink") == []
 
 
 class TestNames:

@@ -136,6 +136,7 @@ class TestUnknownAndFailed:
         answered = {
             "SparkApplication": {"applicationState": {"state": "RUNNING"}},
             "KafkaTopic": {"conditions": [{"type": "Ready", "status": "True"}]},
+            "KafkaUser": {"conditions": [{"type": "Ready", "status": "True"}]},
         }
         observed = [
             {**o, "status": answered[o["kind"]]} if o["kind"] in answered else o for o in observed_ready(desired)

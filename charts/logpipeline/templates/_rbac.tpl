@@ -55,7 +55,7 @@ these rights on a real control plane and asks the API server what it may and may
   resources: ["ingresses", "networkpolicies"]
   verbs: ["list", "create", "patch", "delete"]
 - apiGroups: ["kafka.strimzi.io"]
-  resources: ["kafkatopics"]
+  resources: ["kafkatopics", "kafkausers"]
   verbs: ["list", "create", "patch", "delete"]
 - apiGroups: ["sparkoperator.k8s.io"]
   resources: ["sparkapplications"]

@@ -33,6 +33,9 @@ def endpoints(lp: Body) -> dict[str, str]:
     out[contracts.ENV_DYNAMODB_ENDPOINT] = (
         f"http://{child_name(lp, 'dynamodb')}:{contracts.DYNAMODB_PORT}" if store["engine"] == "dynamodb-local" else ""
     )
+    if spec["kafka"]["authentication"] == "scram-sha-512":  # each client's user and password: builders.kafka
+        out[contracts.ENV_KAFKA_SECURITY_PROTOCOL] = "SASL_PLAINTEXT"
+        out[contracts.ENV_KAFKA_SASL_MECHANISM] = contracts.SCRAM
     checkpoints = spec["spark"].get("checkpointRoot")
     if checkpoints:
         out[contracts.ENV_CHECKPOINT_ROOT] = checkpoints

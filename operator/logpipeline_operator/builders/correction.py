@@ -9,7 +9,7 @@ publishes changed windows to the aggregates topic, so late events reach the tabl
 from __future__ import annotations
 
 from logpipeline_operator import constants as c
-from logpipeline_operator.builders import common
+from logpipeline_operator.builders import common, kafka
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
 from logpipeline_operator.builders.config import credentials_env
 
@@ -40,7 +40,7 @@ def build_correction_cronjob(lp: Body) -> Manifest:
         res=common.resources("500m", f"{int(DRIVER_MEMORY_MB * 1.5)}Mi", "2", f"{int(DRIVER_MEMORY_MB * 1.5)}Mi"),
         readiness={},
         liveness={},
-        env=credentials_env(lp),
+        env=[*credentials_env(lp), *kafka.client_env(lp, COMPONENT)],
         env_from=common.config_env(lp),
     )
     for probe in ("readinessProbe", "livenessProbe", "ports"):  # a run-to-completion container serves nothing

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from logpipeline import contracts
-from logpipeline_operator.builders import common
+from logpipeline_operator.builders import common, kafka
 from logpipeline_operator.builders.common import Body, Manifest, child_name, spec_of
 
 COMPONENT = "generator"
@@ -14,9 +14,8 @@ def build_generator_deployment(lp: Body) -> Manifest:
     spec = spec_of(lp)
     gen = spec["generator"]
     command = ["logpipeline", "generate", "--rate", str(gen["eventsPerSecond"]), "--metrics-port", str(METRICS_PORT)]
-    main = common.service_container(
-        lp, "generator", command, METRICS_PORT, common.resources("100m", "128Mi", "500m", "256Mi")
-    )
+    res = common.resources("100m", "128Mi", "500m", "256Mi")
+    main = common.service_container(lp, "generator", command, METRICS_PORT, res, env=kafka.client_env(lp, COMPONENT))
     template = common.pod_template(lp, COMPONENT, [main])
     return common.deployment(lp, child_name(lp, "generator"), COMPONENT, gen["replicas"], template)
 

@@ -1,4 +1,5 @@
-"""Strimzi KafkaTopic resources for the input, aggregates and dead-letter topics (pure)."""
+"""Strimzi KafkaTopic resources for the input, aggregates and dead-letter topics, and the KafkaUsers of the
+components that use them, each allowed its own topics and consumer group only (pure)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,81 @@ def build_kafka_topic(lp: Body, role: str) -> Manifest:
 
 def build_kafka_topics(lp: Body) -> list[Manifest]:
     return [build_kafka_topic(lp, role) for role in ROLES]
+
+
+def scram(lp: Body) -> bool:
+    return bool(spec_of(lp)["kafka"]["authentication"] == "scram-sha-512")
+
+
+def user_name(lp: Body, component: str) -> str:
+    """The KafkaUser (and the Secret Strimzi keeps its password in) of one component."""
+    return child_name(lp, f"kafka-{component}")
+
+
+def sink_group(lp: Body) -> str:
+    """The sink's consumer group: one per pipeline, so pipelines sharing a Kafka cluster never share a group."""
+    return child_name(lp, "sink")
+
+
+def _acl(kind: str, name: str, operations: list[str], pattern: str = "literal") -> Manifest:
+    return {"resource": {"type": kind, "name": name, "patternType": pattern}, "operations": operations}
+
+
+def user_acls(lp: Body) -> dict[str, list[Manifest]]:
+    """Component -> its ACLs: read what it consumes, write what it produces, its own consumer group."""
+    spec = spec_of(lp)
+    topics = {role: spec["kafka"]["topics"][role]["name"] for role in ROLES}
+    read, write = ["Read", "Describe"], ["Write", "Describe"]
+    users = {
+        # The streaming job reads the input through consumer groups named after its user (``groupIdPrefix``).
+        "spark": [
+            _acl("topic", topics[contracts.INPUT], read),
+            _acl("topic", topics[contracts.AGGREGATES], write),
+            _acl("topic", topics[contracts.DEAD_LETTER], write),
+            _acl("group", user_name(lp, "spark"), ["Read"], "prefix"),
+        ],
+        "sink": [
+            _acl("topic", topics[contracts.AGGREGATES], read),
+            _acl("topic", topics[contracts.DEAD_LETTER], write),
+            _acl("group", sink_group(lp), ["Read"]),
+        ],
+    }
+    if spec["generator"]["enabled"]:
+        users["generator"] = [_acl("topic", topics[contracts.INPUT], write)]
+    if spec["correction"]["enabled"] and spec["archive"]["enabled"]:
+        users["correction"] = [_acl("topic", topics[contracts.AGGREGATES], write)]
+    return users
+
+
+def build_kafka_users(lp: Body) -> list[Manifest]:
+    if not scram(lp):
+        return []
+    cluster = {"strimzi.io/cluster": spec_of(lp)["kafka"]["clusterName"]}
+    return [
+        {
+            "apiVersion": API_VERSION,
+            "kind": "KafkaUser",
+            "metadata": metadata(lp, user_name(lp, component), COMPONENT, cluster),
+            "spec": {
+                "authentication": {"type": "scram-sha-512"},
+                "authorization": {"type": "simple", "acls": acls},
+            },
+        }
+        for component, acls in user_acls(lp).items()
+    ]
+
+
+def client_env(lp: Body, component: str) -> list[Manifest]:
+    """A Kafka client's user name and password (from the Secret Strimzi writes for its KafkaUser)."""
+    if not scram(lp):
+        return []
+    return [
+        {"name": contracts.ENV_KAFKA_USERNAME, "value": user_name(lp, component)},
+        {
+            "name": contracts.ENV_KAFKA_PASSWORD,
+            "valueFrom": {"secretKeyRef": {"name": user_name(lp, component), "key": "password"}},
+        },
+    ]
 
 
 def refuse_partition_decreases(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from logpipeline import contracts
-from logpipeline_operator.builders import common
+from logpipeline_operator.builders import common, kafka
 from logpipeline_operator.builders.common import Body, Manifest, child_name, spec_of
 from logpipeline_operator.builders.config import credentials_env
 
@@ -14,12 +14,13 @@ METRICS_PORT = contracts.SINK_HTTP_PORT
 def build_sink_deployment(lp: Body) -> Manifest:
     spec = spec_of(lp)
     command = [
-        "logpipeline", "sink", "--batch-size", str(spec["sink"]["batchSize"]),
+        "logpipeline", "sink", "--batch-size", str(spec["sink"]["batchSize"]), "--group", kafka.sink_group(lp),
         "--http-host", "0.0.0.0", "--http-port", str(METRICS_PORT),
     ]  # fmt: skip
     if spec["metricsStore"]["engine"] == "aws":
         command.append("--aws")
     res = common.resources("100m", "256Mi", "500m", "512Mi")
-    main = common.service_container(lp, "sink", command, METRICS_PORT, res, env=credentials_env(lp))
+    env = [*credentials_env(lp), *kafka.client_env(lp, COMPONENT)]
+    main = common.service_container(lp, "sink", command, METRICS_PORT, res, env=env)
     template = common.pod_template(lp, COMPONENT, [main])
     return common.deployment(lp, child_name(lp, "sink"), COMPONENT, spec["sink"]["replicas"], template)

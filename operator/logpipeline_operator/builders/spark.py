@@ -13,7 +13,7 @@ import json
 
 from logpipeline import contracts
 from logpipeline_operator import constants as c
-from logpipeline_operator.builders import common
+from logpipeline_operator.builders import common, kafka
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
 
 TEMPLATES = "/opt/logpipeline/pod-templates"
@@ -99,6 +99,8 @@ def build_spark_application(lp: Body) -> Manifest:
                 "serviceAccount": service_account_name(lp),
                 "labels": pod_labels,
                 "envFrom": env_from,
+                # The job's Kafka options (and so its executors') carry the user and password the driver reads.
+                "env": kafka.client_env(lp, COMPONENT),
                 "securityContext": common.SPARK_CONTAINER_SECURITY_CONTEXT,
                 "podSecurityContext": common.SPARK_POD_SECURITY_CONTEXT,
             },
@@ -184,7 +186,10 @@ def build_spark_submit_driver(lp: Body) -> Manifest:
         res=common.resources(str(spark["driver"]["cores"]), f"{int(memory_mb * 1.4)}Mi"),
         readiness=common.tcp_probe("ui", 20),
         liveness=common.tcp_probe("ui", 60),
-        env=[{"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}} for name, path in field],
+        env=[
+            *({"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}} for name, path in field),
+            *kafka.client_env(lp, COMPONENT),
+        ],
         env_from=common.config_env(lp),
         mounts=[{"name": "pod-templates", "mountPath": TEMPLATES, "readOnly": True}],
     )

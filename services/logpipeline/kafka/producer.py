@@ -21,6 +21,8 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from logpipeline.kafka import security
+
 MAX_DLQ_MESSAGE_BYTES = 8 << 20
 KAFKA_LOG = logging.getLogger("logpipeline.kafka")
 
@@ -40,6 +42,7 @@ def producer_config(bootstrap: str, **overrides: Any) -> dict[str, Any]:
         "delivery.report.only.error": True,
         "client.id": "logpipeline",
         "logger": KAFKA_LOG,  # the client's own log lines go through logging (JSON lines in the services)
+        **security.client_config(),
     }
     config.update(overrides)
     return config

@@ -21,6 +21,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 
 from logpipeline import contracts
 from logpipeline.config import Names
+from logpipeline.kafka import security
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def require(client: Producer | AdminClient, bootstrap: str, names: Sequence[str]
 
 
 def admin_client(bootstrap: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap})
+    return AdminClient({"bootstrap.servers": bootstrap, **security.client_config()})
 
 
 __all__ = [

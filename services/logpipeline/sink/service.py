@@ -28,7 +28,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from confluent_kafka.admin import AdminClient
 
 from logpipeline import contracts, observability
-from logpipeline.kafka import topics
+from logpipeline.kafka import security, topics
 from logpipeline.kafka.deadletters import DeadLetters
 from logpipeline.kafka.producer import Sender
 from logpipeline.metrics import records, revisions, store
@@ -136,7 +136,11 @@ class Sink:
 
     def _ensure_topics(self) -> None:
         """Create the aggregates and dead-letter topics if absent, with the contracts' configs."""
-        conf: dict[str, Any] = {"bootstrap.servers": self.cfg.bootstrap, "logger": KAFKA_LOG}
+        conf: dict[str, Any] = {
+            "bootstrap.servers": self.cfg.bootstrap,
+            "logger": KAFKA_LOG,
+            **security.client_config(),
+        }
         admin = AdminClient(conf)
         specs = [
             topics.TopicSpec(self.cfg.topic, self.cfg.topic_partitions, contracts.topic_configs(contracts.AGGREGATES)),
@@ -294,6 +298,7 @@ class Sink:
                     "isolation.level": "read_committed",
                     "max.poll.interval.ms": 600_000,
                     "logger": KAFKA_LOG,  # the client's own log lines, as JSON lines like the sink's
+                    **security.client_config(),
                 }
             )
             self.consumer.subscribe([cfg.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)

@@ -35,7 +35,8 @@ class Kafka(Component):
         super().__init__("kafka", settings, ready_timeout=90.0)
 
     def ports(self) -> dict[str, int]:
-        return {"broker": self.settings.ports.kafka, "controller": self.settings.ports.kafka_controller}
+        ports = self.settings.ports
+        return {"broker": ports.kafka, "sasl": ports.kafka_sasl, "controller": ports.kafka_controller}
 
     def address(self) -> str:
         return self.settings.kafka_bootstrap
@@ -47,11 +48,20 @@ class Kafka(Component):
                 "process.roles=broker,controller",
                 "node.id=1",
                 f"controller.quorum.bootstrap.servers={host}:{p.kafka_controller}",
-                f"listeners=PLAINTEXT://{host}:{p.kafka},CONTROLLER://{host}:{p.kafka_controller}",
-                f"advertised.listeners=PLAINTEXT://{host}:{p.kafka}",
+                f"listeners=PLAINTEXT://{host}:{p.kafka},SASL_PLAINTEXT://{host}:{p.kafka_sasl},"
+                f"CONTROLLER://{host}:{p.kafka_controller}",
+                f"advertised.listeners=PLAINTEXT://{host}:{p.kafka},SASL_PLAINTEXT://{host}:{p.kafka_sasl}",
                 "controller.listener.names=CONTROLLER",
                 "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+                # SCRAM users (created through the Admin API) on the SASL listener, held to their ACLs; the plain
+                # listener's clients (the local pipeline, tests, the stack's own checks) are the administrators.
+                "sasl.enabled.mechanisms=SCRAM-SHA-512",
+                "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config="
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+                "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                "super.users=User:ANONYMOUS",
+                "allow.everyone.if.no.acl.found=false",
                 f"log.dirs={self.data_dir}",
                 "num.partitions=3",
                 "auto.create.topics.enable=false",

@@ -86,6 +86,7 @@ def _stored(cp: ControlPlane, name: str, spec: dict[str, Any]) -> dict[str, Any]
 def test_the_upstream_crds_are_installed_with_the_versions_the_builders_use(control_plane: ControlPlane) -> None:
     for name, version in [
         ("kafkatopics.kafka.strimzi.io", "v1"),
+        ("kafkausers.kafka.strimzi.io", "v1"),
         ("sparkapplications.sparkoperator.k8s.io", "v1beta2"),
     ]:
         found = kubectl_json(control_plane, "get", "crd", name)
@@ -135,3 +136,47 @@ def test_a_field_the_upstream_schema_does_not_have_is_refused(
     node["noSuchField"] = 1
     out = _apply(control_plane, [obj], "--dry-run=server", check=False)
     assert "noSuchField" in out and "unknown field" in out, out
+
+
+def _spark_pods(lp: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pods the Spark children lead to: the spark-submit driver's own pod and its executors' (from the pod
+    template the driver mounts), or those the Spark operator makes of a SparkApplication's driver and executor."""
+    children = plan.build_children(lp)
+    pods = []
+    for obj in children:
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"].endswith("-spark-templates"):
+            executor = json.loads(obj["data"]["executor.json"])
+            executor["metadata"] = {"name": "executor"}
+            executor["spec"]["containers"][0]["image"] = lp["spec"]["spark"]["image"]
+            pods.append(executor)
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"].endswith("-spark-driver"):
+            spec = {k: v for k, v in obj["spec"]["template"]["spec"].items() if k != "serviceAccountName"}
+            pods.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "driver"}, "spec": spec})
+        if obj["kind"] == "SparkApplication":
+            for role in ("driver", "executor"):
+                part = obj["spec"][role]
+                container = {"name": f"spark-kubernetes-{role}", "image": obj["spec"]["image"],
+                             "securityContext": part["securityContext"]}  # fmt: skip
+                pods.append({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": role},
+                             "spec": {"securityContext": part["podSecurityContext"], "containers": [container]}})  # fmt: skip
+    return pods
+
+
+@pytest.mark.parametrize("mode", ["submit", "operator"])
+def test_the_spark_pods_pass_the_api_servers_restricted_admission(
+    control_plane: ControlPlane, namespace: str, mode: str
+) -> None:
+    """Pod Security admission of the real API server (the namespace enforces "restricted"), not the project's own
+    reading of the profile; a dry run, so nothing is scheduled."""
+    lp = crd.logpipeline({"spark": {"mode": mode}}, name=f"psa-{mode}", namespace=NS)
+    pods = _spark_pods(lp)
+    assert len(pods) == 2
+    for pod in pods:
+        out = control_plane.kubectl("create", "--dry-run=server", "-n", NS, "-f", "-", input_text=json.dumps(pod),
+                                    check=False)  # fmt: skip
+        assert out.returncode == 0, out.stderr
+    unsafe = json.loads(json.dumps(pods[0]))
+    unsafe["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
+    out = control_plane.kubectl("create", "--dry-run=server", "-n", NS, "-f", "-", input_text=json.dumps(unsafe),
+                                check=False)  # fmt: skip
+    assert out.returncode != 0 and "allowPrivilegeEscalation" in out.stderr, out.stderr

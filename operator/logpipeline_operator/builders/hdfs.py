@@ -104,28 +104,17 @@ def namenode_script(lp: Body) -> str:
     )
 
 
+def _role_statefulset(lp: Body, role: str, key: str, script: str, ports: Mapping[str, int]) -> Manifest:
+    node = spec_of(lp)["archive"][key]
+    return _statefulset(lp, role, node["replicas"], node["storage"], script, ports)
+
+
 def build_namenode_statefulset(lp: Body) -> Manifest:
-    archive = spec_of(lp)["archive"]
-    return _statefulset(
-        lp,
-        NAMENODE,
-        archive["namenode"]["replicas"],
-        archive["namenode"]["storage"],
-        namenode_script(lp),
-        NAMENODE_PORTS,
-    )
+    return _role_statefulset(lp, NAMENODE, "namenode", namenode_script(lp), NAMENODE_PORTS)
 
 
 def build_datanode_statefulset(lp: Body) -> Manifest:
-    archive = spec_of(lp)["archive"]
-    return _statefulset(
-        lp,
-        DATANODE,
-        archive["datanode"]["replicas"],
-        archive["datanode"]["storage"],
-        "exec hdfs datanode",
-        DATANODE_PORTS,
-    )
+    return _role_statefulset(lp, DATANODE, "datanode", "exec hdfs datanode", DATANODE_PORTS)
 
 
 def build_hdfs_services(lp: Body) -> list[Manifest]:

@@ -61,7 +61,7 @@ def _kill_broker(settings: config.Settings) -> None:
 @pytest.fixture(scope="module")
 def outage(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("outage")
-    ports = replace(stack.ports, kafka=free_port(), kafka_controller=free_port())
+    ports = replace(stack.ports, kafka=free_port(), kafka_sasl=free_port(), kafka_controller=free_port())
     private = config.Settings(state=tmp / "state", cache=stack.cache, ports=ports)
     lifecycle.up(private, lambda component, message: None, only=["kafka"])
     unique = uuid.uuid4().hex[:10]

@@ -139,6 +139,8 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, reason: s
         uid = lp["metadata"]["uid"]
         owned = [o for o in observed if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])]
         pruned = plan.to_prune(desired, owned)
+        for release in kafka.released(pruned, desired):  # the topic's records stay: only the resource goes
+            kube.apply(release, manager=f"{c.FIELD_MANAGER}.release")
         for obj in pruned:
             kube.delete(obj)
     except kube.KubeError as exc:

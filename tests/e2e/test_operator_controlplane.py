@@ -146,6 +146,47 @@ def test_partition_decrease_is_refused_with_a_condition(control_plane: ControlPl
     _merge_patch(control_plane, {"kafka": {"topics": {"input": {"partitions": 6}}}})
 
 
+def test_a_topic_resource_of_an_earlier_name_lets_go_of_its_topic_before_it_is_pruned(
+    control_plane: ControlPlane, namespace: str
+) -> None:
+    """Topic resources used to be named after the topic: such a leftover is released (Strimzi then leaves the topic
+    and its records in Kafka) and only then deleted. A finalizer of the test's holds it to look at."""
+    lp = _lp(control_plane)
+    labels = {"app.kubernetes.io/instance": "example", "app.kubernetes.io/managed-by": "logpipeline-operator",
+              "app.kubernetes.io/name": "logpipeline", "app.kubernetes.io/component": "kafka-topics",
+              "strimzi.io/cluster": "logpipeline-kafka"}  # fmt: skip
+    owner = {"apiVersion": "logpipeline.io/v1alpha1", "kind": "LogPipeline", "name": "example",
+             "uid": lp["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}  # fmt: skip
+    old = {
+        "apiVersion": "kafka.strimzi.io/v1",
+        "kind": "KafkaTopic",
+        "metadata": {
+            "name": "example-topic-logging-info",
+            "namespace": NS,
+            "labels": labels,
+            "ownerReferences": [owner],
+            "finalizers": ["test.logpipeline.io/hold"],
+        },
+        "spec": {"topicName": "logging_info", "partitions": 6, "replicas": 1},
+    }
+    control_plane.kubectl("apply", "-f", "-", input_text=json.dumps(old))
+    _merge_patch(control_plane, {"sink": {"replicas": 2}})  # any change: the operator reconciles and prunes
+
+    def released() -> dict[str, Any] | None:
+        got = _get(control_plane, old)
+        return got if got and got["metadata"].get("deletionTimestamp") else None
+
+    held = wait_for(released, 60, "the old topic resource deleted")
+    assert held["metadata"]["annotations"]["strimzi.io/managed"] == "false"
+    control_plane.kubectl("patch", "kafkatopic", "example-topic-logging-info", "-n", NS, "--type=json",
+                          "-p", json.dumps([{"op": "remove", "path": "/metadata/finalizers"}]))  # fmt: skip
+    wait_for(lambda: _get(control_plane, old) is None, 30, "the old topic resource gone")
+    assert (_get(control_plane, {**old, "metadata": {"name": "example-topic-input"}}) or {})["spec"]["topicName"] == (
+        "logging_info"
+    )
+    _merge_patch(control_plane, {"sink": {"replicas": 3}})
+
+
 def test_a_deleted_child_is_recreated(control_plane: ControlPlane, namespace: str) -> None:
     def settled() -> bool:
         lp = _lp(control_plane)

@@ -377,6 +377,21 @@ class TestArchivePermissions:
         assert executor["spec"]["containers"][0]["envFrom"] == [{"configMapRef": {"name": "lp1-config"}}]
 
 
+class TestTopicHandover:
+    def test_a_renamed_topic_resource_is_released_before_it_is_pruned(self) -> None:
+        lp = pipeline()
+        desired = plan.build_children(lp)
+        old = {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaTopic",
+               "metadata": {"name": "lp1-topic-logging-info", "namespace": "ns1"}, "spec": {"topicName": "logging_info"}}  # fmt: skip
+        gone = {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaTopic",
+                "metadata": {"name": "lp1-topic-old", "namespace": "ns1"}, "spec": {"topicName": "old_topic"}}  # fmt: skip
+        pruned = plan.to_prune(desired, [*desired, old, gone])
+        assert [p["metadata"]["name"] for p in pruned] == ["lp1-topic-logging-info", "lp1-topic-old"]
+        (release,) = kafka.released(pruned, desired)
+        assert release["metadata"] == {"name": "lp1-topic-logging-info", "namespace": "ns1",
+                                       "annotations": {"strimzi.io/managed": "false"}}  # fmt: skip
+
+
 class TestKafkaUsers:
     def test_each_client_gets_a_user_allowed_its_own_topics_and_group_only(self) -> None:
         lp = pipeline(generator={"enabled": True})

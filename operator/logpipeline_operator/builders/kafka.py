@@ -3,7 +3,7 @@ components that use them, each allowed its own topics and consumer group only (p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from logpipeline import contracts
@@ -44,6 +44,26 @@ def build_kafka_topic(lp: Body, role: str) -> Manifest:
 
 def build_kafka_topics(lp: Body) -> list[Manifest]:
     return [build_kafka_topic(lp, role) for role in ROLES]
+
+
+def released(pruned: Iterable[Mapping[str, Any]], desired: Iterable[Mapping[str, Any]]) -> list[Manifest]:
+    """Before a KafkaTopic is pruned while another one of the spec still names its Kafka topic (a resource renamed,
+    as topic resources were when they came to be named by role): the patch that makes Strimzi let go of the topic
+    (``strimzi.io/managed: "false"``), so deleting the old resource leaves the topic and its records in Kafka."""
+    kept = {obj["spec"]["topicName"] for obj in desired if obj["kind"] == "KafkaTopic"}
+    return [
+        {
+            "apiVersion": obj["apiVersion"],
+            "kind": "KafkaTopic",
+            "metadata": {
+                "name": obj["metadata"]["name"],
+                "namespace": obj["metadata"]["namespace"],
+                "annotations": {"strimzi.io/managed": "false"},
+            },
+        }
+        for obj in pruned
+        if obj["kind"] == "KafkaTopic" and (obj.get("spec") or {}).get("topicName") in kept
+    ]
 
 
 def scram(lp: Body) -> bool:

@@ -23,7 +23,6 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AclBinding,
     AclOperation,
     AclPermissionType,
-    AdminClient,
     ResourcePatternType,
     ResourceType,
     ScramCredentialInfo,
@@ -33,7 +32,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 
 from logpipeline import config, contracts
 from logpipeline.events import codec
-from logpipeline.kafka import security, topics
+from logpipeline.kafka import topics
 from logpipeline.kafka.producer import Sender
 from logpipeline_operator.builders import kafka
 from support import crd
@@ -137,9 +136,9 @@ def test_a_wrong_password_is_refused(
     user, _password, allowed, _other = account
     _sasl(monkeypatch, user, "not-the-password")
     errors: list[KafkaError] = []
-    conf = {"bootstrap.servers": f"{stack.host}:{stack.ports.kafka_sasl}", "error_cb": errors.append,
-            "logger": logging.getLogger("kafka-auth-test"), **security.client_config()}  # fmt: skip
-    admin = AdminClient(conf)
+    admin = topics.admin_client(
+        f"{stack.host}:{stack.ports.kafka_sasl}", error_cb=errors.append, logger=logging.getLogger("kafka-auth-test")
+    )
     with pytest.raises(KafkaException):
         admin.list_topics(topic=allowed, timeout=10)
     wait_for(lambda: admin.poll(0.5) is not None and any(e.code() == KafkaError._AUTHENTICATION for e in errors),

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import signal
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
 
-from logpipeline import config
+from logpipeline import config, observability
 from logpipeline.cli import producers
 from logpipeline.cli.progress import log, result
 from logpipeline.ingest import mapping, reader
@@ -56,13 +55,7 @@ def ingest_command(
     dead = DeadLetters(dlq, stage="ingest")
     metrics = IngestMetrics()
     producers.serve_health(metrics.registry, sender, "logpipeline_ingest", metrics_port)
-    stopping = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stopping = observability.stop_on_signals(logging.getLogger("logpipeline.ingest"))
     # Lines are read whole up to what a dead letter can hold, so a rejected oversized line is kept intact.
     lines = reader.read_lines(path, max_bytes=MAX_DLQ_VALUE_BYTES, follow=follow, stop=stopping.is_set)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
@@ -143,8 +144,9 @@ def require(client: Producer | AdminClient, bootstrap: str, names: Sequence[str]
         )
 
 
-def admin_client(bootstrap: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap, **security.client_config()})
+def admin_client(bootstrap: str, **overrides: Any) -> AdminClient:
+    """An admin client that authenticates as the environment says (``security``); ``overrides`` are added settings."""
+    return AdminClient({"bootstrap.servers": bootstrap, **security.client_config(), **overrides})
 
 
 __all__ = [

@@ -22,10 +22,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
-from confluent_kafka.admin import AdminClient
 
 from logpipeline import contracts, observability
 from logpipeline.kafka import security, topics
@@ -39,7 +37,6 @@ from logpipeline.sink.telemetry import Metrics
 
 log = logging.getLogger("logpipeline.sink")
 KAFKA_LOG = logging.getLogger("logpipeline.sink.kafka")
-T = TypeVar("T")
 
 
 class Sink:
@@ -136,12 +133,7 @@ class Sink:
 
     def _ensure_topics(self) -> None:
         """Create the aggregates and dead-letter topics if absent, with the contracts' configs."""
-        conf: dict[str, Any] = {
-            "bootstrap.servers": self.cfg.bootstrap,
-            "logger": KAFKA_LOG,
-            **security.client_config(),
-        }
-        admin = AdminClient(conf)
+        admin = topics.admin_client(self.cfg.bootstrap, logger=KAFKA_LOG)
         specs = [
             topics.TopicSpec(self.cfg.topic, self.cfg.topic_partitions, contracts.topic_configs(contracts.AGGREGATES)),
             topics.TopicSpec(

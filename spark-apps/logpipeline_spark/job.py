@@ -1,22 +1,23 @@
-"""Entry point of the streaming job: reads the input topic and runs the pipeline's three queries.
+"""Entry point of the streaming job: reads the input topic and runs the pipeline's two queries.
 
 ``python -m logpipeline_spark.job [options]`` (local master, Kafka connector resolved by Spark's Ivy) or
 ``spark-submit --packages <connector> spark-apps/logpipeline_spark/main.py [options]``. Queries:
 
 - ``aggregates``: per-(window, api, log_level) aggregates -> the aggregates topic, update mode, so the
   current window is visible within a trigger or two (full values, key = aggregate id);
-- ``dead_letters``: invalid records -> the dead-letter topic, original bytes, reason in ``dlq.*`` headers;
-- ``raw_archive``: valid events -> Parquet ``<root>/<pipeline>/raw/date=YYYY-MM-DD/hour=HH/``.
+- ``route`` (``logpipeline_spark.route``): each record parsed once; invalid records -> the dead-letter topic
+  (original bytes, reason in ``dlq.*`` headers) and valid events -> Parquet
+  ``<root>/<pipeline>/raw/date=YYYY-MM-DD/hour=HH/``, both exactly once per micro-batch.
 
 Closed windows are archived by the correction job (``logpipeline_spark.correct``), which re-aggregates them
 from the raw archive, late events included. The aggregates query runs in its own FAIR scheduler pool
-(``queries.POOLS``), weighted above the others, and the side queries read the topic in small tasks
-(``--side-min-partitions``): their larger, rarer batches then delay the next aggregates batch by one short
-task at most instead of a whole batch.
+(``queries.POOLS``), weighted above the route query, which reads the topic in small tasks
+(``--side-min-partitions``): its larger, rarer batches then delay the next aggregates batch by one short
+task at most instead of a whole batch. Neither query runs a micro-batch when no data arrived.
 
 Each query checkpoints under ``<checkpoint root>/<pipeline>/checkpoints/<query>``, so a restart
-resumes exactly where it stopped (the file sinks and the state are exactly-once; the Kafka sinks are
-at-least-once, harmless because aggregates are full values). SIGTERM or SIGINT stops the queries
+resumes exactly where it stopped (the state and the route query's outputs are exactly-once; the aggregates
+topic is at-least-once, harmless because aggregates are full values). SIGTERM or SIGINT stops the queries
 between micro-batches. Logs are JSON lines; /healthz, /readyz and /metrics are served on
 ``--metrics-port``.
 """
@@ -36,8 +37,10 @@ from pyspark.sql.streaming.query import StreamingQuery
 
 from logpipeline.observability import configure_logging, serve, stop_on_signals
 from logpipeline_spark import session, telemetry
+from logpipeline_spark.archive import Archive
 from logpipeline_spark.options import JobOptions, parse_args
-from logpipeline_spark.queries import checkpoint_hint, scheduler_pools, session_conf, start
+from logpipeline_spark.queries import checkpoint_hint, running, scheduler_pools, session_conf, start
+from logpipeline_spark.route import Router
 
 log = logging.getLogger("logpipeline_spark.job")
 
@@ -68,13 +71,18 @@ def run(opts: JobOptions) -> int:
     spark.sparkContext.setLogLevel("WARN")
     log.info("session ready", extra={"fields": {"spark": spark.version, "master": spark.sparkContext.master}})
     metrics = telemetry.Metrics()
+    router: Router | None = None
     try:
-        queries = start(spark, opts)
+        if "route" in running(opts):
+            router = Router(opts, Archive(spark) if "raw_archive" in opts.queries else None, metrics)
+        queries = start(spark, opts, router)
         if opts.metrics_port:
             serve("0.0.0.0", opts.metrics_port, metrics.registry, lambda: all(q.isActive for q in queries.values()))
         failed = supervise(queries, metrics, stop, opts)
         _stop(queries)
     finally:
+        if router is not None:
+            router.close()
         spark.stop()
     log.info("job stopped", extra={"fields": {"failed": failed}})
     return 1 if failed else 0

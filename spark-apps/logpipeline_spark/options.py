@@ -15,6 +15,7 @@ from logpipeline.events.schema import DEFAULT_MAX_AHEAD_MS
 
 T = TypeVar("T")
 
+# The job's outputs; the aggregates query writes the first, the route query the others (``queries.running``).
 QUERIES: tuple[str, ...] = ("aggregates", "dead_letters", "raw_archive")
 
 
@@ -31,7 +32,6 @@ class JobOptions:
     watermark: str = "1 minute"
     trigger: str = "1 second"
     side_trigger: str = "10 seconds"
-    archive_trigger: str = "10 seconds"
     master: str | None = "local[2]"
     starting_offsets: str = "earliest"
     max_offsets_per_trigger: int = 0
@@ -59,7 +59,8 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     names = settings.names
     p = argparse.ArgumentParser(
         prog="logpipeline_spark.job",
-        description="The streaming job: input topic -> aggregates, dead letters, raw archive.",
+        description="The streaming job: input topic -> aggregates (one query); raw archive and dead letters "
+        "(the route query).",
     )
     p.add_argument("--bootstrap", default=_env(contracts.ENV_KAFKA_BOOTSTRAP, settings.kafka_bootstrap))
     p.add_argument(
@@ -80,12 +81,8 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     p.add_argument(
         "--side-trigger",
         default=_env("LOGPIPELINE_SIDE_TRIGGER", "10 seconds"),
-        help="of the dead-letter query (it needs no second-level latency)",
-    )
-    p.add_argument(
-        "--archive-trigger",
-        default=_env("LOGPIPELINE_ARCHIVE_TRIGGER", "10 seconds"),
-        help="of the raw archive query (longer: fewer, larger Parquet files, in larger bursts)",
+        help="of the route query (raw archive and dead letters: no second-level latency needed; longer means fewer, "
+        "larger Parquet files)",
     )
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit chose the master already
     p.add_argument("--master", default=_env("LOGPIPELINE_SPARK_MASTER", "" if under_submit else "local[2]"))
@@ -116,7 +113,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     p.add_argument(
         "--queries",
         default=os.environ.get(contracts.ENV_QUERIES) or ",".join(QUERIES),
-        help="comma-separated subset of " + ",".join(QUERIES),
+        help="the outputs to write, a comma-separated subset of " + ",".join(QUERIES),
     )
     p.add_argument(
         "--max-ahead",

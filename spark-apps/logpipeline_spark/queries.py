@@ -1,16 +1,20 @@
-"""The streaming job's queries: Kafka source options, the three writers, scheduler pools and per-query settings."""
+"""The streaming job's queries: Kafka source options, the two writers, scheduler pools and per-query settings."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming.query import StreamingQuery
 from pyspark.sql.streaming.readwriter import DataStreamWriter
 
-from logpipeline.kafka import security
+from logpipeline.kafka import security, topics
 from logpipeline_spark import transformations as tr
+from logpipeline_spark import upgrade
+from logpipeline_spark.archive import Archive
 from logpipeline_spark.options import JobOptions
+from logpipeline_spark.route import Router
 
 log = logging.getLogger("logpipeline_spark.job")
 
@@ -55,26 +59,26 @@ def aggregates_of(raw: DataFrame, opts: JobOptions) -> DataFrame:
     return tr.aggregate(events, opts.window)
 
 
-def writers(raw: DataFrame, opts: JobOptions, side: DataFrame | None = None) -> dict[str, DataStreamWriter]:
-    """The three queries, configured but not started; ``side`` (default ``raw``) feeds all but the aggregates."""
-    side = raw if side is None else side
-    parsed = tr.parse(side, opts.max_ahead_ms)
+def aggregates_writer(raw: DataFrame, opts: JobOptions) -> DataStreamWriter:
+    """The aggregates query, configured but not started: update mode to the aggregates topic."""
     kafka = {"kafka.bootstrap.servers": opts.bootstrap, **security.spark_options()}
-    return {
-        "aggregates": tr.aggregate_records(aggregates_of(raw, opts))
+    return (
+        tr.aggregate_records(aggregates_of(raw, opts))
         .writeStream.format("kafka")
         .options(**kafka, topic=opts.aggregates_topic)
-        .outputMode("update"),
-        "dead_letters": tr.dead_letter_records(tr.with_class_counts(parsed.invalid))
-        .writeStream.format("kafka")
-        .options(**kafka, topic=opts.dlq_topic)
-        .outputMode("append"),
-        "raw_archive": tr.archive_partitions(parsed.valid)
-        .writeStream.format("parquet")
-        .option("path", opts.path("raw"))
-        .partitionBy("date", "hour")
-        .outputMode("append"),
-    }
+        .outputMode("update")
+    )
+
+
+def route_writer(raw: DataFrame, router: Router) -> DataStreamWriter:
+    """The route query, configured but not started: each micro-batch goes to ``router``."""
+    return raw.writeStream.foreachBatch(router)
+
+
+def running(opts: JobOptions) -> tuple[str, ...]:
+    """The queries that write the selected outputs: ``aggregates``, and ``route`` for dead letters and raw archive."""
+    out = ("aggregates",) if "aggregates" in opts.queries else ()
+    return out + (("route",) if {"dead_letters", "raw_archive"} & set(opts.queries) else ())
 
 
 def scheduler_pools() -> str:
@@ -88,25 +92,25 @@ def scheduler_pools() -> str:
 
 
 def trigger_of(query: str, opts: JobOptions) -> str:
-    if query == "aggregates":
-        return opts.trigger
-    return opts.side_trigger if query == "dead_letters" else opts.archive_trigger
+    return opts.trigger if query == "aggregates" else opts.side_trigger
 
 
 def query_conf(query: str, opts: JobOptions) -> dict[str, str]:
-    """Session settings that a query keeps from its start: its state partitions and, for the aggregates query, no
-    no-data micro-batches. In update mode a batch with no new data writes nothing (it only evicts state that the
-    watermark has passed, which the next data batch does as well), yet it costs as much as a small data batch."""
-    return {
-        "spark.sql.shuffle.partitions": str(opts.shuffle_partitions),
-        "spark.sql.streaming.noDataMicroBatches.enabled": str(query != "aggregates").lower(),
-    }
+    """Session settings that a query keeps from its start: its state partitions."""
+    return {"spark.sql.shuffle.partitions": str(opts.shuffle_partitions)}
 
 
 def session_conf(opts: JobOptions, allocation_file: str) -> dict[str, str]:
     """The job's session settings: FAIR pools from ``allocation_file``, the UI, and the heap of a local-mode JVM.
     Each query sets its own state partitions when it starts (``query_conf``)."""
-    conf = {"spark.scheduler.mode": "FAIR", "spark.scheduler.allocation.file": allocation_file}
+    conf = {
+        "spark.scheduler.mode": "FAIR",
+        "spark.scheduler.allocation.file": allocation_file,
+        # No micro-batch without new data. The route query has nothing to do then; in update mode the aggregates
+        # query would write nothing (it would only evict state that the watermark has passed, which the next data
+        # batch does as well), yet such a batch costs as much as a small data batch.
+        "spark.sql.streaming.noDataMicroBatches.enabled": "false",
+    }
     if opts.master:  # a JVM this process starts; under spark-submit the JVM runs already
         conf["spark.driver.memory"] = opts.driver_memory
     conf.update({"spark.ui.port": str(opts.ui_port)} if opts.ui_port else {"spark.ui.enabled": "false"})
@@ -138,13 +142,26 @@ def pool_of(query: str) -> str:
     return "aggregates" if query == "aggregates" else "side"
 
 
-def start(spark: SparkSession, opts: JobOptions) -> dict[str, StreamingQuery]:
-    raw = read_input(spark, opts)
-    side = read_input(spark, opts, opts.side_min_partitions)
+def input_partitions(opts: JobOptions) -> dict[str, list[int]]:
+    """The input topic's partitions, from the broker."""
+    metadata = topics.admin_client(opts.bootstrap).list_topics(opts.input_topic, timeout=30)
+    return {opts.input_topic: sorted(metadata.topics[opts.input_topic].partitions)}
+
+
+def start(spark: SparkSession, opts: JobOptions, router: Router | None) -> dict[str, StreamingQuery]:
+    """Start the ``running`` queries (the route query writes through ``router``)."""
     started: dict[str, StreamingQuery] = {}
-    for name, writer in writers(raw, opts, side).items():
-        if name not in opts.queries:
-            continue
+    for name in running(opts):
+        if name == "aggregates":
+            writer = aggregates_writer(read_input(spark, opts), opts)
+        else:
+            assert router is not None, "the route query needs its writer"
+            archive = Archive(spark)
+            if "raw_archive" in opts.queries:
+                upgrade.retire_file_sink_log(archive, opts.path("raw"))
+            begin = upgrade.route_start(archive, opts, lambda: input_partitions(opts))
+            source = replace(opts, starting_offsets=begin) if begin else opts
+            writer = route_writer(read_input(spark, source, opts.side_min_partitions), router)
         # A query's micro-batches run in the pool set on the thread that starts it.
         spark.sparkContext.setLocalProperty("spark.scheduler.pool", pool_of(name))
         # A new query keeps the session's settings as they are at its start.

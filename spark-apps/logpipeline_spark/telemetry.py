@@ -41,19 +41,14 @@ class Metrics:
             ["error_class"],
             registry=self.registry,
         )
+        for error_class in tr.DEAD_LETTER_CLASSES:
+            self.dead.labels(error_class)
         self.late = Counter(
             "logpipeline_spark_late_events",
             "Events older than the watermark: not counted by this query (kept in the raw archive for the correction job)",
             labels,
             registry=self.registry,
         )
-
-
-def dead_letter_counts(progress: Any) -> dict[str, int]:
-    """The batch's dead letters per class, as ``with_class_counts`` observed them (a Row, or its JSON form)."""
-    row: Any = (progress.get("observedMetrics") or {}).get(tr.CLASS_COUNTS) or {}
-    values = row.asDict() if hasattr(row, "asDict") else dict(row)
-    return {str(k): int(v) for k, v in values.items() if v}
 
 
 def skipped_offsets(progress: dict[str, Any]) -> int:
@@ -117,8 +112,6 @@ def report(name: str, progress: dict[str, Any], metrics: Metrics) -> None:
     metrics.duration.labels(name).set(fields["batch_ms"] / 1000.0)
     metrics.state_rows.labels(name).set(fields["state_rows"])
     metrics.late.labels(name).inc(fields["late_events"])
-    for error_class, n in dead_letter_counts(progress).items():
-        metrics.dead.labels(error_class).inc(n)
     skipped = skipped_offsets(progress)
     if skipped:
         metrics.skipped.labels(name).inc(skipped)

@@ -199,35 +199,29 @@ def _repaired(f: Field, typed: Column, text: Column, corrupt: Column) -> Column:
     return value
 
 
-def parse(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> Parsed:
-    """Split raw Kafka records (``RAW_COLUMNS``) into typed valid events and invalid records.
-
-    ``valid`` has the ``EVENT_FIELDS`` columns (typed, repaired as ``logpipeline.events.coercions`` says) plus
-    ``LINEAGE_COLUMNS``; ``invalid`` keeps the original ``key``/``value`` bytes with ``topic``, ``partition``,
-    ``offset``, ``error_class`` and ``reason`` (the first problem found, in field order). An event stamped more
-    than ``max_ahead_ms`` past its record's Kafka timestamp (the broker's append time on the input topic) is
-    invalid too (``too_far_ahead``): it never reaches the watermark. Each record is parsed once; the text parse
-    that repairs or names a mistyped field runs only for records whose typed parse failed.
-    """
+def stage(raw: DataFrame) -> DataFrame:
+    """Raw Kafka records (``RAW_COLUMNS``) with their typed JSON parse (``_typed``) and, for a record that parse
+    refused, its parse as text (``_text``): each record parsed once, a frame that ``split`` judges. A batch writer that needs both sides persists it and splits it."""
     typed = F.from_json(raw["value"].cast("string"), _typed_schema(), _JSON_OPTIONS)
-    # inline() is a barrier: without it the optimizer copies the parse into each expression below.
+    # inline() is a barrier: without it the optimizer copies the parse into each expression of ``split``.
     staged = raw.select(*RAW_COLUMNS, F.inline(F.array(F.struct(typed.alias("_typed")))))
-    t = F.col("_typed")
+    # The text parse, only of records the typed parse refused (a CASE is lazy), behind a barrier of its own: the
+    # expressions of ``split`` then refer to its column instead of each holding a copy of the parse.
+    corrupt = F.col("_typed")[_CORRUPT]
+    text = F.when(corrupt.isNotNull(), F.from_json(F.col("value").cast("string"), _text_schema(), _JSON_OPTIONS))
+    return staged.select("*", F.inline(F.array(F.struct(text.alias("_text")))))
+
+
+def split(staged: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> Parsed:
+    """Split ``stage``'s records into typed valid events and invalid records (see ``parse``)."""
+    t, s = F.col("_typed"), F.col("_text")
     corrupt = t[_CORRUPT]
-    # The text parse is evaluated only in the branches taken by records the typed parse refused (a CASE is lazy).
-    s = F.when(corrupt.isNotNull(), F.from_json(F.col("value").cast("string"), _text_schema(), _JSON_OPTIONS))
     e = {f.name: _repaired(f, t[f.name], s[f.name], corrupt) for f in EVENT_FIELDS}
-    events = staged
     arrival = F.unix_millis(F.col("timestamp"))
     ahead = e["timestamp"] - arrival
     parsed = F.col("value").isNotNull() & t.isNotNull() & (corrupt.isNull() | s[_CORRUPT].isNull())
     checks = [_accepts(f, e[f.name]) for f in EVENT_FIELDS]
     ok = functools.reduce(operator.and_, checks, parsed & (ahead <= F.lit(max_ahead_ms)))
-    valid = events.where(ok).select(
-        *[e[f.name].cast(_TYPES[f.type]).alias(f.name) for f in EVENT_FIELDS],
-        F.col("partition").alias("kafka_partition"),
-        F.col("offset").alias("kafka_offset"),
-    )
     value = F.col("value").cast("string")
     not_json = F.when(
         F.col("value").isNull(), _error("not_json", F.lit("value: expected a JSON object, got an empty record"))
@@ -251,13 +245,30 @@ def parse(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> Parsed:
             ),
         ),
     )
-    error = F.coalesce(not_json, *field_errors, skew)
+    valid = staged.where(ok).select(
+        *[e[f.name].cast(_TYPES[f.type]).alias(f.name) for f in EVENT_FIELDS],
+        F.col("partition").alias("kafka_partition"),
+        F.col("offset").alias("kafka_offset"),
+    )
     invalid = (
-        events.where(~ok)
-        .select(*RAW_COLUMNS, error.alias("_error"))
+        staged.where(~ok)
+        .select(*RAW_COLUMNS, F.coalesce(not_json, *field_errors, skew).alias("_error"))
         .select(*RAW_COLUMNS, F.col("_error.error_class").alias("error_class"), F.col("_error.reason").alias("reason"))
     )
     return Parsed(valid, invalid)
+
+
+def parse(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> Parsed:
+    """Split raw Kafka records (``RAW_COLUMNS``) into typed valid events and invalid records.
+
+    ``valid`` has the ``EVENT_FIELDS`` columns (typed, repaired as ``logpipeline.events.coercions`` says) plus
+    ``LINEAGE_COLUMNS``; ``invalid`` keeps the original ``key``/``value`` bytes with ``topic``, ``partition``,
+    ``offset``, ``error_class`` and ``reason`` (the first problem found, in field order). An event stamped more
+    than ``max_ahead_ms`` past its record's Kafka timestamp (the broker's append time on the input topic) is
+    invalid too (``too_far_ahead``): it never reaches the watermark. Each record is parsed once; the text parse
+    that repairs or names a mistyped field runs only for records whose typed parse failed.
+    """
+    return split(stage(raw), max_ahead_ms)
 
 
 def _field_errors(f: Field, value: Column, raw: Column, corrupt: Column) -> list[Column]:
@@ -271,7 +282,7 @@ def _iso(ms: Column) -> Column:
     return F.date_format(F.timestamp_millis(ms), "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
 
 
-# Every class ``parse`` gives a rejected record; ``with_class_counts`` counts each of them per batch.
+# Every class ``parse`` gives a rejected record (the job's dead-letter counter shows each, from zero).
 DEAD_LETTER_CLASSES: tuple[str, ...] = (
     "not_json",
     "missing_field",
@@ -281,13 +292,6 @@ DEAD_LETTER_CLASSES: tuple[str, ...] = (
     "not_allowed",
     "too_far_ahead",
 )
-CLASS_COUNTS = "dead_letters"
-
-
-def with_class_counts(invalid: DataFrame) -> DataFrame:
-    """The invalid records, observed: each batch's progress reports their count per class (``CLASS_COUNTS``)."""
-    counts = [F.sum(F.when(F.col("error_class") == c, 1).otherwise(0)).alias(c) for c in DEAD_LETTER_CLASSES]
-    return invalid.observe(CLASS_COUNTS, *counts)
 
 
 def dead_letter_records(invalid: DataFrame) -> DataFrame:

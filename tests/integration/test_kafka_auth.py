@@ -36,7 +36,7 @@ from logpipeline.kafka import topics
 from logpipeline.kafka.producer import Sender
 from logpipeline_operator.builders import kafka
 from support import crd
-from support.spark_job import JobProcess, LatestAggregates, create_topics, job_args, produce
+from support.spark_job import JobProcess, LatestAggregates, committed_records, create_topics, job_args, produce
 from support.wait import wait_for
 
 APIS = ("/api/a", "/api/b", "/api/c")
@@ -149,7 +149,11 @@ def _strimzi_acls(user: str, acls: list[dict[str, Any]]) -> list[AclBinding]:
     """A KafkaUser's ``spec.authorization.acls`` as the ACL bindings Strimzi's user operator creates."""
     return [
         AclBinding(
-            ResourceType[acl["resource"]["type"].upper()],
+            {
+                "topic": ResourceType.TOPIC,
+                "group": ResourceType.GROUP,
+                "transactionalId": ResourceType.TRANSACTIONAL_ID,
+            }[acl["resource"]["type"]],
             acl["resource"]["name"],
             ResourcePatternType[{"literal": "LITERAL", "prefix": "PREFIXED"}[acl["resource"]["patternType"]]],
             f"User:{user}",
@@ -177,6 +181,7 @@ def test_the_streaming_job_runs_as_the_operators_spark_user(stack: config.Settin
     _user(admin, user, password, _strimzi_acls(user, kafka.user_acls(lp)["spark"]))
     events = [traffic_event(i) for i in range(300)]
     produce(stack.kafka_bootstrap, names.input_topic, ((e["api"], codec.encode(e)) for e in events))
+    produce(stack.kafka_bootstrap, names.input_topic, [("bad", b"not json")])
     env = {
         contracts.ENV_KAFKA_SECURITY_PROTOCOL: "SASL_PLAINTEXT",
         contracts.ENV_KAFKA_SASL_MECHANISM: contracts.SCRAM,
@@ -190,8 +195,11 @@ def test_the_streaming_job_runs_as_the_operators_spark_user(stack: config.Settin
     try:
         aggs.wait_until(lambda a: sum(v["log_count"] for v in a.latest.values()) >= len(events), 300, job)
         assert sum(v["log_count"] for v in aggs.latest.values()) == len(events)
+        dead = committed_records(stack.kafka_bootstrap, names.dlq_topic, 1)
+        assert [value for value, _ in dead] == [b"not json"], "sent once, in a transaction its ACLs allow"
     finally:
         aggs.close()
         job.terminate()
     log = (tmp_path / "job.log").read_text()
     assert "TOPIC_AUTHORIZATION_FAILED" not in log and "GROUP_AUTHORIZATION_FAILED" not in log
+    assert "TRANSACTIONAL_ID_AUTHORIZATION_FAILED" not in log

@@ -27,11 +27,12 @@ from logpipeline_spark import transformations as tr
 from support.spark_job import (
     JobProcess,
     LatestAggregates,
+    committed_records,
     create_topics,
     job_args,
     produce,
     rank_interval,
-    read_file_sink,
+    read_archive,
     reference,
 )
 
@@ -86,7 +87,6 @@ def scenario(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -
         metrics_port,
         trigger="1 second",
         side_trigger="1 second",
-        archive_trigger="1 second",
         watermark="10 minutes",
         shuffle_partitions="2",
         max_offsets_per_trigger="700",
@@ -117,7 +117,7 @@ def scenario(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -
             "events": events,
             "valid_records": [*valid, _flush_event()],
             "latest": {k: v for k, v in aggs.latest.items() if not k.startswith(FLUSH_API)},
-            "raw": read_file_sink(stack.webhdfs_url, f"/{names.pipeline}/raw"),
+            "raw": read_archive(stack.webhdfs_url, f"/{names.pipeline}/raw"),
             "ready": ready,
             "metrics": metrics,
             "exit_code": exit_code,
@@ -159,32 +159,12 @@ def test_raw_archive_holds_every_valid_record_exactly_once(scenario: dict[str, A
     assert set(raw.columns) == columns
 
 
-def test_malformed_records_reach_the_dead_letter_topic_with_reasons(scenario: dict[str, Any]) -> None:
-    from confluent_kafka import Consumer
-
+def test_malformed_records_reach_the_dead_letter_topic_once_with_reasons(scenario: dict[str, Any]) -> None:
     names: config.Names = scenario["names"]
-    consumer = Consumer(
-        {
-            "bootstrap.servers": scenario["stack"].kafka_bootstrap,
-            "group.id": f"dlq-{time.time()}",
-            "auto.offset.reset": "earliest",
-        }
-    )
-    consumer.subscribe([names.dlq_topic])
-    got: dict[bytes, dict[str, str]] = {}
-    deadline = time.monotonic() + 30
-    while len(got) < len(BAD) and time.monotonic() < deadline:
-        for msg in consumer.consume(100, timeout=0.5):
-            got[msg.value() or b""] = {k: (v or b"").decode() for k, v in msg.headers() or []}
-    consumer.close()
-    assert sorted(got) == sorted(BAD), "every malformed record, with its original bytes"
-    assert {h[contracts.DLQ_ERROR_CLASS] for h in got.values()} == {
-        "not_json",
-        "wrong_type",
-        "out_of_range",
-        "missing_field",
-    }
-    assert all(h[contracts.DLQ_STAGE] == "spark" and h[contracts.DLQ_REASON] for h in got.values())
+    got = committed_records(scenario["stack"].kafka_bootstrap, names.dlq_topic, len(BAD))
+    assert sorted(value for value, _ in got) == sorted(BAD), "every malformed record once, with its original bytes"
+    assert {h[contracts.DLQ_ERROR_CLASS] for _, h in got} == {"not_json", "wrong_type", "out_of_range", "missing_field"}
+    assert all(h[contracts.DLQ_STAGE] == "spark" and h[contracts.DLQ_REASON] for _, h in got)
 
 
 def test_sigterm_stops_gracefully_and_health_and_metrics_were_served(scenario: dict[str, Any]) -> None:

@@ -186,41 +186,63 @@ def rank_interval(sorted_values: list[float], q: float) -> tuple[float, float]:
     return below / len(sorted_values), at_or_below / len(sorted_values)
 
 
-def read_file_sink(webhdfs_url: str, path: str) -> pd.DataFrame:
-    """The rows a Spark file sink committed under ``path`` (its ``_spark_metadata`` log), read over WebHDFS.
-
-    Files a killed job left half-written are not in the log and are ignored, as Spark readers do.
-    Partition columns (``key=value`` directories) come back as strings.
-    """
+def read_archive(webhdfs_url: str, path: str) -> pd.DataFrame:
+    """The rows of every Parquet file under ``path``'s ``key=value`` partitions, read over WebHDFS, as Spark reads
+    them: paths with a part that starts with ``_`` or ``.`` (staging, retired logs) are skipped. Partition columns
+    come back as strings."""
     import io
-    from urllib.parse import urlparse
 
     import hdfs
     import pyarrow.parquet as pq
 
     client = hdfs.InsecureClient(webhdfs_url, user=os.environ.get("USER", "root"))
-    meta = f"{path}/_spark_metadata"
-    if client.status(meta, strict=False) is None:
+    if client.status(path, strict=False) is None:
         return pd.DataFrame()
-    entries = {name: name.split(".")[0] for name in client.list(meta) if not name.startswith(".")}
-    compacts = [int(b) for name, b in entries.items() if name.endswith(".compact")]
-    since = max(compacts, default=-1)
-    logs = [n for n, b in entries.items() if int(b) > since or (int(b) == since and n.endswith(".compact"))]
-    files: list[str] = []
-    for name in logs:
-        with client.read(f"{meta}/{name}") as r:
-            lines = r.read().decode().splitlines()[1:]
-        files += [orjson.loads(line)["path"] for line in lines if line and orjson.loads(line)["action"] == "add"]
     frames = []
-    for url in sorted(set(files)):
-        file_path = urlparse(url).path
-        with client.read(file_path) as r:
-            frame = pq.read_table(io.BytesIO(r.read())).to_pandas()
-        for part in file_path[len(path) :].strip("/").split("/")[:-1]:
-            key, _, value = part.partition("=")
-            frame[key] = value
-        frames.append(frame)
+    for folder, _, names in client.walk(path):
+        relative = folder[len(path) :].strip("/")
+        parts = relative.split("/") if relative else []
+        if any(p.startswith(("_", ".")) for p in parts):
+            continue
+        for name in sorted(n for n in names if n.endswith(".parquet") and not n.startswith(("_", "."))):
+            with client.read(f"{folder}/{name}") as r:
+                frame = pq.read_table(io.BytesIO(r.read())).to_pandas()
+            for part in parts:
+                key, _, value = part.partition("=")
+                frame[key] = value
+            frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def committed_records(
+    bootstrap: str, topic: str, at_least: int, timeout_s: float = 60.0, settle_s: float = 5.0
+) -> list[tuple[bytes, dict[str, str]]]:
+    """Every committed record of ``topic`` (``read_committed``: what a transaction aborted is left out): read until
+    ``at_least`` arrived or ``timeout_s`` passed, then ``settle_s`` longer, so a record sent twice shows twice."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"read-{uuid.uuid4()}",
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    got: list[tuple[bytes, dict[str, str]]] = []
+    deadline = time.monotonic() + timeout_s
+    settled: float | None = None
+    try:
+        while time.monotonic() < (settled or deadline):
+            for msg in consumer.consume(100, timeout=0.5):
+                if msg.error() is None:
+                    headers: list[tuple[str, bytes]] = list(msg.headers() or [])  # type: ignore[arg-type]
+                    got.append((msg.value() or b"", {k: (v or b"").decode() for k, v in headers}))
+            if settled is None and len(got) >= at_least:
+                settled = time.monotonic() + settle_s
+    finally:
+        consumer.close()
+    return got
 
 
 def pace(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from logpipeline import versions
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import (
     config,
@@ -114,7 +115,7 @@ class TestSparkApplication:
     def test_operator_mode_builds_a_python_spark_application(self) -> None:
         app = spark.build_spark_application(pipeline())
         assert (app["apiVersion"], app["kind"]) == ("sparkoperator.k8s.io/v1beta2", "SparkApplication")
-        assert app["spec"]["type"] == "Python" and app["spec"]["sparkVersion"] == "4.2.0"
+        assert app["spec"]["type"] == "Python" and app["spec"]["sparkVersion"] == versions.SPARK_VERSION
         assert app["spec"]["image"] == c.SPARK_APP_IMAGE
         assert app["spec"]["executor"]["instances"] == 2
         assert app["spec"]["driver"]["serviceAccount"] == "lp1-spark"

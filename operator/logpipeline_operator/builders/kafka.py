@@ -96,6 +96,8 @@ def user_acls(lp: Body) -> dict[str, list[Manifest]]:
             _acl("topic", topics[contracts.AGGREGATES], write),
             _acl("topic", topics[contracts.DEAD_LETTER], write),
             _acl("group", user_name(lp, "spark"), ["Read"], "prefix"),
+            # Dead letters go out in transactions whose id starts with the user's name (``route.delivery_id``).
+            _acl("transactionalId", user_name(lp, "spark"), ["Write", "Describe"], "prefix"),
         ],
         "sink": [
             _acl("topic", topics[contracts.AGGREGATES], read),

@@ -6,17 +6,19 @@ from xml.etree import ElementTree
 
 import pytest
 
+from logpipeline_spark import transformations as tr
 from logpipeline_spark.options import QUERIES, parse_args
 from logpipeline_spark.queries import (
     checkpoint_hint,
     pool_of,
     query_conf,
+    running,
     scheduler_pools,
     session_conf,
     source_options,
     trigger_of,
 )
-from logpipeline_spark.telemetry import batch_fields, dead_letter_counts, skipped_offsets
+from logpipeline_spark.telemetry import Metrics, batch_fields, skipped_offsets
 
 
 def test_defaults_follow_the_input_topic_and_the_archive_root(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,8 +39,8 @@ def test_an_unknown_query_is_named(capsys: pytest.CaptureFixture[str]) -> None:
 def test_the_aggregates_query_has_the_heaviest_scheduler_pool() -> None:
     root = ElementTree.fromstring(scheduler_pools())
     weights = {pool.get("name"): int(pool.findtext("weight") or 0) for pool in root.iter("pool")}
-    assert {pool_of(query) for query in QUERIES} == set(weights)
-    assert weights[pool_of("aggregates")] > max(weights[pool_of(q)] for q in QUERIES if q != "aggregates")
+    assert {pool_of(query) for query in ("aggregates", "route")} == set(weights)
+    assert weights[pool_of("aggregates")] > weights[pool_of("route")]
     assert all(root.find(f"pool[@name='{name}']/schedulingMode").text == "FAIR" for name in weights)  # type: ignore[union-attr]
 
 
@@ -79,23 +81,25 @@ def test_the_heap_is_set_only_for_a_jvm_the_job_starts(monkeypatch: pytest.Monke
     assert "spark.driver.memory" not in session_conf(parse_args([]), "/tmp/pools.xml")
 
 
-def test_each_query_has_its_trigger() -> None:
-    opts = parse_args(["--trigger", "2 seconds", "--side-trigger", "7 seconds", "--archive-trigger", "3 minutes"])
-    got = {query: trigger_of(query, opts) for query in QUERIES}
-    assert got == {
+def test_each_query_has_its_trigger_and_state_partitions() -> None:
+    opts = parse_args(["--trigger", "2 seconds", "--side-trigger", "7 seconds", "--shuffle-partitions", "3"])
+    assert {q: trigger_of(q, opts) for q in ("aggregates", "route")} == {
         "aggregates": "2 seconds",
-        "dead_letters": "7 seconds",
-        "raw_archive": "3 minutes",
+        "route": "7 seconds",
     }
+    assert query_conf("aggregates", opts) == {"spark.sql.shuffle.partitions": "3"}
 
 
-def test_only_the_aggregates_query_skips_no_data_batches() -> None:
-    """Update mode writes nothing without new data; the side queries keep Spark's default."""
-    opts = parse_args(["--shuffle-partitions", "3", "--side-min-partitions", "8"])
-    conf = {query: query_conf(query, opts) for query in QUERIES}
-    flags = {query: c["spark.sql.streaming.noDataMicroBatches.enabled"] for query, c in conf.items()}
-    assert flags == {"aggregates": "false", "dead_letters": "true", "raw_archive": "true"}
-    assert {q: c["spark.sql.shuffle.partitions"] for q, c in conf.items()} == {q: "3" for q in QUERIES}
+def test_no_query_runs_a_micro_batch_without_new_data() -> None:
+    """Neither query has work without new data: update mode writes nothing, the route query has no records."""
+    assert session_conf(parse_args([]), "/tmp/p.xml")["spark.sql.streaming.noDataMicroBatches.enabled"] == "false"
+
+
+def test_the_outputs_decide_which_queries_run() -> None:
+    assert running(parse_args([])) == ("aggregates", "route")
+    assert running(parse_args(["--queries", "aggregates,dead_letters"])) == ("aggregates", "route")
+    assert running(parse_args(["--queries", "aggregates"])) == ("aggregates",)
+    assert running(parse_args(["--queries", "raw_archive"])) == ("route",)
 
 
 def test_a_checkpoint_of_other_stateful_operators_gets_a_remedy() -> None:
@@ -189,10 +193,9 @@ def test_a_lost_offset_never_stops_the_queries() -> None:
     assert source_options(parse_args([]))["failOnDataLoss"] == "false"
 
 
-def test_dead_letters_are_counted_by_class_from_the_observed_row() -> None:
-    from pyspark.sql import Row
+def test_every_dead_letter_class_is_shown_from_zero() -> None:
+    from prometheus_client import generate_latest
 
-    observed = {"observedMetrics": {"dead_letters": Row(not_json=2, too_far_ahead=1, wrong_type=0)}}
-    assert dead_letter_counts(observed) == {"not_json": 2, "too_far_ahead": 1}
-    assert dead_letter_counts({"observedMetrics": {"dead_letters": {"too_long": 3}}}) == {"too_long": 3}
-    assert dead_letter_counts({}) == {}
+    text = generate_latest(Metrics().registry).decode()
+    for error_class in tr.DEAD_LETTER_CLASSES:
+        assert f'logpipeline_spark_dead_letters_total{{error_class="{error_class}"}} 0.0' in text

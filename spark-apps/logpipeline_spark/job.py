@@ -40,7 +40,7 @@ from logpipeline_spark import session, telemetry
 from logpipeline_spark.archive import Archive
 from logpipeline_spark.options import JobOptions, parse_args
 from logpipeline_spark.queries import checkpoint_hint, running, scheduler_pools, session_conf, start
-from logpipeline_spark.route import Router
+from logpipeline_spark.route import Router, offset_log
 
 log = logging.getLogger("logpipeline_spark.job")
 
@@ -74,7 +74,8 @@ def run(opts: JobOptions) -> int:
     router: Router | None = None
     try:
         if "route" in running(opts):
-            router = Router(opts, Archive(spark) if "raw_archive" in opts.queries else None, metrics)
+            archive = Archive(spark)
+            router = Router(opts, archive, offset_log(archive, opts.checkpoint("route")), metrics)
         queries = start(spark, opts, router)
         if opts.metrics_port:
             serve("0.0.0.0", opts.metrics_port, metrics.registry, lambda: all(q.isActive for q in queries.values()))

@@ -17,6 +17,7 @@ T = TypeVar("T")
 
 # The job's outputs; the aggregates query writes the first, the route query the others (``queries.running``).
 QUERIES: tuple[str, ...] = ("aggregates", "dead_letters", "raw_archive")
+STATE_STORES: tuple[str, ...] = ("rocksdb", "hdfs")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class JobOptions:
     max_offsets_per_trigger: int = 0
     side_min_partitions: int = 8
     shuffle_partitions: int = 2
+    state_store: str = "rocksdb"
     driver_memory: str = "3g"
     ui_port: int = 4040
     metrics_port: int = 0
@@ -99,6 +101,13 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         type=int,
         default=int(_env("LOGPIPELINE_SHUFFLE_PARTITIONS", "2")),
         help="state partitions of a new checkpoint (a restarted query keeps its own)",
+    )
+    p.add_argument(
+        "--state-store",
+        choices=STATE_STORES,
+        default=_env("LOGPIPELINE_STATE_STORE", "rocksdb"),
+        help="the aggregates query's state store for a new checkpoint (a restarted query keeps its own): rocksdb "
+        "(off the heap, changelog checkpoints) or hdfs (Spark's default, in the heap)",
     )
     p.add_argument(
         "--driver-memory",

@@ -70,9 +70,9 @@ def aggregates_writer(raw: DataFrame, opts: JobOptions) -> DataStreamWriter:
     )
 
 
-def route_writer(raw: DataFrame, router: Router) -> DataStreamWriter:
-    """The route query, configured but not started: each micro-batch goes to ``router``."""
-    return raw.writeStream.foreachBatch(router)
+def route_writer(raw: DataFrame, router: Router, opts: JobOptions) -> DataStreamWriter:
+    """The route query, configured but not started: each micro-batch of judged records goes to ``router``."""
+    return tr.classify(raw, opts.max_ahead_ms).writeStream.foreachBatch(router)
 
 
 def running(opts: JobOptions) -> tuple[str, ...]:
@@ -95,9 +95,27 @@ def trigger_of(query: str, opts: JobOptions) -> str:
     return opts.trigger if query == "aggregates" else opts.side_trigger
 
 
+ROCKSDB_CONF = {
+    "spark.sql.streaming.stateStore.providerClass": (
+        "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+    ),
+    # Each batch commits a changelog of its updates instead of a snapshot of the store.
+    "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
+}
+HDFS_CONF = {
+    "spark.sql.streaming.stateStore.providerClass": (
+        "org.apache.spark.sql.execution.streaming.state.HDFSBackedStateStoreProvider"
+    ),
+}
+
+
 def query_conf(query: str, opts: JobOptions) -> dict[str, str]:
-    """Session settings that a query keeps from its start: its state partitions."""
-    return {"spark.sql.shuffle.partitions": str(opts.shuffle_partitions)}
+    """Session settings that a query takes at its start: its state partitions and state store. Spark keeps both in
+    the checkpoint, so a restarted query goes on with those it began with."""
+    conf = {"spark.sql.shuffle.partitions": str(opts.shuffle_partitions)}
+    if query == "aggregates":
+        conf.update(ROCKSDB_CONF if opts.state_store == "rocksdb" else HDFS_CONF)
+    return conf
 
 
 def session_conf(opts: JobOptions, allocation_file: str) -> dict[str, str]:
@@ -161,7 +179,7 @@ def start(spark: SparkSession, opts: JobOptions, router: Router | None) -> dict[
                 upgrade.retire_file_sink_log(archive, opts.path("raw"))
             begin = upgrade.route_start(archive, opts, lambda: input_partitions(opts))
             source = replace(opts, starting_offsets=begin) if begin else opts
-            writer = route_writer(read_input(spark, source, opts.side_min_partitions), router)
+            writer = route_writer(read_input(spark, source, opts.side_min_partitions), router, opts)
         # A query's micro-batches run in the pool set on the thread that starts it.
         spark.sparkContext.setLocalProperty("spark.scheduler.pool", pool_of(name))
         # A new query keeps the session's settings as they are at its start.

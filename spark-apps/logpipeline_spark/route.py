@@ -1,13 +1,13 @@
 """The route query's batch writer: each record parsed once, valid events to the raw archive, invalid records to the
 dead-letter topic, both exactly once per micro-batch.
 
-For each micro-batch (``foreachBatch``) the records are parsed (``transformations.stage``) and kept in memory for
-the batch's three passes:
-1. their end positions per input partition (one small job);
-2. the valid events, written as Parquet to ``<raw>/_staging/<batch>`` and moved into ``<raw>/date=…/hour=…`` under
+The query's stream is the input judged record by record (``transformations.classify``: its plan is analysed once,
+when the query starts). Each micro-batch (``foreachBatch``) of it is kept in memory for the batch's passes:
+1. the valid events, written as Parquet to ``<raw>/_staging/<batch>`` and moved into ``<raw>/date=…/hour=…`` under
    names of the batch (``Archive.publish``), replacing the files of an earlier attempt at the same batch;
-3. the invalid records, sent with their reasons in one Kafka transaction that also commits the batch's end
-   positions (``logpipeline.kafka.transactions``): a replayed batch whose transaction committed is not sent again.
+2. the invalid records (read only when the first pass counted some), sent with their reasons in one Kafka
+   transaction that also commits the batch's end positions, read from the query's offset log
+   (``logpipeline.kafka.transactions``): a replayed batch whose transaction committed is not sent again.
 
 Spark commits the batch to the query's checkpoint after both. Readers skip ``_staging`` (Spark ignores paths that
 start with ``_``), and read the dead-letter topic with ``isolation.level=read_committed``.
@@ -19,10 +19,11 @@ import json
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 from logpipeline import contracts
@@ -45,16 +46,28 @@ def delivery_id(opts: JobOptions) -> str:
     return f"{user}-{opts.pipeline}-dead-letters"
 
 
-def batch_ends(staged: DataFrame) -> tuple[dict[tuple[str, int], int], int]:
-    """The batch's end positions (per input partition, the offset after its last record) and its record count."""
-    rows = staged.groupBy("topic", "partition").agg((F.max("offset") + 1).alias("end"), F.count("*").alias("n"))
-    collected = rows.collect()
-    return {(r["topic"], int(r["partition"])): int(r["end"]) for r in collected}, sum(int(r["n"]) for r in collected)
+def source_offsets(text: str) -> Positions:
+    """The Kafka source's offsets in an offset-log file of a query's checkpoint ("v1", the batch's metadata, then
+    one line of offsets per source: ``{"topic": {"0": 12}}``)."""
+    offsets = json.loads(text.splitlines()[2])
+    return {(t, int(p)): int(o) for t, parts in offsets.items() for p, o in parts.items()}
+
+
+def offset_log(archive: Archive, checkpoint: str) -> Callable[[int], Positions]:
+    """A batch's end positions, read from the query's offset log, which Spark writes before it runs the batch."""
+
+    def positions(batch_id: int) -> Positions:
+        text = archive.read_text(f"{checkpoint}/offsets/{batch_id}")
+        if text is None:
+            raise RuntimeError(f"route: the offset log {checkpoint}/offsets has no batch {batch_id}")
+        return source_offsets(text)
+
+    return positions
 
 
 def dead_letter_rows(invalid: DataFrame) -> list[Record]:
     """The batch's dead-letter records (``tr.dead_letter_records``) on the driver, as the producer sends them."""
-    rows = tr.dead_letter_records(invalid).toLocalIterator(prefetchPartitions=True)
+    rows = tr.dead_letter_records(invalid).collect()
     return [
         (
             None if r["key"] is None else bytes(r["key"]),
@@ -75,53 +88,72 @@ def classes(records: list[Record]) -> Counter[str]:
     )
 
 
-class Router:
-    """``foreachBatch`` function of the route query; ``archive`` and ``dead_letters`` say which outputs it writes."""
+def _ms_since(began: float) -> int:
+    return int((time.monotonic() - began) * 1000)
 
-    def __init__(self, opts: JobOptions, archive: Archive | None, metrics: Metrics | None) -> None:
+
+class Router:
+    """``foreachBatch`` function of the route query: writes the raw archive and the dead letters as ``opts.queries``
+    says; ``positions`` gives a batch's end positions (``offset_log`` of the query's checkpoint)."""
+
+    def __init__(
+        self, opts: JobOptions, archive: Archive, positions: Callable[[int], Positions], metrics: Metrics | None
+    ) -> None:
         self.opts = opts
         self.archive = archive
+        self.positions = positions
         self.metrics = metrics
-        self.raw = opts.path("raw")
+        self.raw = opts.path("raw") if "raw_archive" in opts.queries else None
         self.delivery = (
             BatchDelivery(opts.bootstrap, opts.dlq_topic, delivery_id(opts)) if "dead_letters" in opts.queries else None
         )
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
-        staged = tr.stage(batch).persist(StorageLevel.MEMORY_AND_DISK)  # each record parsed once, for both outputs
+        # The batch's records judged by the stream's plan (``transformations.classify``), kept for both outputs; the
+        # first action (the archive's write) fills the cache.
+        staged = batch.persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            ends, records = batch_ends(staged)
-            if not records:
-                return
-            parsed = tr.split(staged, self.opts.max_ahead_ms)
-            fields: dict[str, Any] = {"batch": batch_id, "records": records}
-            if self.archive is not None:
-                fields["files"] = self._archive(parsed.valid, batch_id, records)
+            fields: dict[str, Any] = {"batch": batch_id}
+            invalid: int | None = None  # unknown until something counted them
+            if self.raw is not None:
+                rows, valid = Observation(f"route-rows-{batch_id}"), Observation(f"route-valid-{batch_id}")
+                parsed = tr.split_classified(staged.observe(rows, F.count(F.lit(1)).alias("n")))
+                fields["files"] = self._archive(parsed.valid.observe(valid, F.count(F.lit(1)).alias("n")), batch_id)
+                fields["records"], fields["valid"] = int(rows.get["n"]), int(valid.get["n"])
+                invalid = fields["records"] - fields["valid"]
+                fields["archive_ms"] = _ms_since(started)
             if self.delivery is not None:
-                fields["dead_letters"] = self._dead_letters(parsed.invalid, ends, batch_id)
-            fields["ms"] = int((time.monotonic() - started) * 1000)
+                began = time.monotonic()
+                rejected = tr.split_classified(staged).invalid if invalid != 0 else None
+                fields["dead_letters"] = self._dead_letters(rejected, batch_id)
+                fields["dead_letters_ms"] = _ms_since(began)
+            fields["ms"] = _ms_since(started)
             log.info("route batch", extra={"fields": fields})
         finally:
             staged.unpersist()
 
-    def _archive(self, valid: DataFrame, batch_id: int, rows: int) -> int:
-        assert self.archive is not None
+    def _archive(self, valid: DataFrame, batch_id: int) -> int:
+        """Write the batch's valid events in one task (a quiet stream's batch is small; a backlog's leaves the other
+        cores to the aggregates query), at most ``ROWS_PER_FILE`` rows a file, and publish them."""
+        assert self.raw is not None
         staging = f"{self.raw}/_staging/{batch_id}"
-        files = max(1, -(-rows // ROWS_PER_FILE))
-        out = tr.archive_partitions(valid).coalesce(files)
-        out.write.mode("overwrite").partitionBy("date", "hour").parquet(staging)
+        out = tr.archive_partitions(valid).coalesce(1).write.option("maxRecordsPerFile", ROWS_PER_FILE)
+        out.mode("overwrite").partitionBy("date", "hour").parquet(staging)
         return self.archive.publish(staging, self.raw, batch_id)
 
-    def _dead_letters(self, invalid: DataFrame, ends: Positions, batch_id: int) -> int:
+    def _dead_letters(self, invalid: DataFrame | None, batch_id: int) -> int:
+        """Send the batch's invalid records (None: it has none) with its end positions, unless a transaction with
+        those positions committed already (a batch replayed after a crash)."""
         assert self.delivery is not None
+        ends = self.positions(batch_id)
         if self.delivery.delivered(ends):
             log.warning(
                 "batch replayed: its dead letters were delivered before, not sent again",
                 extra={"fields": {"batch": batch_id, "positions": describe(ends)}},
             )
             return 0
-        records = dead_letter_rows(invalid)
+        records = dead_letter_rows(invalid) if invalid is not None else []
         self.delivery.deliver(records, ends)
         if self.metrics is not None:
             for error_class, n in classes(records).items():
@@ -140,11 +172,7 @@ def committed_positions(archive: Archive, checkpoint: str) -> Positions | None:
     if not done:
         return None
     text = archive.read_text(f"{checkpoint}/offsets/{max(done)}")
-    if text is None:
-        return None
-    lines = text.splitlines()  # "v1", the batch's metadata, then one line of offsets per source
-    offsets = json.loads(lines[2])
-    return {(t, int(p)): int(o) for t, parts in offsets.items() for p, o in parts.items()}
+    return None if text is None else source_offsets(text)
 
 
 def starting_offsets(ends: Positions, partitions: dict[str, list[int]]) -> str:

@@ -212,11 +212,24 @@ def stage(raw: DataFrame) -> DataFrame:
     return staged.select("*", F.inline(F.array(F.struct(text.alias("_text")))))
 
 
-def split(staged: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> Parsed:
-    """Split ``stage``'s records into typed valid events and invalid records (see ``parse``)."""
+class _Judged(NamedTuple):
+    frame: DataFrame  # the staged records with their repaired fields (``_e_<field>``)
+    ok: Column  # the record is a valid event
+    error: Column  # an invalid record's first problem: struct(error_class, reason)
+    event: list[Column]  # the valid event's columns: EVENT_FIELDS typed, then LINEAGE_COLUMNS
+
+
+_E = "_e_"
+
+
+def _judge(staged: DataFrame, max_ahead_ms: int) -> _Judged:
     t, s = F.col("_typed"), F.col("_text")
     corrupt = t[_CORRUPT]
-    e = {f.name: _repaired(f, t[f.name], s[f.name], corrupt) for f in EVENT_FIELDS}
+    repaired = {f.name: _repaired(f, t[f.name], s[f.name], corrupt) for f in EVENT_FIELDS}
+    # The repaired fields behind a barrier too: each is computed once per record, and the checks below refer to its
+    # column instead of each holding a copy of it.
+    frame = staged.select("*", F.inline(F.array(F.struct(*[v.alias(_E + n) for n, v in repaired.items()]))))
+    e = {n: F.col(_E + n) for n in repaired}
     arrival = F.unix_millis(F.col("timestamp"))
     ahead = e["timestamp"] - arrival
     parsed = F.col("value").isNotNull() & t.isNotNull() & (corrupt.isNull() | s[_CORRUPT].isNull())
@@ -245,17 +258,51 @@ def split(staged: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> Parsed
             ),
         ),
     )
-    valid = staged.where(ok).select(
+    event = [
         *[e[f.name].cast(_TYPES[f.type]).alias(f.name) for f in EVENT_FIELDS],
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
-    )
+    ]
+    return _Judged(frame, ok, F.coalesce(not_json, *field_errors, skew), event)
+
+
+def split(staged: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> Parsed:
+    """Split ``stage``'s records into typed valid events and invalid records (see ``parse``)."""
+    j = _judge(staged, max_ahead_ms)
     invalid = (
-        staged.where(~ok)
-        .select(*RAW_COLUMNS, F.coalesce(not_json, *field_errors, skew).alias("_error"))
+        j.frame.where(~j.ok)
+        .select(*RAW_COLUMNS, j.error.alias("_error"))
         .select(*RAW_COLUMNS, F.col("_error.error_class").alias("error_class"), F.col("_error.reason").alias("reason"))
     )
-    return Parsed(valid, invalid)
+    return Parsed(j.frame.where(j.ok).select(*j.event), invalid)
+
+
+CLASSIFIED = "_invalid"
+_RAW = "_raw_"
+
+
+def classify(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> DataFrame:
+    """Each raw record in one row, judged as ``parse`` judges it: the event's columns, ``RAW_COLUMNS`` prefixed
+    ``_raw_`` and ``CLASSIFIED`` (an invalid record's problem, struct(error_class, reason); null when valid). A stream
+    to hand to a batch writer, which splits each batch with ``split_classified``: its plan is analysed once, when the
+    query starts, not for every batch."""
+    j = _judge(stage(raw), max_ahead_ms)
+    return j.frame.select(
+        *j.event, *[F.col(n).alias(_RAW + n) for n in RAW_COLUMNS], F.when(~j.ok, j.error).alias(CLASSIFIED)
+    )
+
+
+def split_classified(classified: DataFrame) -> Parsed:
+    """``classify``'s rows as ``parse`` returns them."""
+    problem = F.col(CLASSIFIED)
+    return Parsed(
+        classified.where(problem.isNull()).select(*[f.name for f in EVENT_FIELDS], *LINEAGE_COLUMNS),
+        classified.where(problem.isNotNull()).select(
+            *[F.col(_RAW + n).alias(n) for n in RAW_COLUMNS],
+            problem["error_class"].alias("error_class"),
+            problem["reason"].alias("reason"),
+        ),
+    )
 
 
 def parse(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> Parsed:

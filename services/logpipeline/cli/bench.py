@@ -17,10 +17,18 @@ def bench(
     freshness_seconds: float = typer.Option(60.0, min=5, help="how long to probe freshness"),
     freshness_rate: float = typer.Option(2000.0, min=1, help="background events/s while probing freshness"),
     refreshes: int = typer.Option(30, min=1, help="dashboard refreshes to time"),
+    quiet_rate: float = typer.Option(200.0, min=1, help="events/s of the quiet stream whose CPU cost is measured"),
+    quiet_seconds: float = typer.Option(60.0, min=5, help="how long to measure CPU on the quiet stream"),
 ) -> None:
-    """Ingest and Spark events/s, freshness p50/p95, dashboard refresh p95 and peak memory per component."""
+    """Ingest and Spark events/s, freshness p50/p95, dashboard refresh p95, CPU per component on a quiet stream and
+    peak memory per component."""
     cfg = pipeline_bench.BenchConfig(
-        events=events, freshness_seconds=freshness_seconds, freshness_rate=freshness_rate, refreshes=refreshes
+        events=events,
+        freshness_seconds=freshness_seconds,
+        freshness_rate=freshness_rate,
+        refreshes=refreshes,
+        quiet_rate=quiet_rate,
+        quiet_seconds=quiet_seconds,
     )
     try:
         with console.status("benchmark") as status:

@@ -3,7 +3,8 @@
 Figures: cold start of the pipeline, ingest events/s (generator → broker), Spark events/s (backlog
 → aggregates visible through the query layer), freshness p50/p95 (a probe event's send time → the
 moment the query layer counts it), dashboard refresh p50/p95 (a dashboard worker's snapshot of the last
-hour, through the dashboard's own data path), and the peak resident memory of each component and of the whole stack.
+hour, through the dashboard's own data path), the CPU of each component on a quiet stream (200 events/s, as
+``logpipeline up``'s generator sends), and the peak resident memory of each component and of the whole stack.
 
 The bench runs on its own topics and table (named after the run), so it never mixes with a
 pipeline's data; it starts the stack when none runs and stops what it started.
@@ -42,6 +43,8 @@ class BenchConfig:
     freshness_rate: float = 2_000.0
     probe_interval: float = 0.5
     refreshes: int = 30
+    quiet_rate: float = 200.0
+    quiet_seconds: float = 60.0
 
 
 @dataclass
@@ -56,6 +59,8 @@ class BenchResult:
     refresh_p95_ms: float = 0.0
     peak_rss: dict[str, int] = field(default_factory=dict)
     peak_total_rss: int = 0
+    quiet_rate: float = 0.0
+    cpu_share: dict[str, float] = field(default_factory=dict)
 
     def rows(self) -> list[tuple[str, str]]:
         rows = [
@@ -66,6 +71,10 @@ class BenchResult:
              f" ({self.freshness_samples} probes)"),
             ("dashboard refresh p50 / p95", f"{self.refresh_p50_ms:.0f} ms / {self.refresh_p95_ms:.0f} ms"),
         ]  # fmt: skip
+        rows += [
+            (f"CPU at {self.quiet_rate:.0f} events/s: {name}", f"{share:.1%} of a core")
+            for name, share in sorted(self.cpu_share.items())
+        ]
         rows += [(f"peak memory: {name}", f"{rss / 2**20:,.0f} MiB") for name, rss in sorted(self.peak_rss.items())]
         rows.append(("peak memory: whole stack", f"{self.peak_total_rss / 2**20:,.0f} MiB"))
         return rows
@@ -103,6 +112,11 @@ class MemorySampler(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
         self.join(5)
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by each watched process that runs (with its children)."""
+        pids = {name: process.read_pid(self.run_dir / f"{name}.pid") for name in self.names}
+        return {name: process.cpu_seconds(pid) for name, pid in pids.items() if pid is not None}
 
 
 def _bench_settings(settings: config.Settings) -> config.Settings:
@@ -176,6 +190,23 @@ def _probe_loop(sender: Sender, reader: query.Reader, cfg: BenchConfig) -> list[
     return latencies
 
 
+def _quiet_cpu(cli: str, sampler: MemorySampler, cfg: BenchConfig) -> dict[str, float]:
+    """Each component's share of one core while the generator sends ``quiet_rate`` events/s."""
+    load = subprocess.Popen(
+        [cli, "generate", "--rate", str(cfg.quiet_rate), "--duration", str(cfg.quiet_seconds + 30)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        time.sleep(20)  # the backlog of the earlier phases is read, the rate steady
+        before, began = sampler.cpu(), time.monotonic()
+        time.sleep(cfg.quiet_seconds)
+        after, elapsed = sampler.cpu(), time.monotonic() - began
+    finally:
+        load.terminate()
+        load.wait(30)
+    return {name: (after[name] - before[name]) / elapsed for name in after if name in before}
+
+
 def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchResult:
     result = BenchResult()
     settings = _bench_settings(settings)
@@ -221,6 +252,10 @@ def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchRes
         result.freshness_samples = len(latencies)
         result.freshness_p50_s = percentile(latencies, 50)
         result.freshness_p95_s = percentile(latencies, 95)
+
+        report(f"CPU: {cfg.quiet_rate:.0f} events/s for {cfg.quiet_seconds:.0f} s after 20 s of it")
+        result.quiet_rate = cfg.quiet_rate
+        result.cpu_share = _quiet_cpu(cli, sampler, cfg)
 
         report(f"dashboard refresh: {cfg.refreshes} refreshes of the last hour, as a dashboard worker computes them")
         # The dashboard's own path (``Source.snapshot``: bucket cache, shared tail, revisions, roll-ups), with a

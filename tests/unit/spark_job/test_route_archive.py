@@ -11,10 +11,11 @@ import pytest
 from pyspark.sql import SparkSession
 from spark_frames import T0, event, raw_frame
 
+from logpipeline_spark import transformations as tr
 from logpipeline_spark import upgrade
 from logpipeline_spark.archive import Archive, batch_file
 from logpipeline_spark.options import parse_args
-from logpipeline_spark.route import Router, committed_positions, starting_offsets
+from logpipeline_spark.route import Router, committed_positions, offset_log, starting_offsets
 
 
 def test_a_part_file_keeps_its_task_and_counter_under_its_batch() -> None:
@@ -26,7 +27,7 @@ def test_a_part_file_keeps_its_task_and_counter_under_its_batch() -> None:
 
 def _router(root: Path, spark: SparkSession) -> Router:
     opts = parse_args(["--archive-root", f"file://{root}", "--pipeline", "p", "--queries", "raw_archive"])
-    return Router(opts, Archive(spark), None)
+    return Router(opts, Archive(spark), lambda batch_id: {}, None)
 
 
 def _archived(spark: SparkSession, root: Path) -> list[str]:
@@ -35,10 +36,10 @@ def _archived(spark: SparkSession, root: Path) -> list[str]:
 
 def test_a_batch_run_again_is_archived_once(spark: SparkSession, tmp_path: Path) -> None:
     router = _router(tmp_path, spark)
-    first = raw_frame(spark, [event(1, T0), "not json", event(2, T0 + 3_600_000)])
+    first = tr.classify(raw_frame(spark, [event(1, T0), "not json", event(2, T0 + 3_600_000)]))
     router(first, 0)
     router(first, 0)  # replayed after a crash: the same batch id
-    router(raw_frame(spark, [event(3, T0)]), 1)
+    router(tr.classify(raw_frame(spark, [event(3, T0)])), 1)
     assert _archived(spark, tmp_path) == ["id-1", "id-2", "id-3"]
     hours = sorted(p.parent.name + "/" + p.name for p in (tmp_path / "p/raw").glob("date=*/hour=*"))
     assert hours == ["date=2026-01-01/hour=00", "date=2026-01-01/hour=01"]
@@ -47,7 +48,7 @@ def test_a_batch_run_again_is_archived_once(spark: SparkSession, tmp_path: Path)
 
 def test_files_of_an_attempt_cut_short_are_replaced(spark: SparkSession, tmp_path: Path) -> None:
     router = _router(tmp_path, spark)
-    batch = raw_frame(spark, [event(1, T0), event(2, T0)])
+    batch = tr.classify(raw_frame(spark, [event(1, T0), event(2, T0)]))
     router(batch, 7)
     [published] = (tmp_path / "p/raw").glob("date=*/hour=*/batch-000000000007-*.parquet")
     # an earlier attempt that wrote the batch in two tasks, one file of which was moved before the crash
@@ -98,6 +99,9 @@ def test_the_route_query_starts_where_the_earlier_archive_query_committed(spark:
     (checkpoint / "commits" / "4").write_text('v1\n{"nextBatchWatermarkMs":0}')  # batch 5 never committed
     archive = Archive(spark)
     assert committed_positions(archive, f"file://{checkpoint}") == {("in", 0): 10, ("in", 1): 7}
+    assert offset_log(archive, f"file://{checkpoint}")(5) == {("in", 0): 12, ("in", 1): 9}, "written before it runs"
+    with pytest.raises(RuntimeError, match="has no batch 6"):
+        offset_log(archive, f"file://{checkpoint}")(6)
     opts = parse_args(["--archive-root", f"file://{tmp_path}", "--pipeline", "p", "--input-topic", "in"])
     start = upgrade.route_start(archive, opts, lambda: {"in": [0, 1, 2]})
     assert start is not None and json.loads(start) == {"in": {"0": 10, "1": 7, "2": -2}}

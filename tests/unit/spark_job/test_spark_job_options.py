@@ -87,7 +87,13 @@ def test_each_query_has_its_trigger_and_state_partitions() -> None:
         "aggregates": "2 seconds",
         "route": "7 seconds",
     }
-    assert query_conf("aggregates", opts) == {"spark.sql.shuffle.partitions": "3"}
+    assert query_conf("route", opts) == {"spark.sql.shuffle.partitions": "3"}
+    aggregates = query_conf("aggregates", opts)
+    assert aggregates["spark.sql.shuffle.partitions"] == "3"
+    assert aggregates["spark.sql.streaming.stateStore.providerClass"].endswith(".RocksDBStateStoreProvider")
+    assert aggregates["spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled"] == "true"
+    hdfs = query_conf("aggregates", parse_args(["--state-store", "hdfs"]))
+    assert hdfs["spark.sql.streaming.stateStore.providerClass"].endswith(".HDFSBackedStateStoreProvider")
 
 
 def test_no_query_runs_a_micro_batch_without_new_data() -> None:

@@ -84,15 +84,17 @@ def test_each_kind_of_bad_record_is_rejected_with_its_class_and_reason(spark: Sp
         assert bytes(row["value"]) == original, "the original bytes are kept"
 
 
-def test_a_persisted_stage_splits_as_parse_does(spark: SparkSession) -> None:
-    """The route query's one parse per record (``stage``, persisted, then ``split``) judges as ``parse`` does."""
+def test_a_persisted_stage_and_a_classified_frame_split_as_parse_does(spark: SparkSession) -> None:
+    """The route query judges each record once (``classify``), persists a batch and splits it: as ``parse`` does."""
     raw = raw_frame(spark, [v for v, _, _ in BAD] + [event(100, T0), {**event(101, T0), "log_level": "warn"}])
-    staged = tr.stage(raw).persist()
-    direct, split = tr.parse(raw), tr.split(staged)
-    assertDataFrameEqual(split.valid, direct.valid)
-    assertDataFrameEqual(split.invalid, direct.invalid)
-    assert split.valid.count() == 2 and split.invalid.count() == len(BAD)
-    staged.unpersist()
+    direct = tr.parse(raw)
+    for frame, split in ((tr.stage(raw), tr.split), (tr.classify(raw), tr.split_classified)):
+        persisted = frame.persist()
+        parsed = split(persisted)
+        assertDataFrameEqual(parsed.valid, direct.valid)
+        assertDataFrameEqual(parsed.invalid, direct.invalid)
+        assert parsed.valid.count() == 2 and parsed.invalid.count() == len(BAD)
+        persisted.unpersist()
 
 
 def test_values_at_each_bound_are_valid_and_just_past_it_invalid(spark: SparkSession) -> None:

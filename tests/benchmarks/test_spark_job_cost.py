@@ -1,0 +1,112 @@
+"""What the streaming job costs on a quiet stream: CPU of the whole job (Python driver and JVM) at 200 events/s.
+
+Each configuration runs as a process of its own, one after another, on the same topic while events are produced
+in real time at ``BENCH_COST_RATE`` (200) events/s: after ``BENCH_COST_WARMUP`` (60) seconds of traffic, its CPU
+seconds over ``BENCH_COST_SECONDS`` (120) give its share of one core. The reference is a count-only query over the
+same topic (``support.spark_count``, 1 s trigger): the least a micro-batch job reading it can cost. Target of the
+job with both queries: at most 15% of one core.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from logpipeline import config
+from logpipeline.stack.process import cpu_seconds
+from support.spark_job import REPO, JobProcess, create_topics, job_args, pace
+
+RATE = int(os.environ.get("BENCH_COST_RATE", "200"))
+WARMUP = float(os.environ.get("BENCH_COST_WARMUP", "60"))
+SECONDS = float(os.environ.get("BENCH_COST_SECONDS", "120"))
+TARGET = 0.15
+
+
+def _measure(start: Callable[[], subprocess.Popen[bytes]], ready: Callable[[], bool]) -> float:
+    """Share of one core that the process started by ``start`` uses over SECONDS, after WARMUP."""
+    proc = start()
+    try:
+        deadline = time.monotonic() + 240
+        while not ready():
+            assert proc.poll() is None and time.monotonic() < deadline, "did not start"
+            time.sleep(1)
+        time.sleep(WARMUP)
+        before, began = cpu_seconds(proc.pid), time.monotonic()
+        time.sleep(SECONDS)
+        assert proc.poll() is None, "stopped while measured"
+        return (cpu_seconds(proc.pid) - before) / (time.monotonic() - began)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.mark.timeout(7200)
+def test_cpu_of_the_job_at_two_hundred_events_per_second(stack: config.Settings, tmp_path: Path) -> None:
+    names = config.Names(
+        input_topic=f"bench_cost_{uuid.uuid4().hex[:8]}", aggregates_topic=f"bench_cost_agg_{uuid.uuid4().hex[:8]}"
+    )
+    create_topics(stack, names, partitions=3)
+    runs = {
+        "count-only query (reference)": ["--count"],
+        "job: aggregates + route": [],
+        "job: aggregates only": ["--queries", "aggregates"],
+        "job: route only": ["--queries", "dead_letters,raw_archive"],
+        "job, aggregates every 5 s": ["--trigger", "5 seconds"],
+        "job, hdfs state store": ["--state-store", "hdfs"],
+    }
+    total = (len(runs) * (WARMUP + SECONDS + 60)) + 60
+    per_window: defaultdict[int, int] = defaultdict(int)
+    feeder = threading.Thread(
+        target=pace, args=(stack.kafka_bootstrap, names.input_topic, RATE, total, {}, per_window, 7), daemon=True
+    )
+    feeder.start()
+    shares: dict[str, float] = {}
+    only = os.environ.get("BENCH_COST_RUNS")  # a comma-separated subset of the labels' first words
+    for label, extra in runs.items():
+        if only and not any(label.startswith(word) for word in only.split(",")):
+            continue
+        run_dir = tmp_path / uuid.uuid4().hex[:6]
+        run_dir.mkdir()
+        log = run_dir / "out.log"
+        if extra == ["--count"]:
+            cmd = [sys.executable, "-m", "support.spark_count", "--bootstrap", stack.kafka_bootstrap]
+            cmd += ["--topic", names.input_topic, "--checkpoint", f"{run_dir}/cp"]
+            env = {**os.environ, "PYTHONPATH": f"{REPO / 'tests'}:{os.environ.get('PYTHONPATH', '')}"}
+
+            def start(cmd: list[str] = cmd, env: dict[str, str] = env, log: Path = log) -> subprocess.Popen[bytes]:
+                out = log.open("ab")
+                return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+        else:
+            pipeline = config.Names(**{**names.__dict__, "pipeline": f"cost{uuid.uuid4().hex[:6]}"})
+            args = job_args(stack, pipeline, f"file://{run_dir}/archive", starting_offsets="latest")
+            job = JobProcess([*args, *extra], log)
+
+            def start(job: JobProcess = job) -> subprocess.Popen[bytes]:
+                proc = job.start().proc
+                assert proc is not None
+                return proc
+
+        shares[label] = _measure(
+            start, lambda log=log: log.exists() and "query started" in log.read_text("utf-8", "replace")
+        )
+        assert feeder.is_alive(), "the events stopped flowing"
+        print(f"\n{label}: {shares[label]:.1%} of one core ({sum(per_window.values())} events sent so far)", flush=True)
+    reference = shares.get("count-only query (reference)", float("nan"))
+    print(f"\nCPU at {RATE} events/s ({SECONDS:.0f} s after {WARMUP:.0f} s of traffic), share of one core:")
+    for label, share in shares.items():
+        print(f"  {label:32} {share:6.1%}   {share / reference:5.1f}x the count-only query")
+    job = shares.get("job: aggregates + route", float("nan"))
+    print(f"  target for the job: <= {TARGET:.0%} of one core ({'met' if job <= TARGET else 'not met'})")
+    assert all(share > 0 for share in shares.values()), shares

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,22 @@ class TestServices:
         assert "hdfs" not in processes.stack_components(processes.Options(archive="local"))
         with pytest.raises(ValueError, match="archive: expected hdfs or local"):
             processes.archive_root(Settings(), processes.Options(archive="s3"))
+
+
+def test_cpu_seconds_count_a_process_and_its_children() -> None:
+    import subprocess
+    import sys
+
+    from logpipeline.stack.process import cpu_seconds
+
+    busy = "import subprocess, sys; subprocess.run([sys.executable, '-c', 'sum(range(3 * 10**7)); input()'])"
+    parent = subprocess.Popen([sys.executable, "-c", busy], stdin=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while cpu_seconds(parent.pid) < 0.3:  # the child's loop, counted under its parent
+            assert time.monotonic() < deadline, "the child's CPU time was not counted"
+            time.sleep(0.1)
+    finally:
+        assert parent.stdin is not None
+        parent.stdin.close()  # the child's input() ends, and with it both processes
+        parent.wait(30)

@@ -64,7 +64,7 @@ def test_cpu_of_the_job_at_two_hundred_events_per_second(stack: config.Settings,
         "job: aggregates only": ["--queries", "aggregates"],
         "job: route only": ["--queries", "dead_letters,raw_archive"],
         "job: aggregates every 5 s": ["--trigger", "5 seconds"],
-        "job: hdfs state store": ["--state-store", "hdfs"],
+        "job: rocksdb state store": ["--state-store", "rocksdb"],
     }
     total = (len(runs) * (WARMUP + SECONDS + 60)) + 60
     per_window: defaultdict[int, int] = defaultdict(int)

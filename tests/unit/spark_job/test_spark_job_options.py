@@ -90,10 +90,10 @@ def test_each_query_has_its_trigger_and_state_partitions() -> None:
     assert query_conf("route", opts) == {"spark.sql.shuffle.partitions": "3"}
     aggregates = query_conf("aggregates", opts)
     assert aggregates["spark.sql.shuffle.partitions"] == "3"
-    assert aggregates["spark.sql.streaming.stateStore.providerClass"].endswith(".RocksDBStateStoreProvider")
-    assert aggregates["spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled"] == "true"
-    hdfs = query_conf("aggregates", parse_args(["--state-store", "hdfs"]))
-    assert hdfs["spark.sql.streaming.stateStore.providerClass"].endswith(".HDFSBackedStateStoreProvider")
+    assert aggregates["spark.sql.streaming.stateStore.providerClass"].endswith(".HDFSBackedStateStoreProvider")
+    rocksdb = query_conf("aggregates", parse_args(["--state-store", "rocksdb"]))
+    assert rocksdb["spark.sql.streaming.stateStore.providerClass"].endswith(".RocksDBStateStoreProvider")
+    assert rocksdb["spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled"] == "true"
 
 
 def test_no_query_runs_a_micro_batch_without_new_data() -> None:

@@ -11,9 +11,9 @@
 
 Closed windows are archived by the correction job (``logpipeline_spark.correct``), which re-aggregates them
 from the raw archive, late events included. The aggregates query runs in its own FAIR scheduler pool
-(``queries.POOLS``), weighted above the route query, which reads the topic in small tasks
-(``--side-min-partitions``): its larger, rarer batches then delay the next aggregates batch by one short
-task at most instead of a whole batch. Neither query runs a micro-batch when no data arrived.
+(``queries.POOLS``), weighted above the route query, which writes each of its larger, rarer batches in one task:
+it holds one core at most, and the aggregates query keeps the others. Neither query runs a micro-batch when no
+data arrived.
 
 Each query checkpoints under ``<checkpoint root>/<pipeline>/checkpoints/<query>``, so a restart
 resumes exactly where it stopped (the state and the route query's outputs are exactly-once; the aggregates

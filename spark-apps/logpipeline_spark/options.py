@@ -94,7 +94,8 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         "--side-min-partitions",
         type=int,
         default=int(_env("LOGPIPELINE_SIDE_MIN_PARTITIONS", "8")),
-        help="input tasks per batch of the dead-letter and raw archive queries (at least; 0: one per Kafka partition)",
+        help="Kafka ranges per batch of the route query (at least; 0: one per Kafka partition); its archive write "
+        "reads them in one task",
     )
     p.add_argument(
         "--shuffle-partitions",

@@ -70,10 +70,6 @@ class Archive:
         fs.delete(path, False)
         fs.rename(tmp, path)
 
-    def rename(self, src: str, dst: str) -> bool:
-        fs, path = self._fs(src)
-        return bool(fs.rename(path, self.jvm.org.apache.hadoop.fs.Path(dst)))
-
     def names(self, uri: str) -> list[str]:
         """The names of the entries of directory ``uri`` (none when it does not exist)."""
         fs, path = self._fs(uri)

@@ -173,7 +173,7 @@ def write_closed_windows(aggregates: DataFrame, opts: CorrectOptions, archive: A
     target = opts.path("agg")
     if archive.exists(f"{target}/_spark_metadata"):  # written by the streaming query of earlier versions
         moved = f"{target}-stream-{int(time.time())}"
-        archive.rename(target, moved)
+        archive.move(target, moved)
         log.warning("earlier window archive moved aside", extra={"fields": {"from": target, "to": moved}})
     aggregates.sparkSession.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
     tr.closed_window_partitions(aggregates).write.mode("overwrite").partitionBy("date", "hour").parquet(target)

@@ -12,7 +12,6 @@ from pyspark.sql.streaming.readwriter import DataStreamWriter
 from logpipeline.kafka import security, topics
 from logpipeline_spark import transformations as tr
 from logpipeline_spark import upgrade
-from logpipeline_spark.archive import Archive
 from logpipeline_spark.options import JobOptions
 from logpipeline_spark.route import Router
 
@@ -174,7 +173,7 @@ def start(spark: SparkSession, opts: JobOptions, router: Router | None) -> dict[
             writer = aggregates_writer(read_input(spark, opts), opts)
         else:
             assert router is not None, "the route query needs its writer"
-            archive = Archive(spark)
+            archive = router.archive
             if "raw_archive" in opts.queries:
                 upgrade.retire_file_sink_log(archive, opts.path("raw"))
             begin = upgrade.route_start(archive, opts, lambda: input_partitions(opts))

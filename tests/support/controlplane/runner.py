@@ -47,10 +47,11 @@ class ControlPlane:
     bins: binaries.Binaries
     apiserver_port: int
     token: str
+    address: str = "127.0.0.1"
 
     @property
     def server(self) -> str:
-        return f"https://127.0.0.1:{self.apiserver_port}"
+        return f"https://{self.address}:{self.apiserver_port}"
 
     @property
     def kubeconfig(self) -> Path:
@@ -168,12 +169,30 @@ def _node(name: str) -> dict[str, object]:
     }
 
 
-def up(root: Path, cache: Path, progress: Progress = print, nodes: int = 2) -> ControlPlane:
+@dataclass(frozen=True)
+class Options:
+    """How the control plane is laid out: KWOK's simulated nodes (the default) or none, for a real kubelet.
+
+    ``address`` is where the API server listens and what it advertises (a real node's pods reach it there through
+    the ``kubernetes`` Service); ``service_cidr`` is the Service range.
+    """
+
+    address: str = "127.0.0.1"
+    service_cidr: str = SERVICE_CIDR
+    kwok_nodes: int = 2
+    apiserver_args: tuple[str, ...] = ()
+    controller_manager_args: tuple[str, ...] = ()
+
+
+def up(
+    root: Path, cache: Path, progress: Progress = print, nodes: int = 2, options: Options | None = None
+) -> ControlPlane:
     """Build what is missing, then start every process under ``root`` and wait until nodes are Ready."""
+    opts = options or Options(kwok_nodes=nodes)
     bins = binaries.ensure(cache, progress)
     root.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(16)
-    cp = ControlPlane(root=root, bins=bins, apiserver_port=free_port(), token=token)
+    cp = ControlPlane(root=root, bins=bins, apiserver_port=free_port(), token=token, address=opts.address)
     (root / "tokens.csv").write_text(f'{token},admin,admin,"system:masters"\n')
     cp.kubeconfig.write_text(_kubeconfig(cp.server, token))
     sa_key, sa_pub = _service_account_key(root)
@@ -202,8 +221,8 @@ def up(root: Path, cache: Path, progress: Progress = print, nodes: int = 2) -> C
             [
                 str(bins.kube_apiserver),
                 f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
+                f"--bind-address={opts.address}",
+                f"--advertise-address={opts.address}",
                 f"--secure-port={cp.apiserver_port}",
                 f"--cert-dir={root / 'pki'}",
                 f"--token-auth-file={root / 'tokens.csv'}",
@@ -211,10 +230,11 @@ def up(root: Path, cache: Path, progress: Progress = print, nodes: int = 2) -> C
                 f"--service-account-key-file={sa_pub}",
                 f"--service-account-signing-key-file={sa_key}",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                f"--service-cluster-ip-range={opts.service_cidr}",
                 "--max-requests-inflight=1000",
                 "--max-mutating-requests-inflight=500",
                 "--profiling=false",
+                *opts.apiserver_args,
             ],
             progress,
         )
@@ -237,29 +257,13 @@ def up(root: Path, cache: Path, progress: Progress = print, nodes: int = 2) -> C
                 "--concurrent-replicaset-syncs=20",
                 "--concurrent-gc-syncs=50",
                 "--concurrent-statefulset-syncs=20",
+                *opts.controller_manager_args,
             ],
             progress,
         )
         _start(cp, "kube-scheduler", [str(bins.kube_scheduler), *common], progress)
-        (root / "kwok.yaml").write_text(kwok_stages(cache))
-        _start(
-            cp,
-            "kwok",
-            [
-                str(bins.kwok),
-                f"--kubeconfig={cp.kubeconfig}",
-                f"--config={root / 'kwok.yaml'}",
-                "--manage-all-nodes=false",
-                "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-                "--cidr=10.244.0.1/16",
-                "--node-ip=10.244.0.1",
-                f"--server-address=127.0.0.1:{free_port()}",
-            ],
-            progress,
-        )
-        for index in range(nodes):
-            cp.kubectl("apply", "-f", "-", input_text=json.dumps(_node(f"kwok-node-{index}")))
-        _wait(lambda: _nodes_ready(cp, nodes), "kwok", 60, cp.logfile("kwok"), cp.pidfile("kwok"))
+        if opts.kwok_nodes:
+            _start_kwok(cp, cache, opts.kwok_nodes, progress)
         _wait(
             lambda: _default_sa(cp),
             "kube-controller-manager",
@@ -272,6 +276,30 @@ def up(root: Path, cache: Path, progress: Progress = print, nodes: int = 2) -> C
         raise
     progress(f"control plane ready at {cp.server} (kubeconfig {cp.kubeconfig})")
     return cp
+
+
+def _start_kwok(cp: ControlPlane, cache: Path, nodes: int, progress: Progress) -> None:
+    """KWOK with its stage definitions, and ``nodes`` simulated nodes it keeps Ready."""
+    root, bins = cp.root, cp.bins
+    (root / "kwok.yaml").write_text(kwok_stages(cache))
+    _start(
+        cp,
+        "kwok",
+        [
+            str(bins.kwok),
+            f"--kubeconfig={cp.kubeconfig}",
+            f"--config={root / 'kwok.yaml'}",
+            "--manage-all-nodes=false",
+            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+            "--cidr=10.244.0.1/16",
+            "--node-ip=10.244.0.1",
+            f"--server-address=127.0.0.1:{free_port()}",
+        ],
+        progress,
+    )
+    for index in range(nodes):
+        cp.kubectl("apply", "-f", "-", input_text=json.dumps(_node(f"kwok-node-{index}")))
+    _wait(lambda: _nodes_ready(cp, nodes), "kwok", 60, cp.logfile("kwok"), cp.pidfile("kwok"))
 
 
 def _nodes_ready(cp: ControlPlane, count: int) -> bool:

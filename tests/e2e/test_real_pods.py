@@ -1,0 +1,125 @@
+"""The project on a real node: containerd runs the images built from the project's Dockerfiles as real pods.
+
+The node (:mod:`support.node`) has no way out: its guard is checked here, and a pod finds no route and no name
+outside the cluster. The chart's operator runs as a real pod under Pod Security "restricted" and answers its
+kubelet's liveness probe.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logpipeline.config import Settings
+from logpipeline_operator import constants
+from support import charttools
+from support.cluster import make_namespace
+from support.node import images, network, runner
+from support.wait import wait_for
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts/logpipeline"
+SYSTEM = "logpipeline-system"
+
+# Run in a pod of the services image: the routes the pod has, then what connecting and resolving outside gives.
+NO_WAY_OUT = """
+import errno, json, socket
+routes = [line.split()[1:3] for line in open("/proc/net/route").read().splitlines()[1:]]
+try:
+    socket.create_connection(("192.0.2.1", 9), timeout=3)
+    connect = "connected"
+except OSError as exc:
+    connect = errno.errorcode.get(exc.errno, str(exc))
+try:
+    socket.gethostbyname("outside.example")
+    resolve = "resolved"
+except socket.gaierror as exc:
+    resolve = "unresolved"
+print(json.dumps({"routes": routes, "connect": connect, "resolve": resolve,
+                  "api": socket.gethostbyname("kubernetes.default.svc.cluster.local")}))
+"""
+
+
+def _json(node: runner.Node, *args: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(node.cp.kubectl(*args, "-o", "json").stdout)
+    return data
+
+
+def _pod(name: str, image: str, command: list[str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": name, "image": image, "imagePullPolicy": "Never", "command": command}],
+        },
+    }
+
+
+def _route_hex(address: str) -> str:
+    """An IPv4 address as /proc/net/route writes it (the bytes in host order, little-endian here)."""
+    return socket.inet_aton(address)[::-1].hex().upper()
+
+
+def _phase(node: runner.Node, name: str, namespace: str = "default") -> str:
+    phase: str = _json(node, "get", "pod", name, "-n", namespace)["status"].get("phase", "")
+    return phase
+
+
+def test_the_guard_holds_and_a_pod_has_no_way_out(real_node: runner.Node) -> None:
+    assert network.missing(real_node.external) == []
+    image = images.SERVICES.tag(constants.RELEASE)
+    pod = _pod("no-way-out", image, ["python", "-c", NO_WAY_OUT])
+    real_node.cp.kubectl("apply", "-f", "-", input_text=json.dumps(pod))
+    wait_for(lambda: _phase(real_node, "no-way-out") in ("Succeeded", "Failed"), 120, "the probe pod to finish")
+    assert _phase(real_node, "no-way-out") == "Succeeded"
+    report = json.loads(real_node.cp.kubectl("logs", "no-way-out").stdout)
+    # Little-endian hex in /proc/net/route: the only destinations are the pod subnet and the cluster's block.
+    destinations = {dest for dest, _gateway in report["routes"]}
+    assert destinations == {_route_hex("198.18.64.0"), _route_hex("198.18.0.0")}, report
+    assert report["connect"] == "ENETUNREACH"
+    assert report["resolve"] == "unresolved"
+    assert report["api"] == network.API_SERVICE_IP
+
+
+def test_helm_install_runs_the_operator_as_a_real_pod(real_node: runner.Node, tmp_path: Path) -> None:
+    tools = charttools.ensure(Settings().cache)
+    make_namespace(real_node.cp, SYSTEM)
+    repository, tag = images.OPERATOR.tag(constants.RELEASE).rsplit(":", 1)
+    values = ("--set", f"image.repository={repository}", "--set", f"image.tag={tag}", "--set", "image.pullPolicy=Never")
+    result = charttools.helm(
+        tools.helm,
+        "install",
+        "lp",
+        str(CHART),
+        "-n",
+        SYSTEM,
+        *values,
+        "--wait",
+        "--timeout=180s",
+        home=tmp_path,
+        kubeconfig=real_node.cp.kubeconfig,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr
+    (pod,) = _json(real_node, "get", "pods", "-n", SYSTEM)["items"]
+    name = pod["metadata"]["name"]
+    status = pod["status"]
+    assert status["phase"] == "Running" and status["podIP"].startswith("198.18."), status
+    # The kubelet ran the image's own user (the restricted profile forbids root) and its liveness probe passes.
+    assert pod["spec"]["containers"][0]["image"] == images.OPERATOR.tag(constants.RELEASE)
+    healthz = ("get", "--raw", f"/api/v1/namespaces/{SYSTEM}/pods/{name}:8080/proxy/healthz")
+    wait_for(lambda: real_node.cp.kubectl(*healthz, check=False).returncode == 0, 60, "the operator pod's /healthz")
+    uid = real_node.cp.kubectl("exec", "-n", SYSTEM, name, "--", "id", "-u").stdout.strip()
+    assert uid == "10001"
+    log = real_node.cp.kubectl("logs", "-n", SYSTEM, name).stdout.splitlines()
+    assert log and all(line.startswith("{") for line in log), log[:5]
+    restarts = _json(real_node, "get", "pod", name, "-n", SYSTEM)["status"]["containerStatuses"][0]["restartCount"]
+    assert restarts == 0

@@ -123,3 +123,20 @@ def test_helm_install_runs_the_operator_as_a_real_pod(real_node: runner.Node, tm
     assert log and all(line.startswith("{") for line in log), log[:5]
     restarts = _json(real_node, "get", "pod", name, "-n", SYSTEM)["status"]["containerStatuses"][0]["restartCount"]
     assert restarts == 0
+
+
+def test_teardown_leaves_the_host_as_it_was(real_node: runner.Node) -> None:
+    """Last in this module: the node comes down (the fixture's own teardown then finds nothing to do)."""
+    assert runner.leftovers(real_node) != {}  # while it runs: bridges, rules, mounts, sysctls
+    runner.down(real_node)
+    assert runner.leftovers(real_node) == {}
+    assert not real_node.root.exists()
+    assert [pid for pid in Path("/proc").iterdir() if _is_node_process(pid)] == []
+
+
+def _is_node_process(proc: Path) -> bool:
+    try:
+        argv0 = (proc / "cmdline").read_bytes().split(b"\0")[0]
+    except OSError:
+        return False
+    return Path(argv0.decode(errors="replace")).name in ("kubelet", "kube-proxy", "containerd", "coredns", "etcd")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -112,3 +113,20 @@ def restore(root: Path) -> None:
     for key, value in _record(root).items():
         with contextlib.suppress(OSError):
             _sysctl_path(key).write_text(value)
+
+
+def state(paths: tuple[Path, ...]) -> dict[str, list[str]]:
+    """What a node may leave on this host, as comparable lists: links, iptables rules and chains, network
+    namespaces, mounts under ``paths``, the kubelet's cgroups and the sysctls the node sets."""
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    netns = Path("/run/netns")
+    return {
+        "links": sorted(line.split(":")[1].strip().split("@")[0] for line in links.splitlines()),
+        "iptables": sorted(re.sub(r" \[\d+:\d+\]$", "", line) for line in rules.splitlines() if line[:1] in "-:"),
+        "netns": sorted(p.name for p in netns.iterdir()) if netns.is_dir() else [],
+        "mounts": sorted(m for m in mounts if any(m == str(p) or m.startswith(f"{p}/") for p in paths)),
+        "cgroups": sorted(str(p) for p in CGROUP_ROOT.glob("*/kubepods*")),
+        "sysctls": [f"{key}={_sysctl_path(key).read_text().strip()}" for key in (*SYSCTLS, *KUBELET_SYSCTLS)],
+    }

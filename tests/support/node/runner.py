@@ -16,7 +16,7 @@ import signal
 import subprocess
 import urllib.error
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from logpipeline.stack import process
@@ -38,6 +38,7 @@ class Node:
     layout: config.Layout
     bins: binaries.Binaries
     external: str
+    before: dict[str, list[str]] = field(default_factory=dict)  # the host as it was (:func:`host.state`)
 
     @property
     def root(self) -> Path:
@@ -80,17 +81,18 @@ def _wait(node: Node, name: str, predicate: Callable[[], object], timeout: float
 def up(root: Path, cache: Path, load: Sequence[str] = (), progress: Progress = print) -> Node:
     """Start the node under ``root`` (an empty or absent folder) with the given project images loaded."""
     host.preflight()
+    layout = config.Layout(root=root, images=cache / "node" / "containerd")
+    before = host.state((root, layout.images))
     external = network.external_interface()
     network.install(external)
     network.verify(external)  # nothing starts unless the guard holds
     progress(f"network guard in place: nothing from {network.BLOCK} leaves through {external} or any other link")
     root.mkdir(parents=True, exist_ok=True)
-    layout = config.Layout(root=root, images=cache / "node" / "containerd")
-    node = Node(controlplane_stub(root), layout, binaries.ensure(cache, progress), external)
+    node = Node(controlplane_stub(root), layout, binaries.ensure(cache, progress), external, before)
     try:
         host.prepare(root)
         cp = controlplane.up(root / "controlplane", cache, progress, options=_control_plane_options(root))
-        node = Node(cp, layout, node.bins, external)
+        node = Node(cp, layout, node.bins, external, before)
         _containerd(node, progress)
         images.load(cache, layout, [images.pause(cache, progress), *load], progress)
         layout.cni_conf_dir.mkdir(parents=True, exist_ok=True)
@@ -207,6 +209,12 @@ def down(node: Node) -> None:
     host.restore(node.root)
     network.remove(node.external)
     shutil.rmtree(node.root, ignore_errors=True)
+
+
+def leftovers(node: Node) -> dict[str, tuple[list[str], list[str]]]:
+    """What differs on the host from before ``up`` (empty after a clean ``down``): kind -> (before, now)."""
+    now = host.state((node.root, node.layout.images))
+    return {kind: (node.before.get(kind, []), now[kind]) for kind in now if now[kind] != node.before.get(kind, [])}
 
 
 def _kill_shims(node: Node) -> None:

@@ -24,7 +24,7 @@ import kopf
 import urllib3
 
 from logpipeline_operator import constants as c
-from logpipeline_operator import kube
+from logpipeline_operator import kube, topics
 from logpipeline_operator import status as st
 from logpipeline_operator.builders import access, kafka, plan, policy
 
@@ -42,8 +42,10 @@ def backoff(retry: int) -> float:
     return min(MAX_BACKOFF_S, BACKOFF_S * (1 << min(retry, 16)))
 
 
-def _status(body: kopf.Body, desired: list[Any], observed: list[Any], refusals: list[str]) -> dict[str, Any]:
-    """The status of this generation from its desired and observed children."""
+def _status(
+    body: kopf.Body, desired: list[Any], observed: list[Any], refusals: list[str], kafka_topics: st.Topics = None
+) -> dict[str, Any]:
+    """The status of this generation from its desired and observed children (and the topics the operator keeps)."""
     return st.build_status(
         desired,
         observed,
@@ -51,7 +53,14 @@ def _status(body: kopf.Body, desired: list[Any], observed: list[Any], refusals: 
         previous=dict(body.status),
         refusals=refusals,
         now=_now(),
+        topics=kafka_topics,
     )
+
+
+def _ensure_topics(lp: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """With ``kafka.topicManagement: operator``, create or update the topics (raises topics.Unreachable)."""
+    wanted = kafka.operator_topics(lp)
+    return topics.ensure(lp["spec"]["kafka"]["bootstrapServers"], wanted) if wanted else None
 
 
 @kopf.on.startup()
@@ -135,11 +144,14 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, reason: s
         fresh = reason == "create" and not body.status.get("observedGeneration")
         observed = [] if fresh else kube.list_children(lp["metadata"]["namespace"], lp["metadata"]["name"])
         desired, refusals = _desired(lp, observed)
+        kafka_topics = _ensure_topics(lp)
+        refusals += topics.refusals(kafka_topics or [])
         applied = kube.apply_all(desired)
         uid = lp["metadata"]["uid"]
         owned = [o for o in observed if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])]
         pruned = plan.to_prune(desired, owned)
-        for release in kafka.released(pruned, desired):  # the topic's records stay: only the resource goes
+        managed = [t["name"] for t in kafka_topics or []]
+        for release in kafka.released(pruned, desired, managed):  # the topic's records stay: only the resource goes
             kube.apply(release, manager=f"{c.FIELD_MANAGER}.release")
         for obj in pruned:
             kube.delete(obj)
@@ -149,11 +161,13 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, reason: s
         _retry_later(body, patch, f"API server answered {exc.status}: {exc.message}", retry)
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         _retry_later(body, patch, f"API server unreachable: {exc}", retry)
+    except topics.Unreachable as exc:
+        _retry_later(body, patch, str(exc), retry)
     _report_refusals(body, refusals)
     gone = f", removed {len(pruned)}" if pruned else ""
     kopf.info(body, reason="Reconciled", message=f"applied {len(desired)} children{gone}")
     logger.info("reconciled %s: applied %d, pruned %d", lp["metadata"]["name"], len(desired), len(pruned))
-    status = _status(body, desired, applied, refusals)
+    status = _status(body, desired, applied, refusals, kafka_topics)
     _set_status(body, patch, status)
 
 
@@ -168,6 +182,13 @@ def resync(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, **_: Any) ->
     _bind_operator(lp)
     observed = kube.list_children(lp["metadata"]["namespace"], lp["metadata"]["name"])
     desired, refusals = _desired(lp, observed)
+    kafka_topics: st.Topics
+    try:
+        report = _ensure_topics(lp)  # a topic deleted behind the operator's back comes back too
+        refusals += topics.refusals(report or [])
+        kafka_topics = report
+    except topics.Unreachable as exc:
+        kafka_topics = str(exc)
     present = {plan.key(obj) for obj in observed}
     for obj in desired:
         if plan.key(obj) not in present:
@@ -176,7 +197,7 @@ def resync(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, **_: Any) ->
             message = f"recreated {obj['kind']} {obj['metadata']['name']}, which had been deleted"
             kopf.warn(body, reason="Recreated", message=message)
             logger.warning(message)
-    status = _status(body, desired, observed, refusals)
+    status = _status(body, desired, observed, refusals, kafka_topics)
     if status["phase"] != body.status.get("phase"):
         kopf.info(body, reason=f"Phase{status['phase']}", message=status["message"])
     _set_status(body, patch, status)

@@ -16,6 +16,10 @@ from logpipeline_operator import constants as c
 from logpipeline_operator.builders.plan import key
 
 Obj = Mapping[str, Any]
+# The topics the operator keeps itself: what the broker reported ([{role, name, partitions, lastChange}]), or why it
+# could not be asked (a message); None when Strimzi keeps them.
+Topics = list[dict[str, Any]] | str | None
+TOPICS_COMPONENT = "kafka-topics"
 _RANK = {"True": 0, "Unknown": 1, "False": 2}
 _WORKLOADS = ("Deployment", "StatefulSet", "SparkApplication", "KafkaTopic", "PersistentVolumeClaim")
 UNKNOWN_GRACE_S = 300.0
@@ -139,8 +143,13 @@ def build_status(
     previous: Obj,
     refusals: Sequence[str],
     now: str,
+    topics: Topics = None,
 ) -> dict[str, Any]:
     comps = components(desired, observed, previous.get("components"), now)
+    if topics is not None:
+        comps[TOPICS_COMPONENT] = topics_component(
+            topics, (previous.get("components") or {}).get(TOPICS_COMPONENT), now
+        )
     new_phase = phase(comps, previous.get("phase"), now)
     late = sorted(name for name, entry in comps.items() if overdue(entry, now))
     waiting = sorted(name for name, entry in comps.items() if entry["ready"] == "False") + late
@@ -168,12 +177,33 @@ def build_status(
         ),
         condition("Reconciled", True, "Applied", "every child applied", generation, now),
     ]
-    return {
+    out = {
         "phase": new_phase,
         "observedGeneration": generation,
         "message": ready_msg,
         "components": comps,
         "conditions": merge_conditions(previous.get("conditions") or [], conds),
+    }
+    if isinstance(topics, list):
+        out["topics"] = topics
+    return out
+
+
+def topics_component(topics: list[dict[str, Any]] | str, previous: Obj | None, now: str) -> dict[str, str]:
+    """The ``kafka-topics`` component when the operator keeps the topics: ready when the broker has every one."""
+    if isinstance(topics, str):
+        ready, message = "False", topics
+    else:
+        missing = [t["name"] for t in topics if not t.get("partitions")]
+        ready = "False" if missing else "True"
+        message = f"missing on the broker: {', '.join(missing)}" if missing else f"{len(topics)} topics on the broker"
+    since = str((previous or {}).get("since") or now) if (previous or {}).get("ready") == ready else now
+    return {
+        "kind": "Topic",
+        "name": ", ".join(t["name"] for t in topics) if isinstance(topics, list) else "",
+        "ready": ready,
+        "message": message,
+        "since": since,
     }
 
 

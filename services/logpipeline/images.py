@@ -13,8 +13,9 @@ from collections.abc import Iterable
 
 # image -> (include only these distributions, or None for all) and (leave these out)
 IMAGES: dict[str, tuple[frozenset[str] | None, frozenset[str]]] = {
-    # kopf and its Kubernetes client; of the project's services the operator imports only logpipeline.contracts.
-    "operator": (frozenset({"kopf", "kubernetes"}), frozenset()),
+    # kopf and its Kubernetes client; of the project's services the operator imports only the contracts and the
+    # topic client (logpipeline.kafka.topics, for topics it keeps itself), hence confluent-kafka.
+    "operator": (frozenset({"kopf", "kubernetes", "confluent-kafka"}), frozenset()),
     # generator, ingest, sink, dashboard: everything but Spark, the local DynamoDB server and the operator.
     "services": (None, frozenset({"pyspark", "moto", "kopf", "kubernetes"})),
     # the Spark jobs run on the image's own Spark; the streaming job imports only orjson and prometheus-client

@@ -281,6 +281,8 @@ INVALID_SPECS: list[tuple[str, dict[str, Any], str]] = [
     ("bad", {"dashboard": {"ingress": {"host": "Not A Host"}}}, "spec.dashboard.ingress.host"),
     ("bad", {"correction": {"schedule": "* *"}}, "spec.correction.schedule"),
     ("bad", {"archive": {"enabled": False}}, "spec.spark.checkpointRoot"),
+    ("bad", {"kafka": {"topicManagement": "operator"}}, "spec.kafka.authentication"),
+    ("bad", {"kafka": {"topicManagement": "zookeeper"}}, "spec.kafka.topicManagement"),
     ("bad", {"archive": {"enabled": False}, "spark": {"checkpointRoot": "not a uri"}}, "spec.spark.checkpointRoot"),
     ("bad.name", {}, "metadata.name"),
     ("1bad", {}, "metadata.name"),

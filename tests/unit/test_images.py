@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import re
+import subprocess
 import sys
 import tomllib
 import xml.etree.ElementTree as ET
@@ -98,7 +99,7 @@ def test_operator_image_runs_what_the_chart_runs() -> None:
 
 def test_requirements_come_from_pyproject() -> None:
     assert images.select(DEPENDENCIES, "operator") == [
-        d for d in DEPENDENCIES if images.distribution(d) in {"kopf", "kubernetes"}
+        d for d in DEPENDENCIES if images.distribution(d) in {"kopf", "kubernetes", "confluent-kafka"}
     ]
     services = images.select(DEPENDENCIES, "services")
     assert not {images.distribution(d) for d in services} & {"pyspark", "moto", "kopf"}
@@ -200,3 +201,22 @@ def test_each_dockerfile_runs_the_selection_it_is_named_for(image: str, capsys: 
     assert images.main([str(ROOT / "pyproject.toml"), image]) == 0
     assert capsys.readouterr().out.splitlines() == images.select(DEPENDENCIES, image)
     assert images.main([]) == 2
+
+
+def test_the_operator_image_ships_every_module_of_the_services_the_operator_imports() -> None:
+    """The operator's image copies single files of the services package: each one the operator loads is there."""
+    code = (
+        "import sys, logpipeline_operator.handlers, logpipeline_operator.__main__; "
+        "print('\\n'.join(m.__file__ for n, m in sys.modules.items() if n.split('.')[0] == 'logpipeline'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = {str(Path(f).resolve().relative_to(ROOT)) for f in out.split()}
+    copied = {
+        word
+        for instruction, rest in dockerfile.parse(DOCKERFILES["operator"].read_text())
+        if instruction == "COPY"
+        for word in rest.split()
+        if word.startswith("services/")
+    }
+    assert loaded, "nothing of the services package was loaded: the check is broken"
+    assert loaded - copied == set()

@@ -110,6 +110,45 @@ class TestStatus:
         assert conds["Ready"]["lastTransitionTime"] == "2025-01-01T00:00:00Z"
 
 
+class TestOperatorKeptTopics:
+    """``kafka.topicManagement: operator``: no KafkaTopic children; the broker's report is a component and a field."""
+
+    def lp(self) -> dict[str, Any]:
+        spec = {"generator": {"enabled": False}, "kafka": {"topicManagement": "operator", "authentication": "none"}}
+        return crd.logpipeline(spec, name="p", namespace="n", uid="u-1", generation=3)
+
+    def test_topics_reported_make_the_component_ready(self) -> None:
+        desired = plan.build_children(self.lp())
+        assert not [o for o in desired if o["kind"] in ("KafkaTopic", "KafkaUser")]
+        report = [{"role": "input", "name": "logging_info", "partitions": 3, "lastChange": "created"}]
+        status = st.build_status(
+            desired, observed_ready(desired), generation=3, previous={}, refusals=[], now=NOW, topics=report
+        )
+        assert status["topics"] == report
+        assert status["components"][st.TOPICS_COMPONENT]["ready"] == "True"
+        assert status["phase"] == "Running"
+
+    def test_an_unreachable_broker_keeps_the_pipeline_from_running(self) -> None:
+        desired = plan.build_children(self.lp())
+        error = "kafka at broker:9092: Local: Broker transport failure"
+        status = st.build_status(
+            desired, observed_ready(desired), generation=3, previous={}, refusals=[], now=NOW, topics=error
+        )
+        assert "topics" not in status
+        assert status["components"][st.TOPICS_COMPONENT] == {
+            "kind": "Topic",
+            "name": "",
+            "ready": "False",
+            "message": error,
+            "since": NOW,
+        }
+        assert status["phase"] == "Creating" and st.TOPICS_COMPONENT in status["message"]
+
+    def test_the_crd_refuses_operator_kept_topics_with_scram(self) -> None:
+        rules = crd.crd_schema(CRD)["properties"]["spec"]["properties"]["kafka"]["x-kubernetes-validations"]
+        assert any("topicManagement" in r["rule"] and "authentication" in r["rule"] for r in rules)
+
+
 class TestUnknownAndFailed:
     LATER = "2026-01-01T00:06:00Z"  # six minutes after NOW: past the grace period
 

@@ -20,10 +20,32 @@ def resource_name(lp: Body, role: str) -> str:
     return child_name(lp, "topic-" + role.lower())
 
 
+def operator_managed(lp: Body) -> bool:
+    """``kafka.topicManagement: operator``: the operator keeps the topics itself through Kafka's Admin API."""
+    return bool(spec_of(lp)["kafka"].get("topicManagement", "strimzi") == "operator")
+
+
+def topic_spec(lp: Body, role: str) -> dict[str, Any]:
+    """One topic as the spec wants it: role, Kafka name, partitions, replicas and the contract's configs (strings),
+    the same as the local stack's ``topics ensure``."""
+    topic: Mapping[str, Any] = spec_of(lp)["kafka"]["topics"][role]
+    return {
+        "role": role,
+        "name": topic["name"],
+        "partitions": int(topic["partitions"]),
+        "replicas": int(topic["replicas"]),
+        "configs": contracts.topic_configs(role, int(topic["retentionMs"])),
+    }
+
+
+def operator_topics(lp: Body) -> list[dict[str, Any]]:
+    """The topics the operator creates and updates itself (none when Strimzi does)."""
+    return [topic_spec(lp, role) for role in ROLES] if operator_managed(lp) else []
+
+
 def build_kafka_topic(lp: Body, role: str) -> Manifest:
-    spec = spec_of(lp)["kafka"]
-    topic: Mapping[str, Any] = spec["topics"][role]
-    meta = metadata(lp, resource_name(lp, role), COMPONENT, {"strimzi.io/cluster": spec["clusterName"]})
+    topic = topic_spec(lp, role)
+    meta = metadata(lp, resource_name(lp, role), COMPONENT, {"strimzi.io/cluster": spec_of(lp)["kafka"]["clusterName"]})
     meta["labels"]["logpipeline.io/topic-role"] = role.lower()
     return {
         "apiVersion": API_VERSION,
@@ -31,26 +53,27 @@ def build_kafka_topic(lp: Body, role: str) -> Manifest:
         "metadata": meta,
         "spec": {
             "topicName": topic["name"],
-            "partitions": int(topic["partitions"]),
-            "replicas": int(topic["replicas"]),
-            # The same configs as the local stack's ``topics ensure``, numbers as numbers.
-            "config": {
-                key: int(value) if value.isdigit() else value
-                for key, value in contracts.topic_configs(role, int(topic["retentionMs"])).items()
-            },
+            "partitions": topic["partitions"],
+            "replicas": topic["replicas"],
+            # Numbers as numbers.
+            "config": {key: int(value) if value.isdigit() else value for key, value in topic["configs"].items()},
         },
     }
 
 
 def build_kafka_topics(lp: Body) -> list[Manifest]:
-    return [build_kafka_topic(lp, role) for role in ROLES]
+    """Strimzi KafkaTopics, unless the operator manages the topics itself."""
+    return [] if operator_managed(lp) else [build_kafka_topic(lp, role) for role in ROLES]
 
 
-def released(pruned: Iterable[Mapping[str, Any]], desired: Iterable[Mapping[str, Any]]) -> list[Manifest]:
-    """Before a KafkaTopic is pruned while another one of the spec still names its Kafka topic (a resource renamed,
-    as topic resources were when they came to be named by role): the patch that makes Strimzi let go of the topic
-    (``strimzi.io/managed: "false"``), so deleting the old resource leaves the topic and its records in Kafka."""
-    kept = {obj["spec"]["topicName"] for obj in desired if obj["kind"] == "KafkaTopic"}
+def released(
+    pruned: Iterable[Mapping[str, Any]], desired: Iterable[Mapping[str, Any]], managed: Iterable[str] = ()
+) -> list[Manifest]:
+    """Before a KafkaTopic is pruned while the spec still names its Kafka topic (another resource names it, as when
+    topic resources came to be named by role, or the operator now manages the topics itself: ``managed``): the patch
+    that makes Strimzi let go of the topic (``strimzi.io/managed: "false"``), so deleting the old resource leaves
+    the topic and its records in Kafka."""
+    kept = {obj["spec"]["topicName"] for obj in desired if obj["kind"] == "KafkaTopic"} | set(managed)
     return [
         {
             "apiVersion": obj["apiVersion"],

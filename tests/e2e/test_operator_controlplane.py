@@ -13,7 +13,9 @@ import urllib.error
 from typing import Any
 
 import pytest
+from confluent_kafka.admin import AdminClient
 
+from logpipeline.config import Settings
 from logpipeline_operator.builders import plan
 from support.cluster import kubectl_json, make_namespace
 from support.controlplane.runner import ControlPlane
@@ -315,3 +317,36 @@ def test_deleting_the_logpipeline_garbage_collects_everything(control_plane: Con
             120,
             f"every {kind} of the pipeline gone",
         )
+
+
+def test_the_operator_keeps_the_topics_itself_on_a_plain_kafka(
+    control_plane: ControlPlane, namespace: str, stack: Settings, unique: str
+) -> None:
+    """``kafka.topicManagement: operator`` against the local stack's broker: no KafkaTopic, the topics on Kafka, and
+    the broker's report in the status."""
+    names = {"input": f"in-{unique}", "aggregates": f"agg-{unique}", "deadLetter": f"in-{unique}.dlq"}
+    kafka = {
+        "topicManagement": "operator",
+        "authentication": "none",
+        "bootstrapServers": stack.kafka_bootstrap,
+        "topics": {role: {"name": name, "partitions": 2} for role, name in names.items()},
+    }
+    body = {"apiVersion": "logpipeline.io/v1alpha1", "kind": "LogPipeline", "metadata": {"name": "plain"},
+            "spec": {"kafka": kafka, "generator": {"enabled": False}}}  # fmt: skip
+    control_plane.kubectl("apply", "-n", namespace, "-f", "-", input_text=json.dumps(body))
+
+    def reported() -> list[dict[str, Any]]:
+        status = kubectl_json(control_plane, "get", "logpipeline", "plain", "-n", namespace).get("status", {})
+        topics: list[dict[str, Any]] = status.get("topics") or []
+        return topics if status.get("components", {}).get("kafka-topics", {}).get("ready") == "True" else []
+
+    topics = wait_for(reported, 90, "status.topics from the broker")
+    assert {t["name"]: t["partitions"] for t in topics} == dict.fromkeys(names.values(), 2)
+    assert set(names.values()) <= set(
+        AdminClient({"bootstrap.servers": stack.kafka_bootstrap}).list_topics(timeout=10).topics
+    )
+    kinds = kubectl_json(
+        control_plane, "get", "kafkatopics,kafkausers", "-n", namespace, "-l", "app.kubernetes.io/instance=plain"
+    )
+    assert kinds["items"] == []
+    control_plane.kubectl("delete", "logpipeline", "plain", "-n", namespace, "--wait=true")

@@ -16,6 +16,12 @@ from logpipeline_operator import constants as c
 from logpipeline_operator.builders.plan import KINDS, resource_path
 
 Obj = dict[str, Any]
+# What to do when a kind of another operator is not served (its CRD is not installed).
+NOT_SERVED_HINTS = {
+    ("sparkoperator.k8s.io/v1beta2", "SparkApplication"): "install the Spark operator, or set spec.spark.mode: submit",
+    ("kafka.strimzi.io/v1", "KafkaTopic"): "install Strimzi, or set spec.kafka.topicManagement: operator",
+    ("kafka.strimzi.io/v1", "KafkaUser"): "install Strimzi, or set spec.kafka.authentication: none",
+}
 
 
 @functools.cache
@@ -70,7 +76,13 @@ def apply(obj: Mapping[str, Any], manager: str = c.FIELD_MANAGER) -> Obj:
     meta = obj["metadata"]
     path = resource_path(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"])
     query = [("fieldManager", manager), ("force", "true")]
-    return _call("PATCH", path, json.dumps(obj), query, "application/apply-patch+yaml")
+    try:
+        return _call("PATCH", path, json.dumps(obj), query, "application/apply-patch+yaml")
+    except KubeError as exc:
+        if exc.status == 404 and (obj["apiVersion"], obj["kind"]) in NOT_SERVED_HINTS:
+            hint = NOT_SERVED_HINTS[(obj["apiVersion"], obj["kind"])]
+            raise KubeError(404, f"{obj['kind']} ({obj['apiVersion']}) is not served by this cluster: {hint}") from None
+        raise
 
 
 def apply_all(objs: Sequence[Mapping[str, Any]]) -> list[Obj]:

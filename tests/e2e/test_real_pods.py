@@ -18,7 +18,8 @@ from logpipeline.config import Settings
 from logpipeline_operator import constants
 from support import charttools
 from support.cluster import make_namespace
-from support.node import images, network, runner
+from support.node import images, kafka, network, runner
+from support.node.fixtures import progress
 from support.wait import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts/logpipeline"
 SYSTEM = "logpipeline-system"
+PIPELINES = "pipelines"
 
 # Run in a pod of the services image: the routes the pod has, then what connecting and resolving outside gives.
 NO_WAY_OUT = """
@@ -94,6 +96,13 @@ def test_helm_install_runs_the_operator_as_a_real_pod(real_node: runner.Node, tm
     make_namespace(real_node.cp, SYSTEM)
     repository, tag = images.OPERATOR.tag(constants.RELEASE).rsplit(":", 1)
     values = ("--set", f"image.repository={repository}", "--set", f"image.tag={tag}", "--set", "image.pullPolicy=Never")
+    # Every namespace; the images built here (named localhost/...) allowed besides the default ones.
+    values += (
+        "--set",
+        "operator.clusterWide=true",
+        "--set",
+        "operator.allowedImages={localhost/,log-realtime-analysis/,apache/hadoop:,amazon/dynamodb-local:}",
+    )
     result = charttools.helm(
         tools.helm,
         "install",
@@ -123,6 +132,75 @@ def test_helm_install_runs_the_operator_as_a_real_pod(real_node: runner.Node, tm
     assert log and all(line.startswith("{") for line in log), log[:5]
     restarts = _json(real_node, "get", "pod", name, "-n", SYSTEM)["status"]["containerStatuses"][0]["restartCount"]
     assert restarts == 0
+
+
+def test_the_operator_pod_keeps_the_topics_on_a_kafka_pod(real_node: runner.Node) -> None:
+    """A plain KRaft broker in a pod (no Strimzi): the operator, itself a pod, creates the pipeline's topics on it
+    through Kafka's Admin API, reaching it by its cluster DNS name, and reports them in the status."""
+    images.load(Settings().cache, real_node.layout, [kafka.image(Settings().cache, progress)], progress)
+    make_namespace(real_node.cp, PIPELINES)
+    for manifest in kafka.manifests(PIPELINES, kafka.image(Settings().cache, progress)):
+        real_node.cp.kubectl("apply", "-f", "-", input_text=json.dumps(manifest))
+    wait_for(lambda: _ready(real_node, PIPELINES, "kafka-0"), 180, "the Kafka pod Ready")
+    spec = {
+        "image": images.SERVICES.tag(constants.RELEASE),
+        "imagePullPolicy": "Never",
+        "kafka": {
+            "topicManagement": "operator",
+            "authentication": "none",
+            "bootstrapServers": kafka.bootstrap(PIPELINES),
+        },
+        "generator": {"enabled": False},
+    }
+    body = {"apiVersion": constants.API_VERSION, "kind": constants.KIND, "metadata": {"name": "real"}, "spec": spec}
+    real_node.cp.kubectl("apply", "-n", PIPELINES, "-f", "-", input_text=json.dumps(body))
+    # This cluster has no Spark operator (nor its CRD): the status says so and what to do instead.
+    hint = "SparkApplication (sparkoperator.k8s.io/v1beta2) is not served by this cluster: install the Spark operator"
+    wait_for(lambda: hint in _reconciled(real_node, PIPELINES, "real"), 120, "the not-served hint in the status")
+    real_node.cp.kubectl(
+        "patch", "lp", "real", "-n", PIPELINES, "--type=merge", "-p", '{"spec":{"spark":{"mode":"submit"}}}'
+    )
+
+    def reported() -> list[dict[str, Any]]:
+        status = _json(real_node, "get", "logpipeline", "real", "-n", PIPELINES).get("status", {})
+        entry = status.get("components", {}).get("kafka-topics", {})
+        return list(status.get("topics") or []) if entry.get("ready") == "True" else []
+
+    topics = wait_for(reported, 180, "status.topics from the Kafka pod", fail=False)
+    assert topics, _diagnose(real_node, PIPELINES, "real")
+    assert {t["role"] for t in topics} == {"input", "aggregates", "deadLetter"}
+    # Created at the first reconcile (which then stopped at the SparkApplication), unchanged since.
+    assert {t["name"]: t["partitions"] for t in topics} == {
+        "logging_info": 3,
+        "agg_logging_info": 3,
+        "logging_info.dlq": 1,
+    }
+    assert {t["lastChange"].split(" ")[0] for t in topics} <= {"created", "unchanged"}, topics
+    # No Strimzi anywhere: this cluster does not even serve the KafkaTopic kind.
+    strimzi = real_node.cp.kubectl("get", "kafkatopics", "-n", PIPELINES, check=False)
+    assert strimzi.returncode != 0 and 'resource type "kafkatopics"' in strimzi.stderr
+
+
+def _diagnose(node: runner.Node, namespace: str, name: str) -> str:
+    """The pipeline's status, its pods and the operator's last log lines, for a failure message."""
+    status = _json(node, "get", "logpipeline", name, "-n", namespace).get("status", {})
+    pods = node.cp.kubectl("get", "pods", "-A", "-o", "wide", check=False).stdout
+    log = node.cp.kubectl("logs", "-n", SYSTEM, "deployment/lp-logpipeline", "--tail=30", check=False).stdout
+    return f"status: {json.dumps(status, indent=1)}\npods:\n{pods}\noperator log:\n{log}"
+
+
+def _reconciled(node: runner.Node, namespace: str, name: str) -> str:
+    """The message of the pipeline's ``Reconciled`` condition ('' before there is one)."""
+    status = _json(node, "get", "logpipeline", name, "-n", namespace).get("status", {})
+    return next((c.get("message", "") for c in status.get("conditions") or [] if c["type"] == "Reconciled"), "")
+
+
+def _ready(node: runner.Node, namespace: str, pod: str) -> bool:
+    got = node.cp.kubectl("get", "pod", pod, "-n", namespace, "-o", "json", check=False)
+    if got.returncode != 0:
+        return False
+    conditions = json.loads(got.stdout)["status"].get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
 def test_teardown_leaves_the_host_as_it_was(real_node: runner.Node) -> None:

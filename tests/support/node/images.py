@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parents[3]
 PAUSE_SOURCE = Path(__file__).with_name("pause.c")
 PYTHON_BASE = "localhost/logpipeline-bases/python:3.11-bookworm"
 PYTHON_PACKAGES = ("python3", "python3-venv", "python-is-python3", "ca-certificates")
+# For the servers the harness runs in pods (Kafka) and the archive's HDFS base: a Java runtime from Debian.
+JAVA_BASE = "localhost/logpipeline-bases/java:17-bookworm"
+JAVA_PACKAGES = ("openjdk-17-jre-headless", "ca-certificates")
 PROJECT_PREFIX = "localhost/log-realtime-analysis"
 # Mounted into every RUN step of a project build: the host's CA bundle (this machine reaches package registries
 # through its own CA) and pip's site settings. Read-only, and not part of any layer.
@@ -98,28 +101,67 @@ def _apt_sources() -> str:
 
 def python_base(cache: Path, progress: Progress) -> str:
     """Debian bookworm with Python 3.11 as ``python`` and venv: stands in for ``python:3.12-slim-bookworm``."""
-    if image_id(cache, PYTHON_BASE):
-        return PYTHON_BASE
-    progress(f"making {PYTHON_BASE} with mmdebstrap (about a minute, once)")
+    return debian_base(cache, PYTHON_BASE, PYTHON_PACKAGES, ["--cmd", "python3"], progress)
+
+
+def java_base(cache: Path, progress: Progress) -> str:
+    """Debian bookworm with OpenJDK 17's runtime (the Kafka broker's and HDFS's base here)."""
+    return debian_base(cache, JAVA_BASE, JAVA_PACKAGES, ["--cmd", "java"], progress)
+
+
+def debian_base(cache: Path, tag: str, packages: Sequence[str], config_args: Sequence[str], progress: Progress) -> str:
+    """A Debian bookworm root file system with ``packages`` (minbase, no docs), committed as ``tag`` once."""
+    if image_id(cache, tag):
+        return tag
+    progress(f"making {tag} with mmdebstrap (about a minute, once)")
     with tempfile.TemporaryDirectory() as tmp:
         tar = Path(tmp) / "rootfs.tar"
         cmd = [
             "mmdebstrap",
             "--quiet",
             "--variant=minbase",
-            f"--include={','.join(PYTHON_PACKAGES)}",
+            f"--include={','.join(packages)}",
             "--dpkgopt=path-exclude=/usr/share/doc/*",
-            "--dpkgopt=path-exclude=/usr/share/man/*",
+            # man pages go, their folders stay (a JRE's alternatives link into /usr/share/man/man1)
+            "--dpkgopt=path-exclude=/usr/share/man/*/*",
             "--dpkgopt=path-exclude=/usr/share/locale/*",
             "--aptopt=Acquire::Check-Valid-Until false",
             "bookworm",
             str(tar),
             "-",
         ]
-        subprocess.run(cmd, input=_apt_sources(), text=True, check=True, capture_output=True)
+        made = subprocess.run(cmd, input=_apt_sources(), text=True, capture_output=True)
+        if made.returncode != 0:
+            raise RuntimeError(f"mmdebstrap failed ({made.returncode}) making {tag}: {made.stderr[-3000:]}")
         env = ["--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "--env", "LANG=C.UTF-8"]
-        _commit_rootfs(cache, tar, PYTHON_BASE, [*env, "--cmd", "python3"])
-    return PYTHON_BASE
+        _commit_rootfs(cache, tar, tag, [*env, *config_args])
+    return tag
+
+
+def build_context(cache: Path, tag: str, containerfile: str, files: dict[str, Path | str], progress: Progress) -> str:
+    """An image of the harness's own (a server the tests run in pods) from a Containerfile and its context files
+    (a Path is copied, folders whole; a str is written); skipped when ``tag`` exists (tags carry a recipe hash)."""
+    if image_id(cache, tag):
+        return tag
+    progress(f"building {tag}")
+    with tempfile.TemporaryDirectory() as tmp:
+        context = Path(tmp)
+        for name, source in files.items():
+            if isinstance(source, str):
+                (context / name).write_text(source)
+            elif source.is_dir():
+                shutil.copytree(source, context / name, ignore=shutil.ignore_patterns(".complete"))
+            else:
+                shutil.copy2(source, context / name)
+        (context / "Containerfile").write_text(containerfile)
+        _buildah(
+            cache, "bud", "--quiet", "--layers", f"--file={context / 'Containerfile'}", f"--tag={tag}", str(context)
+        )
+    return tag
+
+
+def recipe_hash(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:10]
 
 
 def build(cache: Path, image: ProjectImage, release: str, progress: Progress) -> str:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from logpipeline_operator.builders import network, plan
+from logpipeline import contracts
+from logpipeline_operator.builders import config, network, plan
 from support import crd
 from support.k8s.netpol import Endpoint, connects
 
@@ -75,6 +76,15 @@ def test_aws_store_and_no_archive() -> None:
     assert not connects(rules, pod("generator"), INTERNET, 443)
     assert not any(p["metadata"]["name"].startswith("lp1-net-hdfs") for p in rules)
     assert not any(p["metadata"]["name"].startswith("lp1-net-dynamodb") for p in rules)
+
+
+def test_an_aws_compatible_endpoint_opens_its_own_port_instead_of_443() -> None:
+    store = {"engine": "aws", "credentialsSecret": {"name": "aws"}, "endpoint": "http://dynamo.store:8000"}
+    rules = policies(metricsStore=store)
+    assert connects(rules, pod("sink"), INTERNET, 8000) and not connects(rules, pod("sink"), INTERNET, 443)
+    assert (network.aws_port(None), network.aws_port("http://h"), network.aws_port("https://h/")) == (443, 80, 443)
+    env = config.endpoints(crd.logpipeline({"metricsStore": store}))
+    assert env[contracts.ENV_DYNAMODB_ENDPOINT] == "http://dynamo.store:8000"
 
 
 def test_kafka_ports_follow_the_bootstrap_servers() -> None:

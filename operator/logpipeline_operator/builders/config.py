@@ -31,7 +31,9 @@ def endpoints(lp: Body) -> dict[str, str]:
     }
     # An empty endpoint means AWS DynamoDB (region and keys from the environment).
     out[contracts.ENV_DYNAMODB_ENDPOINT] = (
-        f"http://{child_name(lp, 'dynamodb')}:{contracts.DYNAMODB_PORT}" if store["engine"] == "dynamodb-local" else ""
+        f"http://{child_name(lp, 'dynamodb')}:{contracts.DYNAMODB_PORT}"
+        if store["engine"] == "dynamodb-local"
+        else str(store.get("endpoint") or "")
     )
     if spec["kafka"]["authentication"] == "scram-sha-512":  # each client's user and password: builders.kafka
         out[contracts.ENV_KAFKA_SECURITY_PROTOCOL] = "SASL_PLAINTEXT"

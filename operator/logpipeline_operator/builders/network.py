@@ -82,6 +82,17 @@ def _between(
     ]
 
 
+def aws_port(endpoint: str | None) -> int:
+    """The port of the metrics store's API: AWS's 443, or the one ``metricsStore.endpoint`` names (its scheme's
+    default when it names none)."""
+    if not endpoint:
+        return 443
+    authority = endpoint.split("://", 1)[1].rstrip("/")
+    if ":" in authority:
+        return int(authority.rsplit(":", 1)[1])
+    return 80 if endpoint.startswith("http://") else 443
+
+
 def build_network_policies(lp: Body) -> list[Manifest]:
     spec = spec_of(lp)
     store_clients = [SINK, DASHBOARD] + ([correction.COMPONENT] if spec["archive"]["enabled"] else [])
@@ -100,7 +111,8 @@ def build_network_policies(lp: Body) -> list[Manifest]:
         _policy(lp, "metrics", _pods(lp, SINK, generator.COMPONENT, DASHBOARD), metrics_in, None),
     ]
     if spec["metricsStore"]["engine"] == "aws":
-        out.append(_policy(lp, "aws", _pods(lp, *store_clients), None, [{"to": ANYWHERE, "ports": _ports([443])}]))
+        port = aws_port(spec["metricsStore"].get("endpoint"))
+        out.append(_policy(lp, "aws", _pods(lp, *store_clients), None, [{"to": ANYWHERE, "ports": _ports([port])}]))
     else:
         out += _between(lp, "dynamodb", store_clients, [dynamodb.COMPONENT], [contracts.DYNAMODB_PORT])
     if spec["archive"]["enabled"]:

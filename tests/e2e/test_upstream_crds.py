@@ -44,6 +44,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
         },
         "dashboard": {"ingress": {"tlsSecretName": "dashboard-tls"}},
     },
+    # A small cluster: less CPU requested than the cores (the SparkApplication's coreRequest), topics kept by the
+    # operator, a DynamoDB-compatible endpoint.
+    "operator-small-plain-kafka-endpoint": {
+        "spark": {"mode": "operator", "driver": {"requestCores": "250m"}, "executor": {"requestCores": "0.5"}},
+        "kafka": {"topicManagement": "operator", "authentication": "none"},
+        "metricsStore": {
+            "engine": "aws",
+            "endpoint": "http://dynamodb.store:8000",
+            "credentialsSecret": {"name": "aws-keys"},
+            "readOnlyCredentialsSecret": {"name": "ro"},
+        },
+    },
     "operator-archive-checkpoint-aws": {
         "spark": {"mode": "operator", "checkpointRoot": "hdfs://shared-namenode:8020/lp"},
         "metricsStore": {

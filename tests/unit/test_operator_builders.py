@@ -140,6 +140,19 @@ class TestSparkSubmitDriver:
         assert pod["serviceAccountName"] == "lp1-spark"
         assert pod["securityContext"]["runAsUser"] == 185  # the Spark image's own user
 
+    def test_a_small_cluster_requests_less_cpu_than_the_cores(self) -> None:
+        small = {"driver": {"requestCores": "250m"}, "executor": {"requestCores": "0.5", "cores": 2}}
+        driver = spark.build_spark_submit_driver(pipeline(spark={"mode": "submit", **small}))
+        container = driver["spec"]["template"]["spec"]["containers"][0]
+        assert container["resources"]["requests"]["cpu"] == "250m" and container["resources"]["limits"]["cpu"] == "1"
+        assert {"spark.kubernetes.executor.request.cores=0.5", "spark.kubernetes.executor.limit.cores=2"} <= set(
+            container["command"]
+        )
+        app = spark.build_spark_application(pipeline(spark=small))["spec"]
+        assert (app["driver"]["coreRequest"], app["executor"]["coreRequest"]) == ("250m", "0.5")
+        plain = spark.build_spark_application(pipeline())["spec"]
+        assert "coreRequest" not in plain["driver"] and "coreRequest" not in plain["executor"]
+
     def test_executors_start_from_a_restricted_pod_template(self) -> None:
         lp = pipeline(spark={"mode": "submit"})
         templates = spark.build_spark_pod_templates(lp)

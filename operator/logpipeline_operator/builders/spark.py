@@ -61,6 +61,9 @@ def _conf(lp: Body) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(max(2, spark["executor"]["instances"] * spark["executor"]["cores"] * 2)),
         "spark.kubernetes.executor.podNamePrefix": child_name(lp, "spark"),
     }
+    if spark["executor"].get("requestCores"):
+        conf["spark.kubernetes.executor.request.cores"] = spark["executor"]["requestCores"]
+        conf["spark.kubernetes.executor.limit.cores"] = str(spark["executor"]["cores"])
     if spark.get("checkpointRoot"):
         conf["spark.sql.streaming.checkpointLocation"] = spark["checkpointRoot"].rstrip("/") + "/checkpoints"
     elif archive["enabled"]:
@@ -95,6 +98,7 @@ def build_spark_application(lp: Body) -> Manifest:
             },
             "driver": {
                 "cores": spark["driver"]["cores"],
+                **({"coreRequest": spark["driver"]["requestCores"]} if spark["driver"].get("requestCores") else {}),
                 "memory": spark["driver"]["memory"],
                 "serviceAccount": service_account_name(lp),
                 "labels": pod_labels,
@@ -107,6 +111,7 @@ def build_spark_application(lp: Body) -> Manifest:
             "executor": {
                 "instances": spark["executor"]["instances"],
                 "cores": spark["executor"]["cores"],
+                **({"coreRequest": spark["executor"]["requestCores"]} if spark["executor"].get("requestCores") else {}),
                 "memory": spark["executor"]["memory"],
                 "labels": pod_labels,
                 "envFrom": env_from,
@@ -183,7 +188,11 @@ def build_spark_submit_driver(lp: Body) -> Manifest:
         spec["imagePullPolicy"],
         submit_command(lp),
         ports={"driver": DRIVER_PORT, "blockmanager": BLOCK_MANAGER_PORT, "ui": UI_PORT},
-        res=common.resources(str(spark["driver"]["cores"]), f"{int(memory_mb * 1.4)}Mi"),
+        res=common.resources(
+            str(spark["driver"].get("requestCores") or spark["driver"]["cores"]),
+            f"{int(memory_mb * 1.4)}Mi",
+            str(spark["driver"]["cores"]),
+        ),
         readiness=common.tcp_probe("ui", 20),
         liveness=common.tcp_probe("ui", 60),
         env=[

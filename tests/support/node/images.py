@@ -50,6 +50,8 @@ class ProjectImage:
 
 OPERATOR = ProjectImage("operator", "operator/Dockerfile", (("PYTHON_IMAGE", PYTHON_BASE),))
 SERVICES = ProjectImage("services", "services/Dockerfile", (("PYTHON_IMAGE", PYTHON_BASE),))
+# Its bases' build arguments come from support.node.spark (built on demand).
+SPARK_APP = ProjectImage("spark-app", "spark-apps/Dockerfile", ())
 
 
 def _buildah(cache: Path, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess[str]:
@@ -138,9 +140,17 @@ def debian_base(cache: Path, tag: str, packages: Sequence[str], config_args: Seq
     return tag
 
 
-def build_context(cache: Path, tag: str, containerfile: str, files: dict[str, Path | str], progress: Progress) -> str:
+def build_context(
+    cache: Path,
+    tag: str,
+    containerfile: str,
+    files: dict[str, Path | str],
+    progress: Progress,
+    network: bool = False,
+) -> str:
     """An image of the harness's own (a server the tests run in pods) from a Containerfile and its context files
-    (a Path is copied, folders whole; a str is written); skipped when ``tag`` exists (tags carry a recipe hash)."""
+    (a Path is copied, folders whole; a str is written); skipped when ``tag`` exists (tags carry a recipe hash).
+    ``network``: its RUN steps reach the package registries as the project's builds do."""
     if image_id(cache, tag):
         return tag
     progress(f"building {tag}")
@@ -154,9 +164,10 @@ def build_context(cache: Path, tag: str, containerfile: str, files: dict[str, Pa
             else:
                 shutil.copy2(source, context / name)
         (context / "Containerfile").write_text(containerfile)
-        _buildah(
-            cache, "bud", "--quiet", "--layers", f"--file={context / 'Containerfile'}", f"--tag={tag}", str(context)
-        )
+        args = ["bud", "--quiet", "--layers", f"--file={context / 'Containerfile'}", f"--tag={tag}"]
+        if network:
+            args += ["--network=host", *(f"--volume={mount}" for mount in BUILD_MOUNTS)]
+        _buildah(cache, *args, str(context))
     return tag
 
 
@@ -164,13 +175,15 @@ def recipe_hash(*parts: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:10]
 
 
-def build(cache: Path, image: ProjectImage, release: str, progress: Progress) -> str:
+def build(
+    cache: Path, image: ProjectImage, release: str, progress: Progress, build_args: Sequence[tuple[str, str]] = ()
+) -> str:
     """Build one of the project's images from its own Dockerfile (layers cached); returns its tag."""
     tag = image.tag(release)
     progress(f"building {tag} from {image.dockerfile}")
     args = ["bud", "--quiet", "--layers", "--network=host", f"--file={ROOT / image.dockerfile}", f"--tag={tag}"]
     args += [f"--volume={mount}" for mount in BUILD_MOUNTS]
-    args += [f"--build-arg={key}={value}" for key, value in image.build_args]
+    args += [f"--build-arg={key}={value}" for key, value in (*image.build_args, *build_args)]
     _buildah(cache, *args, str(ROOT))
     return tag
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from logpipeline import contracts
-from logpipeline_operator.builders import config, network, plan
+from logpipeline_operator.builders import config, network, plan, sink
 from support import crd
 from support.k8s.netpol import Endpoint, connects
 
@@ -83,8 +83,12 @@ def test_an_aws_compatible_endpoint_opens_its_own_port_instead_of_443() -> None:
     rules = policies(metricsStore=store)
     assert connects(rules, pod("sink"), INTERNET, 8000) and not connects(rules, pod("sink"), INTERNET, 443)
     assert (network.aws_port(None), network.aws_port("http://h"), network.aws_port("https://h/")) == (443, 80, 443)
-    env = config.endpoints(crd.logpipeline({"metricsStore": store}))
-    assert env[contracts.ENV_DYNAMODB_ENDPOINT] == "http://dynamo.store:8000"
+    lp = crd.logpipeline({"metricsStore": store})
+    assert config.endpoints(lp)[contracts.ENV_DYNAMODB_ENDPOINT] == "http://dynamo.store:8000"
+    command = sink.build_sink_deployment(lp)["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert "--aws" not in command  # the sink uses the configured endpoint, not AWS's
+    aws = crd.logpipeline({"metricsStore": {k: v for k, v in store.items() if k != "endpoint"}})
+    assert "--aws" in sink.build_sink_deployment(aws)["spec"]["template"]["spec"]["containers"][0]["command"]
 
 
 def test_kafka_ports_follow_the_bootstrap_servers() -> None:

@@ -17,8 +17,8 @@ def build_sink_deployment(lp: Body) -> Manifest:
         "logpipeline", "sink", "--batch-size", str(spec["sink"]["batchSize"]), "--group", kafka.sink_group(lp),
         "--http-host", "0.0.0.0", "--http-port", str(METRICS_PORT),
     ]  # fmt: skip
-    if spec["metricsStore"]["engine"] == "aws":
-        command.append("--aws")
+    if spec["metricsStore"]["engine"] == "aws" and not spec["metricsStore"].get("endpoint"):
+        command.append("--aws")  # AWS's own endpoint; with metricsStore.endpoint the config's endpoint is used
     res = common.resources("100m", "256Mi", "500m", "512Mi")
     env = [*credentials_env(lp), *kafka.client_env(lp, COMPONENT)]
     main = common.service_container(lp, "sink", command, METRICS_PORT, res, env=env)

@@ -27,7 +27,7 @@ case "$command" in
   *) echo "hdfs: unknown subcommand $command" >&2; exit 2 ;;
 esac
 exec java -Xmx"${HADOOP_HEAPSIZE_MAX:-512m}" -Djava.net.preferIPv4Stack=true -Dhadoop.home.dir=/opt/hadoop \\
-  -cp "${HADOOP_CONF_DIR:-/opt/hadoop/etc/hadoop}:/opt/hadoop/etc/log4j:/opt/hadoop/lib/*" "$class" "$@"
+  -cp "${HADOOP_CONF_DIR:-/opt/hadoop/etc/hadoop}:/opt/hadoop/etc/log4j:/opt/hadoop/share:/opt/hadoop/lib/*" "$class" "$@"
 """
 LOG4J = """log4j.rootLogger=INFO,console
 log4j.appender.console=org.apache.log4j.ConsoleAppender
@@ -37,6 +37,9 @@ log4j.logger.org.apache.hadoop.util.NativeCodeLoader=ERROR
 log4j.logger.org.apache.hadoop.hdfs.StateChange=WARN
 log4j.logger.BlockStateChange=WARN
 """
+# The NameNode's and DataNode's HTTP servers look up webapps/<name> on the class path; the jars do not ship them.
+WEBAPPS = ("hdfs", "datanode", "secondary", "static")
+WEB_XML = '<?xml version="1.0"?>\n<web-app xmlns="https://jakarta.ee/xml/ns/jakartaee" version="5.0"/>\n'
 
 
 def image(cache: Path, progress: images.Progress) -> str:
@@ -46,12 +49,13 @@ def image(cache: Path, progress: images.Progress) -> str:
         f"FROM {base}\n"
         "COPY libs/ /opt/hadoop/lib/\n"
         "COPY log4j.properties /opt/hadoop/etc/log4j/log4j.properties\n"
+        "COPY webapps/ /opt/hadoop/share/webapps/\n"
         "COPY hdfs /usr/local/bin/hdfs\n"
         "RUN chmod 0755 /usr/local/bin/hdfs && mkdir -p /opt/hadoop/etc/hadoop\n"
         "USER 10001:10001\n"
     )
-    recipe = images.recipe_hash(containerfile, HDFS, LOG4J, libs.name)
+    recipe = images.recipe_hash(containerfile, HDFS, LOG4J, WEB_XML, libs.name)
     tag = f"localhost/logpipeline-bases/hadoop:{versions.HADOOP_VERSION}-{recipe}"
-    return images.build_context(
-        cache, tag, containerfile, {"libs": libs, "hdfs": HDFS, "log4j.properties": LOG4J}, progress
-    )
+    files: dict[str, Path | str] = {"libs": libs, "hdfs": HDFS, "log4j.properties": LOG4J}
+    files.update({f"webapps/{app}/WEB-INF/web.xml": WEB_XML for app in WEBAPPS})
+    return images.build_context(cache, tag, containerfile, files, progress)

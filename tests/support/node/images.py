@@ -158,6 +158,7 @@ def build_context(
         context = Path(tmp)
         for name, source in files.items():
             if isinstance(source, str):
+                (context / name).parent.mkdir(parents=True, exist_ok=True)
                 (context / name).write_text(source)
             elif source.is_dir():
                 shutil.copytree(source, context / name, ignore=shutil.ignore_patterns(".complete"))

@@ -28,6 +28,8 @@ from support.wait import http_ok, wait_for
 
 Progress = Callable[[str], None]
 PROCESSES = ("kube-proxy", "kubelet", "coredns", "containerd")
+PERSISTENT_VOLUMES = 6
+VOLUME_OWNER = 10001  # the uid the pipeline's pods run as (hostPath volumes get no fsGroup ownership)
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ def up(root: Path, cache: Path, load: Sequence[str] = (), progress: Progress = p
         _coredns(node, progress)
         _kubelet(node, progress)
         _kube_proxy(node, progress)
+        _persistent_volumes(node, PERSISTENT_VOLUMES)
     except BaseException:
         down(node)
         raise
@@ -188,6 +191,28 @@ def _kube_proxy(node: Node, progress: Progress) -> None:
     ]
     _start(node, "kube-proxy", argv, progress)
     _wait(node, "kube-proxy", lambda: http_ok(f"http://127.0.0.1:{healthz}/healthz"), 60)
+
+
+def _persistent_volumes(node: Node, count: int) -> None:
+    """Statically provisioned hostPath volumes under the node's root (this cluster has no provisioner), each owned
+    by the pods' user, so the pipeline's claims bind as they would to a cluster's default storage."""
+    for index in range(count):
+        path = node.root / "volumes" / f"pv-{index}"
+        path.mkdir(parents=True, exist_ok=True)
+        os.chown(path, VOLUME_OWNER, VOLUME_OWNER)
+        path.chmod(0o770)
+        volume = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": f"node-pv-{index}"},
+            "spec": {
+                "capacity": {"storage": "100Gi"},
+                "accessModes": ["ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Retain",
+                "hostPath": {"path": str(path), "type": "Directory"},
+            },
+        }
+        node.cp.kubectl("apply", "-f", "-", input_text=json.dumps(volume))
 
 
 def down(node: Node) -> None:

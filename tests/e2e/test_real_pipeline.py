@@ -1,0 +1,202 @@
+"""The whole pipeline in real pods, as a user runs it: ``helm install``, ``kubectl apply`` a LogPipeline, then look.
+
+Every child pod (HDFS NameNode and DataNode, sink, dashboard x2, Spark driver and executor, generator) becomes Running
+and Ready from the images built from the project's Dockerfiles; the status reaches ``Running`` only then; generated
+events flow through Kafka, Spark, the sink and the DynamoDB-API server; once the generator stops, the dashboard, opened
+in real Chromium at its Service, shows per-level counts equal to what the generator put into the input topic; deleting
+the LogPipeline leaves nothing of it behind.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from logpipeline.config import Settings
+from logpipeline.events.schema import LOG_LEVELS
+from logpipeline_operator import constants
+from support.dashboard import ARTIFACTS, chromium
+from support.node import pipeline, runner
+from support.node.fixtures import progress
+from support.wait import wait_for
+
+pytestmark = pytest.mark.e2e
+
+NS = "pipelines"
+NAME = "real"
+RATE = 20
+# Counts every event of the input topic by log level, from its beginning to its end offsets, and prints them as JSON.
+COUNT_INPUT = """
+import json, os
+from confluent_kafka import Consumer, TopicPartition
+topic = os.environ["LOGPIPELINE_INPUT_TOPIC"]
+c = Consumer({"bootstrap.servers": os.environ["LOGPIPELINE_KAFKA_BOOTSTRAP"], "group.id": "e2e-count",
+              "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+parts = c.list_topics(topic, timeout=30).topics[topic].partitions
+ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in parts}
+c.assign([TopicPartition(topic, p, 0) for p in parts])
+counts, left = {}, {p: e for p, e in ends.items() if e > 0}
+while left:
+    for m in c.consume(500, timeout=5):
+        if m.error() or m.partition() not in left:
+            continue
+        level = json.loads(m.value())["log_level"]
+        counts[level] = counts.get(level, 0) + 1
+        if m.offset() + 1 >= left[m.partition()]:
+            del left[m.partition()]
+print(json.dumps({"total": sum(ends.values()), "levels": counts}))
+"""
+
+
+@pytest.fixture(scope="module")
+def installed(real_node: runner.Node, tmp_path_factory: pytest.TempPathFactory) -> Iterator[pipeline.Images]:
+    cache = Settings().cache
+    built = pipeline.build_images(cache, real_node, progress)
+    pipeline.install_operator(real_node, cache, tmp_path_factory.mktemp("helm"), built.operator)
+    pipeline.prepare_namespace(real_node, NS, built)
+    yield built
+
+
+def _json(node: runner.Node, *args: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(node.cp.kubectl(*args, "-o", "json").stdout)
+    return data
+
+
+def _status(node: runner.Node) -> dict[str, Any]:
+    status: dict[str, Any] = _json(node, "get", "logpipeline", NAME, "-n", NS).get("status", {})
+    return status
+
+
+def _pipeline_pods(node: runner.Node) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = _json(node, "get", "pods", "-n", NS, "-l", f"{constants.LABEL_INSTANCE}={NAME}")[
+        "items"
+    ]
+    return items
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    conditions = pod["status"].get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def _diagnose(node: runner.Node) -> str:
+    pods = node.cp.kubectl("get", "pods", "-A", "-o", "wide", check=False).stdout
+    events = node.cp.kubectl("get", "events", "-n", NS, "--sort-by=.lastTimestamp", check=False).stdout[-4000:]
+    return f"status: {json.dumps(_status(node), indent=1)[:4000]}\npods:\n{pods}\nevents:\n{events}"
+
+
+def test_every_child_pod_runs_and_the_status_follows(real_node: runner.Node, installed: pipeline.Images) -> None:
+    body = {
+        "apiVersion": constants.API_VERSION,
+        "kind": constants.KIND,
+        "metadata": {"name": NAME},
+        "spec": pipeline.spec(NS, installed, RATE),
+    }
+    started = time.monotonic()
+    real_node.cp.kubectl("apply", "-n", NS, "-f", "-", input_text=json.dumps(body))
+    components = ("hdfs-namenode", "hdfs-datanode", "sink", "dashboard", "spark", "generator")
+
+    def all_ready() -> bool:
+        pods = _pipeline_pods(real_node)
+        present = {p["metadata"]["labels"].get(constants.LABEL_COMPONENT) for p in pods}
+        return set(components) <= present and all(_ready(p) for p in pods if p["status"].get("phase") != "Succeeded")
+
+    ready = wait_for(all_ready, 600, "every child pod Ready", fail=False)
+    assert ready, _diagnose(real_node)
+    progress(f"every child pod Ready {time.monotonic() - started:.0f} s after kubectl apply")
+    running = wait_for(lambda: _status(real_node).get("phase") == "Running", 120, "phase Running", fail=False)
+    assert running, _diagnose(real_node)
+    pods = _pipeline_pods(real_node)
+    dashboards = [p for p in pods if p["metadata"]["labels"][constants.LABEL_COMPONENT] == "dashboard"]
+    executors = [
+        p for p in pods if p["metadata"]["name"].startswith(f"{NAME}-spark") and "exec" in p["metadata"]["name"]
+    ]
+    assert len(dashboards) == 2 and len(executors) == 1, [p["metadata"]["name"] for p in pods]
+    assert all(p["status"]["podIP"].startswith("198.18.") for p in pods)
+
+
+def _count_input(node: runner.Node) -> dict[str, Any]:
+    """What the generator put into the input topic, counted by a pod of the services image."""
+    security = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
+                "seccompProfile": {"type": "RuntimeDefault"}}  # fmt: skip
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "count-input", "namespace": NS},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [
+                {
+                    "name": "count",
+                    "image": _json(node, "get", "logpipeline", NAME, "-n", NS)["spec"]["image"],
+                    "imagePullPolicy": "Never",
+                    "command": ["python", "-c", COUNT_INPUT],
+                    "envFrom": [{"configMapRef": {"name": f"{NAME}-config"}}],
+                    "securityContext": security,
+                }
+            ],
+        },
+    }
+    node.cp.kubectl("apply", "-f", "-", input_text=json.dumps(pod))
+    done = ("Succeeded", "Failed")
+    wait_for(lambda: _json(node, "get", "pod", "count-input", "-n", NS)["status"].get("phase") in done, 180, "count")
+    log = node.cp.kubectl("logs", "count-input", "-n", NS).stdout
+    node.cp.kubectl("delete", "pod", "count-input", "-n", NS, "--wait=false")
+    counted: dict[str, Any] = json.loads(log.strip().splitlines()[-1])
+    return counted
+
+
+def test_the_dashboard_shows_what_the_generator_sent(real_node: runner.Node, installed: pipeline.Images) -> None:
+    # Let events flow for a while, then stop the generator (the operator removes its Deployment) and count them.
+    time.sleep(30)
+    real_node.cp.kubectl(
+        "patch", "lp", NAME, "-n", NS, "--type=merge", "-p", '{"spec":{"generator":{"enabled":false}}}'
+    )
+    wait_for(
+        lambda: (
+            not [
+                p
+                for p in _pipeline_pods(real_node)
+                if p["metadata"]["labels"][constants.LABEL_COMPONENT] == "generator"
+            ]
+        ),
+        120,
+        "the generator pod gone",
+    )
+    truth = _count_input(real_node)
+    assert truth["total"] > RATE * 10, truth
+    expected = {level: f"{truth['levels'].get(level, 0):,}" for level in LOG_LEVELS}
+    service = _json(real_node, "get", "service", f"{NAME}-dashboard", "-n", NS)
+    url = f"http://{service['spec']['clusterIP']}:{service['spec']['ports'][0]['port']}/?range=1h"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(url)
+        try:
+            page.wait_for_function(
+                "w => Object.entries(w).every(([lv, v]) => document.getElementById(`ov-kpi-${lv}`)?.textContent === v)",
+                arg=expected,
+                timeout=240_000,
+            )
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "real-pods-dashboard.png"), full_page=True)
+        shown = page.evaluate(
+            "levels => Object.fromEntries(levels.map(lv => [lv, document.getElementById(`ov-kpi-${lv}`)?.textContent]))",
+            list(LOG_LEVELS),
+        )
+    assert shown == expected
+
+
+def test_deleting_the_logpipeline_leaves_nothing_of_it(real_node: runner.Node, installed: pipeline.Images) -> None:
+    real_node.cp.kubectl("delete", "logpipeline", NAME, "-n", NS, "--wait=true", "--timeout=180s")
+    selector = f"{constants.LABEL_INSTANCE}={NAME}"
+    kinds = "deployments,statefulsets,pods,services,configmaps,persistentvolumeclaims,cronjobs,jobs,networkpolicies"
+    wait_for(
+        lambda: not _json(real_node, "get", kinds, "-n", NS, "-l", selector)["items"],
+        180,
+        "every child of the pipeline gone",
+    )

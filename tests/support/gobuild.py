@@ -30,8 +30,8 @@ class GoTool:
     """One binary: ``package`` built at ``module@version``.
 
     ``replace`` holds ``(module, target)`` pairs written as ``replace module => target`` into a
-    wrapper module (``target`` is ``path version`` or a local folder); ``ldflags`` and ``tags``
-    are passed to ``go build``.
+    wrapper module (``target`` is ``path version`` or a local folder), ``exclude`` holds module versions
+    (``path version``) the tool's own go.mod excludes; ``ldflags`` and ``tags`` are passed to ``go build``.
     """
 
     name: str
@@ -39,6 +39,7 @@ class GoTool:
     version: str
     package: str
     replace: tuple[tuple[str, str], ...] = ()
+    exclude: tuple[str, ...] = ()
     ldflags: str = "-s -w"
     tags: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = field(default=(("CGO_ENABLED", "0"),))
@@ -46,7 +47,15 @@ class GoTool:
     @property
     def key(self) -> str:
         recipe = "\n".join(
-            [self.module, self.version, self.package, self.ldflags, *self.tags, *(f"{a}={b}" for a, b in self.replace)]
+            [
+                self.module,
+                self.version,
+                self.package,
+                self.ldflags,
+                *self.tags,
+                *(f"{a}={b}" for a, b in self.replace),
+                *(f"!{e}" for e in self.exclude),
+            ]
         )
         return f"{self.name}-{self.version}-{hashlib.sha256(recipe.encode()).hexdigest()[:8]}"
 
@@ -84,6 +93,7 @@ def locked(path: Path) -> Iterator[None]:
 def wrapper_files(tool: GoTool, go_version: str) -> dict[str, str]:
     """The go.mod and tools.go of a wrapper module that builds ``tool`` (pure)."""
     replaces = "".join(f"replace {mod} => {target}\n" for mod, target in tool.replace)
+    replaces += "".join(f"exclude {module}\n" for module in tool.exclude)
     go_mod = (
         f"module logpipeline.local/build/{tool.name}\n\ngo {go_version}\n\n"
         f"require {tool.module} {tool.version}\n\n{replaces}"

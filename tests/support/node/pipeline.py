@@ -84,8 +84,8 @@ def prepare_namespace(node: runner.Node, namespace: str, built: Images) -> None:
             "stringData": {"AWS_ACCESS_KEY_ID": f"{name}-id", "AWS_SECRET_ACCESS_KEY": f"{name}-key"},
         }
         node.cp.kubectl("apply", "-f", "-", input_text=json.dumps(secret))
-    for pod in (f"{kafka.NAME}-0",):
-        wait_for(lambda pod=pod: pod_ready(node, namespace, pod), 180, f"{pod} Ready")
+    broker = f"{kafka.NAME}-0"
+    wait_for(lambda: pod_ready(node, namespace, broker), 180, f"{broker} Ready")
 
 
 def spec(namespace: str, built: Images, events_per_second: int) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,8 +173,9 @@ def gunicorn(table: str, endpoint: str, workers: int = 1, threads: int = 4, **en
 
 
 @contextmanager
-def chromium() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (no browser download), with a fresh profile directory."""
+def chromium(extra_args: Sequence[str] = ()) -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (no browser download), with a fresh profile directory; ``extra_args``
+    (for example ``--host-resolver-rules``) are added to its command line."""
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="dashboard-chromium-") as profile, sync_playwright() as pw:
@@ -182,7 +183,7 @@ def chromium() -> Iterator[Any]:
             profile,
             executable_path=CHROMIUM,
             headless=True,
-            args=CHROMIUM_ARGS,
+            args=[*CHROMIUM_ARGS, *extra_args],
             viewport={"width": 1600, "height": 1100},
         )
         try:

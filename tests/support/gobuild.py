@@ -24,6 +24,8 @@ from pathlib import Path
 
 from logpipeline.stack.errors import StackError
 
+Progress = Callable[[str], None]
+
 
 @dataclass(frozen=True)
 class GoTool:

@@ -1,6 +1,8 @@
-"""``python -m support.node build``: build the node's binaries, bases and the project's images into the cache.
+"""``python -m support.node build``: build the node's binaries, bases and every image of the real-pod tests.
 
-``.ci/run`` calls it before the tests, so the first real-pod test does not spend its time compiling.
+``.ci/run`` calls it before the tests, so no test spends its time compiling: kubelet, kube-proxy, CoreDNS, crictl
+and Traefik from their Go modules; the pause image; the local bases (mmdebstrap); the project's images from its
+Dockerfiles; the harness's Kafka broker, DynamoDB-API server and Hadoop images. Each step prints its time.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import time
 
 from logpipeline.config import Settings
 from logpipeline_operator import constants
-from support.node import binaries, images
+from support.node import binaries, dynamodb, hadoop, images, ingress, kafka, spark
 
 
 def main(argv: list[str]) -> int:
@@ -24,10 +26,14 @@ def main(argv: list[str]) -> int:
         print(f"node [{time.monotonic() - started:6.1f}s] {message}", flush=True)
 
     binaries.ensure(cache, progress)
+    ingress.build(cache, progress)
     images.pause(cache, progress)
     images.python_base(cache, progress)
     for image in (images.OPERATOR, images.SERVICES):
         images.build(cache, image, constants.RELEASE, progress)
+    images.build(cache, images.SPARK_APP, constants.RELEASE, progress, spark.build_args(cache, progress))
+    for build in (hadoop.image, kafka.image, dynamodb.image):
+        build(cache, progress)
     progress("done")
     return 0
 

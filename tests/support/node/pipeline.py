@@ -16,13 +16,14 @@ from typing import Any
 from logpipeline_operator import constants
 from support import charttools
 from support.cluster import make_namespace
-from support.node import dynamodb, hadoop, images, kafka, runner, spark
+from support.node import dynamodb, hadoop, images, ingress, kafka, runner, spark
 from support.wait import wait_for
 
 CHART = images.ROOT / "charts/logpipeline"
 RELEASE = "lp"
 SYSTEM = "logpipeline-system"
 SECRETS = ("store-writer", "store-reader")
+DASHBOARD_HOST = "logs.pipeline.test"  # the Ingress's host; Chromium maps it to the ingress controller's port
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,11 @@ def spec(namespace: str, built: Images, events_per_second: int) -> dict[str, Any
             "datanode": {"replicas": 1, "storage": "2Gi"},
         },
         "correction": {"enabled": False},
-        "dashboard": {"replicas": 2, "gunicorn": {"workers": 1, "threads": 4}, "ingress": {"enabled": False}},
+        "dashboard": {
+            "replicas": 2,
+            "gunicorn": {"workers": 1, "threads": 4},
+            "ingress": {"enabled": True, "host": DASHBOARD_HOST, "className": ingress.CLASS},
+        },
         "generator": {"enabled": True, "eventsPerSecond": events_per_second},
     }
 

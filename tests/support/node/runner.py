@@ -9,6 +9,7 @@ Service reaches the API server. ``down`` undoes it in reverse and removes the no
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -23,11 +24,11 @@ from logpipeline.stack import process
 from logpipeline.stack.process import free_port
 from support.controlplane import binaries as controlplane_binaries
 from support.controlplane import runner as controlplane
-from support.node import binaries, config, host, images, network
+from support.node import binaries, config, host, images, ingress, network
 from support.wait import http_ok, wait_for
 
 Progress = Callable[[str], None]
-PROCESSES = ("kube-proxy", "kubelet", "coredns", "containerd")
+PROCESSES = ("traefik", "kube-proxy", "kubelet", "coredns", "containerd")
 PERSISTENT_VOLUMES = 6
 VOLUME_OWNER = 10001  # the uid the pipeline's pods run as (hostPath volumes get no fsGroup ownership)
 
@@ -41,6 +42,7 @@ class Node:
     bins: binaries.Binaries
     external: str
     before: dict[str, list[str]] = field(default_factory=dict)  # the host as it was (:func:`host.state`)
+    ingress_port: int = 0  # Traefik's web entry point on 127.0.0.1 (Ingresses of the class ``traefik``)
 
     @property
     def root(self) -> Path:
@@ -103,6 +105,7 @@ def up(root: Path, cache: Path, load: Sequence[str] = (), progress: Progress = p
         _kubelet(node, progress)
         _kube_proxy(node, progress)
         _persistent_volumes(node, PERSISTENT_VOLUMES)
+        node = dataclasses.replace(node, ingress_port=_ingress(node, ingress.build(cache, progress), progress))
     except BaseException:
         down(node)
         raise
@@ -193,6 +196,16 @@ def _kube_proxy(node: Node, progress: Progress) -> None:
     _wait(node, "kube-proxy", lambda: http_ok(f"http://127.0.0.1:{healthz}/healthz"), 60)
 
 
+def _ingress(node: Node, traefik: Path, progress: Progress) -> int:
+    """Traefik on loopback, serving the Ingresses of its class (created here); returns its web port."""
+    node.cp.kubectl("apply", "-f", "-", input_text=json.dumps(ingress.ingress_class()))
+    web, ping = free_port(), free_port()
+    ca = node.cp.root / "pki" / "apiserver.crt"
+    _start(node, "traefik", [str(traefik), *ingress.arguments(node.cp.server, node.cp.token, ca, web, ping)], progress)
+    _wait(node, "traefik", lambda: http_ok(f"http://127.0.0.1:{ping}/ping"), 60)
+    return web
+
+
 def _persistent_volumes(node: Node, count: int) -> None:
     """Statically provisioned hostPath volumes under the node's root (this cluster has no provisioner), each owned
     by the pods' user, so the pipeline's claims bind as they would to a cluster's default storage."""
@@ -217,7 +230,7 @@ def _persistent_volumes(node: Node, count: int) -> None:
 
 def down(node: Node) -> None:
     """Stop everything, remove every pod (and so its network), then undo each change to the host."""
-    for name in ("kube-proxy", "kubelet"):
+    for name in ("traefik", "kube-proxy", "kubelet"):
         process.stop(node.pidfile(name), timeout=15)
     if process.read_pid(node.pidfile("containerd")) is not None:
         node.crictl("rmp", "--all", "--force", check=False)

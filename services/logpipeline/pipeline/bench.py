@@ -149,12 +149,15 @@ def _probe_freshness(settings: config.Settings, reader: query.Reader, cfg: Bench
     """Send one probe event every interval; each one's latency is send → counted by the query layer."""
     sender = Sender.connect(settings.kafka_bootstrap, settings.names.input_topic)
     try:
-        return _probe_loop(sender, reader, cfg)
+        return probe_loop(sender, reader, cfg)
     finally:
         sender.close()  # no reconnect attempts once the stack is stopped
 
 
-def _probe_loop(sender: Sender, reader: query.Reader, cfg: BenchConfig) -> list[float]:
+def probe_loop(sender: Sender, reader: query.Reader, cfg: BenchConfig) -> list[float]:
+    """Freshness probes for ``cfg.freshness_seconds``: one event every ``cfg.probe_interval`` seconds through
+    ``sender``; each latency is send → counted by ``reader`` (inf after 120 s). The real-pod benchmark runs it in a
+    pod of the services image."""
     latencies: list[float] = []
     pending: list[tuple[int, float, int]] = []  # (window_start, send time, expected count in that window)
     sent_in: dict[int, int] = {}

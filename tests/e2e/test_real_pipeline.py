@@ -100,16 +100,23 @@ def test_every_child_pod_runs_and_the_status_follows(real_node: runner.Node, ins
     real_node.cp.kubectl("apply", "-n", NS, "-f", "-", input_text=json.dumps(body))
     components = ("hdfs-namenode", "hdfs-datanode", "sink", "dashboard", "spark", "generator")
 
+    early: list[str] = []  # pods not yet Ready while the status already said Running
+
     def all_ready() -> bool:
+        phase = _status(real_node).get("phase")
         pods = _pipeline_pods(real_node)
         present = {p["metadata"]["labels"].get(constants.LABEL_COMPONENT) for p in pods}
-        return set(components) <= present and all(_ready(p) for p in pods if p["status"].get("phase") != "Succeeded")
+        ready = set(components) <= present and all(_ready(p) for p in pods if p["status"].get("phase") != "Succeeded")
+        if phase == "Running" and not ready:
+            early.extend(p["metadata"]["name"] for p in pods if not _ready(p))
+        return ready
 
     ready = wait_for(all_ready, 600, "every child pod Ready", fail=False)
     assert ready, _diagnose(real_node)
     progress(f"every child pod Ready {time.monotonic() - started:.0f} s after kubectl apply")
     running = wait_for(lambda: _status(real_node).get("phase") == "Running", 120, "phase Running", fail=False)
     assert running, _diagnose(real_node)
+    assert early == [], f"the status said Running before these pods were Ready: {sorted(set(early))}"
     pods = _pipeline_pods(real_node)
     dashboards = [p for p in pods if p["metadata"]["labels"][constants.LABEL_COMPONENT] == "dashboard"]
     executors = [
@@ -158,10 +165,15 @@ def _pods_of(node: runner.Node, component: str) -> list[str]:
     ]
 
 
+def _uids(node: runner.Node, names: set[str]) -> set[str]:
+    return {p["metadata"]["uid"] for p in _pipeline_pods(node) if p["metadata"]["name"] in names}
+
+
 def _all_ready_again(node: runner.Node, gone: set[str]) -> bool:
+    """Every pod Ready, none of the deleted ones (by uid: a StatefulSet's pod comes back under its name), Running."""
     pods = _pipeline_pods(node)
-    names = {p["metadata"]["name"] for p in pods}
-    return not (names & gone) and all(_ready(p) for p in pods) and _status(node).get("phase") == "Running"
+    uids = {p["metadata"]["uid"] for p in pods}
+    return not (uids & gone) and all(_ready(p) for p in pods) and _status(node).get("phase") == "Running"
 
 
 def test_faults_with_real_pods_lose_nothing(real_node: runner.Node, installed: pipeline.Images) -> None:
@@ -171,7 +183,7 @@ def test_faults_with_real_pods_lose_nothing(real_node: runner.Node, installed: p
     time.sleep(15)
     driver = [name for name in _pods_of(real_node, "spark") if "-driver-" in name]
     assert len(driver) == 1, _pods_of(real_node, "spark")
-    gone = {*driver, *_pods_of(real_node, "sink"), *_pods_of(real_node, "hdfs-namenode")}
+    gone = _uids(real_node, {*driver, *_pods_of(real_node, "sink"), *_pods_of(real_node, "hdfs-namenode")})
     real_node.cp.kubectl("delete", "pod", "-n", NS, *driver, "--wait=false")
     time.sleep(10)
     real_node.cp.kubectl("delete", "pod", "-n", NS, *_pods_of(real_node, "sink"), "--wait=false")

@@ -14,7 +14,6 @@ import os
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,11 @@ import pytest
 
 from logpipeline import config
 from logpipeline.metrics import query, store
-from logpipeline.pipeline import bench, launcher, processes
+from logpipeline.pipeline import bench, processes
 from logpipeline.stack import process
 from logpipeline_operator import constants
+from support import local_pipeline
+from support.node import config as node_config
 from support.node import pipeline, runner
 from support.node.fixtures import progress, real_node
 from support.wait import wait_for
@@ -88,8 +89,7 @@ def _cluster_ip(node: runner.Node, service: str) -> str:
 
 
 def _probe_in_pod(node: runner.Node, image: str) -> list[float]:
-    security = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
-                "seccompProfile": {"type": "RuntimeDefault"}}  # fmt: skip
+    security = node_config.RESTRICTED_CONTAINER
     env = [{"name": n, "valueFrom": {"secretKeyRef": {"name": pipeline.SECRETS[1], "key": n}}}
            for n in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")]  # fmt: skip
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe", "namespace": NS},
@@ -109,24 +109,9 @@ def _probe_in_pod(node: runner.Node, image: str) -> list[float]:
 
 
 @pytest.fixture()
-def local_pipeline(stack: config.Settings) -> Iterator[config.Settings]:
-    run = f"bench{uuid.uuid4().hex[:8]}"
-    env = {"LOGPIPELINE_INPUT_TOPIC": f"{run}_logging_info", "LOGPIPELINE_AGGREGATES_TOPIC": f"{run}_agg_logging_info",
-           "LOGPIPELINE_TABLE": f"{run}_agg_system_logs", "LOGPIPELINE_PIPELINE": run,
-           **{f"LOGPIPELINE_{n.upper()}_PORT": str(process.free_port()) for n in processes.SERVICE_PORTS}}  # fmt: skip
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    settings = config.load()
-    try:
-        launcher.up(settings, processes.Options(generator=True, rate=20), lambda component, message: None)
+def local_mode(stack: config.Settings) -> Iterator[config.Settings]:
+    with local_pipeline.running("bench", processes.Options(generator=True, rate=20)) as settings:
         yield settings
-    finally:
-        launcher.down(settings, lambda component, message: None, stack=False)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def test_real_pods_against_the_local_mode(
@@ -152,7 +137,7 @@ def test_real_pods_against_the_local_mode(
     memory.stopped.set()
     real_node.cp.kubectl("delete", "logpipeline", NAME, "-n", NS, "--wait=true", "--timeout=180s")
     runner.down(real_node)  # the local mode gets the machine to itself
-    local_settings = request.getfixturevalue("local_pipeline")
+    local_settings = request.getfixturevalue("local_mode")
     local = bench.probe_loop(
         bench.Sender.connect(local_settings.kafka_bootstrap, local_settings.names.input_topic),
         query.Reader(store.client(local_settings.dynamodb_endpoint), local_settings.names.table),

@@ -7,11 +7,9 @@ truth, and the incident's API tops the error table. The pipeline runs on private
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +21,8 @@ from logpipeline import config
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
 from logpipeline.generator.truth import read_ground_truth
 from logpipeline.metrics import query, rollup, store
-from logpipeline.pipeline import launcher, processes
-from logpipeline.stack import process
+from logpipeline.pipeline import processes
+from support import local_pipeline
 from support.dashboard import ARTIFACTS, chromium
 
 INCIDENT_API = "/api/v1/payments"
@@ -34,27 +32,8 @@ RATE = 500.0
 
 @pytest.fixture(scope="module")
 def pipeline(stack: config.Settings) -> Iterator[config.Settings]:
-    run = f"e2e{uuid.uuid4().hex[:8]}"
-    env = {
-        "LOGPIPELINE_INPUT_TOPIC": f"{run}_logging_info",
-        "LOGPIPELINE_AGGREGATES_TOPIC": f"{run}_agg_logging_info",
-        "LOGPIPELINE_TABLE": f"{run}_agg_system_logs",
-        "LOGPIPELINE_PIPELINE": run,
-        **{f"LOGPIPELINE_{name.upper()}_PORT": str(process.free_port()) for name in processes.SERVICE_PORTS},
-    }
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    settings = config.load()
-    try:
-        launcher.up(settings, processes.Options(generator=False), lambda component, message: None)
+    with local_pipeline.running("e2e", processes.Options(generator=False)) as settings:
         yield settings
-    finally:
-        launcher.down(settings, lambda component, message: None, stack=False)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="module")

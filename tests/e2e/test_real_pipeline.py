@@ -20,7 +20,7 @@ from logpipeline.config import Settings
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline_operator import constants
 from support.dashboard import ARTIFACTS, chromium
-from support.node import pipeline, runner
+from support.node import config, pipeline, runner
 from support.node.fixtures import progress
 from support.wait import wait_for
 
@@ -128,8 +128,7 @@ def test_every_child_pod_runs_and_the_status_follows(real_node: runner.Node, ins
 
 def _count_input(node: runner.Node) -> dict[str, Any]:
     """What the generator put into the input topic, counted by a pod of the services image."""
-    security = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
-                "seccompProfile": {"type": "RuntimeDefault"}}  # fmt: skip
+    security = config.RESTRICTED_CONTAINER
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",

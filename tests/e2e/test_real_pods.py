@@ -18,7 +18,7 @@ from logpipeline.config import Settings
 from logpipeline_operator import constants
 from support import charttools
 from support.cluster import make_namespace
-from support.node import images, kafka, network, runner
+from support.node import images, kafka, network, pipeline, runner
 from support.node.fixtures import progress
 from support.wait import wait_for
 
@@ -141,7 +141,7 @@ def test_the_operator_pod_keeps_the_topics_on_a_kafka_pod(real_node: runner.Node
     make_namespace(real_node.cp, PIPELINES)
     for manifest in kafka.manifests(PIPELINES, kafka.image(Settings().cache, progress)):
         real_node.cp.kubectl("apply", "-f", "-", input_text=json.dumps(manifest))
-    wait_for(lambda: _ready(real_node, PIPELINES, "kafka-0"), 180, "the Kafka pod Ready")
+    wait_for(lambda: pipeline.pod_ready(real_node, PIPELINES, "kafka-0"), 180, "the Kafka pod Ready")
     spec = {
         "image": images.SERVICES.tag(constants.RELEASE),
         "imagePullPolicy": "Never",
@@ -193,14 +193,6 @@ def _reconciled(node: runner.Node, namespace: str, name: str) -> str:
     """The message of the pipeline's ``Reconciled`` condition ('' before there is one)."""
     status = _json(node, "get", "logpipeline", name, "-n", namespace).get("status", {})
     return next((c.get("message", "") for c in status.get("conditions") or [] if c["type"] == "Reconciled"), "")
-
-
-def _ready(node: runner.Node, namespace: str, pod: str) -> bool:
-    got = node.cp.kubectl("get", "pod", pod, "-n", namespace, "-o", "json", check=False)
-    if got.returncode != 0:
-        return False
-    conditions = json.loads(got.stdout)["status"].get("conditions") or []
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
 def test_teardown_leaves_the_host_as_it_was(real_node: runner.Node) -> None:

@@ -19,6 +19,13 @@ NODE_NAME = "logpipeline-node"
 CLUSTER_DOMAIN = "cluster.local"
 PAUSE_IMAGE = "localhost/logpipeline-node/pause:1"
 CNI_BIN_DIR = "/usr/lib/cni"  # Debian's containernetworking-plugins
+# A container that Pod Security "restricted" admits (the harness's own pods run in such namespaces).
+RESTRICTED_CONTAINER: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 
 
 @dataclass(frozen=True)

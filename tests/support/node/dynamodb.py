@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from support.node import images
+from support.node import config, images
 
 NAME = "dynamodb"
 PORT = 8000
@@ -47,12 +47,7 @@ def manifests(namespace: str, image_tag: str) -> list[dict[str, Any]]:
         "ports": [{"name": "http", "containerPort": PORT}],
         "readinessProbe": {"tcpSocket": {"port": PORT}, "periodSeconds": 2},
         "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "runAsNonRoot": True,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": config.RESTRICTED_CONTAINER,
     }
     return [
         {

@@ -14,7 +14,7 @@ from typing import Any
 
 from logpipeline import versions
 from logpipeline.stack import artifacts
-from support.node import images
+from support.node import config, images
 
 NAME = "kafka"
 PORT = 9092
@@ -105,12 +105,7 @@ def manifests(namespace: str, image_tag: str) -> list[dict[str, Any]]:
         "ports": [{"name": "kafka", "containerPort": PORT}],
         "readinessProbe": {"tcpSocket": {"port": PORT}, "periodSeconds": 2},
         "resources": {"requests": {"cpu": "100m", "memory": "512Mi"}, "limits": {"memory": "768Mi"}},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "runAsNonRoot": True,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": config.RESTRICTED_CONTAINER,
         "volumeMounts": [{"name": "data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp"}],
     }
     statefulset = {

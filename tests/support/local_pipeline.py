@@ -1,0 +1,41 @@
+"""``logpipeline up``'s local mode on private topics, table and ports, for the tests and benchmarks that run it.
+
+:func:`running` sets the environment that names them (restored afterwards), starts the pipeline on the local stack
+and stops it again; the stack itself stays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+
+from logpipeline import config
+from logpipeline.pipeline import launcher, processes
+from logpipeline.stack import process
+
+
+@contextlib.contextmanager
+def running(prefix: str, options: processes.Options) -> Iterator[config.Settings]:
+    run = f"{prefix}{uuid.uuid4().hex[:8]}"
+    env = {
+        "LOGPIPELINE_INPUT_TOPIC": f"{run}_logging_info",
+        "LOGPIPELINE_AGGREGATES_TOPIC": f"{run}_agg_logging_info",
+        "LOGPIPELINE_TABLE": f"{run}_agg_system_logs",
+        "LOGPIPELINE_PIPELINE": run,
+        **{f"LOGPIPELINE_{name.upper()}_PORT": str(process.free_port()) for name in processes.SERVICE_PORTS},
+    }
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    settings = config.load()
+    try:
+        launcher.up(settings, options, lambda component, message: None)
+        yield settings
+    finally:
+        launcher.down(settings, lambda component, message: None, stack=False)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

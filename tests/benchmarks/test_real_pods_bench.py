@@ -60,7 +60,8 @@ class PeakMemory(threading.Thread):
 
     def run(self) -> None:
         while not self.stopped.wait(1.0):
-            pids = [process.read_pid(f) for f in self.node.root.rglob("run/*.pid")]
+            files = [*(self.node.root / "run").glob("*.pid"), *(self.node.cp.root / "run").glob("*.pid")]
+            pids = [process.read_pid(f) for f in files]
             total = sum(process.rss_bytes(pid) for pid in pids if pid)
             usage = MEMORY_CGROUP / "memory.usage_in_bytes"
             total += int(usage.read_text()) if usage.exists() else 0
@@ -135,6 +136,7 @@ def test_real_pods_against_the_local_mode(
     first_s = time.monotonic() - applied
     pods = _probe_in_pod(real_node, built.services)
     memory.stopped.set()
+    memory.join()
     real_node.cp.kubectl("delete", "logpipeline", NAME, "-n", NS, "--wait=true", "--timeout=180s")
     runner.down(real_node)  # the local mode gets the machine to itself
     local_settings = request.getfixturevalue("local_mode")

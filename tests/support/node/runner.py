@@ -88,12 +88,12 @@ def up(root: Path, cache: Path, load: Sequence[str] = (), progress: Progress = p
     layout = config.Layout(root=root, images=cache / "node" / "containerd")
     before = host.state((root, layout.images))
     external = network.external_interface()
-    network.install(external)
-    network.verify(external)  # nothing starts unless the guard holds
-    progress(f"network guard in place: nothing from {network.BLOCK} leaves through {external} or any other link")
     root.mkdir(parents=True, exist_ok=True)
     node = Node(controlplane_stub(root), layout, binaries.ensure(cache, progress), external, before)
     try:
+        network.install(external)
+        network.verify(external)  # nothing starts unless the guard holds
+        progress(f"network guard in place: nothing from {network.BLOCK} leaves through {external} or any other link")
         host.prepare(root)
         cp = controlplane.up(root / "controlplane", cache, progress, options=_control_plane_options(root))
         node = Node(cp, layout, node.bins, external, before)

@@ -57,7 +57,7 @@ def _status(
     )
 
 
-def _ensure_topics(lp: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+def _ensure_topics(lp: Mapping[str, Any]) -> topics.Report | None:
     """With ``kafka.topicManagement: operator``, create or update the topics (raises topics.Unreachable)."""
     wanted = kafka.operator_topics(lp)
     return topics.ensure(lp["spec"]["kafka"]["bootstrapServers"], wanted) if wanted else None
@@ -144,8 +144,9 @@ def reconcile(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, reason: s
         fresh = reason == "create" and not body.status.get("observedGeneration")
         observed = [] if fresh else kube.list_children(lp["metadata"]["namespace"], lp["metadata"]["name"])
         desired, refusals = _desired(lp, observed)
-        kafka_topics = _ensure_topics(lp)
-        refusals += topics.refusals(kafka_topics or [])
+        report = _ensure_topics(lp)
+        kafka_topics = report.topics if report else None
+        refusals += report.refusals if report else []
         applied = kube.apply_all(desired)
         uid = lp["metadata"]["uid"]
         owned = [o for o in observed if any(r.get("uid") == uid for r in o["metadata"].get("ownerReferences") or [])]
@@ -185,8 +186,8 @@ def resync(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, **_: Any) ->
     kafka_topics: st.Topics
     try:
         report = _ensure_topics(lp)  # a topic deleted behind the operator's back comes back too
-        refusals += topics.refusals(report or [])
-        kafka_topics = report
+        refusals += report.refusals if report else []
+        kafka_topics = report.topics if report else None
     except topics.Unreachable as exc:
         kafka_topics = str(exc)
     present = {plan.key(obj) for obj in observed}

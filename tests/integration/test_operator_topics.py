@@ -44,7 +44,7 @@ def _configs(admin: AdminClient, topic: str) -> dict[str, str]:
 def test_no_kafka_topic_resources_and_the_topics_appear_on_the_broker(stack: config.Settings, unique: str) -> None:
     lp = _lp(unique, stack.kafka_bootstrap)
     assert [c for c in plan.build_children(lp) if c["kind"] in ("KafkaTopic", "KafkaUser")] == []
-    report = topics.ensure(stack.kafka_bootstrap, kafka.operator_topics(lp))
+    report = topics.ensure(stack.kafka_bootstrap, kafka.operator_topics(lp)).topics
     by_role = {t["role"]: t for t in report}
     assert set(by_role) == set(contracts.TOPIC_ROLES)
     assert by_role[contracts.INPUT]["partitions"] == 2 and by_role[contracts.INPUT]["lastChange"].startswith("created")
@@ -55,19 +55,19 @@ def test_no_kafka_topic_resources_and_the_topics_appear_on_the_broker(stack: con
     wanted = contracts.topic_configs(contracts.DEAD_LETTER)
     assert dead["max.message.bytes"] == wanted["max.message.bytes"]
     again = topics.ensure(stack.kafka_bootstrap, kafka.operator_topics(lp))
-    assert {t["lastChange"] for t in again} == {"unchanged"}
-    assert topics.refusals(again) == []
+    assert {t["lastChange"] for t in again.topics} == {"unchanged"}
+    assert again.refusals == []
 
 
 def test_partitions_grow_never_shrink_and_drift_is_repaired(stack: config.Settings, unique: str) -> None:
     bootstrap = stack.kafka_bootstrap
     topics.ensure(bootstrap, kafka.operator_topics(_lp(unique, bootstrap, 2)))
-    grown = {t["role"]: t for t in topics.ensure(bootstrap, kafka.operator_topics(_lp(unique, bootstrap, 4)))}
+    grown = {t["role"]: t for t in topics.ensure(bootstrap, kafka.operator_topics(_lp(unique, bootstrap, 4))).topics}
     assert grown[contracts.INPUT]["partitions"] == 4
     assert grown[contracts.INPUT]["lastChange"] == "partitions (2 -> 4)"
     shrink = topics.ensure(bootstrap, kafka.operator_topics(_lp(unique, bootstrap, 3)))
-    assert {t["role"]: t["partitions"] for t in shrink}[contracts.INPUT] == 4
-    (refusal,) = topics.refusals(shrink)
+    assert {t["role"]: t["partitions"] for t in shrink.topics}[contracts.INPUT] == 4
+    (refusal,) = shrink.refusals
     assert refusal.startswith(f"kafka.topics.input.partitions: topic in-{unique} has 4 partitions")
     # A topic deleted and a config changed behind the operator's back: the next reconcile puts both back.
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -76,7 +76,7 @@ def test_partitions_grow_never_shrink_and_drift_is_repaired(stack: config.Settin
     admin.incremental_alter_configs([resource])[resource].result(timeout=30)
     admin.delete_topics([f"agg-{unique}"])[f"agg-{unique}"].result(timeout=30)
     wait_for(lambda: f"agg-{unique}" not in admin.list_topics(timeout=10).topics, 30, "the topic to go")
-    repaired = {t["role"]: t for t in topics.ensure(bootstrap, kafka.operator_topics(_lp(unique, bootstrap, 4)))}
+    repaired = {t["role"]: t for t in topics.ensure(bootstrap, kafka.operator_topics(_lp(unique, bootstrap, 4))).topics}
     assert repaired[contracts.AGGREGATES]["lastChange"].startswith("created")
     assert repaired[contracts.AGGREGATES]["partitions"] > 0
     assert repaired[contracts.INPUT]["lastChange"].startswith("config (retention.ms: 1000 -> ")

@@ -20,10 +20,20 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# Libraries whose info lines are noise in the operator's log: the API client's, and the access line aiohttp writes for
+# every liveness probe (one every few seconds); --verbose keeps them.
+QUIET_LOGGERS = ("kubernetes", "aiohttp.access")
+
+
+def quiet_libraries(verbose: bool) -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse(argv)
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.JSON, log_refkey="object")
-    logging.getLogger("kubernetes").setLevel(logging.WARNING)
+    quiet_libraries(args.verbose)
     importlib.import_module("logpipeline_operator.handlers")
     kopf.run(
         clusterwide=not args.namespace,

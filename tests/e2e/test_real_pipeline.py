@@ -1,6 +1,8 @@
 """The whole pipeline in real pods, as a user runs it: ``helm install``, ``kubectl apply`` a LogPipeline, then look.
 
-Every child pod (HDFS NameNode and DataNode, sink, dashboard x2, Spark driver and executor, generator) becomes Running
+It runs twice, once per Spark mode, each in its own namespace with its own Kafka broker and DynamoDB-API server:
+``spark.mode: submit`` (the project's own driver Deployment) and ``spark.mode: operator`` (a SparkApplication run by
+the Kubeflow Spark operator, installed from its own chart with the image built here). Every child pod (HDFS NameNode and DataNode, sink, dashboard x2, Spark driver and executor, generator) becomes Running
 and Ready from the images built from the project's Dockerfiles; the status reaches ``Running`` only then; generated
 events flow through Kafka, Spark, the sink and the DynamoDB-API server; once the generator stops, the dashboard, opened
 in real Chromium at its Service, shows per-level counts equal to what the generator put into the input topic; deleting
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -20,13 +23,12 @@ from logpipeline.config import Settings
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline_operator import constants
 from support.dashboard import ARTIFACTS, chromium
-from support.node import config, pipeline, runner
+from support.node import config, images, pipeline, runner, sparkoperator
 from support.node.fixtures import progress
 from support.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 
-NS = "pipelines"
 NAME = "real"
 RATE = 20
 # Counts every event of the input topic by log level, from its beginning to its end offsets, and prints them as JSON.
@@ -57,8 +59,38 @@ def installed(real_node: runner.Node, tmp_path_factory: pytest.TempPathFactory) 
     cache = Settings().cache
     built = pipeline.build_images(cache, real_node, progress)
     pipeline.install_operator(real_node, cache, tmp_path_factory.mktemp("helm"), built.operator)
-    pipeline.prepare_namespace(real_node, NS, built)
     yield built
+
+
+@dataclass(frozen=True)
+class Run:
+    """One pass of this module's tests: a Spark mode and the namespace its pipeline runs in."""
+
+    mode: str
+    ns: str
+
+
+RUNS = {"submit": Run("submit", "pipelines"), "operator": Run("operator", "spark-jobs")}
+
+
+@pytest.fixture(scope="module", params=list(RUNS))
+def run(
+    request: pytest.FixtureRequest,
+    real_node: runner.Node,
+    installed: pipeline.Images,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Run]:
+    """The namespace with what a user brings; in operator mode the Spark operator too, from its own chart."""
+    chosen = RUNS[request.param]
+    pipeline.prepare_namespace(real_node, chosen.ns, installed)
+    if chosen.mode == "operator":
+        cache = Settings().cache
+        image = sparkoperator.image(cache, progress)
+        images.load(cache, real_node.layout, [image], progress)
+        sparkoperator.install(real_node, cache, tmp_path_factory.mktemp("helm"), image, [chosen.ns])
+        sparkoperator.wait_ready(real_node)
+    yield chosen
+    real_node.cp.kubectl("delete", "namespace", chosen.ns, "--wait=false")  # frees the node for the next pass
 
 
 def _json(node: runner.Node, *args: str) -> dict[str, Any]:
@@ -66,13 +98,13 @@ def _json(node: runner.Node, *args: str) -> dict[str, Any]:
     return data
 
 
-def _status(node: runner.Node) -> dict[str, Any]:
-    status: dict[str, Any] = _json(node, "get", "logpipeline", NAME, "-n", NS).get("status", {})
+def _status(node: runner.Node, ns: str) -> dict[str, Any]:
+    status: dict[str, Any] = _json(node, "get", "logpipeline", NAME, "-n", ns).get("status", {})
     return status
 
 
-def _pipeline_pods(node: runner.Node) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = _json(node, "get", "pods", "-n", NS, "-l", f"{constants.LABEL_INSTANCE}={NAME}")[
+def _pipeline_pods(node: runner.Node, ns: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = _json(node, "get", "pods", "-n", ns, "-l", f"{constants.LABEL_INSTANCE}={NAME}")[
         "items"
     ]
     return items
@@ -83,28 +115,30 @@ def _ready(pod: dict[str, Any]) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
-def _diagnose(node: runner.Node) -> str:
+def _diagnose(node: runner.Node, ns: str) -> str:
     pods = node.cp.kubectl("get", "pods", "-A", "-o", "wide", check=False).stdout
-    events = node.cp.kubectl("get", "events", "-n", NS, "--sort-by=.lastTimestamp", check=False).stdout[-4000:]
-    return f"status: {json.dumps(_status(node), indent=1)[:4000]}\npods:\n{pods}\nevents:\n{events}"
+    events = node.cp.kubectl("get", "events", "-n", ns, "--sort-by=.lastTimestamp", check=False).stdout[-4000:]
+    return f"status: {json.dumps(_status(node, ns), indent=1)[:4000]}\npods:\n{pods}\nevents:\n{events}"
 
 
-def test_every_child_pod_runs_and_the_status_follows(real_node: runner.Node, installed: pipeline.Images) -> None:
+def test_every_child_pod_runs_and_the_status_follows(
+    real_node: runner.Node, installed: pipeline.Images, run: Run
+) -> None:
     body = {
         "apiVersion": constants.API_VERSION,
         "kind": constants.KIND,
         "metadata": {"name": NAME},
-        "spec": pipeline.spec(NS, installed, RATE),
+        "spec": pipeline.spec(run.ns, installed, RATE, run.mode),
     }
     started = time.monotonic()
-    real_node.cp.kubectl("apply", "-n", NS, "-f", "-", input_text=json.dumps(body))
+    real_node.cp.kubectl("apply", "-n", run.ns, "-f", "-", input_text=json.dumps(body))
     components = ("hdfs-namenode", "hdfs-datanode", "sink", "dashboard", "spark", "generator")
 
     early: list[str] = []  # pods not yet Ready while the status already said Running
 
     def all_ready() -> bool:
-        phase = _status(real_node).get("phase")
-        pods = _pipeline_pods(real_node)
+        phase = _status(real_node, run.ns).get("phase")
+        pods = _pipeline_pods(real_node, run.ns)
         present = {p["metadata"]["labels"].get(constants.LABEL_COMPONENT) for p in pods}
         ready = set(components) <= present and all(_ready(p) for p in pods if p["status"].get("phase") != "Succeeded")
         if phase == "Running" and not ready:
@@ -112,12 +146,12 @@ def test_every_child_pod_runs_and_the_status_follows(real_node: runner.Node, ins
         return ready
 
     ready = wait_for(all_ready, 600, "every child pod Ready", fail=False)
-    assert ready, _diagnose(real_node)
+    assert ready, _diagnose(real_node, run.ns)
     progress(f"every child pod Ready {time.monotonic() - started:.0f} s after kubectl apply")
-    running = wait_for(lambda: _status(real_node).get("phase") == "Running", 120, "phase Running", fail=False)
-    assert running, _diagnose(real_node)
+    running = wait_for(lambda: _status(real_node, run.ns).get("phase") == "Running", 120, "phase Running", fail=False)
+    assert running, _diagnose(real_node, run.ns)
     assert early == [], f"the status said Running before these pods were Ready: {sorted(set(early))}"
-    pods = _pipeline_pods(real_node)
+    pods = _pipeline_pods(real_node, run.ns)
     dashboards = [p for p in pods if p["metadata"]["labels"][constants.LABEL_COMPONENT] == "dashboard"]
     executors = [
         p for p in pods if p["metadata"]["name"].startswith(f"{NAME}-spark") and "exec" in p["metadata"]["name"]
@@ -126,19 +160,19 @@ def test_every_child_pod_runs_and_the_status_follows(real_node: runner.Node, ins
     assert all(p["status"]["podIP"].startswith("198.18.") for p in pods)
 
 
-def _count_input(node: runner.Node) -> dict[str, Any]:
+def _count_input(node: runner.Node, ns: str) -> dict[str, Any]:
     """What the generator put into the input topic, counted by a pod of the services image."""
     security = config.RESTRICTED_CONTAINER
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": "count-input", "namespace": NS},
+        "metadata": {"name": "count-input", "namespace": ns},
         "spec": {
             "restartPolicy": "Never",
             "containers": [
                 {
                     "name": "count",
-                    "image": _json(node, "get", "logpipeline", NAME, "-n", NS)["spec"]["image"],
+                    "image": _json(node, "get", "logpipeline", NAME, "-n", ns)["spec"]["image"],
                     "imagePullPolicy": "Never",
                     "command": ["python", "-c", COUNT_INPUT],
                     "envFrom": [{"configMapRef": {"name": f"{NAME}-config"}}],
@@ -149,49 +183,54 @@ def _count_input(node: runner.Node) -> dict[str, Any]:
     }
     node.cp.kubectl("apply", "-f", "-", input_text=json.dumps(pod))
     done = ("Succeeded", "Failed")
-    wait_for(lambda: _json(node, "get", "pod", "count-input", "-n", NS)["status"].get("phase") in done, 180, "count")
-    log = node.cp.kubectl("logs", "count-input", "-n", NS).stdout
-    node.cp.kubectl("delete", "pod", "count-input", "-n", NS, "--wait=false")
+    wait_for(lambda: _json(node, "get", "pod", "count-input", "-n", ns)["status"].get("phase") in done, 180, "count")
+    log = node.cp.kubectl("logs", "count-input", "-n", ns).stdout
+    node.cp.kubectl("delete", "pod", "count-input", "-n", ns, "--wait=false")
     counted: dict[str, Any] = json.loads(log.strip().splitlines()[-1])
     return counted
 
 
-def _pods_of(node: runner.Node, component: str) -> list[str]:
+def _pods_of(node: runner.Node, ns: str, component: str) -> list[str]:
     return [
         p["metadata"]["name"]
-        for p in _pipeline_pods(node)
+        for p in _pipeline_pods(node, ns)
         if p["metadata"]["labels"].get(constants.LABEL_COMPONENT) == component
     ]
 
 
-def _uids(node: runner.Node, names: set[str]) -> set[str]:
-    return {p["metadata"]["uid"] for p in _pipeline_pods(node) if p["metadata"]["name"] in names}
+def _uids(node: runner.Node, ns: str, names: set[str]) -> set[str]:
+    return {p["metadata"]["uid"] for p in _pipeline_pods(node, ns) if p["metadata"]["name"] in names}
 
 
-def _all_ready_again(node: runner.Node, gone: set[str]) -> bool:
+def _all_ready_again(node: runner.Node, ns: str, gone: set[str]) -> bool:
     """Every pod Ready, none of the deleted ones (by uid: a StatefulSet's pod comes back under its name), Running."""
-    pods = _pipeline_pods(node)
+    pods = _pipeline_pods(node, ns)
     uids = {p["metadata"]["uid"] for p in pods}
-    return not (uids & gone) and all(_ready(p) for p in pods) and _status(node).get("phase") == "Running"
+    return not (uids & gone) and all(_ready(p) for p in pods) and _status(node, ns).get("phase") == "Running"
 
 
-def test_faults_with_real_pods_lose_nothing(real_node: runner.Node, installed: pipeline.Images) -> None:
+def test_faults_with_real_pods_lose_nothing(real_node: runner.Node, run: Run) -> None:
     """While events flow: the Spark driver's pod deleted, the sink's pod restarted, a child Deployment deleted (the
     operator restores it) and the NameNode's pod restarted (the job resumes from its checkpoint on HDFS). The counts
     checked by the next test include every event sent meanwhile."""
     time.sleep(15)
-    driver = [name for name in _pods_of(real_node, "spark") if "-driver-" in name]
-    assert len(driver) == 1, _pods_of(real_node, "spark")
-    gone = _uids(real_node, {*driver, *_pods_of(real_node, "sink"), *_pods_of(real_node, "hdfs-namenode")})
-    real_node.cp.kubectl("delete", "pod", "-n", NS, *driver, "--wait=false")
+    # submit mode: the driver Deployment's pod (real-spark-driver-<hash>); operator mode: real-stream-driver
+    driver = [name for name in _pods_of(real_node, run.ns, "spark") if "-driver" in name]
+    assert len(driver) == 1, _pods_of(real_node, run.ns, "spark")
+    gone = _uids(
+        real_node,
+        run.ns,
+        {*driver, *_pods_of(real_node, run.ns, "sink"), *_pods_of(real_node, run.ns, "hdfs-namenode")},
+    )
+    real_node.cp.kubectl("delete", "pod", "-n", run.ns, *driver, "--wait=false")
     time.sleep(10)
-    real_node.cp.kubectl("delete", "pod", "-n", NS, *_pods_of(real_node, "sink"), "--wait=false")
-    real_node.cp.kubectl("delete", "deployment", f"{NAME}-dashboard", "-n", NS, "--wait=false")
+    real_node.cp.kubectl("delete", "pod", "-n", run.ns, *_pods_of(real_node, run.ns, "sink"), "--wait=false")
+    real_node.cp.kubectl("delete", "deployment", f"{NAME}-dashboard", "-n", run.ns, "--wait=false")
     time.sleep(10)
-    real_node.cp.kubectl("delete", "pod", "-n", NS, f"{NAME}-hdfs-namenode-0", "--wait=false")
+    real_node.cp.kubectl("delete", "pod", "-n", run.ns, f"{NAME}-hdfs-namenode-0", "--wait=false")
     restored = wait_for(
         lambda: (
-            _json(real_node, "get", "deployment", f"{NAME}-dashboard", "-n", NS)
+            _json(real_node, "get", "deployment", f"{NAME}-dashboard", "-n", run.ns)
             .get("status", {})
             .get("availableReplicas")
             == 2
@@ -200,31 +239,31 @@ def test_faults_with_real_pods_lose_nothing(real_node: runner.Node, installed: p
         "the dashboard Deployment restored by the operator",
         fail=False,
     )
-    assert restored, _diagnose(real_node)
-    again = wait_for(lambda: _all_ready_again(real_node, gone), 600, "every pod Ready again", fail=False)
-    assert again, _diagnose(real_node)
-    events = _json(real_node, "get", "events", "-n", NS, "--field-selector", "reason=Recreated")["items"]
+    assert restored, _diagnose(real_node, run.ns)
+    again = wait_for(lambda: _all_ready_again(real_node, run.ns, gone), 600, "every pod Ready again", fail=False)
+    assert again, _diagnose(real_node, run.ns)
+    events = _json(real_node, "get", "events", "-n", run.ns, "--field-selector", "reason=Recreated")["items"]
     assert any(f"recreated Deployment {NAME}-dashboard" in e.get("message", "") for e in events), events
 
 
-def test_the_dashboard_shows_what_the_generator_sent(real_node: runner.Node, installed: pipeline.Images) -> None:
+def test_the_dashboard_shows_what_the_generator_sent(real_node: runner.Node, run: Run) -> None:
     """Through the Ingress controller, in Chromium: the per-level counts equal what the generator put into Kafka."""
     time.sleep(15)  # events after the faults too
     real_node.cp.kubectl(
-        "patch", "lp", NAME, "-n", NS, "--type=merge", "-p", '{"spec":{"generator":{"enabled":false}}}'
+        "patch", "lp", NAME, "-n", run.ns, "--type=merge", "-p", '{"spec":{"generator":{"enabled":false}}}'
     )
     wait_for(
         lambda: (
             not [
                 p
-                for p in _pipeline_pods(real_node)
+                for p in _pipeline_pods(real_node, run.ns)
                 if p["metadata"]["labels"][constants.LABEL_COMPONENT] == "generator"
             ]
         ),
         120,
         "the generator pod gone",
     )
-    truth = _count_input(real_node)
+    truth = _count_input(real_node, run.ns)
     assert truth["total"] > RATE * 10, truth
     expected = {level: f"{truth['levels'].get(level, 0):,}" for level in LOG_LEVELS}
     url = f"http://{pipeline.DASHBOARD_HOST}:{real_node.ingress_port}/?range=1h"
@@ -247,12 +286,12 @@ def test_the_dashboard_shows_what_the_generator_sent(real_node: runner.Node, ins
     assert shown == expected
 
 
-def test_deleting_the_logpipeline_leaves_nothing_of_it(real_node: runner.Node, installed: pipeline.Images) -> None:
-    real_node.cp.kubectl("delete", "logpipeline", NAME, "-n", NS, "--wait=true", "--timeout=180s")
+def test_deleting_the_logpipeline_leaves_nothing_of_it(real_node: runner.Node, run: Run) -> None:
+    real_node.cp.kubectl("delete", "logpipeline", NAME, "-n", run.ns, "--wait=true", "--timeout=180s")
     selector = f"{constants.LABEL_INSTANCE}={NAME}"
     kinds = "deployments,statefulsets,pods,services,configmaps,persistentvolumeclaims,cronjobs,jobs,networkpolicies"
     wait_for(
-        lambda: not _json(real_node, "get", kinds, "-n", NS, "-l", selector)["items"],
+        lambda: not _json(real_node, "get", kinds, "-n", run.ns, "-l", selector)["items"],
         180,
         "every child of the pipeline gone",
     )

@@ -98,31 +98,38 @@ def _install(text: str, target: Path) -> Path:
     return target
 
 
+def spark_operator_source(cache: Path, progress: Progress | None = None) -> Path:
+    """The pinned Kubeflow Spark operator module's source folder (its CRDs, chart and entrypoint), downloaded once."""
+    go = shutil.which("go")
+    if go is None:
+        raise StackError("spark-operator module", "the Go toolchain ('go') is not on PATH; it is needed once")
+    folder = crd_folder(cache) / f"spark-operator-{SPARK_OPERATOR_VERSION}"
+    folder.mkdir(parents=True, exist_ok=True)
+    module = f"{SPARK_OPERATOR_MODULE}@{SPARK_OPERATOR_VERSION}"
+    if progress:
+        progress(f"downloading {module} (once)")
+    out = _run(
+        "spark-operator module",
+        [go, "mod", "download", "-json", module],
+        folder / "fetch.log",
+        folder,
+        gobuild.go_env(cache),
+    )
+    return Path(json.loads(out)["Dir"])
+
+
 def spark_application_crd(cache: Path, progress: Progress | None = None) -> Path:
     """The SparkApplication CRD of the pinned Kubeflow Spark operator module, downloaded the first time."""
     target = spark_application_path(cache)
     if target.is_file():
         return target
-    go = shutil.which("go")
-    if go is None:
-        raise StackError("spark-operator CRD", "the Go toolchain ('go') is not on PATH; it is needed once")
     target.parent.mkdir(parents=True, exist_ok=True)
     with gobuild.locked(target.parent / ".lock"):
         if target.is_file():
             return target
-        module = f"{SPARK_OPERATOR_MODULE}@{SPARK_OPERATOR_VERSION}"
-        if progress:
-            progress(f"downloading {module} (its SparkApplication CRD)")
-        out = _run(
-            "spark-operator CRD",
-            [go, "mod", "download", "-json", module],
-            target.parent / "fetch.log",
-            target.parent,
-            gobuild.go_env(cache),
-        )
-        source = Path(json.loads(out)["Dir"]) / SPARK_OPERATOR_CRD
+        source = spark_operator_source(cache, progress) / SPARK_OPERATOR_CRD
         if not source.is_file():
-            raise StackError("spark-operator CRD", f"{module} has no {SPARK_OPERATOR_CRD}")
+            raise StackError("spark-operator CRD", f"{SPARK_OPERATOR_MODULE} has no {SPARK_OPERATOR_CRD}")
         return _install(source.read_text(), target)
 
 

@@ -120,6 +120,9 @@ class TestSparkApplication:
         assert app["spec"]["executor"]["instances"] == 2
         assert app["spec"]["driver"]["serviceAccount"] == "lp1-spark"
         assert app["spec"]["sparkConf"]["spark.sql.streaming.checkpointLocation"].startswith("hdfs://lp1-hdfs-namenode")
+        # The Spark operator's controller may not create NetworkPolicies: Spark's own step is left out (ours apply).
+        excluded = app["spec"]["sparkConf"]["spark.kubernetes.driver.pod.excludedFeatureSteps"]
+        assert excluded == "org.apache.spark.deploy.k8s.features.NetworkPolicyFeatureStep"
 
 
 class TestSparkSubmitDriver:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from logpipeline import versions
 from logpipeline_operator import constants as c
 from logpipeline_operator import status as st
-from logpipeline_operator.__main__ import parse
+from logpipeline_operator.__main__ import parse, quiet_libraries
 from logpipeline_operator.builders import plan, policy
 from support import crd
 from support.crd import CRD
@@ -234,3 +235,13 @@ class TestCommandLine:
         assert parse([]).namespace == []
         assert parse(["-n", "a", "-n", "b"]).namespace == ["a", "b"]
         assert parse(["--liveness", "http://127.0.0.1:9/healthz"]).liveness.endswith(":9/healthz")
+
+    def test_liveness_probes_are_not_logged_unless_verbose(self) -> None:
+        access = logging.getLogger("aiohttp.access")
+        try:
+            quiet_libraries(verbose=False)
+            assert not access.isEnabledFor(logging.INFO) and access.isEnabledFor(logging.WARNING)
+            quiet_libraries(verbose=True)
+            assert access.level == logging.NOTSET
+        finally:
+            access.setLevel(logging.NOTSET)

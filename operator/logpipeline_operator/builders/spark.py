@@ -5,6 +5,11 @@ executor pods (``constants.SPARK_DRIVER_CLUSTER_ROLE``), in the pipeline's names
 pod runs as the Spark image's own user under the restricted Pod Security profile; in submit mode the executors get
 that from a pod template, and reach the driver at its pod IP (no Service: one that publishes only Ready pods would
 not resolve while the driver starts).
+
+In operator mode, Spark 4.2's own driver step that creates a NetworkPolicy for the executors
+(``NetworkPolicyFeatureStep``) is excluded: the Kubeflow Spark operator's chart does not let its controller (which runs
+spark-submit) create NetworkPolicies, so the submission would fail with 403, and the pipeline's own policies
+(:mod:`.network`) already let Spark pods talk only to each other.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from logpipeline_operator.builders import common, kafka
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
 
 TEMPLATES = "/opt/logpipeline/pod-templates"
+SPARK_NETWORK_POLICY_STEP = "org.apache.spark.deploy.k8s.features.NetworkPolicyFeatureStep"
 EXECUTOR = "executor"
 
 COMPONENT = "spark"
@@ -90,7 +96,7 @@ def build_spark_application(lp: Body) -> Manifest:
             "imagePullPolicy": spec["imagePullPolicy"],
             "mainApplicationFile": c.SPARK_MAIN,
             "sparkVersion": spark["version"],
-            "sparkConf": _conf(lp),
+            "sparkConf": {**_conf(lp), "spark.kubernetes.driver.pod.excludedFeatureSteps": SPARK_NETWORK_POLICY_STEP},
             "restartPolicy": {
                 "type": "Always",
                 "onFailureRetryInterval": 10,

@@ -2,7 +2,8 @@
 
 ``.ci/run`` calls it before the tests, so no test spends its time compiling: kubelet, kube-proxy, CoreDNS, crictl
 and Traefik from their Go modules; the pause image; the local bases (mmdebstrap); the project's images from its
-Dockerfiles; the harness's Kafka broker, DynamoDB-API server and Hadoop images. Each step prints its time.
+Dockerfiles; the harness's Kafka broker, DynamoDB-API server and Hadoop images; the Kubeflow Spark operator's binary
+and image. Each step prints its time.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 
 from logpipeline.config import Settings
 from logpipeline_operator import constants
-from support.node import binaries, dynamodb, hadoop, images, ingress, kafka, spark
+from support.node import binaries, dynamodb, hadoop, images, ingress, kafka, spark, sparkoperator
 
 
 def main(argv: list[str]) -> int:
@@ -32,7 +33,7 @@ def main(argv: list[str]) -> int:
     for image in (images.OPERATOR, images.SERVICES):
         images.build(cache, image, constants.RELEASE, progress)
     images.build(cache, images.SPARK_APP, constants.RELEASE, progress, spark.build_args(cache, progress))
-    for build in (hadoop.image, kafka.image, dynamodb.image):
+    for build in (hadoop.image, kafka.image, dynamodb.image, sparkoperator.image):
         build(cache, progress)
     progress("done")
     return 0

@@ -89,8 +89,9 @@ def prepare_namespace(node: runner.Node, namespace: str, built: Images) -> None:
     wait_for(lambda: pod_ready(node, namespace, broker), 180, f"{broker} Ready")
 
 
-def spec(namespace: str, built: Images, events_per_second: int) -> dict[str, Any]:
-    """A LogPipeline spec on the harness's Kafka and DynamoDB-API server, sized for a 2-core node."""
+def spec(namespace: str, built: Images, events_per_second: int, spark_mode: str = "submit") -> dict[str, Any]:
+    """A LogPipeline spec on the harness's Kafka and DynamoDB-API server, sized for a 2-core node; ``spark_mode``
+    ``operator`` needs the Kubeflow Spark operator (:mod:`support.node.sparkoperator`)."""
     keys = {"accessKeyIdKey": "AWS_ACCESS_KEY_ID", "secretAccessKeyKey": "AWS_SECRET_ACCESS_KEY"}
     return {
         "image": built.services,
@@ -101,7 +102,7 @@ def spec(namespace: str, built: Images, events_per_second: int) -> dict[str, Any
             "bootstrapServers": kafka.bootstrap(namespace),
         },
         "spark": {
-            "mode": "submit",
+            "mode": spark_mode,
             "image": built.spark_app,
             "driver": {"memory": "1g", "requestCores": "250m"},
             "executor": {"instances": 1, "cores": 1, "memory": "1g", "requestCores": "250m"},

@@ -62,7 +62,12 @@ def child_readiness(obj: Obj) -> tuple[str, str]:
         return "Unknown", "no status from the topic operator yet"
     if kind == "SparkApplication":
         state = str((status.get("applicationState") or {}).get("state") or "")
-        if state in ("RUNNING", "COMPLETED"):
+        if state == "RUNNING":
+            # The Spark operator says RUNNING once the driver runs; the job is ready when its executors run too.
+            wanted = int((spec.get("executor") or {}).get("instances") or 0)
+            running = sum(1 for s in (status.get("executorState") or {}).values() if s == "RUNNING")
+            return ("True" if running >= wanted else "False"), f"RUNNING, {running}/{wanted} executors running"
+        if state == "COMPLETED":
             return "True", state
         if state in ("FAILED", "SUBMISSION_FAILED", "INVALIDATING"):
             return "False", state

@@ -78,6 +78,18 @@ class TestChildReadiness:
         app = {"kind": "SparkApplication", "status": {"applicationState": {"state": "FAILED"}}}
         assert st.child_readiness(app) == ("False", "FAILED")
 
+    def test_a_spark_application_is_ready_when_its_executors_run_too(self) -> None:
+        def app(executors: dict[str, str]) -> dict[str, Any]:
+            status = {"applicationState": {"state": "RUNNING"}, "executorState": executors}
+            return {"kind": "SparkApplication", "spec": {"executor": {"instances": 2}}, "status": status}
+
+        assert st.child_readiness(app({})) == ("False", "RUNNING, 0/2 executors running")
+        assert st.child_readiness(app({"e-1": "RUNNING", "e-2": "PENDING"}))[0] == "False"
+        assert st.child_readiness(app({"e-1": "RUNNING", "e-2": "RUNNING"})) == (
+            "True",
+            "RUNNING, 2/2 executors running",
+        )
+
 
 class TestStatus:
     def test_running_when_every_workload_is_ready(self) -> None:
@@ -174,7 +186,10 @@ class TestUnknownAndFailed:
         desired = plan.build_children(lp())
         first = st.build_status(desired, observed_ready(desired), generation=3, previous={}, refusals=[], now=NOW)
         answered = {
-            "SparkApplication": {"applicationState": {"state": "RUNNING"}},
+            "SparkApplication": {
+                "applicationState": {"state": "RUNNING"},
+                "executorState": {"lp-exec-1": "RUNNING", "lp-exec-2": "RUNNING"},
+            },
             "KafkaTopic": {"conditions": [{"type": "Ready", "status": "True"}]},
             "KafkaUser": {"conditions": [{"type": "Ready", "status": "True"}]},
         }

@@ -2,11 +2,12 @@
 
 It runs twice, once per Spark mode, each in its own namespace with its own Kafka broker and DynamoDB-API server:
 ``spark.mode: submit`` (the project's own driver Deployment) and ``spark.mode: operator`` (a SparkApplication run by
-the Kubeflow Spark operator, installed from its own chart with the image built here). Every child pod (HDFS NameNode and DataNode, sink, dashboard x2, Spark driver and executor, generator) becomes Running
-and Ready from the images built from the project's Dockerfiles; the status reaches ``Running`` only then; generated
-events flow through Kafka, Spark, the sink and the DynamoDB-API server; once the generator stops, the dashboard, opened
-in real Chromium at its Service, shows per-level counts equal to what the generator put into the input topic; deleting
-the LogPipeline leaves nothing of it behind.
+the Kubeflow Spark operator, installed from its own chart with the image built here). Every child pod (HDFS NameNode
+and DataNode, sink, dashboard x2, Spark driver and executor, generator) becomes Running and Ready from the images
+built from the project's Dockerfiles; the status reaches ``Running`` only then; generated events flow through Kafka,
+Spark, the sink and the DynamoDB-API server; once the generator stops, the dashboard, opened in real Chromium at its
+Service, shows per-level counts equal to what the generator put into the input topic; deleting the LogPipeline leaves
+nothing of it behind.
 """
 
 from __future__ import annotations
@@ -145,9 +146,11 @@ def test_every_child_pod_runs_and_the_status_follows(
         phase = _status(real_node, run.ns).get("phase")
         pods = _pipeline_pods(real_node, run.ns)
         present = {p["metadata"]["labels"].get(constants.LABEL_COMPONENT) for p in pods}
-        present |= {"executor"} if any(_executor(p) for p in pods) else set()  # the driver starts it later
-        ready = {*components, "executor"} <= present and all(
-            _ready(p) for p in pods if p["status"].get("phase") != "Succeeded"
+        started_executor = any(_executor(p) for p in pods)  # the driver starts it, after its own pod is Ready
+        ready = (
+            set(components) <= present
+            and started_executor
+            and all(_ready(p) for p in pods if p["status"].get("phase") != "Succeeded")
         )
         if phase == "Running" and not ready:
             early.extend(p["metadata"]["name"] for p in pods if not _ready(p))

@@ -169,7 +169,18 @@ def build_context(
         if network:
             args += ["--network=host", *(f"--volume={mount}" for mount in BUILD_MOUNTS)]
         _buildah(cache, *args, str(context))
+    _drop_older_recipes(cache, tag)
     return tag
+
+
+def _drop_older_recipes(cache: Path, tag: str) -> None:
+    """Remove the images of ``tag``'s repository made from an earlier recipe (another tag), so the cache does not
+    grow by a whole image per recipe change."""
+    repository = tag.rsplit(":", 1)[0]
+    listing = ["images", "--format={{.Name}}:{{.Tag}}", f"--filter=reference={repository}"]
+    for other in _buildah(cache, *listing, check=False).stdout.split():
+        if other.rsplit(":", 1)[0] == repository and other != tag:
+            _buildah(cache, "rmi", other, check=False)
 
 
 def recipe_hash(*parts: str) -> str:
@@ -181,11 +192,15 @@ def build(
 ) -> str:
     """Build one of the project's images from its own Dockerfile (layers cached); returns its tag."""
     tag = image.tag(release)
+    before = image_id(cache, tag)
     progress(f"building {tag} from {image.dockerfile}")
     args = ["bud", "--quiet", "--layers", "--network=host", f"--file={ROOT / image.dockerfile}", f"--tag={tag}"]
     args += [f"--volume={mount}" for mount in BUILD_MOUNTS]
     args += [f"--build-arg={key}={value}" for key, value in (*image.build_args, *build_args)]
     _buildah(cache, *args, str(ROOT))
+    if before is not None and before != image_id(cache, tag):
+        # the superseded image (now untagged) and its layers no other image uses: a rebuild does not grow the cache
+        _buildah(cache, "rmi", before, check=False)
     return tag
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from logpipeline.config import Ports, Settings
 from logpipeline.stack import lifecycle, process
+from logpipeline.stack.component import ProcessSpec
 from logpipeline.stack.dynamodb import DynamoDb
 
 
@@ -20,12 +21,29 @@ def _quiet(component: str, message: str) -> None:
     """Progress of the stack's lifecycle: not shown for a test's private server."""
 
 
-class MotoServer:
-    """``start`` (again after ``stop``: the same port, an empty store) and ``stop``; ``endpoint`` for clients."""
+class _Recording(DynamoDb):
+    """The same server, told where to keep the requests it records once asked to (moto's recorder)."""
 
-    def __init__(self, root: Path, port: int | None = None) -> None:
+    def __init__(self, settings: Settings, recording: Path) -> None:
+        super().__init__(settings)
+        self.recording = recording
+
+    def processes(self) -> list[ProcessSpec]:
+        return [
+            ProcessSpec(spec.name, spec.argv, {**spec.env, "MOTO_RECORDER_FILEPATH": str(self.recording)})
+            for spec in super().processes()
+        ]
+
+
+class MotoServer:
+    """``start`` (again after ``stop``: the same port, an empty store) and ``stop``; ``endpoint`` for clients.
+
+    ``recording``: where the server writes the requests it receives while recording (``/moto-api/recorder/``), so
+    a test reads back what a client sent it (an SMS published through SNS)."""
+
+    def __init__(self, root: Path, port: int | None = None, recording: Path | None = None) -> None:
         settings = Settings(state=root, ports=Ports(dynamodb=port or process.free_port()), dynamodb=None)
-        self.component = DynamoDb(settings)
+        self.component = DynamoDb(settings) if recording is None else _Recording(settings, recording)
         self.component.ready_timeout = 60.0
 
     @property

@@ -1,0 +1,148 @@
+"""Alert state and silences in the metrics store (table ``<table>_alerts``), written with conditional puts.
+
+Items: ``pk = "alert"``, ``sk = <slo>|<api>`` for each alert's state; ``pk = "silence"``, ``sk = <id>`` for
+silences. Each item holds its value as JSON (``doc``) and a ``version``: a state is replaced only if its version
+is still the one read (``Conflict`` otherwise), so of two evaluators that judged the same minute only one writes,
+and only the writer notifies. A restarted evaluator reads the state back: it neither re-notifies a firing alert
+before its repeat interval nor forgets one. Both kinds are read with one Query each, never a Scan.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, replace
+from typing import Any
+
+import orjson
+from botocore.exceptions import ClientError
+
+from logpipeline.alerting.lifecycle import AlertState, Notice, Silence
+from logpipeline.metrics import store
+
+ALERT, SILENCE = "alert", "silence"
+
+
+class Conflict(Exception):
+    """Another evaluator wrote this alert's state first."""
+
+
+def table_name(table: str) -> str:
+    return f"{table}_alerts"
+
+
+def table_definition(name: str) -> dict[str, Any]:
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    }
+
+
+def ensure_table(ddb: Any, table: str) -> bool:
+    """Create the alerts table if it is missing; True when it was created."""
+    name = table_name(table)
+    if store.describe(ddb, name) is not None:
+        return False
+    try:
+        ddb.create_table(**table_definition(name))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
+            raise store.classify(exc) from exc
+    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    return True
+
+
+def encode_state(state: AlertState) -> str:
+    doc = asdict(state)
+    doc.pop("version")
+    return orjson.dumps(doc).decode()
+
+
+def decode_state(text: str, version: int) -> AlertState:
+    doc = orjson.loads(text)
+    outbox = doc.pop("outbox")
+    doc["history"] = tuple(tuple(h) for h in doc["history"])
+    notice = None
+    if outbox is not None:
+        outbox["pending"], outbox["failed"] = tuple(outbox["pending"]), tuple(outbox["failed"])
+        notice = Notice(**outbox)
+    return AlertState(**doc, outbox=notice, version=version)
+
+
+def _query(ddb: Any, name: str, pk: str) -> list[dict[str, Any]]:
+    request: dict[str, Any] = {
+        "TableName": name,
+        "KeyConditionExpression": "pk = :p",
+        "ExpressionAttributeValues": {":p": {"S": pk}},
+        "ConsistentRead": True,
+    }
+    items: list[dict[str, Any]] = []
+    while True:
+        try:
+            page = ddb.query(**request)
+        except Exception as exc:
+            raise store.classify(exc) from exc
+        items += page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return items
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def read_states(ddb: Any, table: str) -> dict[str, AlertState]:
+    """Every alert's state by group (``<slo>|<api>``): one Query."""
+    out = {}
+    for item in _query(ddb, table_name(table), ALERT):
+        state = decode_state(item["doc"]["S"], int(item["version"]["N"]))
+        out[state.group] = state
+    return out
+
+
+def write_state(ddb: Any, table: str, state: AlertState) -> AlertState:
+    """Put ``state`` if the stored version is still ``state.version``; returns it with its new version."""
+    new = replace(state, version=state.version + 1)
+    try:
+        ddb.put_item(
+            TableName=table_name(table),
+            Item={
+                "pk": {"S": ALERT},
+                "sk": {"S": state.group},
+                "doc": {"S": encode_state(new)},
+                "version": {"N": str(new.version)},
+            },
+            ConditionExpression="attribute_not_exists(sk) OR version = :v",
+            ExpressionAttributeValues={":v": {"N": str(state.version)}},
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            raise Conflict(state.group) from exc
+        raise store.classify(exc) from exc
+    return new
+
+
+def read_silences(ddb: Any, table: str) -> list[Silence]:
+    return [Silence(**orjson.loads(item["doc"]["S"])) for item in _query(ddb, table_name(table), SILENCE)]
+
+
+def add_silence(ddb: Any, table: str, silence: Silence) -> Silence:
+    if not silence.id:
+        silence = replace(silence, id=secrets.token_hex(6))
+    try:
+        ddb.put_item(
+            TableName=table_name(table),
+            Item={"pk": {"S": SILENCE}, "sk": {"S": silence.id}, "doc": {"S": orjson.dumps(asdict(silence)).decode()}},
+        )
+    except Exception as exc:
+        raise store.classify(exc) from exc
+    return silence
+
+
+def expire_silence(ddb: Any, table: str, silence_id: str, now_ms: int) -> Silence | None:
+    """End a silence now (it stays listed as expired); None when there is no such silence."""
+    for silence in read_silences(ddb, table):
+        if silence.id == silence_id:
+            return add_silence(ddb, table, replace(silence, ends=min(silence.ends, now_ms)))
+    return None

@@ -62,6 +62,7 @@ class Ports:
     spark_http: int = contracts.SPARK_HTTP_PORT
     spark_ui: int = 4040
     correction_http: int = contracts.CORRECTION_HTTP_PORT
+    alerts_http: int = contracts.ALERTS_HTTP_PORT
 
     @classmethod
     def from_env(cls) -> Ports:

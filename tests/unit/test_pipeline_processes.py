@@ -33,6 +33,18 @@ class TestServices:
         services = processes.services(settings, processes.Options(correct_every=0), python="py", cli="lp")
         assert "correction" not in _names(services)
 
+    def test_an_alerting_definition_runs_the_alerts_service_after_the_dashboard(
+        self, settings: Settings, tmp_path: Path
+    ) -> None:
+        options = processes.Options(alerting=tmp_path / "slo.yaml", alerts_interval=5.0)
+        services = processes.services(settings, options, python="py", cli="lp")
+        assert _names(services)[:3] == ["sink", "dashboard", "alerts"]
+        alerts = services[2]
+        assert alerts.argv[:3] == ["lp", "alerts", "run"] and str(tmp_path / "slo.yaml") in alerts.argv
+        assert alerts.argv[alerts.argv.index("--interval") + 1] == "5.0"
+        assert alerts.env == {"LOGPIPELINE_SNS_ENDPOINT": settings.dynamodb_endpoint}  # moto serves SNS too
+        assert alerts.ready_url == f"http://{settings.host}:{settings.ports.alerts_http}/readyz"
+
     def test_generator_gets_rate_seed_and_incidents(self, settings: Settings) -> None:
         options = processes.Options(rate=50.0, seed=7, incidents=("checkout:errors:0:60:20", "search:latency:0:30:5"))
         gen = processes.services(settings, options, python="py", cli="lp")[-1]

@@ -98,8 +98,17 @@ def send_email(name: str, cfg: Email, payload: dict[str, Any], key: str, timeout
         raise DeliveryFailed(name, f"SMTP {cfg.smarthost}: {exc}") from exc
 
 
+def _sns(region: str) -> Any:
+    """An SNS client; with a local endpoint and no credentials in the environment, dummy ones (as the store's)."""
+    endpoint = os.environ.get(contracts.ENV_SNS_ENDPOINT) or None
+    extra: dict[str, str] = {}
+    if endpoint and not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
+        extra = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    return boto3.client("sns", region_name=region, endpoint_url=endpoint, **extra)
+
+
 def send_sms(name: str, cfg: Sms, payload: dict[str, Any], key: str, client: Any = None) -> None:
-    sns = client or boto3.client("sns", region_name=cfg.region, endpoint_url=os.environ.get(contracts.ENV_SNS_ENDPOINT))
+    sns = client or _sns(cfg.region)
     body = message.sms(payload)
     for number in cfg.phone_numbers:
         try:

@@ -33,6 +33,8 @@ def _urls(settings: config.Settings, options: processes.Options) -> list[tuple[s
     ]
     if options.correct_every > 0:
         rows.append(("correction metrics", f"http://{host}:{p.correction_http}/metrics"))
+    if options.alerting is not None:
+        rows.append(("alerts metrics", f"http://{host}:{p.alerts_http}/metrics"))
     if options.dashboard:
         rows.append(("dashboard", f"http://{host}:{p.dashboard}"))
     return rows
@@ -76,12 +78,17 @@ def up(
     correct_every: float = typer.Option(
         300.0, min=0.0, help="seconds between correction runs (late data into the metrics); 0: no correction"
     ),
+    alerting: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="SLO and receiver definition (YAML): run the alerts service"),
+    ] = None,
 ) -> None:
     """Set up and run the whole pipeline on the embedded default stack; Ctrl-C stops everything."""
     settings = config.load()
     options = processes.Options(
         rate=rate, incidents=tuple(incident or ()), seed=seed, ingest=ingest, ingest_format=ingest_format,
         ingest_speedup=speedup, follow=follow, archive=archive, dashboard=not no_dashboard, correct_every=correct_every,
+        alerting=alerting,
     )  # fmt: skip
     began = time.monotonic()
     # A stack the user started before stays up; one this command started goes down with it.

@@ -19,7 +19,7 @@ from logpipeline.pipeline.processes import Options, Service, services, stack_com
 from logpipeline.stack import lifecycle, process
 from logpipeline.stack.errors import StackError
 
-SERVICE_NAMES = ("sink", "dashboard", "spark", "correction", "ingest", "generator")
+SERVICE_NAMES = ("sink", "dashboard", "alerts", "spark", "correction", "ingest", "generator")
 
 
 def pid_file(settings: Settings, name: str) -> Path:

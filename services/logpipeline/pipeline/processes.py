@@ -13,7 +13,9 @@ from logpipeline import contracts
 from logpipeline.config import Settings
 from logpipeline.ingest.formats import FORMATS as INGEST_FORMATS
 
-SERVICE_PORTS = ("dashboard", "sink_http", "generator_http", "spark_http", "spark_ui", "correction_http")
+SERVICE_PORTS = (
+    "dashboard", "sink_http", "generator_http", "spark_http", "spark_ui", "correction_http", "alerts_http",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class Options:
     dashboard: bool = True
     generator: bool = True
     correct_every: float = 300.0  # seconds between correction runs; 0: no correction service
+    alerting: Path | None = None  # SLO and receiver definition: runs the alerts service
+    alerts_interval: float = 60.0  # seconds between evaluation cycles
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,12 @@ def services(settings: Settings, options: Options, python: str, cli: str) -> lis
                 },
             )
         )
+    if options.alerting is not None:
+        argv = [cli, "alerts", "run", "--file", str(options.alerting), "--http-port", str(p.alerts_http),
+                "--interval", str(options.alerts_interval)]  # fmt: skip
+        # the local DynamoDB-API server serves SNS too: SMS receivers publish there
+        env = {contracts.ENV_SNS_ENDPOINT: settings.dynamodb_endpoint}
+        out.append(Service("alerts", argv, f"http://{host}:{p.alerts_http}/readyz", env=env))
     archive = ["--archive-root", archive_root(settings, options)]
 
     def spark(name: str, module: str, port: int, *args: str) -> Service:

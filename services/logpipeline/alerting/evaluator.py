@@ -32,14 +32,14 @@ SETTLE_MINUTES = 5
 Deliver = Callable[[Receiver, dict[str, Any], str, threading.Event | None], None]
 
 
-def good_total(objective: Objective, agg: Aggregate) -> tuple[int, int]:
-    """The good and total events an aggregate adds to an objective."""
+def good_total(objective: Objective, agg: Aggregate, sketch: kll_doubles_sketch | None = None) -> tuple[int, int]:
+    """The good and total events an aggregate adds to an objective (``sketch``: the aggregate's, decoded once)."""
     if objective.objective == AVAILABILITY:
         if objective.errors_from == LEVELS:
             return (0 if agg.log_level in ERROR_LEVELS else agg.log_count), agg.log_count
         return agg.log_count - agg.status_5xx, agg.log_count
     assert objective.threshold_ms is not None
-    sketch = kll_doubles_sketch.deserialize(agg.sketch)
+    sketch = sketch if sketch is not None else kll_doubles_sketch.deserialize(agg.sketch)
     good = round(sketch.get_rank(objective.threshold_ms, True) * agg.log_count) if not sketch.is_empty() else 0
     return good, agg.log_count
 
@@ -74,6 +74,11 @@ class Evaluator:
         self.revs: dict[int, int] = {}
         self.apis: set[str] = set()
         self.judged: dict[str, Judged] = {}
+        self.by_api: dict[str, list[Objective]] = {}
+        for o in definition.objectives:
+            if o.api is not None:
+                self.by_api.setdefault(o.api, []).append(o)
+        self.every_api = [o for o in definition.objectives if o.api is None]
 
     # -- reading ------------------------------------------------------------------------------------------------
     def _load(self, first_minute: int, end_minute: int) -> None:
@@ -84,11 +89,13 @@ class Evaluator:
         for agg in windows:
             self.apis.add(agg.api)
             minute = agg.window_start // MINUTE_MS
-            for objective in self.definition.objectives:
-                if objective.api is not None and objective.api != agg.api:
-                    continue
+            objectives = (*self.by_api.get(agg.api, ()), *self.every_api)
+            sketch = None
+            if any(o.threshold_ms is not None for o in objectives):
+                sketch = kll_doubles_sketch.deserialize(agg.sketch)
+            for objective in objectives:
                 key = agg.api if objective.api is not None or objective.per_api else "*"
-                good, total = good_total(objective, agg)
+                good, total = good_total(objective, agg, sketch)
                 self.counts.add((objective.name, key), minute, good, total)
 
     def _changed_hours(self, first_minute: int, now_minute: int) -> Iterable[int]:
@@ -146,7 +153,8 @@ class Evaluator:
         return replace(lifecycle.notified(new, kind, severity, now_ms), outbox=notice)
 
     def cycle(self, now_ms: int) -> dict[str, AlertState]:
-        """Read, judge every group, and deliver what this evaluator won the right to send; returns the states."""
+        """Read, judge every group, and deliver what this evaluator won the right to send; returns the states as
+        this evaluator left them (a group another evaluator wrote meanwhile: as read)."""
         with self.metrics.duration.time():
             self.refresh(now_ms)
             states = state.read_states(self.ddb, self.table)
@@ -158,7 +166,7 @@ class Evaluator:
                     if old.outbox is not None:
                         if old.outbox.lease_until > now_ms:
                             continue  # another evaluator is delivering this group's notice
-                        old = self._take_over(old, now_ms)
+                        old = states[group] = self._take_over(old, now_ms)
                         if old.outbox is not None:
                             continue
                     new = self._judge(objective, api, old, silences, now_ms)
@@ -169,13 +177,11 @@ class Evaluator:
                     except state.Conflict:
                         self.metrics.conflicts.inc()
                         continue
-                    if written.outbox is not None:
-                        self._deliver(written)
+                    states[group] = self._deliver(written) if written.outbox is not None else written
             self.metrics.evaluations.inc()
             self.metrics.items_read.set(self.reader.items_read)
-            after = state.read_states(self.ddb, self.table)
-            self.metrics.firing_now(after.values())
-            return after
+            self.metrics.firing_now(states.values())
+            return states
 
     # -- delivering ---------------------------------------------------------------------------------------------
     def _take_over(self, st: AlertState, now_ms: int) -> AlertState:

@@ -84,6 +84,9 @@ class AlertsService:
                     log.debug("evaluated", extra={"fields": {"firing": firing}})
                 except store.Denied:
                     raise
+                except store.TableMissing:
+                    log.warning("the alerts table is missing; creating it (alert state starts over)")
+                    state.ensure_table(self.ddb, self.cfg.table)
                 except Exception as exc:
                     self.metrics.errors.inc()
                     log.error(

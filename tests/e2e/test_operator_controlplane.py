@@ -127,6 +127,29 @@ def test_spec_changes_roll_out_to_children(control_plane: ControlPlane, namespac
     )
 
 
+ALERTING = {
+    "enabled": True,
+    "slos": [{"name": "checkout", "objective": "availability", "target": 0.999, "per": "api", "receivers": ["hook"]}],
+    "receivers": [{"name": "hook", "webhook": {"url": "https://hooks.example.org/slo",
+                                               "secretRef": {"name": "hook-key", "key": "hmac"}}}],
+}  # fmt: skip
+
+
+def test_alerting_adds_its_service_and_turning_it_off_prunes_it(control_plane: ControlPlane, namespace: str) -> None:
+    _merge_patch(control_plane, {"alerting": ALERTING})
+    alerts = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "example-alerts"}}
+    definition = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "example-alerting"}}
+    wait_for(lambda: _get(control_plane, alerts) is not None, 60, "the alerts Deployment")
+    doc = json.loads((_get(control_plane, definition) or {})["data"]["alerting.yaml"])
+    assert doc["receivers"][0]["webhook"]["secretFile"].endswith("/hook/secretFile")
+    sources = (_get(control_plane, alerts) or {})["spec"]["template"]["spec"]["volumes"][1]["projected"]["sources"]
+    assert {"secret": {"name": "hook-key", "items": [{"key": "hmac", "path": "hook/secretFile"}]}} in sources
+    wait_for(lambda: "alerts" in ((_lp(control_plane).get("status") or {}).get("components") or {}), 90,
+             "the alerts component in the status")  # fmt: skip
+    _merge_patch(control_plane, {"alerting": {"enabled": False}})
+    wait_for(lambda: _get(control_plane, alerts) is None and _get(control_plane, definition) is None, 60, "pruned")
+
+
 def test_partition_decrease_is_refused_with_a_condition(control_plane: ControlPlane, namespace: str) -> None:
     _merge_patch(control_plane, {"kafka": {"topics": {"input": {"partitions": 2}}}})
 
@@ -290,6 +313,20 @@ INVALID_SPECS: list[tuple[str, dict[str, Any], str]] = [
      "spec.metricsStore.endpoint"),
     ("bad", {"kafka": {"topicManagement": "zookeeper"}}, "spec.kafka.topicManagement"),
     ("bad", {"archive": {"enabled": False}, "spark": {"checkpointRoot": "not a uri"}}, "spec.spark.checkpointRoot"),
+    ("bad", {"alerting": {"enabled": True}}, "alerting.enabled needs at least one SLO"),
+    ("bad", {"alerting": {"slos": [{"name": "a", "objective": "availability", "target": 0.99, "receivers": ["x"]}]}},
+     "spec.alerting.slos"),
+    ("bad", {"alerting": {"slos": [{"name": "a", "objective": "latency", "target": 0.99, "receivers": ["x"]}],
+                          "receivers": [{"name": "x", "sms": {"phoneNumbers": ["+15555550100"]}}]}},
+     "a latency SLO needs thresholdMs"),
+    ("bad", {"alerting": {"slos": [{"name": "a", "objective": "availability", "target": 1, "receivers": ["x"]}]}},
+     "spec.alerting.slos[0].target"),
+    ("bad", {"alerting": {"receivers": [{"name": "x", "sms": {"phoneNumbers": ["+1"]}, "webhook": {"url": "https://h"}}]}},
+     "a receiver has exactly one of email, sms, webhook"),
+    ("bad", {"alerting": {"receivers": [{"name": "x", "webhook": {"url": "https://h", "secret": "plain"}}]}},
+     "spec.alerting.receivers[0].webhook.secret"),
+    ("bad", {"alerting": {"receivers": [{"name": "x", "sms": {"phoneNumbers": ["555-0100"]}}]}},
+     "spec.alerting.receivers[0].sms.phoneNumbers[0]"),
     ("bad.name", {}, "metadata.name"),
     ("1bad", {}, "metadata.name"),
     ("x" * 39, {}, "metadata.name"),

@@ -3,6 +3,7 @@
 A default-deny policy selects every pod of the pipeline; each further policy opens one flow, by component label
 and port. Kafka is reached on the ports of ``spec.kafka.bootstrapServers`` in any namespace of the cluster; AWS
 DynamoDB (engine ``aws``) and the Kubernetes API (the Spark driver starts its executors) on 443/6443 anywhere.
+The alerts pods reach their receivers (SMTP, webhooks, SNS) on those receivers' ports anywhere.
 The dashboard's http port is open to every source (an ingress controller may run in any namespace or on the
 host network); metrics ports to every namespace (Prometheus). A CNI that enforces NetworkPolicies is needed for
 them to take effect.
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from logpipeline import contracts
 from logpipeline_operator import constants as c
-from logpipeline_operator.builders import correction, dashboard, dynamodb, generator, hdfs, sink, spark
+from logpipeline_operator.builders import alerting, correction, dashboard, dynamodb, generator, hdfs, sink, spark
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, name_of, spec_of
 
 COMPONENT = "network"
@@ -96,8 +97,10 @@ def aws_port(endpoint: str | None) -> int:
 def build_network_policies(lp: Body) -> list[Manifest]:
     spec = spec_of(lp)
     store_clients = [SINK, DASHBOARD] + ([correction.COMPONENT] if spec["archive"]["enabled"] else [])
+    store_clients += [alerting.COMPONENT] if alerting.enabled(lp) else []
     spark_pods = {"podSelector": _pods(lp, SPARK)}
-    metrics_ports = [contracts.SINK_HTTP_PORT, contracts.GENERATOR_HTTP_PORT, contracts.DASHBOARD_METRICS_PORT]
+    metrics_ports = [contracts.SINK_HTTP_PORT, contracts.GENERATOR_HTTP_PORT, contracts.DASHBOARD_METRICS_PORT,
+                     contracts.ALERTS_HTTP_PORT]  # fmt: skip
     metrics_in = [{"from": IN_CLUSTER, "ports": _ports(metrics_ports)}]
     out = [
         _policy(lp, "default-deny", _pods(lp), [], []),
@@ -108,8 +111,11 @@ def build_network_policies(lp: Body) -> list[Manifest]:
         # Driver and executors talk to each other on ports Spark chooses (shuffle, block manager, RPC).
         _policy(lp, "spark", _pods(lp, SPARK), [{"from": [spark_pods]}], [{"to": [spark_pods]}]),
         _policy(lp, "dashboard", _pods(lp, DASHBOARD), [{"ports": _ports([c.DASHBOARD_PORT])}], None),
-        _policy(lp, "metrics", _pods(lp, SINK, generator.COMPONENT, DASHBOARD), metrics_in, None),
+        _policy(lp, "metrics", _pods(lp, SINK, generator.COMPONENT, DASHBOARD, alerting.COMPONENT), metrics_in, None),
     ]
+    if alerting.enabled(lp) and alerting.egress_ports(lp):  # mail servers, webhooks and SNS, wherever they are
+        out.append(_policy(lp, "alerts-out", _pods(lp, alerting.COMPONENT), None,
+                           [{"to": ANYWHERE, "ports": _ports(alerting.egress_ports(lp))}]))  # fmt: skip
     if spec["metricsStore"]["engine"] == "aws":
         port = aws_port(spec["metricsStore"].get("endpoint"))
         out.append(_policy(lp, "aws", _pods(lp, *store_clients), None, [{"to": ANYWHERE, "ports": _ports([port])}]))

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from logpipeline_operator.builders import (
+    alerting,
     config,
     correction,
     dashboard,
@@ -53,6 +54,7 @@ def build_children(lp: Body) -> list[Manifest]:
         *correction.build_correction(lp),
         sink.build_sink_deployment(lp),
         *dashboard.build_dashboard(lp),
+        *alerting.build_alerting(lp),
         *generator.build_generator(lp),
     ]
 

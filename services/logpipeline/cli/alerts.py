@@ -49,6 +49,7 @@ def _ddb(endpoint: str | None) -> tuple[object, str]:
 def run(
     file: Path | None = FILE,
     endpoint: str | None = ENDPOINT,
+    aws: bool = typer.Option(False, "--aws", help="use AWS DynamoDB (region and credentials from the environment)"),
     interval: float = typer.Option(60.0, help="seconds between evaluation cycles"),
     http_port: int = typer.Option(contracts.ALERTS_HTTP_PORT, help="port of /healthz, /readyz, /metrics"),
     http_host: str = typer.Option("127.0.0.1", help="address of /healthz, /readyz, /metrics (0.0.0.0 in a pod)"),
@@ -57,9 +58,10 @@ def run(
     observability.configure_logging()
     definition = _definition(file)
     settings = config.load()
-    cfg = ServiceConfig(
-        definition, settings.names.table, endpoint or settings.dynamodb_endpoint, interval, http_host, http_port
-    )
+    if aws and endpoint:
+        raise typer.BadParameter("--aws and --endpoint exclude each other")
+    store_endpoint = None if aws else (endpoint or settings.dynamodb_endpoint)
+    cfg = ServiceConfig(definition, settings.names.table, store_endpoint, interval, http_host, http_port)
     stop = observability.stop_on_signals(logging.getLogger("logpipeline.alerts"))
     try:
         AlertsService(cfg, stop).run()

@@ -18,7 +18,7 @@ from typing import Any
 from datasketches import kll_doubles_sketch
 
 from logpipeline.alerting import lifecycle, message, state
-from logpipeline.alerting.burnrate import LONGEST_RULE_MINUTES, MINUTE_MS, Assessment, Counts, assess
+from logpipeline.alerting.burnrate import LONGEST_RULE_MINUTES, MINUTE_MS, Assessment, Counts, assess, window_label
 from logpipeline.alerting.lifecycle import RESOLVED, AlertState, Notice
 from logpipeline.alerting.receivers import DeliveryFailed
 from logpipeline.alerting.slo import AVAILABILITY, LEVELS, Definition, Objective, Receiver, series_apis
@@ -178,10 +178,30 @@ class Evaluator:
                         self.metrics.conflicts.inc()
                         continue
                     states[group] = self._deliver(written) if written.outbox is not None else written
+            state.write_summaries(self.ddb, self.table, self.summaries(states, now_ms), now_ms)
             self.metrics.evaluations.inc()
             self.metrics.items_read.set(self.reader.items_read)
             self.metrics.firing_now(states.values())
             return states
+
+    def summaries(self, states: dict[str, AlertState], now_ms: int) -> list[dict[str, Any]]:
+        """Where each group stands now (the dashboard's SLO page reads these)."""
+        out = []
+        for group, judged in self.judged.items():
+            st = states.get(group)
+            o, a = judged.objective, judged.assessment
+            out.append({
+                "slo": o.name, "api": judged.api, "objective": o.objective, "target": o.target,
+                "window": window_label(o.window_ms // MINUTE_MS), "status": st.status if st else "inactive",
+                "severity": st.severity if st else None,
+                "burn": {window_label(m): round(b, 4) for m, b in sorted(a.burn.items())},
+                "events": {window_label(m): n for m, n in sorted(a.events.items())},
+                "budgetRemaining": round(a.budget_remaining, 5),
+                "exhaustionSeconds": None if a.exhaustion_ms is None else round(a.exhaustion_ms / 1000),
+                "history": [list(h) for h in (st.history if st else ())][-10:],
+                "at": now_ms,
+            })  # fmt: skip
+        return out
 
     # -- delivering ---------------------------------------------------------------------------------------------
     def _take_over(self, st: AlertState, now_ms: int) -> AlertState:

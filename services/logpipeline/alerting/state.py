@@ -1,7 +1,8 @@
 """Alert state and silences in the metrics store (table ``<table>_alerts``), written with conditional puts.
 
 Items: ``pk = "alert"``, ``sk = <slo>|<api>`` for each alert's state; ``pk = "silence"``, ``sk = <id>`` for
-silences. Each item holds its value as JSON (``doc``) and a ``version``: a state is replaced only if its version
+silences; ``pk = "summary"``: where every SLO stands as of the last cycle (burn rates, budget), for the
+dashboard, in as few items as fit (each cycle rewrites them; a reader keeps the newest cycle's). Each item holds its value as JSON (``doc``) and a ``version``: a state is replaced only if its version
 is still the one read (``Conflict`` otherwise), so of two evaluators that judged the same minute only one writes,
 and only the writer notifies. A restarted evaluator reads the state back: it neither re-notifies a firing alert
 before its repeat interval nor forgets one. Both kinds are read with one Query each, never a Scan.
@@ -19,7 +20,8 @@ from botocore.exceptions import ClientError
 from logpipeline.alerting.lifecycle import AlertState, Notice, Silence
 from logpipeline.metrics import store
 
-ALERT, SILENCE = "alert", "silence"
+ALERT, SILENCE, SUMMARY = "alert", "silence", "summary"
+SUMMARY_CHUNK = 300_000  # characters of JSON per summary item (an item holds at most 400 KB)
 
 
 class Conflict(Exception):
@@ -146,3 +148,41 @@ def expire_silence(ddb: Any, table: str, silence_id: str, now_ms: int) -> Silenc
         if silence.id == silence_id:
             return add_silence(ddb, table, replace(silence, ends=min(silence.ends, now_ms)))
     return None
+
+
+def write_summaries(ddb: Any, table: str, summaries: list[dict[str, Any]], now_ms: int) -> int:
+    """Where every SLO stands (one dict per alert group), packed into items of at most ``SUMMARY_CHUNK``
+    characters, all stamped ``at = now_ms``; returns the items written."""
+    chunks: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for summary in summaries:
+        length = len(orjson.dumps(summary))
+        if chunks[-1] and size + length > SUMMARY_CHUNK:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(summary)
+        size += length
+    try:
+        for i, chunk in enumerate(chunks):
+            ddb.put_item(
+                TableName=table_name(table),
+                Item={
+                    "pk": {"S": SUMMARY},
+                    "sk": {"S": f"{i:04d}"},
+                    "at": {"N": str(now_ms)},
+                    "doc": {"S": orjson.dumps(chunk).decode()},
+                },
+            )
+    except Exception as exc:
+        raise store.classify(exc) from exc
+    return len(chunks)
+
+
+def read_summaries(ddb: Any, table: str) -> tuple[int | None, list[dict[str, Any]]]:
+    """(when, summaries) of the newest cycle that wrote them (None, []: none yet)."""
+    items = _query(ddb, table_name(table), SUMMARY)
+    if not items:
+        return None, []
+    newest = max(int(item["at"]["N"]) for item in items)
+    found = [s for item in items if int(item["at"]["N"]) == newest for s in orjson.loads(item["doc"]["S"])]
+    return newest, found

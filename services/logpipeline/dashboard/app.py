@@ -19,8 +19,8 @@ from dash import Dash, html
 from flask import Response, request
 
 from logpipeline import contracts, observability
-from logpipeline.dashboard import callbacks, components, data, telemetry
-from logpipeline.dashboard.pages import api, overview
+from logpipeline.dashboard import callbacks, components, data, slo_callbacks, telemetry
+from logpipeline.dashboard.pages import api, overview, slos
 
 ASSETS = Path(__file__).with_name("assets")
 log = logging.getLogger("logpipeline.dashboard")
@@ -44,11 +44,15 @@ def create() -> Dash:
     dash.register_page(  # type: ignore[no-untyped-call]
         "api", path=api.PATH, layout=api.layout, title="API · Log Realtime Analysis"
     )
+    dash.register_page(  # type: ignore[no-untyped-call]
+        "slos", path=slos.PATH, layout=slos.layout, title="SLOs · Log Realtime Analysis"
+    )
     app.layout = html.Div(
         [components.navbar(), dbc.Container(dash.page_container, fluid=True)],
         className="dbc",
     )
     callbacks.register(app)
+    slo_callbacks.register(app)
     server = app.server
 
     def healthz() -> Response:

@@ -34,7 +34,7 @@ def navbar() -> Component:
         brand_href="/",
         color="dark",
         dark=True,
-        children=[dbc.NavItem(dbc.NavLink("Overview", href="/"))],
+        children=[dbc.NavItem(dbc.NavLink("Overview", href="/")), dbc.NavItem(dbc.NavLink("SLOs", href="/slos"))],
         className="mb-3",
     )
     return navbar

@@ -21,6 +21,8 @@ import urllib.request
 from dataclasses import replace
 from typing import Any
 
+from logpipeline.alerting import lifecycle
+from logpipeline.alerting import state as alert_state
 from logpipeline.dashboard import buckets, model, timerange
 from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.dashboard.settings import load as load_settings
@@ -33,6 +35,7 @@ SINK_TTL_S = 5.0
 READY_TTL_S = 2.0
 MAX_BUCKET_AGE_MS = 32 * timerange.DAY_MS
 VIEW_KEEP_S = 600.0  # a view nobody asked for this long is dropped
+BOARD_TTL_S = 10.0  # the SLO board (alert states, silences, the evaluator's summaries) is read at most this often
 
 
 class BucketCache:
@@ -139,6 +142,7 @@ class Source:
         self._revisions_checked = 0.0
         self._latest_revision = -1
         self._revisions_lock = threading.Lock()
+        self._board: tuple[float, model.SloBoard] | None = None
 
     def follow_revisions(self, now_ms: int) -> None:
         """Every ``revision_check_s``: read the change signal (the ``latest`` item, and the hours' items when it
@@ -325,6 +329,33 @@ class Source:
             status = model.Sink("down")
         self._sink = (now, status)
         return status
+
+    def slo_board(self) -> model.SloBoard:
+        """Alert states, silences and where each SLO stands (the alerts service's last cycle): three Queries of the
+        alerts table, at most every ``BOARD_TTL_S``; an empty board where alerting does not run."""
+        now = time.monotonic()
+        if self._board and now - self._board[0] < BOARD_TTL_S:
+            return self._board[1]
+        table = self.settings.table
+        try:
+            at, summaries = alert_state.read_summaries(self.ddb, table)
+            board = model.SloBoard(
+                at, summaries, list(alert_state.read_states(self.ddb, table).values()),
+                alert_state.read_silences(self.ddb, table),
+            )  # fmt: skip
+        except store.TableMissing:
+            board = model.SloBoard(None, [], [], [], "alerting is not running (no alerts table)")
+        except Exception as exc:
+            log.warning("alerts table unreadable", extra={"fields": {"error": str(exc)[:200]}})
+            board = model.SloBoard(None, [], [], [], f"alert state unreadable: {type(exc).__name__}")
+        self._board = (now, board)
+        return board
+
+    def add_silence(self, silence: lifecycle.Silence) -> lifecycle.Silence:
+        """Store a silence (the dashboard's form); store.Denied when its credentials may not write."""
+        made = alert_state.add_silence(self.ddb, self.settings.table, silence)
+        self._board = None
+        return made
 
     def ready(self) -> tuple[bool, str]:
         """Whether the table answers (DescribeTable; cached a moment so probes stay cheap)."""

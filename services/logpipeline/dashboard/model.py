@@ -7,12 +7,36 @@ roll-ups of ``logpipeline.metrics.rollup``; the pure figure and component builde
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from logpipeline.alerting.lifecycle import AlertState, Silence, page_firing
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
 from logpipeline.metrics import rollup
 from logpipeline.metrics.records import Aggregate
 
 TOP_N = 5
+
+
+@dataclass(frozen=True)
+class SloBoard:
+    """The SLO page's data: the alerts service's last summaries (``at``: when), alert states and silences."""
+
+    at: int | None
+    summaries: list[dict[str, Any]]
+    states: list[AlertState]
+    silences: list[Silence]
+    problem: str = ""
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per SLO and API, the least budget left first."""
+        return sorted(self.summaries, key=lambda r: (r.get("budgetRemaining", 1.0), r["slo"], r["api"]))
+
+    def paging(self) -> list[AlertState]:
+        """Alerts firing at page severity (the overview's banner)."""
+        return sorted(page_firing(self.states), key=lambda s: s.group)
+
+    def active_silences(self, now_ms: int) -> list[Silence]:
+        return sorted((s for s in self.silences if s.starts <= now_ms < s.ends), key=lambda s: s.ends)
 
 
 @dataclass(frozen=True)

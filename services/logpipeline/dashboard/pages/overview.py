@@ -22,6 +22,7 @@ def layout(**query: str | list[str]) -> Component:
             dcc.Interval(id=f"{P}-tick", interval=view.refresh_s * 1000, disabled=view.paused),
             c.controls(P, view),
             html.Div(c.problems(problems), id=f"{P}-problems"),
+            html.Div(id=f"{P}-alerts"),
             dbc.Row(
                 [
                     dbc.Col(html.Div(id=f"{P}-health"), width="auto"),

@@ -1,0 +1,79 @@
+"""Callbacks of the SLO page and the overview's alert banner: read the board through ``data``, draw with
+``slo_components``; the silence form writes through ``data`` too."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from dash import Dash, Input, Output, State, html, no_update
+from dash.development.base_component import Component
+
+from logpipeline.alerting import lifecycle, slo
+from logpipeline.dashboard import components, data
+from logpipeline.dashboard import slo_components as s
+from logpipeline.dashboard.pages import overview, slos
+from logpipeline.metrics import store
+
+
+def render_board(board: Any, now_ms: int) -> tuple[Any, ...]:
+    table = s.slo_table(board.rows())
+    updated = board.problem or (f"as of the alerts service's cycle at {s.when(board.at)}" if board.at else
+                                "no evaluation yet")  # fmt: skip
+    names = sorted({r["slo"] for r in board.summaries})
+    return table, s.silences_table(board.active_silences(now_ms)), updated, [{"label": n, "value": n} for n in names]
+
+
+def make_silence(
+    slo_name: str | None, api: str | None, length: str, comment: str | None, now_ms: int
+) -> lifecycle.Silence:
+    """The form's silence; InvalidDefinition naming a bad duration."""
+    ends = now_ms + slo.duration_ms(length, "duration")
+    who = os.environ.get("USER", "dashboard")
+    return lifecycle.Silence("", now_ms, ends, slo_name or None, (api or "").strip() or None, None, comment or "", who)
+
+
+def register(app: Dash) -> None:
+    p = slos.P
+
+    @app.callback(
+        Output(f"{p}-table", "children"),
+        Output(f"{p}-silences", "children"),
+        Output(f"{p}-updated", "children"),
+        Output(f"{p}-silence-slo", "options"),
+        Input(f"{p}-tick", "n_intervals"),
+        Input(f"{p}-silence-result", "children"),
+    )
+    def refresh_slos(_: int, __: Any) -> Any:
+        return components.plain(render_board(data.source().slo_board(), int(time.time() * 1000)))
+
+    @app.callback(
+        Output(f"{p}-silence-result", "children"),
+        Input(f"{p}-silence-add", "n_clicks"),
+        State(f"{p}-silence-slo", "value"),
+        State(f"{p}-silence-api", "value"),
+        State(f"{p}-silence-for", "value"),
+        State(f"{p}-silence-comment", "value"),
+        prevent_initial_call=True,
+    )
+    def add_silence(clicks: int | None, slo_name: str | None, api: str | None, length: str, comment: str | None) -> Any:
+        if not clicks:
+            return no_update
+        now = int(time.time() * 1000)
+        try:
+            made = data.source().add_silence(make_silence(slo_name, api, length, comment, now))
+        except slo.InvalidDefinition as exc:
+            return components.problems([str(exc)])
+        except store.Denied:
+            return components.problems(["the dashboard's credentials may not write silences: "
+                                        "use `logpipeline alerts silence`"])  # fmt: skip
+        return components.plain(_done(made))
+
+    @app.callback(Output(f"{overview.P}-alerts", "children"), Input(f"{overview.P}-tick", "n_intervals"))
+    def banner(_: int) -> Any:
+        return components.plain(s.alert_banner(data.source().slo_board().paging()))
+
+
+def _done(made: lifecycle.Silence) -> Component:
+    return html.Small(f"silence {made.id} until {s.when(made.ends)}", className="text-success", id="slo-silence-made")

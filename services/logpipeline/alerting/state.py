@@ -18,7 +18,7 @@ import orjson
 from botocore.exceptions import ClientError
 
 from logpipeline.alerting.lifecycle import AlertState, Notice, Silence
-from logpipeline.metrics import store
+from logpipeline.metrics import layout, store
 
 ALERT, SILENCE, SUMMARY = "alert", "silence", "summary"
 SUMMARY_CHUNK = 300_000  # characters of JSON per summary item (an item holds at most 400 KB)
@@ -32,25 +32,13 @@ def table_name(table: str) -> str:
     return f"{table}_alerts"
 
 
-def table_definition(name: str) -> dict[str, Any]:
-    return {
-        "TableName": name,
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    }
-
-
 def ensure_table(ddb: Any, table: str) -> bool:
     """Create the alerts table if it is missing; True when it was created."""
     name = table_name(table)
     if store.describe(ddb, name) is not None:
         return False
     try:
-        ddb.create_table(**table_definition(name))
+        ddb.create_table(**layout.keyed_table(name))
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
             raise store.classify(exc) from exc

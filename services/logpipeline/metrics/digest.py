@@ -101,12 +101,4 @@ def projection() -> dict[str, object]:
 
 
 def table_definition(table: str) -> dict[str, object]:
-    return {
-        "TableName": table_name(table),
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    }
+    return layout.keyed_table(table_name(table))

@@ -93,20 +93,29 @@ def partitions(start_ms: int, end_ms: int, shards: int) -> list[str]:
     return [f"{day}#{s}" for day in days_between(start_ms, end_ms) for s in range(shards)]
 
 
-def table_definition(name: str) -> dict[str, Any]:
-    """Arguments of ``CreateTable`` for the metrics table."""
+def keyed_table(name: str) -> dict[str, Any]:
+    """Arguments of ``CreateTable`` for an on-demand table keyed by string ``pk`` (HASH) and ``sk`` (RANGE): the
+    metrics table's base, and the whole of the digest and alerts tables."""
     return {
         "TableName": name,
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "api", "AttributeType": "S"},
-            {"AttributeName": "api_sk", "AttributeType": "S"},
         ],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        "GlobalSecondaryIndexes": [api_index_definition()],
     }
+
+
+def table_definition(name: str) -> dict[str, Any]:
+    """Arguments of ``CreateTable`` for the metrics table."""
+    out = keyed_table(name)
+    out["AttributeDefinitions"] += [
+        {"AttributeName": "api", "AttributeType": "S"},
+        {"AttributeName": "api_sk", "AttributeType": "S"},
+    ]
+    out["GlobalSecondaryIndexes"] = [api_index_definition()]
+    return out
 
 
 def api_index_definition() -> dict[str, Any]:

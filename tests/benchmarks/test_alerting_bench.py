@@ -4,7 +4,7 @@ private DynamoDB-API server.
 Prints, as one JSON line: the first cycle (it loads ``BENCH_DAYS`` of history, default 1; the design's 30 days is
 ``BENCH_DAYS=30``) and then ``BENCH_CYCLES`` steady cycles, one simulated minute apart, each after that minute's
 digest was written as the sink writes it: wall time (p50, p95, max) and store items read per cycle, with the part
-spent reading. Ratios: a steady cycle's p95 against the first (full-read) cycle of the same run, and against the
+spent reading, and the memory of the per-minute counts. Ratios: a steady cycle's p95 against the first (full-read) cycle of the same run, and against the
 target of 1 s per cycle.
 """
 
@@ -121,6 +121,7 @@ def test_evaluation_cost_of_200_slos(tmp_path: Path) -> None:
             "steady_items_per_cycle": statistics.median(s[2] for s in steady),
             "alerts_firing": sum(1 for s in evaluator.cycle(now + (CYCLES + 1) * MIN).values() if s.status == "firing"),
             "notices": len(sent),
+            "counts_mb": round((evaluator.counts.good.nbytes + evaluator.counts.total.nbytes) / 2**20, 1),
             "ratio_steady_p95_to_first_cycle": round(p95 / first_s, 4),
             "ratio_steady_p95_to_target_1s": round(p95 / TARGET_S, 3),
         }

@@ -56,14 +56,14 @@ def window_label(minutes: int) -> str:
 class Counts:
     """Good and total events per minute for many series (rows), kept for the last ``span`` minutes in a ring.
 
-    Minutes are epoch minutes. Loading a range first clears it (``clear``), then adds what the store holds, so
+    Minutes are epoch minutes; a minute's count is 32-bit (200 SLOs over 30 days hold 70 MB). Loading a range first clears it (``clear``), then adds what the store holds, so
     a re-read minute (late data, a correction) replaces its old counts."""
 
     def __init__(self, span_minutes: int) -> None:
         self.span = span_minutes
         self.rows: dict[Hashable, int] = {}
-        self.good = np.zeros((0, span_minutes), dtype=np.int64)
-        self.total = np.zeros((0, span_minutes), dtype=np.int64)
+        self.good = np.zeros((0, span_minutes), dtype=np.int32)
+        self.total = np.zeros((0, span_minutes), dtype=np.int32)
 
     def row(self, key: Hashable) -> int:
         found = self.rows.get(key)
@@ -72,8 +72,8 @@ class Counts:
         index = self.rows[key] = len(self.rows)
         if index >= self.good.shape[0]:
             grow = max(8, self.good.shape[0])
-            self.good = np.vstack([self.good, np.zeros((grow, self.span), dtype=np.int64)])
-            self.total = np.vstack([self.total, np.zeros((grow, self.span), dtype=np.int64)])
+            self.good = np.vstack([self.good, np.zeros((grow, self.span), dtype=np.int32)])
+            self.total = np.vstack([self.total, np.zeros((grow, self.span), dtype=np.int32)])
         return index
 
     def clear(self, first_minute: int, end_minute: int) -> None:
@@ -97,7 +97,7 @@ class Counts:
         if row is None:
             return 0, 0
         slots = np.arange(now_minute - minutes + 1, now_minute + 1) % self.span
-        return int(self.good[row, slots].sum()), int(self.total[row, slots].sum())
+        return int(self.good[row, slots].sum(dtype=np.int64)), int(self.total[row, slots].sum(dtype=np.int64))
 
 
 @dataclass(frozen=True)

@@ -99,12 +99,13 @@ def send_email(name: str, cfg: Email, payload: dict[str, Any], key: str, timeout
 
 
 def _sns(region: str) -> Any:
-    """An SNS client; with a local endpoint and no credentials in the environment, dummy ones (as the store's)."""
+    """An SNS client; with a local endpoint and no credentials in the environment, dummy ones, and a session of
+    its own (as the store's)."""
     endpoint = os.environ.get(contracts.ENV_SNS_ENDPOINT) or None
     extra: dict[str, str] = {}
     if endpoint and not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
         extra = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-    return boto3.client("sns", region_name=region, endpoint_url=endpoint, **extra)
+    return boto3.session.Session().client("sns", region_name=region, endpoint_url=endpoint, **extra)
 
 
 def send_sms(name: str, cfg: Sms, payload: dict[str, Any], key: str, client: Any = None) -> None:

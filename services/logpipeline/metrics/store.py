@@ -76,7 +76,10 @@ class TableMissing(Exception):
 
 
 def client(endpoint: str | None = None, region: str | None = None, attempts: int = 3, timeout: float = 10.0) -> Any:
-    """A DynamoDB client; with an endpoint (local server) and no credentials in the environment, dummy ones."""
+    """A DynamoDB client; with an endpoint (local server) and no credentials in the environment, dummy ones.
+
+    Each client has its own session, so it takes the credentials the environment holds now: boto3's default session
+    keeps the first ones it resolved for the life of the process."""
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     extra: dict[str, str] = {}
     if endpoint and not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
@@ -87,7 +90,7 @@ def client(endpoint: str | None = None, region: str | None = None, attempts: int
         read_timeout=timeout,
         max_pool_connections=16,
     )
-    return boto3.client("dynamodb", endpoint_url=endpoint, region_name=region, config=cfg, **extra)
+    return boto3.session.Session().client("dynamodb", endpoint_url=endpoint, region_name=region, config=cfg, **extra)
 
 
 def _code(exc: ClientError) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from logpipeline import contracts
 from logpipeline.config import Settings
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline_operator import constants
@@ -138,7 +139,7 @@ def test_every_child_pod_runs_and_the_status_follows(
     }
     started = time.monotonic()
     real_node.cp.kubectl("apply", "-n", run.ns, "-f", "-", input_text=json.dumps(body))
-    components = ("hdfs-namenode", "hdfs-datanode", "sink", "dashboard", "spark", "generator")
+    components = ("hdfs-namenode", "hdfs-datanode", "sink", "dashboard", "spark", "generator", "alerts")
 
     early: list[str] = []  # pods not yet Ready while the status already said Running
 
@@ -253,6 +254,31 @@ def test_faults_with_real_pods_lose_nothing(real_node: runner.Node, run: Run) ->
     assert again, _diagnose(real_node, run.ns)
     events = _json(real_node, "get", "events", "-n", run.ns, "--field-selector", "reason=Recreated")["items"]
     assert any(f"recreated Deployment {NAME}-dashboard" in e.get("message", "") for e in events), events
+
+
+SENT = "logpipeline_alerts_notifications_sent_total"
+METRICS = f"""
+import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:{contracts.ALERTS_HTTP_PORT}/metrics", timeout=5).read().decode())
+"""
+
+
+def _notified(node: runner.Node, ns: str) -> float:
+    """Firing notices the alerts pods sent to the SMS receiver (their own /metrics, read inside each pod)."""
+    total = 0.0
+    for pod in _pods_of(node, ns, "alerts"):
+        out = node.cp.kubectl("exec", "-n", ns, pod, "--", "python", "-c", METRICS, check=False).stdout
+        for line in out.splitlines():
+            if line.startswith(SENT) and 'receiver="oncall"' in line and 'kind="firing"' in line:
+                total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_the_alerts_pod_pages_by_sms_through_sns(real_node: runner.Node, run: Run) -> None:
+    """The generator's 1% of 5xx on payments breaks a 99.99% SLO: the alerts pod pages through the SNS API of the
+    namespace's DynamoDB-API server, as it would through AWS's."""
+    sent = wait_for(lambda: _notified(real_node, run.ns) >= 1, 300, "an SMS page sent", fail=False)
+    assert sent, _diagnose(real_node, run.ns)
 
 
 def test_the_dashboard_shows_what_the_generator_sent(real_node: runner.Node, run: Run) -> None:

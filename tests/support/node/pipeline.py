@@ -72,6 +72,9 @@ def install_operator(node: runner.Node, cache: Path, home: Path, operator_image:
     assert result.returncode == 0, result.stderr
 
 
+ALERTING_API = "/api/v1/payments"
+
+
 def prepare_namespace(node: runner.Node, namespace: str, built: Images) -> None:
     """What the user brings: a Kafka broker, a DynamoDB-API server and the store's keys (any value works there)."""
     make_namespace(node.cp, namespace)
@@ -125,7 +128,25 @@ def spec(namespace: str, built: Images, events_per_second: int, spark_mode: str 
             "ingress": {"enabled": True, "host": DASHBOARD_HOST, "className": ingress.CLASS},
         },
         "generator": {"enabled": True, "eventsPerSecond": events_per_second},
+        "alerting": alerting(namespace),
     }
+
+
+def alerting(namespace: str) -> dict[str, Any]:
+    """An SLO the generator's traffic breaks (1% 5xx on payments against a 99.99% target: a burn rate of 100), paging
+    by SMS through the DynamoDB-API server's SNS; and a ticket-only webhook whose signing key is a Secret's key (never
+    sent here: its mount is what the pod's start proves)."""
+    return {
+        "enabled": True,
+        "snsEndpoint": dynamodb.endpoint(namespace),
+        "slos": [{"name": "payments", "objective": "availability", "target": 0.9999, "api": ALERTING_API,
+                  "receivers": ["oncall", "tickets"]}],
+        "receivers": [
+            {"name": "oncall", "severities": ["page"], "sms": {"phoneNumbers": ["+15555550100"]}},
+            {"name": "tickets", "severities": ["ticket"],
+             "webhook": {"url": "http://tickets.invalid/hook", "secretRef": {"name": SECRETS[0], "key": "AWS_SECRET_ACCESS_KEY"}}},
+        ],
+    }  # fmt: skip
 
 
 def pod_ready(node: runner.Node, namespace: str, pod: str) -> bool:

@@ -29,7 +29,7 @@ import pytest
 from logpipeline.dashboard import data, timerange
 from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.metrics import store, synthetic
-from support.dashboard import gunicorn
+from support.dashboard import ensure_users, gunicorn, headers_of, session, sign_in_test_client
 from support.moto import moto_server
 
 DAYS = float(os.environ.get("BENCH_DASHBOARD_DAYS", "7"))
@@ -101,7 +101,9 @@ def test_full_refresh_server_time(endpoint: str) -> None:
     data.use(src)
     from logpipeline.dashboard.app import server
 
+    ensure_users(endpoint, TABLE)
     client = server.test_client()
+    sign_in_test_client(client)
 
     def full(range_name: str, tick: int) -> float:
         began = time.perf_counter()
@@ -149,9 +151,9 @@ def test_full_refresh_server_time(endpoint: str) -> None:
 class Client:
     """One keep-alive connection; ``call`` records (seconds, ok) of every request."""
 
-    def __init__(self, base: str, out: list[tuple[float, bool]]) -> None:
+    def __init__(self, base: str, out: list[tuple[float, bool]], auth: dict[str, str]) -> None:
         host, port = base.removeprefix("http://").split(":")
-        self.address, self.out = (host, int(port)), out
+        self.address, self.out, self.auth = (host, int(port)), out, auth
         self.conn = http.client.HTTPConnection(*self.address, timeout=60)
 
     def call(self, path: str, body: Any = None) -> bytes | None:
@@ -160,7 +162,7 @@ class Client:
             if body is None:
                 self.conn.request("GET", path)
             else:
-                self.conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+                self.conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json", **self.auth})
             response = self.conn.getresponse()
             text = response.read() if response.status == 200 else None
         except (OSError, http.client.HTTPException):
@@ -171,14 +173,14 @@ class Client:
 
 
 def _refreshes(base: str, stop: float, out: list[tuple[float, bool]]) -> None:
-    client, tick = Client(base, out), 0
+    client, tick = Client(base, out, headers_of(session(base, "viewer"))), 0
     while time.perf_counter() < stop:
         tick += 1
         client.call("/_dash-update-component", refresh_request("7d", tick))
 
 
 def _health(base: str, stop: float, out: list[tuple[float, bool]]) -> None:
-    client = Client(base, out)
+    client = Client(base, out, {})
     while time.perf_counter() < stop:
         client.call("/healthz")
 
@@ -201,6 +203,7 @@ def test_fifty_clients_through_gunicorn(endpoint: str) -> None:
     with gunicorn(TABLE, endpoint, workers=2, threads=8, LOGPIPELINE_DASHBOARD_WARM="7d") as base:
         host, port = base.removeprefix("http://").split(":")
         deadline, fast = time.monotonic() + 1800, 0
+        auth = headers_of(session(base, "viewer"))
         while fast < 6 and time.monotonic() < deadline:  # both workers warm: several quick refreshes in a row
             conn = http.client.HTTPConnection(host, int(port), timeout=1800)
             began = time.perf_counter()
@@ -208,7 +211,7 @@ def test_fifty_clients_through_gunicorn(endpoint: str) -> None:
                 "POST",
                 "/_dash-update-component",
                 json.dumps(refresh_request("7d")),
-                {"Content-Type": "application/json"},
+                {"Content-Type": "application/json", **auth},
             )
             assert conn.getresponse().status == 200
             fast = fast + 1 if time.perf_counter() - began < 1.0 else 0

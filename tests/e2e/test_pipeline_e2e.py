@@ -23,7 +23,7 @@ from logpipeline.generator.truth import read_ground_truth
 from logpipeline.metrics import query, rollup, store
 from logpipeline.pipeline import processes
 from support import local_pipeline
-from support.dashboard import ARTIFACTS, chromium
+from support.dashboard import ARTIFACTS, chromium, sign_in
 
 INCIDENT_API = "/api/v1/payments"
 EVENTS = 6_000
@@ -83,7 +83,8 @@ def test_dashboard_shows_the_ground_truth(pipeline: config.Settings, truth: list
         page = browser.new_page()
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(url)
+        password = processes.admin_password_file(pipeline).read_text().strip()  # made by `logpipeline up`
+        sign_in(page, url.split("/?")[0], "admin", password, path="/?range=1h")
         want = {level: f"{expected.get(level, 0):,}" for level in LOG_LEVELS}
         page.wait_for_function(
             "w => Object.entries(w).every(([lv, v]) => document.getElementById(`ov-kpi-${lv}`)?.textContent === v)",

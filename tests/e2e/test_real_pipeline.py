@@ -12,6 +12,7 @@ nothing of it behind.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from logpipeline import contracts
 from logpipeline.config import Settings
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline_operator import constants
-from support.dashboard import ARTIFACTS, chromium
+from support.dashboard import ARTIFACTS, chromium, sign_in
 from support.node import config, images, pipeline, runner, sparkoperator
 from support.node.fixtures import progress
 from support.wait import wait_for
@@ -281,6 +282,22 @@ def test_the_alerts_pod_pages_by_sms_through_sns(real_node: runner.Node, run: Ru
     assert sent, _diagnose(real_node, run.ns)
 
 
+def test_through_the_ingress_pages_need_sign_in_and_health_and_metrics_are_not_routed(
+    real_node: runner.Node, run: Run
+) -> None:
+    def status(path: str) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", real_node.ingress_port, timeout=30)
+        conn.request("GET", path, headers={"Host": pipeline.DASHBOARD_HOST, "Accept": "text/html"})
+        answer = conn.getresponse()
+        conn.close()
+        return answer.status, answer.getheader("Location") or ""
+
+    assert status("/") == (302, "/auth/login?next=/")
+    assert status("/auth/login")[0] == 200
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert status(path)[0] == 404, path
+
+
 def test_the_dashboard_shows_what_the_generator_sent(real_node: runner.Node, run: Run) -> None:
     """Through the Ingress controller, in Chromium: the per-level counts equal what the generator put into Kafka."""
     time.sleep(15)  # events after the faults too
@@ -301,11 +318,11 @@ def test_the_dashboard_shows_what_the_generator_sent(real_node: runner.Node, run
     truth = _count_input(real_node, run.ns)
     assert truth["total"] > RATE * 10, truth
     expected = {level: f"{truth['levels'].get(level, 0):,}" for level in LOG_LEVELS}
-    url = f"http://{pipeline.DASHBOARD_HOST}:{real_node.ingress_port}/?range=1h"
+    site = f"http://{pipeline.DASHBOARD_HOST}:{real_node.ingress_port}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with chromium([f"--host-resolver-rules=MAP {pipeline.DASHBOARD_HOST} 127.0.0.1"]) as browser:
         page = browser.new_page()
-        page.goto(url)
+        sign_in(page, site, "admin", pipeline.ADMIN_PASSWORD, path="/?range=1h")  # the first user, from its Secret
         try:
             page.wait_for_function(
                 "w => Object.entries(w).every(([lv, v]) => document.getElementById(`ov-kpi-${lv}`)?.textContent === v)",

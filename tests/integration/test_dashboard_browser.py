@@ -21,7 +21,7 @@ from logpipeline import config, observability
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.sink import telemetry as sink_telemetry
 from logpipeline.stack.process import free_port
-from support.dashboard import APIS, ARTIFACTS, XSS_API, Truth, World, chromium, gunicorn, seeded, truth
+from support.dashboard import APIS, ARTIFACTS, XSS_API, Truth, World, chromium, gunicorn, seeded, sign_in, truth
 
 ALL = ["recent", "hour", "old"]
 WAIT_MS = 120_000
@@ -54,6 +54,9 @@ def base(world: World, sink_metrics: str) -> Iterator[str]:
 def browser(base: str) -> Iterator[Any]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with chromium() as context:
+        tab = context.new_page()
+        sign_in(tab, base)  # the context's cookies serve every tab after
+        tab.close()
         yield context
 
 

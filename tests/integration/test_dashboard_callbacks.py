@@ -199,14 +199,17 @@ def test_health_endpoints(world: World) -> None:
     assert gone.status_code == 503 and f"{world.table}_gone" in gone.text
 
 
-def test_metrics_answer_only_on_their_own_port_when_one_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In a cluster the Ingress routes the dashboard's http port: /metrics must not be reachable through it."""
+def test_health_and_metrics_answer_only_on_their_own_port_when_one_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a cluster the Ingress routes the dashboard's http port: /healthz, /readyz and /metrics must not be
+    reachable through it (they need no session)."""
     from logpipeline.dashboard.app import server
 
     client = server.test_client()
     monkeypatch.setenv("LOGPIPELINE_DASHBOARD_METRICS_PORT", "9112")
-    routed = client.get("/metrics", environ_overrides={"SERVER_PORT": "8050"})
-    assert routed.status_code == 404
+    for path in ("/metrics", "/healthz", "/readyz"):
+        assert client.get(path, environ_overrides={"SERVER_PORT": "8050"}).status_code == 404, path
     own = client.get("/metrics", environ_overrides={"SERVER_PORT": "9112"})
     assert own.status_code == 200 and "logpipeline_dashboard" in own.text
-    assert client.get("/", environ_overrides={"SERVER_PORT": "8050"}).status_code == 200
+    assert client.get("/healthz", environ_overrides={"SERVER_PORT": "9112"}).status_code == 200
+    page = client.get("/", environ_overrides={"SERVER_PORT": "8050"})
+    assert page.status_code == 302 and page.headers["Location"].startswith("/auth/login")

@@ -27,7 +27,7 @@ from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.metrics import query, store, synthetic
 from logpipeline.stack.process import free_port
 from logpipeline_spark.telemetry import Metrics as JobMetrics
-from support.dashboard import ARTIFACTS, chromium, gunicorn, truth
+from support.dashboard import ARTIFACTS, chromium, gunicorn, sign_in, truth
 from support.wait import wait_for
 
 FOLLOW_S = 10.0
@@ -74,6 +74,7 @@ def replay(stack: config.Settings) -> Iterator[dict[str, Any]]:
             chromium() as browser,
         ):
             page = browser.new_page()
+            sign_in(page, base, "viewer")
             page.goto(f"{base}/?range=1h&refresh=5")
             page.wait_for_function("() => document.getElementById('ov-kpi-INFO')?.textContent === '0'", timeout=60_000)
             time.sleep(3)  # the page has refreshed on the empty, cached minutes

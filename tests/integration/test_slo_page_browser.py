@@ -14,7 +14,7 @@ import pytest
 from logpipeline.alerting import slo, state
 from logpipeline.alerting.evaluator import Evaluator
 from logpipeline.metrics import store, synthetic
-from support.dashboard import ARTIFACTS, chromium, gunicorn
+from support.dashboard import ARTIFACTS, chromium, gunicorn, sign_in
 from support.moto import MotoServer
 
 API = "/api/v1/checkout"
@@ -62,6 +62,7 @@ def page(judged: tuple[str, int]) -> Iterator[Any]:
     with gunicorn(TABLE, judged[0]) as base, chromium() as browser:
         tab = browser.new_page()
         tab.base = base
+        sign_in(tab, base)
         yield tab
 
 
@@ -95,5 +96,6 @@ def test_a_silence_from_the_page_lands_in_the_store(page: Any, judged: tuple[str
     silences = state.read_silences(store.client(judged[0]), TABLE)
     assert len(silences) == 1 and silences[0].id in made
     assert silences[0].slo == "checkout-availability" and silences[0].comment == "deploying the fix"
+    assert silences[0].created_by == "editor"  # the signed-in user
     assert 2 * 3_600_000 - 120_000 < silences[0].ends - silences[0].starts <= 2 * 3_600_000
     page.wait_for_selector("#slo-silences-rows", timeout=30_000)

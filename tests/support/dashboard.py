@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from logpipeline.accounts import directory
+from logpipeline.accounts.roles import Role
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
 from logpipeline.metrics import store, synthetic
 from logpipeline.stack.process import free_port
@@ -129,10 +131,78 @@ def truth(events: list[synthetic.Event]) -> Truth:
     )
 
 
+PASSWORD = "a-test-password-0123"
+USERS = {"viewer": Role.VIEWER, "editor": Role.EDITOR, "admin": Role.ADMIN}
+
+
+def ensure_users(endpoint: str, table: str) -> None:
+    """The test users (``viewer``, ``editor``, ``admin``, all with ``PASSWORD``) in the table's accounts."""
+    ddb = store.client(endpoint)
+    directory.ensure_table(ddb, table)
+    for name, role in USERS.items():
+        if directory.get(ddb, table, name) is None:
+            directory.add(ddb, table, name, role, PASSWORD)
+
+
+def sign_in(page: Any, base: str, user: str = "editor", password: str = PASSWORD, path: str = "/") -> None:
+    """Through the sign-in form, as a person does; ends on ``path``."""
+    page.goto(f"{base}{path}")
+    page.wait_for_selector("#signin", timeout=30_000)
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("#signin")
+    page.wait_for_selector("#whoami:has-text('·')", timeout=30_000)
+
+
+def session(base: str, user: str = "editor", password: str = PASSWORD) -> Any:
+    """A signed-in ``requests`` session whose requests carry the CSRF header, as Dash's renderer sends it."""
+    import re
+
+    import requests
+
+    http = requests.Session()
+    form = http.get(f"{base}/auth/login", timeout=30)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert found, form.text[:500]
+    answer = http.post(
+        f"{base}/auth/login",
+        data={"csrf_token": found.group(1), "username": user, "password": password, "next": "/"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert answer.status_code == 302, (answer.status_code, answer.text[:500])
+    http.headers["X-CSRFToken"] = http.cookies["_csrf_token"]
+    return http
+
+
+def sign_in_test_client(client: Any, user: str = "viewer", password: str = PASSWORD) -> None:
+    """Signs a Flask test client in (it keeps the cookies) and makes it send the CSRF header from then on."""
+    import re
+
+    form = client.get("/auth/login")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form.get_data(as_text=True))
+    assert found, form.status_code
+    fields = {"csrf_token": found.group(1), "username": user, "password": password, "next": "/"}
+    answer = client.post("/auth/login", data=fields)
+    assert answer.status_code == 302, (answer.status_code, answer.get_data(as_text=True)[:500])
+    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
+
+
+def headers_of(http: Any) -> dict[str, str]:
+    """The Cookie and CSRF headers of a signed-in ``requests`` session, for a raw HTTP client."""
+    cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+    return {"Cookie": cookie, "X-CSRFToken": http.headers["X-CSRFToken"]}
+
+
 @contextmanager
-def gunicorn(table: str, endpoint: str, workers: int = 1, threads: int = 4, **env: str) -> Iterator[str]:
-    """A real gunicorn serving the dashboard on a free loopback port; yields its base URL."""
-    port = free_port()
+def gunicorn(
+    table: str, endpoint: str, workers: int = 1, threads: int = 4, users: bool = True, port: int = 0, **env: str
+) -> Iterator[str]:
+    """A real gunicorn serving the dashboard on a free loopback port, with the test ``USERS`` unless ``users`` is
+    False, on ``port`` if given; yields its base URL."""
+    if users:
+        ensure_users(endpoint, table)
+    port = port or free_port()
     environ = {
         **os.environ,
         "LOGPIPELINE_TABLE": table,

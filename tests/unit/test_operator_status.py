@@ -244,6 +244,30 @@ class TestPolicy:
         assert policy.problems(aws, policy.from_env({policy.ENV_SECRETS: "aws-keys, ro, other"})) == []
         assert policy.problems(aws, policy.from_env({policy.ENV_SECRETS: "other"})) != []
 
+    def test_the_dashboards_and_receivers_secrets_need_the_allow_list_too(self) -> None:
+        ref = {"name": "mine", "key": "k"}
+        spec = {
+            "dashboard": {"auth": {"sessionKeySecretRef": ref, "adminPasswordSecretRef": {"name": "first", "key": "k"}}},
+            "alerting": {
+                "enabled": True,
+                "slos": [{"name": "a", "objective": "availability", "target": 0.99, "receivers": ["r", "h"]}],
+                "receivers": [
+                    {"name": "r", "email": {"to": ["a@example.org"], "from": "b@example.org",
+                                            "smarthost": "smtp.example.org:587", "passwordSecretRef": ref}},
+                    {"name": "h", "webhook": {"url": "https://h.example.org/x", "secretRef": {"name": "hook", "key": "k"}}},
+                ],
+            },
+        }  # fmt: skip
+        found = policy.problems(crd.logpipeline(spec), policy.Policy())
+        assert [p.split(":")[0] for p in found] == [
+            "spec.dashboard.auth.sessionKeySecretRef.name",
+            "spec.dashboard.auth.adminPasswordSecretRef.name",
+            "spec.alerting.receivers[0].email.passwordSecretRef.name",
+            "spec.alerting.receivers[1].webhook.secretRef.name",
+        ]
+        allowed = policy.from_env({policy.ENV_SECRETS: "mine,first,hook"})
+        assert policy.problems(crd.logpipeline(spec), allowed) == []
+
 
 class TestCommandLine:
     def test_all_namespaces_by_default_or_named_ones(self) -> None:

@@ -132,14 +132,7 @@ def egress_ports(lp: Body) -> list[int]:
         if "email" in receiver:
             ports.add(int(receiver["email"]["smarthost"].rsplit(":", 1)[1]))
         if "webhook" in receiver:
-            ports.add(_url_port(receiver["webhook"]["url"]))
+            ports.add(common.url_port(receiver["webhook"]["url"]))
         if "sms" in receiver:
-            ports.add(_url_port(alerting["snsEndpoint"]) if alerting.get("snsEndpoint") else 443)
+            ports.add(common.url_port(alerting["snsEndpoint"]) if alerting.get("snsEndpoint") else 443)
     return sorted(ports)
-
-
-def _url_port(url: str) -> int:
-    authority = url.split("://", 1)[1].split("/", 1)[0]
-    if ":" in authority and not authority.endswith("]"):
-        return int(authority.rsplit(":", 1)[1])
-    return 80 if url.startswith("http://") else 443

@@ -87,6 +87,14 @@ def tcp_probe(port: int | str, delay: int = 5) -> Manifest:
     return {"tcpSocket": {"port": port}, "initialDelaySeconds": delay, "periodSeconds": 10, "failureThreshold": 6}
 
 
+def url_port(url: str) -> int:
+    """The TCP port of an http(s) URL: the one it names, else the scheme's."""
+    authority = url.split("://", 1)[1].split("/", 1)[0]
+    if ":" in authority and not authority.endswith("]"):
+        return int(authority.rsplit(":", 1)[1])
+    return 80 if url.startswith("http://") else 443
+
+
 def http_probe(path: str, port: int | str, delay: int = 5) -> Manifest:
     return {
         "httpGet": {"path": path, "port": port},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from logpipeline import contracts
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import common
@@ -10,6 +12,52 @@ from logpipeline_operator.builders.config import credentials_env
 
 COMPONENT = "dashboard"
 SERVICE_PORT = 80
+AUTH_DIR = "/etc/logpipeline/dashboard"
+# secret reference in spec.dashboard.auth -> (file under AUTH_DIR, the variable that names it)
+AUTH_FILES = {
+    "sessionKeySecretRef": ("session-key", contracts.ENV_DASHBOARD_SESSION_KEY_FILE),
+    "adminPasswordSecretRef": ("admin-password", contracts.ENV_DASHBOARD_ADMIN_PASSWORD_FILE),
+}
+OIDC_SECRET = ("oidc-client-secret", contracts.ENV_DASHBOARD_OIDC_CLIENT_SECRET_FILE)
+
+
+def secret_refs(lp: Body) -> dict[str, tuple[Manifest, str, str]]:
+    """Field path under spec.dashboard.auth -> (the Secret reference, its file under AUTH_DIR, the variable)."""
+    auth = spec_of(lp)["dashboard"].get("auth") or {}
+    refs = {ref: (auth[ref], path, var) for ref, (path, var) in AUTH_FILES.items() if auth.get(ref)}
+    if auth.get("oidc"):
+        refs["oidc.clientSecretRef"] = (auth["oidc"]["clientSecretRef"], *OIDC_SECRET)
+    return refs
+
+
+def oidc_egress_port(lp: Body) -> int | None:
+    """The port the dashboard reaches its OpenID provider on (discovery, keys, tokens), if one is set."""
+    provider = (spec_of(lp)["dashboard"].get("auth") or {}).get("oidc")
+    if not provider:
+        return None
+    return common.url_port(provider["issuer"])
+
+
+def auth_env_and_volume(lp: Body) -> tuple[list[Manifest], list[Manifest]]:
+    """Sign-in settings: the session length, the OpenID provider, and each referenced Secret key as a file of one
+    projected volume."""
+    auth = spec_of(lp)["dashboard"].get("auth") or {}
+    env = [{"name": contracts.ENV_DASHBOARD_SESSION_SECONDS, "value": str(3600 * int(auth.get("sessionHours", 12)))}]
+    sources = []
+    for secret, path, variable in secret_refs(lp).values():
+        env.append({"name": variable, "value": f"{AUTH_DIR}/{path}"})
+        sources.append({"secret": {"name": secret["name"], "items": [{"key": secret["key"], "path": path}]}})
+    provider = auth.get("oidc")
+    if provider:
+        env += [
+            {"name": contracts.ENV_DASHBOARD_OIDC_ISSUER, "value": provider["issuer"]},
+            {"name": contracts.ENV_DASHBOARD_OIDC_CLIENT_ID, "value": provider["clientId"]},
+            {"name": contracts.ENV_DASHBOARD_OIDC_ROLES, "value": json.dumps(provider.get("roles", {"viewer": ["*"]}))},
+            {"name": contracts.ENV_DASHBOARD_OIDC_GROUPS_CLAIM, "value": provider.get("groupsClaim", "groups")},
+            {"name": contracts.ENV_DASHBOARD_OIDC_LABEL, "value": provider.get("label", "single sign-on")},
+        ]
+    volumes = [{"name": "auth", "projected": {"sources": sources}}] if sources else []
+    return env, volumes
 
 
 def build_dashboard_deployment(lp: Body) -> Manifest:
@@ -34,6 +82,7 @@ def build_dashboard_deployment(lp: Body) -> Manifest:
         c.DASHBOARD_APP,
     ]
     workers = int(dash["gunicorn"]["workers"])
+    auth_env, auth_volumes = auth_env_and_volume(lp)
     main = common.container(
         "dashboard",
         spec["image"],
@@ -41,16 +90,18 @@ def build_dashboard_deployment(lp: Body) -> Manifest:
         command,
         ports={"http": c.DASHBOARD_PORT, "metrics": contracts.DASHBOARD_METRICS_PORT},
         res=common.resources(f"{100 * workers}m", f"{192 * workers}Mi", f"{500 * workers}m", f"{384 * workers}Mi"),
-        readiness=common.http_probe("/readyz", "http"),
-        liveness=common.http_probe("/healthz", "http", 15),
+        # /healthz, /readyz and /metrics only on their own port: the Service and Ingress route the http port alone.
+        readiness=common.http_probe("/readyz", "metrics"),
+        liveness=common.http_probe("/healthz", "metrics", 15),
         env=[
             *credentials_env(lp, read_only=True),
-            # /metrics only on its own port: the Service and Ingress route the http port alone.
             {"name": contracts.ENV_DASHBOARD_METRICS_PORT, "value": str(contracts.DASHBOARD_METRICS_PORT)},
+            *auth_env,
         ],
         env_from=common.config_env(lp),
+        mounts=[{"name": "auth", "mountPath": AUTH_DIR, "readOnly": True}] if auth_volumes else None,
     )
-    template = common.pod_template(lp, COMPONENT, [main])
+    template = common.pod_template(lp, COMPONENT, [main], volumes=auth_volumes)
     replicas = None if dash["autoscaling"]["enabled"] else dash["replicas"]
     return common.deployment(lp, child_name(lp, "dashboard"), COMPONENT, replicas, template)
 

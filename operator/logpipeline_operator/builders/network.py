@@ -113,6 +113,11 @@ def build_network_policies(lp: Body) -> list[Manifest]:
         _policy(lp, "dashboard", _pods(lp, DASHBOARD), [{"ports": _ports([c.DASHBOARD_PORT])}], None),
         _policy(lp, "metrics", _pods(lp, SINK, generator.COMPONENT, DASHBOARD, alerting.COMPONENT), metrics_in, None),
     ]
+    provider = dashboard.oidc_egress_port(lp)
+    if provider is not None:  # the OpenID provider, wherever it is
+        out.append(
+            _policy(lp, "dashboard-sso", _pods(lp, DASHBOARD), None, [{"to": ANYWHERE, "ports": _ports([provider])}])
+        )
     if alerting.enabled(lp) and alerting.egress_ports(lp):  # mail servers, webhooks and SNS, wherever they are
         out.append(_policy(lp, "alerts-out", _pods(lp, alerting.COMPONENT), None,
                            [{"to": ANYWHERE, "ports": _ports(alerting.egress_ports(lp))}]))  # fmt: skip

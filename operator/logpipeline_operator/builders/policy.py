@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from logpipeline_operator import constants as c
+from logpipeline_operator.builders import alerting, dashboard
 from logpipeline_operator.builders.common import Body, spec_of
 
 ENV_IMAGES = "LOGPIPELINE_OPERATOR_ALLOWED_IMAGES"
@@ -63,6 +64,15 @@ def secrets_in_use(lp: Body) -> dict[str, str]:
     tls = (spec["dashboard"].get("ingress") or {}).get("tlsSecretName")
     if tls:
         used["spec.dashboard.ingress.tlsSecretName"] = tls
+    for ref, (secret, _, _) in dashboard.secret_refs(lp).items():
+        used[f"spec.dashboard.auth.{ref}.name"] = secret["name"]
+    if alerting.enabled(lp):
+        for i, receiver in enumerate(spec["alerting"].get("receivers", [])):
+            for kind in alerting.KINDS:
+                for ref in alerting.REFS:
+                    secret = receiver.get(kind, {}).get(ref)
+                    if secret:
+                        used[f"spec.alerting.receivers[{i}].{kind}.{ref}.name"] = secret["name"]
     return used
 
 

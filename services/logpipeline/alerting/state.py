@@ -18,7 +18,7 @@ import orjson
 from botocore.exceptions import ClientError
 
 from logpipeline.alerting.lifecycle import AlertState, Notice, Silence
-from logpipeline.metrics import layout, store
+from logpipeline.metrics import store
 
 ALERT, SILENCE, SUMMARY = "alert", "silence", "summary"
 SUMMARY_CHUNK = 300_000  # characters of JSON per summary item (an item holds at most 400 KB)
@@ -34,16 +34,7 @@ def table_name(table: str) -> str:
 
 def ensure_table(ddb: Any, table: str) -> bool:
     """Create the alerts table if it is missing; True when it was created."""
-    name = table_name(table)
-    if store.describe(ddb, name) is not None:
-        return False
-    try:
-        ddb.create_table(**layout.keyed_table(name))
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
-            raise store.classify(exc) from exc
-    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    return True
+    return store.ensure_keyed_table(ddb, table_name(table))
 
 
 def encode_state(state: AlertState) -> str:

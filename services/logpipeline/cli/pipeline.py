@@ -37,6 +37,8 @@ def _urls(settings: config.Settings, options: processes.Options) -> list[tuple[s
         rows.append(("alerts metrics", f"http://{host}:{p.alerts_http}/metrics"))
     if options.dashboard:
         rows.append(("dashboard", f"http://{host}:{p.dashboard}"))
+        first = processes.admin_password_file(settings)
+        rows.append(("dashboard sign-in", f"admin, password in {first} (until `logpipeline users add`)"))
     return rows
 
 

@@ -1,10 +1,10 @@
 """The dashboard's WSGI app (``logpipeline.dashboard.app:server``): Dash Pages, dark theme, health and metrics.
 
 ``/healthz`` answers while the process runs; ``/readyz`` only while the metrics table answers; ``/metrics``
-is Prometheus text. With ``LOGPIPELINE_DASHBOARD_METRICS_PORT`` set (in a cluster), ``/metrics`` answers only on
-that port (gunicorn listens on it as well), so an Ingress or a Service in front of the dashboard's own port never
-exposes it. The Bootstrap theme (Bootswatch "darkly") is served from the package's assets, so the
-page loads without any outside network.
+is Prometheus text. With ``LOGPIPELINE_DASHBOARD_METRICS_PORT`` set (in a cluster), these three answer only on that
+port (gunicorn listens on it as well), so an Ingress or a Service in front of the dashboard's own port never exposes
+them. Every other route needs a signed-in session (``logpipeline.dashboard.auth``). The Bootstrap theme (Bootswatch
+"darkly") is served from the package's assets, so the page loads without any outside network.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from flask import Response, request
 
 from logpipeline import contracts, observability
 from logpipeline.dashboard import callbacks, components, data, slo_callbacks, telemetry
+from logpipeline.dashboard.auth import callbacks as auth_callbacks
+from logpipeline.dashboard.auth import setup as auth
+from logpipeline.dashboard.auth.session import WARMUP
 from logpipeline.dashboard.pages import api, overview, slos
 
 ASSETS = Path(__file__).with_name("assets")
@@ -53,19 +56,29 @@ def create() -> Dash:
     )
     callbacks.register(app)
     slo_callbacks.register(app)
+    auth_callbacks.register(app)
     server = app.server
+    auth.install(server, lambda: (data.source().ddb, data.source().settings.table))
+
+    def elsewhere() -> Response | None:
+        """With a port of their own, the health and metrics endpoints answer there alone."""
+        own = os.environ.get(contracts.ENV_DASHBOARD_METRICS_PORT, "").strip()
+        if own and request.environ.get("SERVER_PORT") != own:
+            return Response("not found\n", status=404, mimetype="text/plain")
+        return None
 
     def healthz() -> Response:
-        return Response("ok\n", mimetype="text/plain")
+        return elsewhere() or Response("ok\n", mimetype="text/plain")
 
     def readyz() -> Response:
+        if refused := elsewhere():
+            return refused
         ok, reason = data.source().ready()
         return Response(reason + "\n", status=200 if ok else 503, mimetype="text/plain")
 
     def metrics() -> Response:
-        metrics_port = os.environ.get(contracts.ENV_DASHBOARD_METRICS_PORT, "").strip()
-        if metrics_port and request.environ.get("SERVER_PORT") != metrics_port:
-            return Response("not found\n", status=404, mimetype="text/plain")
+        if refused := elsewhere():
+            return refused
         body, content_type = telemetry.exposition()
         return Response(body, content_type=content_type)
 
@@ -74,7 +87,7 @@ def create() -> Dash:
     server.add_url_rule("/metrics", "metrics", metrics)
     # Dash registers its script bundles' paths while rendering the index page: render it once here, so a
     # worker that has not served the index yet still serves the scripts (any worker answers any request).
-    index = server.test_client().get("/")
+    index = server.test_client().get("/", environ_overrides={WARMUP: True})
     if index.status_code != 200:
         raise RuntimeError(f"dashboard index page: HTTP {index.status_code}")
     return app

@@ -34,10 +34,28 @@ def navbar() -> Component:
         brand_href="/",
         color="dark",
         dark=True,
-        children=[dbc.NavItem(dbc.NavLink("Overview", href="/")), dbc.NavItem(dbc.NavLink("SLOs", href="/slos"))],
+        children=[
+            dbc.NavItem(dbc.NavLink("Overview", href="/")),
+            dbc.NavItem(dbc.NavLink("SLOs", href="/slos")),
+            dbc.NavItem(account_menu()),
+        ],
         className="mb-3",
     )
     return navbar
+
+
+def account_menu() -> Component:
+    """Who is signed in (filled by a callback) and a sign-out form that posts the session's CSRF token."""
+    return html.Form(
+        [
+            html.Span(id="whoami", className="navbar-text me-2 small"),
+            dcc.Input(type="hidden", name="csrf_token", id="signout-csrf", value=""),
+            dbc.Button("Sign out", id="signout", type="submit", size="sm", color="secondary", outline=True),
+        ],
+        action="/auth/logout",
+        method="POST",
+        className="d-flex align-items-center ms-3",
+    )
 
 
 def controls(prefix: str, view: viewstate.View, apis: bool = True) -> Component:

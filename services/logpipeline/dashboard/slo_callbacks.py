@@ -3,16 +3,17 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 from dash import Dash, Input, Output, State, html, no_update
 from dash.development.base_component import Component
 
+from logpipeline.accounts.roles import Role
 from logpipeline.alerting import lifecycle, slo
 from logpipeline.dashboard import components, data
 from logpipeline.dashboard import slo_components as s
+from logpipeline.dashboard.auth import access
 from logpipeline.dashboard.pages import overview, slos
 from logpipeline.metrics import store
 
@@ -26,11 +27,10 @@ def render_board(board: Any, now_ms: int) -> tuple[Any, ...]:
 
 
 def make_silence(
-    slo_name: str | None, api: str | None, length: str, comment: str | None, now_ms: int
+    slo_name: str | None, api: str | None, length: str, comment: str | None, now_ms: int, who: str
 ) -> lifecycle.Silence:
-    """The form's silence; InvalidDefinition naming a bad duration."""
+    """The form's silence, by the signed-in ``who``; InvalidDefinition naming a bad duration."""
     ends = now_ms + slo.duration_ms(length, "duration")
-    who = os.environ.get("USER", "dashboard")
     return lifecycle.Silence("", now_ms, ends, slo_name or None, (api or "").strip() or None, None, comment or "", who)
 
 
@@ -60,9 +60,10 @@ def register(app: Dash) -> None:
     def add_silence(clicks: int | None, slo_name: str | None, api: str | None, length: str, comment: str | None) -> Any:
         if not clicks:
             return no_update
+        who = access.require(Role.EDITOR)
         now = int(time.time() * 1000)
         try:
-            made = data.source().add_silence(make_silence(slo_name, api, length, comment, now))
+            made = data.source().add_silence(make_silence(slo_name, api, length, comment, now, who.name))
         except slo.InvalidDefinition as exc:
             return components.problems([str(exc)])
         except store.Denied:

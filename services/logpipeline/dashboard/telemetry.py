@@ -32,3 +32,8 @@ def exposition() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+SIGN_INS = Counter(
+    "logpipeline_dashboard_sign_ins", "sign-in attempts by result (ok, refused, error) and how", ["result", "how"]
+)

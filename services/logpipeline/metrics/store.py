@@ -195,6 +195,19 @@ def init_table(ddb: Any, table: str) -> list[str]:
     )
 
 
+def ensure_keyed_table(ddb: Any, name: str) -> bool:
+    """Create an on-demand pk/sk table (``layout.keyed_table``) if it is missing; True when it was created."""
+    if describe(ddb, name) is not None:
+        return False
+    try:
+        ddb.create_table(**layout.keyed_table(name))
+    except ClientError as exc:
+        if _code(exc) != "ResourceInUseException":
+            raise classify(exc) from exc
+    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    return True
+
+
 def generation(ddb: Any, table: str) -> str | None:
     """An identity of the tables' incarnation (their creation times), None when either does not exist."""
     try:

@@ -7,6 +7,7 @@ Each service is a supervised process (pid file and log in the state directory) t
 
 from __future__ import annotations
 
+import secrets
 import sys
 import time
 import urllib.request
@@ -15,7 +16,7 @@ from pathlib import Path
 from logpipeline.config import Settings
 from logpipeline.kafka import topics
 from logpipeline.metrics import store
-from logpipeline.pipeline.processes import Options, Service, services, stack_components
+from logpipeline.pipeline.processes import Options, Service, admin_password_file, services, stack_components
 from logpipeline.stack import lifecycle, process
 from logpipeline.stack.errors import StackError
 
@@ -75,6 +76,17 @@ def start_service(settings: Settings, service: Service) -> None:
         process.spawn(service.argv, pidfile, log_file(settings, service.name), env=service.env)
 
 
+def admin_password(settings: Settings) -> Path:
+    """The file of the dashboard's first user's password: a random one, made once, only its owner reads it."""
+    path = admin_password_file(settings)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(secrets.token_urlsafe(18) + "\n")
+    return path
+
+
 def up(settings: Settings, options: Options, report: lifecycle.Report) -> list[Service]:
     """Start everything the options ask for; on failure stop what was started and raise StackError."""
     plan = planned(settings, options)
@@ -84,6 +96,8 @@ def up(settings: Settings, options: Options, report: lifecycle.Report) -> list[S
         report("topics", str(change))
     report("store", f"ensuring table {settings.names.table}")
     store.init_table(store.client(settings.dynamodb_endpoint), settings.names.table)
+    if options.dashboard:
+        admin_password(settings)
     try:
         for service in plan:
             report(service.name, "starting")

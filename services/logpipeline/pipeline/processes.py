@@ -59,6 +59,11 @@ def stack_components(options: Options) -> list[str]:
     return ["kafka", "dynamodb"] + (["hdfs"] if options.archive == "hdfs" else [])
 
 
+def admin_password_file(settings: Settings) -> Path:
+    """The first dashboard user's password (``admin``, made while the accounts table has no user)."""
+    return settings.state / f"{settings.names.pipeline}.dashboard-admin-password"
+
+
 def services(settings: Settings, options: Options, python: str, cli: str) -> list[Service]:
     """The service processes in start order: sink and dashboard first, then the job and its correction, then the
     source."""
@@ -75,6 +80,7 @@ def services(settings: Settings, options: Options, python: str, cli: str) -> lis
                 env={
                     contracts.ENV_SINK_METRICS_URL: f"http://{host}:{p.sink_http}/metrics",
                     contracts.ENV_JOB_METRICS_URL: f"http://{host}:{p.spark_http}/metrics",
+                    contracts.ENV_DASHBOARD_ADMIN_PASSWORD_FILE: str(admin_password_file(settings)),
                 },
             )
         )

@@ -23,6 +23,7 @@ CHART = images.ROOT / "charts/logpipeline"
 RELEASE = "lp"
 SYSTEM = "logpipeline-system"
 SECRETS = ("store-writer", "store-reader")
+ADMIN_SECRET, ADMIN_PASSWORD = "dashboard-admin", "first-admin-password"  # the dashboard's first user
 DASHBOARD_HOST = "logs.pipeline.test"  # the Ingress's host; Chromium maps it to the ingress controller's port
 
 
@@ -62,7 +63,7 @@ def install_operator(node: runner.Node, cache: Path, home: Path, operator_image:
         "image.pullPolicy": "Never",
         "operator.clusterWide": "true",
         "operator.allowedImages": "{localhost/}",
-        "operator.allowedSecrets": "{" + ",".join(SECRETS) + "}",
+        "operator.allowedSecrets": "{" + ",".join([*SECRETS, ADMIN_SECRET]) + "}",
     }
     args = [arg for key, value in values.items() for arg in ("--set", f"{key}={value}")]
     result = charttools.helm(
@@ -76,7 +77,8 @@ ALERTING_API = "/api/v1/payments"
 
 
 def prepare_namespace(node: runner.Node, namespace: str, built: Images) -> None:
-    """What the user brings: a Kafka broker, a DynamoDB-API server and the store's keys (any value works there)."""
+    """What the user brings: a Kafka broker, a DynamoDB-API server, the store's keys (any value works there) and the
+    dashboard's first password."""
     make_namespace(node.cp, namespace)
     for manifest in [*kafka.manifests(namespace, built.kafka), *dynamodb.manifests(namespace, built.dynamodb)]:
         node.cp.kubectl("apply", "-f", "-", input_text=json.dumps(manifest))
@@ -88,6 +90,13 @@ def prepare_namespace(node: runner.Node, namespace: str, built: Images) -> None:
             "stringData": {"AWS_ACCESS_KEY_ID": f"{name}-id", "AWS_SECRET_ACCESS_KEY": f"{name}-key"},
         }
         node.cp.kubectl("apply", "-f", "-", input_text=json.dumps(secret))
+    admin = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": ADMIN_SECRET, "namespace": namespace},
+        "stringData": {"password": ADMIN_PASSWORD},
+    }
+    node.cp.kubectl("apply", "-f", "-", input_text=json.dumps(admin))
     broker = f"{kafka.NAME}-0"
     wait_for(lambda: pod_ready(node, namespace, broker), 180, f"{broker} Ready")
 
@@ -126,6 +135,7 @@ def spec(namespace: str, built: Images, events_per_second: int, spark_mode: str 
             "replicas": 2,
             "gunicorn": {"workers": 1, "threads": 4},
             "ingress": {"enabled": True, "host": DASHBOARD_HOST, "className": ingress.CLASS},
+            "auth": {"adminPasswordSecretRef": {"name": ADMIN_SECRET, "key": "password"}},
         },
         "generator": {"enabled": True, "eventsPerSecond": events_per_second},
         "alerting": alerting(namespace),

@@ -1,0 +1,1 @@
+"""Who may use the dashboard: roles, password hashes and the accounts table in the metrics store."""

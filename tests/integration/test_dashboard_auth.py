@@ -3,11 +3,13 @@ answers without a session, wrong passwords, CSRF, roles, sign-out, expiry, remov
 
 from __future__ import annotations
 
+import html
 import random
 import re
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -156,6 +158,21 @@ def test_state_changes_need_the_csrf_token_and_the_role(base: str) -> None:
     editor = session(base, "editor")
     made = editor.post(f"{base}/_dash-update-component", json=silence_request(), timeout=30)
     assert made.status_code == 200 and "silence" in made.text, made.text[:300]
+
+
+def test_a_deep_link_survives_sign_in_whole(base: str) -> None:
+    deep = "/api?name=%2Fapi%2Fv1%2Forders&range=6h&api=a%26b"
+    http = requests.Session()
+    to_login = http.get(f"{base}{deep}", allow_redirects=False, headers={"Accept": "text/html"}, timeout=30)
+    login_url = to_login.headers["Location"]
+    assert urllib.parse.parse_qs(urllib.parse.urlparse(login_url).query) == {"next": [deep]}
+    form = http.get(f"{base}{login_url}", timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    next_field = re.search(r'name="next" value="([^"]+)"', form.text)
+    assert token and next_field and html.unescape(next_field.group(1)) == deep
+    fields = {"csrf_token": token.group(1), "username": "viewer", "password": PASSWORD, "next": deep}
+    answer = http.post(f"{base}/auth/login", data=fields, allow_redirects=False, timeout=30)
+    assert answer.headers["Location"] == deep
 
 
 def test_sign_in_never_sends_anyone_off_site(base: str) -> None:

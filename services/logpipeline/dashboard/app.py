@@ -11,22 +11,43 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
+import flask
 from dash import Dash, html
+from dash.development.base_component import Component
 from flask import Response, request
 
 from logpipeline import contracts, observability
-from logpipeline.dashboard import callbacks, components, data, slo_callbacks, telemetry
+from logpipeline.dashboard import (
+    callbacks,
+    components,
+    data,
+    settings_callbacks,
+    slo_callbacks,
+    telemetry,
+    user_data,
+)
 from logpipeline.dashboard.auth import callbacks as auth_callbacks
 from logpipeline.dashboard.auth import setup as auth
 from logpipeline.dashboard.auth.session import WARMUP
-from logpipeline.dashboard.pages import api, overview, slos
+from logpipeline.dashboard.pages import api, overview, settings, slos
 
 ASSETS = Path(__file__).with_name("assets")
 log = logging.getLogger("logpipeline.dashboard")
+
+
+def with_prefs(layout: Callable[..., Component]) -> Callable[..., Component]:
+    """A page's layout given the signed-in user's settings (the defaults outside a request)."""
+
+    def page(**query: str | list[str]) -> Component:
+        who = flask.g.get("principal") if flask.has_request_context() else None
+        return layout(user_data.prefs_or_default(who.name if who else None), **query)
+
+    return page
 
 
 def create() -> Dash:
@@ -42,10 +63,13 @@ def create() -> Dash:
     )
     app.index_string = app.index_string.replace("<html>", '<html data-bs-theme="dark">', 1)
     dash.register_page(  # type: ignore[no-untyped-call]
-        "overview", path=overview.PATH, layout=overview.layout, title="Log Realtime Analysis"
+        "overview", path=overview.PATH, layout=with_prefs(overview.layout), title="Log Realtime Analysis"
     )
     dash.register_page(  # type: ignore[no-untyped-call]
-        "api", path=api.PATH, layout=api.layout, title="API · Log Realtime Analysis"
+        "api", path=api.PATH, layout=with_prefs(api.layout), title="API · Log Realtime Analysis"
+    )
+    dash.register_page(  # type: ignore[no-untyped-call]
+        "settings", path=settings.PATH, layout=settings.layout, title="Settings · Log Realtime Analysis"
     )
     dash.register_page(  # type: ignore[no-untyped-call]
         "slos", path=slos.PATH, layout=slos.layout, title="SLOs · Log Realtime Analysis"
@@ -56,6 +80,7 @@ def create() -> Dash:
     )
     callbacks.register(app)
     slo_callbacks.register(app)
+    settings_callbacks.register(app)
     auth_callbacks.register(app)
     server = app.server
     auth.install(server, lambda: (data.source().ddb, data.source().settings.table))

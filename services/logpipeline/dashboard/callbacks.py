@@ -14,7 +14,7 @@ from typing import Any
 
 from dash import ClientsideFunction, Dash, Input, Output, State, no_update
 
-from logpipeline.dashboard import components, data, figures, telemetry, timerange, viewstate
+from logpipeline.dashboard import components, data, figures, prefs, telemetry, timerange, viewstate
 from logpipeline.dashboard.model import Snapshot
 from logpipeline.dashboard.pages import api, overview
 
@@ -43,12 +43,20 @@ def load(page: str, range_name: str, start: str | None, end: str | None, apis: l
     return snap, []
 
 
+def zone_of(name: str | None) -> str:
+    """The time zone the page's charts use: the user's choice, resolved in the browser when it is the browser's;
+    UTC while unresolved or unknown here."""
+    if not name or name == prefs.BROWSER or not prefs.zone_ok(name):
+        return prefs.UTC
+    return name
+
+
 def range_label(snap: Snapshot) -> str:
     start, end = timerange.format_utc(snap.start_ms), timerange.format_utc(snap.end_ms)
     return f"{start} → {end} UTC · {snap.resolution} buckets"
 
 
-def render_overview(snap: Snapshot, slo: Any, view: viewstate.View) -> tuple[Any, ...]:
+def render_overview(snap: Snapshot, slo: Any, view: viewstate.View, zone: str = "UTC") -> tuple[Any, ...]:
     """Every view of the overview from a snapshot: pure (plain data in, figures and components out)."""
     target = viewstate.View().slo if slo in (None, "") else float(slo)
 
@@ -59,7 +67,7 @@ def render_overview(snap: Snapshot, slo: Any, view: viewstate.View) -> tuple[Any
         figures.sla_gauge(snap.sla, target),
         figures.level_pie(snap.totals),
         figures.latency_bars(snap.latency),
-        figures.level_series(snap.series_starts, snap.series),
+        figures.level_series(snap.series_starts, snap.series, zone),
         components.top_errors_table(snap.top_errors, link),
         components.kpi_cards(overview.P, snap.totals),
         [
@@ -71,7 +79,7 @@ def render_overview(snap: Snapshot, slo: Any, view: viewstate.View) -> tuple[Any
     )
 
 
-def render_api(snap: Snapshot, name: str | None) -> tuple[Any, ...]:
+def render_api(snap: Snapshot, name: str | None, zone: str = "UTC") -> tuple[Any, ...]:
     row = next((r for r in snap.latency if r.api == name), None)
     errors = sum(b.errors for b in snap.detail)
     count = row.count if row else 0
@@ -86,8 +94,8 @@ def render_api(snap: Snapshot, name: str | None) -> tuple[Any, ...]:
     ]
     return (
         components.stat_cards(api.P, stats),
-        figures.latency_percentiles(snap.detail),
-        figures.error_series(snap.series_starts, snap.series),
+        figures.latency_percentiles(snap.detail, zone),
+        figures.error_series(snap.series_starts, snap.series, zone),
         [
             *components.health_badge(snap.age_seconds, snap.sink, snap.corrected_seconds),
             *components.arrivals_banner(snap.arrivals),
@@ -122,13 +130,16 @@ def register(app: Dash) -> None:
         *[Input(f"{o}-{i}", "value") for i in ("range", "start", "end", "apis", "slo")],
         State(f"{o}-refresh", "value"),
         State(f"{o}-paused", "value"),
+        State(f"{o}-zone", "data"),
     )
     def refresh_overview(_: int, *controls: Any) -> Any:
         range_name, start, end, apis, slo = controls[:5]
+        zone = zone_of(controls[-1])
         snap, problems = load("overview", range_name, start, end, list(apis or []), None)
         if snap is no_update:
             return [no_update] * (len(OVERVIEW_OUTPUTS) - 1) + [problems]
-        return components.plain((*render_overview(snap, slo, viewstate.from_controls(*controls)), problems))
+        view = viewstate.from_controls(*controls[:-1])
+        return components.plain((*render_overview(snap, slo, view, zone), problems))
 
     @app.callback(
         Output(f"{o}-nav", "href"),
@@ -150,14 +161,15 @@ def register(app: Dash) -> None:
         Input(f"{a}-start", "value"),
         Input(f"{a}-end", "value"),
         State(f"{a}-name", "data"),
+        State(f"{a}-zone", "data"),
     )
-    def refresh_api(_: int, range_name: str, start: str, end: str, name: str | None) -> Any:
+    def refresh_api(_: int, range_name: str, start: str, end: str, name: str | None, zone: str | None) -> Any:
         if not name:
             return [no_update] * len(API_OUTPUTS)
         snap, problems = load("api", range_name, start, end, [name], name)
         if snap is no_update:
             return [no_update] * (len(API_OUTPUTS) - 1) + [problems]
-        return components.plain((*render_api(snap, name), problems))
+        return components.plain((*render_api(snap, name, zone_of(zone)), problems))
 
     @app.callback(Output(f"{a}-back", "href"), *[Input(s.component_id, "value") for s in _controls(a, False)])
     def back_link(*controls: Any) -> str:
@@ -176,6 +188,9 @@ def register(app: Dash) -> None:
             Output(f"{p}-tick", "disabled"),
             Input(f"{p}-refresh", "value"),
             Input(f"{p}-paused", "value"),
+        )
+        app.clientside_callback(  # type: ignore[no-untyped-call]
+            ClientsideFunction("logpipeline", "zone"), Output(f"{p}-zone", "data"), Input(f"{p}-zone-pref", "data")
         )
         app.clientside_callback(  # type: ignore[no-untyped-call]
             ClientsideFunction("logpipeline", "showCustom"),

@@ -37,6 +37,7 @@ def navbar() -> Component:
         children=[
             dbc.NavItem(dbc.NavLink("Overview", href="/")),
             dbc.NavItem(dbc.NavLink("SLOs", href="/slos")),
+            dbc.NavItem(dbc.NavLink("Settings", href="/settings")),
             dbc.NavItem(account_menu()),
         ],
         className="mb-3",
@@ -276,3 +277,32 @@ def plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     return value
+
+
+def favourites(names: Sequence[str], view: viewstate.View) -> Component:
+    """Links to the user's favourite APIs' drill-downs, in the page's range (nothing when there are none)."""
+    if not names:
+        return html.Div(id="favourites")
+    links = [
+        dcc.Link(name, href=viewstate.href("/api", viewstate.View(range=view.range, start=view.start, end=view.end,
+                                                                   name=name)),
+                 className="badge text-bg-info text-decoration-none me-1")
+        for name in names
+    ]  # fmt: skip
+    return html.Div(
+        [html.Small("Favourites: ", className="text-muted me-1"), *links], id="favourites", className="mb-2"
+    )
+
+
+def save_view(prefix: str) -> Component:
+    """Save what the page shows under a name, for oneself or for everyone (editors)."""
+    group: Component = dbc.InputGroup(
+        [
+            dbc.Input(id=f"{prefix}-view-name", placeholder="name this view", size="sm", maxLength=80),
+            dbc.InputGroupText(dbc.Checkbox(id=f"{prefix}-view-shared", label="everyone", value=False)),
+            dbc.Button("Save view", id=f"{prefix}-view-save", size="sm", color="secondary"),
+            html.Span(id=f"{prefix}-view-result", className="ms-2 small"),
+        ],
+        size="sm",
+    )
+    return group

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -37,8 +39,15 @@ def text(value: str) -> str:
     return html.escape(value, quote=False)
 
 
-def times(starts: Sequence[int]) -> np.ndarray[Any, Any]:
-    return np.asarray(starts, dtype="datetime64[ms]")
+def times(starts: Sequence[int], zone: str = "UTC") -> np.ndarray[Any, Any]:
+    """Bucket starts as wall-clock times of ``zone`` (an IANA name; each point with its own offset, so a change to
+    or from summer time falls where it happened)."""
+    if zone == "UTC" or not starts:
+        return np.asarray(starts, dtype="datetime64[ms]")
+    tz = ZoneInfo(zone)
+    offsets = [datetime.fromtimestamp(ms / 1000, tz).utcoffset() for ms in starts]
+    shifted = [ms + int(off.total_seconds() * 1000) if off else ms for ms, off in zip(starts, offsets, strict=True)]
+    return np.asarray(shifted, dtype="datetime64[ms]")
 
 
 def numbers(values: Sequence[float | None]) -> np.ndarray[Any, Any]:
@@ -115,8 +124,8 @@ def latency_bars(rows: Sequence[rollup.Latency]) -> Figure:
     return _figure(bars, 320, barmode="group", yaxis={"title": {"text": "ms"}}, clickmode="event")
 
 
-def level_series(starts: Sequence[int], series: dict[str, list[int]]) -> Figure:
-    x = times(starts)
+def level_series(starts: Sequence[int], series: dict[str, list[int]], zone: str = "UTC") -> Figure:
+    x = times(starts, zone)
     lines = [
         {
             "type": "scatter",
@@ -128,12 +137,12 @@ def level_series(starts: Sequence[int], series: dict[str, list[int]]) -> Figure:
         }
         for level in LOG_LEVELS
     ]
-    return _figure(lines, 320, yaxis={"title": {"text": "events"}}, xaxis={"title": {"text": "UTC"}})
+    return _figure(lines, 320, yaxis={"title": {"text": "events"}}, xaxis={"title": {"text": zone}})
 
 
-def latency_percentiles(buckets: Sequence[Bucket]) -> Figure:
+def latency_percentiles(buckets: Sequence[Bucket], zone: str = "UTC") -> Figure:
     """One API's p50/p95/p99 per bucket (buckets without events are gaps)."""
-    x = times([b.start for b in buckets])
+    x = times([b.start for b in buckets], zone)
     lines = [
         {
             "type": "scatter",
@@ -144,11 +153,11 @@ def latency_percentiles(buckets: Sequence[Bucket]) -> Figure:
         }
         for q in ("p50", "p95", "p99")
     ]
-    return _figure(lines, 320, yaxis={"title": {"text": "ms"}}, xaxis={"title": {"text": "UTC"}})
+    return _figure(lines, 320, yaxis={"title": {"text": "ms"}}, xaxis={"title": {"text": zone}})
 
 
-def error_series(starts: Sequence[int], series: dict[str, list[int]]) -> Figure:
-    x = times(starts)
+def error_series(starts: Sequence[int], series: dict[str, list[int]], zone: str = "UTC") -> Figure:
+    x = times(starts, zone)
     bars = [
         {
             "type": "bar",
@@ -159,4 +168,4 @@ def error_series(starts: Sequence[int], series: dict[str, list[int]]) -> Figure:
         }
         for level in ("ERROR", "CRITICAL")
     ]
-    return _figure(bars, 320, barmode="stack", yaxis={"title": {"text": "events"}}, xaxis={"title": {"text": "UTC"}})
+    return _figure(bars, 320, barmode="stack", yaxis={"title": {"text": "events"}}, xaxis={"title": {"text": zone}})

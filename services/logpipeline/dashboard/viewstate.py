@@ -88,13 +88,13 @@ def check_slo(value: float) -> float:
 
 
 def query(view: View) -> str:
-    """The URL query string of a view (without ``?``); defaults are left out."""
+    """The URL query string of a view (without ``?``); defaults are left out but the range, which a reader's own
+    default would otherwise replace."""
     default = View()
     pairs: list[tuple[str, str]] = []
     if view.name:
         pairs.append(("name", view.name))
-    if view.range != default.range:
-        pairs.append(("range", view.range))
+    pairs.append(("range", view.range))
     if view.range == timerange.CUSTOM:
         pairs += [("start", view.start or ""), ("end", view.end or "")]
     pairs += [("api", api) for api in view.apis]

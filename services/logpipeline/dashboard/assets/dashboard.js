@@ -4,7 +4,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     syncUrl: function (range, start, end, apis, slo, refresh, paused, name) {
       const p = new URLSearchParams();
       if (name) p.append("name", name);
-      if (range && range !== "1h") p.append("range", range);
+      if (range) p.append("range", range); // always: a link shows its range whatever the reader's default
       if (range === "custom") {
         p.append("start", start || "");
         p.append("end", end || "");
@@ -22,6 +22,10 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     },
     interval: function (refresh, paused) {
       return [Number(refresh || 10) * 1000, Boolean(paused)];
+    },
+    zone: function (pref) {
+      if (pref !== "browser") return pref || "UTC";
+      try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { return "UTC"; }
     },
     showCustom: function (range) {
       return range === "custom" ? {} : { display: "none" };

@@ -41,7 +41,7 @@ def install(server: flask.Flask, sessions: Sessions) -> None:
                 request.method == "GET" and not request.path.startswith("/_") and request.accept_mimetypes.accept_html
             )
             if page:
-                return flask.redirect(f"/auth/login?next={quote(request.full_path.rstrip('?'), safe='/?=&')}")
+                return flask.redirect(f"/auth/login?next={quote(request.full_path.rstrip('?'), safe='/')}")
             return _refuse(401, "sign in first")
         if request.method in UNSAFE and not csrf_ok(sessions):
             return _refuse(403, "the CSRF token is missing or wrong: reload the page")

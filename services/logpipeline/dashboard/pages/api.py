@@ -7,20 +7,25 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from logpipeline.dashboard import components as c
+from logpipeline.dashboard import prefs
 from logpipeline.dashboard.pages import view_of
 
 PATH = "/api"
 P = "api"
 
 
-def layout(**query: str | list[str]) -> Component:
-    view, problems = view_of(query)
+def layout(user: prefs.Prefs | None = None, /, **query: str | list[str]) -> Component:
+    """The drill-down for ``query``; where the URL names no range, the user's defaults (``user``) stand in."""
+    user = user or prefs.Prefs()
+    view, problems = view_of(prefs.apply(query, user))
     if not view.name:
         problems.append("name: the API to show is missing (open it from the overview)")
     return html.Div(
         [
             dcc.Store(id=f"{P}-name", data=view.name),
             dcc.Store(id=f"{P}-url"),
+            dcc.Store(id=f"{P}-zone-pref", data=user.timezone),
+            dcc.Store(id=f"{P}-zone"),
             dcc.Interval(id=f"{P}-tick", interval=view.refresh_s * 1000, disabled=view.paused),
             dbc.Row(
                 [

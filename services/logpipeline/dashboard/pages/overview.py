@@ -7,42 +7,55 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from logpipeline.dashboard import components as c
+from logpipeline.dashboard import prefs
 from logpipeline.dashboard.pages import view_of
 
 PATH = "/"
 P = "ov"
 
 
-def layout(**query: str | list[str]) -> Component:
-    view, problems = view_of(query)
+def panels(chosen: tuple[str, ...]) -> list[Component]:
+    """The overview's panels in the user's order; those not chosen stay in the page, hidden (the refresh draws
+    every panel)."""
+    cards = {
+        "kpis": (dbc.Row(c.kpi_cards(P, {}), id=f"{P}-kpis", className="g-2"), 12),
+        "sla": (c.card("SLA", c.graph(f"{P}-sla")), 4),
+        "levels": (c.card("Log levels", c.graph(f"{P}-levels")), 4),
+        "top-errors": (c.card("Top 5 error-prone APIs", html.Div(id=f"{P}-top-errors")), 4),
+        "latency": (c.card("Response time by API (avg, p95) — click an API", c.graph(f"{P}-latency")), 6),
+        "series": (c.card("Log counts over time", c.graph(f"{P}-series")), 6),
+    }
+    order = [*chosen, *(name for name in prefs.PANELS if name not in chosen)]
+    return [
+        dbc.Col(cards[name][0], md=cards[name][1], id=f"{P}-panel-{name}", className="mb-3",
+                style=None if name in chosen else {"display": "none"})
+        for name in order
+    ]  # fmt: skip
+
+
+def layout(user: prefs.Prefs | None = None, /, **query: str | list[str]) -> Component:
+    """The page for ``query``; where the URL names no range, the user's defaults (``user``) stand in."""
+    user = user or prefs.Prefs()
+    view, problems = view_of(prefs.apply(query, user))
     return html.Div(
         [
             dcc.Location(id=f"{P}-nav", refresh="callback-nav"),
             dcc.Store(id=f"{P}-url"),
+            dcc.Store(id=f"{P}-zone-pref", data=user.timezone),
+            dcc.Store(id=f"{P}-zone"),
             dcc.Interval(id=f"{P}-tick", interval=view.refresh_s * 1000, disabled=view.paused),
             c.controls(P, view),
+            c.favourites(user.favourites, view),
             html.Div(c.problems(problems), id=f"{P}-problems"),
             html.Div(id=f"{P}-alerts"),
             dbc.Row(
                 [
                     dbc.Col(html.Div(id=f"{P}-health"), width="auto"),
                     dbc.Col(html.Small(id=f"{P}-range-label", className="text-muted"), width="auto"),
+                    dbc.Col(c.save_view(P), className="ms-auto", width="auto"),
                 ],
                 className="mb-3 align-items-center",
             ),
-            dbc.Row(c.kpi_cards(P, {}), id=f"{P}-kpis", className="g-2 mb-3"),
-            dbc.Row(
-                [
-                    dbc.Col(c.card("SLA", c.graph(f"{P}-sla")), md=4),
-                    dbc.Col(c.card("Log levels", c.graph(f"{P}-levels")), md=4),
-                    dbc.Col(c.card("Top 5 error-prone APIs", html.Div(id=f"{P}-top-errors")), md=4),
-                ]
-            ),
-            dbc.Row(
-                [
-                    dbc.Col(c.card("Response time by API (avg, p95) — click an API", c.graph(f"{P}-latency")), md=6),
-                    dbc.Col(c.card("Log counts over time", c.graph(f"{P}-series")), md=6),
-                ]
-            ),
+            dbc.Row(panels(user.panels)),
         ]
     )

@@ -1,0 +1,137 @@
+"""Per-user settings and saved views, through a real gunicorn (two workers) on a private DynamoDB-API server and in
+Chromium: defaults that survive a restart, a view shared by link showing another user the same figures, roles and
+conflicting saves."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logpipeline.events.schema import LOG_LEVELS
+from support.dashboard import APIS, ARTIFACTS, World, chromium, gunicorn, seeded, session, sign_in, truth
+from support.moto import MotoServer
+
+WAIT_MS = 60_000
+SETTINGS_STATE = ["set-range", "set-refresh", "set-timezone", "set-favourites", "set-panels"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    moto = MotoServer(tmp_path_factory.mktemp("settings-moto"))
+    moto.start()
+    try:
+        with seeded(moto.endpoint, "settings") as made:
+            yield made
+    finally:
+        moto.stop()
+
+
+def save_request(values: list[Any], loaded: int = 0, saved: int = 0) -> dict[str, Any]:
+    """The settings form's Save, as Dash's renderer posts it."""
+    state = [{"id": i, "property": "value", "value": v} for i, v in zip(SETTINGS_STATE, values, strict=True)]
+    state += [{"id": "set-loaded-version", "property": "data", "value": loaded},
+              {"id": "set-version", "property": "data", "value": saved}]  # fmt: skip
+    return {
+        "output": "..set-result.children...set-version.data..",
+        "outputs": [{"id": "set-result", "property": "children"}, {"id": "set-version", "property": "data"}],
+        "inputs": [{"id": "set-save", "property": "n_clicks", "value": 1}],
+        "changedPropIds": ["set-save.n_clicks"],
+        "state": state,
+    }
+
+
+def kpis(page: Any) -> dict[str, str]:
+    return page.evaluate(
+        "levels => Object.fromEntries(levels.map(lv => [lv, document.getElementById(`ov-kpi-${lv}`)?.textContent]))",
+        list(LOG_LEVELS),
+    )
+
+
+def wait_kpis(page: Any, expected: dict[str, str]) -> None:
+    try:
+        page.wait_for_function(
+            "w => Object.entries(w).every(([lv, v]) => document.getElementById(`ov-kpi-${lv}`)?.textContent === v)",
+            arg=expected,
+            timeout=WAIT_MS,
+        )
+    except Exception:
+        raise AssertionError(f"shown {kpis(page)} at {page.url}, expected {expected}") from None
+
+
+def test_settings_are_the_users_own_survive_a_restart_and_apply_where_a_link_names_no_range(world: World) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with gunicorn(world.table, world.endpoint, workers=2) as base, chromium() as browser:
+        page = browser.new_page()
+        sign_in(page, base, "editor", path="/settings")
+        page.wait_for_selector("#set-save")
+        page.click("label[for='_dbcprivate_radioitems_set-range_input_24h']")
+        page.fill("#set-favourites", f"{APIS[1]}\n{APIS[0]}")
+        page.click("#set-save")
+        page.wait_for_selector("#settings-saved", timeout=WAIT_MS)
+        page.screenshot(path=str(Path(ARTIFACTS) / "settings.png"), full_page=True)
+    with gunicorn(world.table, world.endpoint, workers=2) as base, chromium() as browser:  # a new server
+        page = browser.new_page()
+        sign_in(page, base, "editor")
+        page.wait_for_function("() => location.search.includes('range=24h')", timeout=WAIT_MS)
+        favourites = page.locator("#favourites a").all_inner_texts()
+        assert favourites == [APIS[1], APIS[0]]
+        expected = truth(world.select(["recent", "hour", "old"]))
+        wait_kpis(page, {lv: f"{expected.totals[lv]:,}" for lv in LOG_LEVELS})
+        page.goto(f"{base}/?range=15m")  # a link that names its range shows that range
+        page.wait_for_function("() => document.querySelector('#ov-range input:checked')?.value === '15m'")
+        page.close()  # its refreshes would renew the editor's cookie
+        other = browser.new_page()  # the viewer's defaults are still the product's
+        other.context.clear_cookies()
+        sign_in(other, base, "viewer")
+        other.wait_for_function("() => document.querySelector('#ov-range input:checked')?.value === '1h'")
+
+
+def test_a_shared_view_shows_another_user_the_same_figures(world: World) -> None:
+    api = APIS[2]
+    expected = truth(world.select(["recent", "hour", "old"], [api]))
+    want = {lv: f"{expected.totals[lv]:,}" for lv in LOG_LEVELS}
+    with gunicorn(world.table, world.endpoint, workers=2) as base:
+        with chromium() as browser:
+            page = browser.new_page()
+            sign_in(page, base, "editor", path=f"/?range=6h&api={urllib.parse.quote(api)}")
+            wait_kpis(page, want)
+            page.fill("#ov-view-name", "payments, 6 hours")
+            page.click("#ov-view-shared")
+            page.click("#ov-view-save")
+            page.wait_for_selector("#view-saved", timeout=WAIT_MS)
+        with chromium() as browser:  # another person, another browser
+            page = browser.new_page()
+            sign_in(page, base, "viewer", path="/settings")
+            page.click("text=payments, 6 hours")
+            wait_kpis(page, want)
+            assert kpis(page) == want
+            assert page.locator("#views-table button").count() == 0  # not theirs to share or remove
+
+
+def test_a_viewer_keeps_settings_but_may_not_save_views_and_a_stale_form_is_refused(world: World) -> None:
+    with gunicorn(world.table, world.endpoint) as base:
+        viewer = session(base, "viewer")
+        values = ["6h", "30", "UTC", "", ["kpis", "series"]]
+        first = viewer.post(f"{base}/_dash-update-component", json=save_request(values), timeout=30)
+        assert first.status_code == 200 and "saved" in first.text, first.text[:300]
+        stale = viewer.post(f"{base}/_dash-update-component", json=save_request(values), timeout=30)
+        assert stale.status_code == 200 and "changed meanwhile; reload and try again" in stale.text
+        bad = viewer.post(f"{base}/_dash-update-component", json=save_request(["2w", *values[1:]], 1), timeout=30)
+        assert "range: expected one of 15m, 1h, 6h, 24h, 7d, got '2w'" in bad.text
+        body = {
+            "output": "ov-view-result.children",
+            "outputs": {"id": "ov-view-result", "property": "children"},
+            "inputs": [{"id": "ov-view-save", "property": "n_clicks", "value": 1}],
+            "changedPropIds": ["ov-view-save.n_clicks"],
+            "state": [{"id": "ov-view-name", "property": "value", "value": "mine"},
+                      {"id": "ov-view-shared", "property": "value", "value": False}]
+            + [{"id": f"ov-{i}", "property": "value", "value": v} for i, v in
+               (("range", "1h"), ("start", None), ("end", None), ("apis", []), ("slo", 99), ("refresh", 10),
+                ("paused", False))],
+        }  # fmt: skip
+        refused = viewer.post(f"{base}/_dash-update-component", json=body, timeout=30)
+        assert refused.status_code == 403 and "this needs the editor role" in refused.text

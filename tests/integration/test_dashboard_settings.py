@@ -1,9 +1,11 @@
-"""Per-user settings and saved views, through a real gunicorn (two workers) on a private DynamoDB-API server and in
-Chromium: defaults that survive a restart, a view shared by link showing another user the same figures, roles and
-conflicting saves."""
+"""Per-user settings, saved views and CSV export, through a real gunicorn (two workers) on a private DynamoDB-API
+server and in Chromium: defaults that survive a restart, a view shared by link showing another user the same
+figures, roles, conflicting saves, and each panel's CSV equal to what the page shows."""
 
 from __future__ import annotations
 
+import csv
+import io
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,3 +137,22 @@ def test_a_viewer_keeps_settings_but_may_not_save_views_and_a_stale_form_is_refu
         }  # fmt: skip
         refused = viewer.post(f"{base}/_dash-update-component", json=body, timeout=30)
         assert refused.status_code == 403 and "this needs the editor role" in refused.text
+
+
+def test_each_panels_csv_equals_what_the_page_shows(world: World) -> None:
+    expected = truth(world.select(["recent", "hour", "old"]))
+    want = {lv: f"{expected.totals[lv]:,}" for lv in LOG_LEVELS}
+    with gunicorn(world.table, world.endpoint) as base, chromium() as browser:
+        page = browser.new_page()
+        sign_in(page, base, "viewer", path="/?range=6h")
+        wait_kpis(page, want)
+        shown = kpis(page)
+        with page.expect_download(timeout=WAIT_MS) as got:
+            page.click("#ov-panel-kpis button:has-text('CSV')")
+        levels = dict(list(csv.reader(io.StringIO(Path(got.value.path()).read_text())))[1:])
+        assert {lv: f"{int(n):,}" for lv, n in levels.items()} == shown
+        with page.expect_download(timeout=WAIT_MS) as got:
+            page.click("#ov-panel-latency button:has-text('CSV')")
+        latency = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text())))
+        assert {r["api"]: int(r["events"]) for r in latency} == expected.count  # every API, exactly
+        assert got.value.suggested_filename.startswith("logpipeline-latency-")

@@ -12,9 +12,9 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from dash import ClientsideFunction, Dash, Input, Output, State, no_update
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 
-from logpipeline.dashboard import components, data, figures, prefs, telemetry, timerange, viewstate
+from logpipeline.dashboard import components, data, export, figures, prefs, telemetry, timerange, viewstate
 from logpipeline.dashboard.model import Snapshot
 from logpipeline.dashboard.pages import api, overview
 
@@ -140,6 +140,24 @@ def register(app: Dash) -> None:
             return [no_update] * (len(OVERVIEW_OUTPUTS) - 1) + [problems]
         view = viewstate.from_controls(*controls[:-1])
         return components.plain((*render_overview(snap, slo, view, zone), problems))
+
+    @app.callback(
+        Output(f"{o}-download", "data"),
+        Input({"type": f"{o}-csv", "panel": ALL}, "n_clicks"),
+        *[State(f"{o}-{i}", "value") for i in ("range", "start", "end", "apis")],
+        prevent_initial_call=True,
+    )
+    def download(clicks: list[int | None], range_name: str, start: str, end: str, apis: list[str] | None) -> Any:
+        trigger = ctx.triggered_id
+        if not trigger or not any(clicks):
+            return no_update
+        snap, _ = load("overview", range_name, start, end, list(apis or []), None)
+        if snap is no_update:
+            return no_update
+        panel = str(trigger["panel"])
+        # what dcc.send_string returns, spelled out (it is untyped)
+        csv = export.panel_csv(panel, snap)
+        return {"content": csv, "filename": export.filename(panel, snap), "type": "text/csv", "base64": False}
 
     @app.callback(
         Output(f"{o}-nav", "href"),

@@ -27,10 +27,16 @@ def panels(chosen: tuple[str, ...]) -> list[Component]:
     }
     order = [*chosen, *(name for name in prefs.PANELS if name not in chosen)]
     return [
-        dbc.Col(cards[name][0], md=cards[name][1], id=f"{P}-panel-{name}", className="mb-3",
+        dbc.Col([cards[name][0], csv_button(name)], md=cards[name][1], id=f"{P}-panel-{name}", className="mb-3",
                 style=None if name in chosen else {"display": "none"})
         for name in order
     ]  # fmt: skip
+
+
+def csv_button(panel: str) -> Component:
+    """Downloads the panel's figures as CSV (the same snapshot the page draws from)."""
+    return html.Button("CSV", id={"type": f"{P}-csv", "panel": panel}, title="download this panel's data as CSV",
+                       className="btn btn-link btn-sm p-0 small")  # fmt: skip
 
 
 def layout(user: prefs.Prefs | None = None, /, **query: str | list[str]) -> Component:
@@ -41,6 +47,7 @@ def layout(user: prefs.Prefs | None = None, /, **query: str | list[str]) -> Comp
         [
             dcc.Location(id=f"{P}-nav", refresh="callback-nav"),
             dcc.Store(id=f"{P}-url"),
+            dcc.Download(id=f"{P}-download"),
             dcc.Store(id=f"{P}-zone-pref", data=user.timezone),
             dcc.Store(id=f"{P}-zone"),
             dcc.Interval(id=f"{P}-tick", interval=view.refresh_s * 1000, disabled=view.paused),

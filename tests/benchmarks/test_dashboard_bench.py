@@ -29,7 +29,7 @@ import pytest
 from logpipeline.dashboard import data, timerange
 from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.metrics import store, synthetic
-from support.dashboard import ensure_users, gunicorn, headers_of, session, sign_in_test_client
+from support.dashboard import ensure_users, gunicorn, headers_of, refresh_request, session, sign_in_test_client
 from support.moto import moto_server
 
 DAYS = float(os.environ.get("BENCH_DASHBOARD_DAYS", "7"))
@@ -39,34 +39,6 @@ CLIENTS = 50
 REPEATS = 20
 MIN = 60_000
 TABLE = "bench_dashboard"
-OUTS = [
-    "ov-sla.figure",
-    "ov-levels.figure",
-    "ov-latency.figure",
-    "ov-series.figure",
-    "ov-top-errors.children",
-    "ov-kpis.children",
-    "ov-health.children",
-    "ov-range-label.children",
-    "ov-apis.options",
-    "ov-problems.children",
-]
-
-
-def refresh_request(range_name: str, tick: int = 1) -> dict[str, Any]:
-    """The body Dash's renderer posts for the overview's refresh callback (every view in one answer)."""
-    values = [("range", range_name), ("start", None), ("end", None), ("apis", []), ("slo", 99)]
-    return {
-        "output": ".." + "...".join(OUTS) + "..",
-        "outputs": [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in OUTS],
-        "inputs": [{"id": "ov-tick", "property": "n_intervals", "value": tick}]
-        + [{"id": f"ov-{k}", "property": "value", "value": v} for k, v in values],
-        "state": [
-            {"id": "ov-refresh", "property": "value", "value": "10"},
-            {"id": "ov-paused", "property": "value", "value": False},
-        ],
-        "changedPropIds": ["ov-tick.n_intervals"],
-    }
 
 
 def pct(values: list[float], q: float) -> float:

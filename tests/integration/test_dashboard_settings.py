@@ -1,20 +1,36 @@
 """Per-user settings, saved views and CSV export, through a real gunicorn (two workers) on a private DynamoDB-API
 server and in Chromium: defaults that survive a restart, a view shared by link showing another user the same
-figures, roles, conflicting saves, and each panel's CSV equal to what the page shows."""
+figures, roles, conflicting saves, each panel's CSV equal to what the page shows, and annotations posted through
+the HTTP API and the CLI marking the series."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from logpipeline.events.schema import LOG_LEVELS
-from support.dashboard import APIS, ARTIFACTS, World, chromium, gunicorn, seeded, session, sign_in, truth
+from support.dashboard import (
+    APIS,
+    ARTIFACTS,
+    World,
+    chromium,
+    gunicorn,
+    refresh_request,
+    seeded,
+    session,
+    sign_in,
+    truth,
+)
 from support.moto import MotoServer
 
 WAIT_MS = 60_000
@@ -47,9 +63,11 @@ def save_request(values: list[Any], loaded: int = 0, saved: int = 0) -> dict[str
 
 
 def kpis(page: Any) -> dict[str, str]:
-    return page.evaluate(
-        "levels => Object.fromEntries(levels.map(lv => [lv, document.getElementById(`ov-kpi-${lv}`)?.textContent]))",
-        list(LOG_LEVELS),
+    return dict(
+        page.evaluate(
+            "levels => Object.fromEntries(levels.map(lv => [lv, document.getElementById(`ov-kpi-${lv}`)?.textContent]))",
+            list(LOG_LEVELS),
+        )
     )
 
 
@@ -156,3 +174,32 @@ def test_each_panels_csv_equals_what_the_page_shows(world: World) -> None:
         latency = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text())))
         assert {r["api"]: int(r["events"]) for r in latency} == expected.count  # every API, exactly
         assert got.value.suggested_filename.startswith("logpipeline-latency-")
+
+
+def test_annotations_from_the_api_and_the_cli_mark_the_series(world: World) -> None:
+    at = world.blocks["recent"][0] + 60_000
+    with gunicorn(world.table, world.endpoint, workers=2) as base:
+        editor, viewer = session(base, "editor"), session(base, "viewer")
+        note = {"text": "deploy <b>1.4.2</b>", "kind": "deploy", "at": at}
+        made = editor.post(f"{base}/api/v1/annotations", json=note, timeout=30)
+        assert made.status_code == 201 and made.json()["by"] == "editor"
+        assert viewer.post(f"{base}/api/v1/annotations", json=note, timeout=30).status_code == 403
+        no_token = requests.post(f"{base}/api/v1/annotations", json=note, cookies=editor.cookies, timeout=30)
+        assert no_token.status_code == 403 and "CSRF" in no_token.text
+        bad = editor.post(f"{base}/api/v1/annotations", json={**note, "kind": "party"}, timeout=30)
+        assert bad.status_code == 400 and "kind: expected one of deploy, incident, note" in bad.json()["error"]
+        env = {**os.environ, "LOGPIPELINE_DYNAMODB_ENDPOINT": world.endpoint, "LOGPIPELINE_TABLE": world.table}
+        cli = [str(Path(sys.executable).parent / "logpipeline"), "annotate", "payments incident", "--kind", "incident",
+               "--api", APIS[2], "--at", str(at + 60_000), "--by", "oncall"]  # fmt: skip
+        done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        listed = viewer.get(f"{base}/api/v1/annotations", params={"start": at - 1, "end": at + 120_000}, timeout=30)
+        assert [(a["kind"], a["by"]) for a in listed.json()["annotations"]] == [
+            ("deploy", "editor"),
+            ("incident", "oncall"),
+        ]
+        answer = viewer.post(f"{base}/_dash-update-component", json=refresh_request("1h"), timeout=60)
+        series = answer.json()["response"]["ov-series"]["figure"]
+        assert len(series["layout"]["shapes"]) == 2
+        hover = next(t for t in series["data"] if t.get("name") == "marks")["text"]
+        assert hover == ["deploy: deploy &lt;b&gt;1.4.2&lt;/b&gt;", f"incident: payments incident ({APIS[2]})"]

@@ -135,6 +135,26 @@ PASSWORD = "a-test-password-0123"
 USERS = {"viewer": Role.VIEWER, "editor": Role.EDITOR, "admin": Role.ADMIN}
 
 
+def refresh_request(range_name: str, tick: int = 1, apis: Sequence[str] = ()) -> dict[str, Any]:
+    """The body Dash's renderer posts for the overview's refresh callback (every view in one answer)."""
+    from logpipeline.dashboard.callbacks import OVERVIEW_OUTPUTS
+
+    outs = [f"ov-{part}.{prop}" for part, prop in OVERVIEW_OUTPUTS]
+    values = [("range", range_name), ("start", None), ("end", None), ("apis", list(apis)), ("slo", 99)]
+    return {
+        "output": ".." + "...".join(outs) + "..",
+        "outputs": [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in outs],
+        "inputs": [{"id": "ov-tick", "property": "n_intervals", "value": tick}]
+        + [{"id": f"ov-{k}", "property": "value", "value": v} for k, v in values],
+        "state": [
+            {"id": "ov-refresh", "property": "value", "value": "10"},
+            {"id": "ov-paused", "property": "value", "value": False},
+            {"id": "ov-zone", "property": "data", "value": "UTC"},
+        ],
+        "changedPropIds": ["ov-tick.n_intervals"],
+    }
+
+
 def ensure_users(endpoint: str, table: str) -> None:
     """The test users (``viewer``, ``editor``, ``admin``, all with ``PASSWORD``) in the table's accounts."""
     ddb = store.client(endpoint)

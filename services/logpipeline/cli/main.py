@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from logpipeline.cli import alerts, batch, bench, dashboard, generate, ingest, pipeline, stack, topics, users
+from logpipeline.cli import alerts, annotate, batch, bench, dashboard, generate, ingest, pipeline, stack, topics, users
 from logpipeline.cli import store as store_cli
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Log Realtime Analysis pipeline.")
@@ -17,6 +17,7 @@ app.command("sink")(store_cli.run_sink)
 app.add_typer(topics.app, name="topics")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(users.app, name="users")
+app.command("annotate")(annotate.annotate)
 app.command("generate")(generate.generate)
 app.command("ingest")(ingest.ingest_command)
 app.command("dashboard")(dashboard.run)

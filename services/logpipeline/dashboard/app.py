@@ -23,6 +23,7 @@ from flask import Response, request
 
 from logpipeline import contracts, observability
 from logpipeline.dashboard import (
+    annotations_api,
     callbacks,
     components,
     data,
@@ -84,6 +85,7 @@ def create() -> Dash:
     auth_callbacks.register(app)
     server = app.server
     auth.install(server, lambda: (data.source().ddb, data.source().settings.table))
+    annotations_api.install(server)
 
     def elsewhere() -> Response | None:
         """With a port of their own, the health and metrics endpoints answer there alone."""

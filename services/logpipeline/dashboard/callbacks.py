@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 
-from logpipeline.dashboard import components, data, export, figures, prefs, telemetry, timerange, viewstate
-from logpipeline.dashboard.model import Snapshot
+from logpipeline.dashboard import (
+    components,
+    data,
+    export,
+    figures,
+    prefs,
+    telemetry,
+    timerange,
+    user_data,
+    viewstate,
+)
+from logpipeline.dashboard.model import Mark, Snapshot
 from logpipeline.dashboard.pages import api, overview
 
 log = logging.getLogger("logpipeline.dashboard")
@@ -56,7 +67,9 @@ def range_label(snap: Snapshot) -> str:
     return f"{start} → {end} UTC · {snap.resolution} buckets"
 
 
-def render_overview(snap: Snapshot, slo: Any, view: viewstate.View, zone: str = "UTC") -> tuple[Any, ...]:
+def render_overview(
+    snap: Snapshot, slo: Any, view: viewstate.View, zone: str = "UTC", marks: Sequence[Mark] = ()
+) -> tuple[Any, ...]:
     """Every view of the overview from a snapshot: pure (plain data in, figures and components out)."""
     target = viewstate.View().slo if slo in (None, "") else float(slo)
 
@@ -67,7 +80,7 @@ def render_overview(snap: Snapshot, slo: Any, view: viewstate.View, zone: str = 
         figures.sla_gauge(snap.sla, target),
         figures.level_pie(snap.totals),
         figures.latency_bars(snap.latency),
-        figures.level_series(snap.series_starts, snap.series, zone),
+        figures.marked(figures.level_series(snap.series_starts, snap.series, zone), marks, zone),
         components.top_errors_table(snap.top_errors, link),
         components.kpi_cards(overview.P, snap.totals),
         [
@@ -79,7 +92,7 @@ def render_overview(snap: Snapshot, slo: Any, view: viewstate.View, zone: str = 
     )
 
 
-def render_api(snap: Snapshot, name: str | None, zone: str = "UTC") -> tuple[Any, ...]:
+def render_api(snap: Snapshot, name: str | None, zone: str = "UTC", marks: Sequence[Mark] = ()) -> tuple[Any, ...]:
     row = next((r for r in snap.latency if r.api == name), None)
     errors = sum(b.errors for b in snap.detail)
     count = row.count if row else 0
@@ -95,7 +108,7 @@ def render_api(snap: Snapshot, name: str | None, zone: str = "UTC") -> tuple[Any
     return (
         components.stat_cards(api.P, stats),
         figures.latency_percentiles(snap.detail, zone),
-        figures.error_series(snap.series_starts, snap.series, zone),
+        figures.marked(figures.error_series(snap.series_starts, snap.series, zone), marks, zone),
         [
             *components.health_badge(snap.age_seconds, snap.sink, snap.corrected_seconds),
             *components.arrivals_banner(snap.arrivals),
@@ -139,7 +152,8 @@ def register(app: Dash) -> None:
         if snap is no_update:
             return [no_update] * (len(OVERVIEW_OUTPUTS) - 1) + [problems]
         view = viewstate.from_controls(*controls[:-1])
-        return components.plain((*render_overview(snap, slo, view, zone), problems))
+        marks = user_data.marks(snap.start_ms, snap.end_ms)
+        return components.plain((*render_overview(snap, slo, view, zone, marks), problems))
 
     @app.callback(
         Output(f"{o}-download", "data"),
@@ -187,7 +201,8 @@ def register(app: Dash) -> None:
         snap, problems = load("api", range_name, start, end, [name], name)
         if snap is no_update:
             return [no_update] * (len(API_OUTPUTS) - 1) + [problems]
-        return components.plain((*render_api(snap, name, zone_of(zone)), problems))
+        marks = user_data.marks(snap.start_ms, snap.end_ms, name)
+        return components.plain((*render_api(snap, name, zone_of(zone), marks), problems))
 
     @app.callback(Output(f"{a}-back", "href"), *[Input(s.component_id, "value") for s in _controls(a, False)])
     def back_link(*controls: Any) -> str:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from logpipeline.dashboard.model import Bucket
+from logpipeline.dashboard.model import Bucket, Mark
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.metrics import rollup
 
@@ -122,6 +122,27 @@ def latency_bars(rows: Sequence[rollup.Latency]) -> Figure:
     ]
     bars[0]["marker"], bars[1]["marker"] = {"color": "#3498db"}, {"color": "#f39c12"}
     return _figure(bars, 320, barmode="group", yaxis={"title": {"text": "ms"}}, clickmode="event")
+
+
+MARK_COLORS = {"deploy": "#3498db", "incident": "#e74c3c", "note": "#adb5bd", "alert": "#f39c12"}
+
+
+def marked(figure: Figure, marks: Sequence[Mark], zone: str = "UTC") -> Figure:
+    """``figure`` with a dotted vertical line per mark and its text on hover (texts are shown literally)."""
+    if not marks:
+        return figure
+    at = times([m.at for m in marks], zone)
+    shapes = [
+        {"type": "line", "xref": "x", "yref": "paper", "x0": t, "x1": t, "y0": 0, "y1": 1,
+         "line": {"color": MARK_COLORS.get(m.kind, TEXT), "width": 1, "dash": "dot"}}
+        for t, m in zip(at, marks, strict=True)
+    ]  # fmt: skip
+    hover = {
+        "type": "scatter", "mode": "markers", "name": "marks", "x": at, "y": [0] * len(marks), "yaxis": "y",
+        "marker": {"symbol": "triangle-up", "size": 9, "color": [MARK_COLORS.get(m.kind, TEXT) for m in marks]},
+        "text": [text(f"{m.kind}: {m.text}") for m in marks], "hoverinfo": "text+x",
+    }  # fmt: skip
+    return {"data": [*figure["data"], hover], "layout": {**figure["layout"], "shapes": shapes}}
 
 
 def level_series(starts: Sequence[int], series: dict[str, list[int]], zone: str = "UTC") -> Figure:

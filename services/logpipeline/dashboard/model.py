@@ -40,6 +40,29 @@ class SloBoard:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """A moment marked on the time series: an annotation (deploy, incident, note) or an alert firing or resolving."""
+
+    at: int
+    kind: str
+    text: str
+    api: str | None = None  # the API it is about (None: all)
+
+
+def alert_marks(states: list[AlertState], start_ms: int, end_ms: int) -> list[Mark]:
+    """Each alert's fired, escalated and resolved moments within ``[start_ms, end_ms)``."""
+    return sorted(
+        (
+            Mark(at, "alert", f"{event} {severity}: {state.slo} ({state.api})", state.api)
+            for state in states
+            for event, severity, at in state.history
+            if start_ms <= at < end_ms
+        ),
+        key=lambda m: (m.at, m.text),
+    )
+
+
+@dataclass(frozen=True)
 class Sink:
     """The sink's health as its metrics endpoint reports it: ``state`` is up, down or off (not configured)."""
 

@@ -1,14 +1,18 @@
-"""The signed-in user's settings and saved views: the dashboard's data access to the accounts table (beside
-``data``, which owns the metrics reads). Callbacks and page wrappers call these; they never touch the store."""
+"""The signed-in user's settings and saved views, and the annotations: the dashboard's data access to the accounts
+table (beside ``data``, which owns the metrics reads). Callbacks and page wrappers call these; they never touch the
+store."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
+from logpipeline.accounts import annotations as notes
 from logpipeline.accounts import directory, userdata
 from logpipeline.accounts.userdata import SavedView
-from logpipeline.dashboard import data, prefs
+from logpipeline.dashboard import data, model, prefs
+from logpipeline.dashboard.model import Mark
 
 log = logging.getLogger("logpipeline.dashboard")
 _ready: list[str] = []  # the tables this process has made sure exist
@@ -60,3 +64,43 @@ def share(view_id: str, shared: bool, actor: str, admin: bool) -> SavedView:
 
 def delete(view_id: str, actor: str, admin: bool) -> None:
     userdata.delete_view(*_table(), view_id, actor, admin)
+
+
+MARKS_TTL_S = 5.0
+_marks: dict[tuple[int, int], tuple[float, list[Mark]]] = {}
+
+
+def marks(start_ms: int, end_ms: int, api: str | None = None) -> list[Mark]:
+    """Annotations and alert moments in ``[start_ms, end_ms)`` (read at most every few seconds per range); with
+    ``api``, those about that API or about none. Empty when the tables do not answer: marks never fail a page."""
+    key = (start_ms // 60_000, end_ms // 60_000)
+    now = time.monotonic()
+    with _lock:
+        hit = _marks.get(key)
+    if hit is None or now - hit[0] > MARKS_TTL_S:
+        try:
+            found = [Mark(a.at, a.kind, a.text if a.api is None else f"{a.text} ({a.api})", a.api)
+                     for a in notes.between(*_table(), start_ms, end_ms)]  # fmt: skip
+            found += model.alert_marks(data.source().slo_board().states, start_ms, end_ms)
+        except Exception as exc:
+            log.warning("marks unreadable", extra={"fields": {"error": str(exc)[:200]}})
+            found = []
+        with _lock:
+            if len(_marks) > 256:
+                _marks.clear()
+            _marks[key] = (now, sorted(found, key=lambda m: m.at))
+            hit = _marks[key]
+    if api is None:
+        return hit[1]
+    return [m for m in hit[1] if m.api is None or m.api == api]
+
+
+def annotate(at: int, kind: str, text: str, api: str | None, by: str) -> notes.Annotation:
+    made = notes.add(*_table(), at, kind, text, api, by)
+    with _lock:
+        _marks.clear()
+    return made
+
+
+def annotations_between(start_ms: int, end_ms: int) -> list[notes.Annotation]:
+    return notes.between(*_table(), start_ms, end_ms)

@@ -332,3 +332,20 @@ def test_a_silence_holds_back_notices_until_it_ends(world: World, hook: WebhookS
     assert world.metrics.silenced.labels("checkout-availability")._value.get() > 0
     run(world, ev, 8, 4, bad=1.0)  # the silence ended at minute 10
     assert [x["kind"] for x in hook.bodies()] == ["firing"]
+
+
+def test_a_target_set_for_one_api_replaces_the_definitions(world: World, hook: WebhookServer) -> None:
+    """An editor relaxed the checkout SLO to 50% for this API (from the dashboard): a total outage burns its budget
+    at 2x, which pages nobody; dropping the override brings back the 99.9% target, and the page."""
+    state.write_target(world.ddb, world.table, "checkout-availability", API, 0.5, "editor")
+    assert state.read_targets(world.ddb, world.table) == {("checkout-availability", API): 0.5}
+    ev = world.evaluator()
+    changes = run(world, ev, 0, 3, bad=1.0)
+    assert [s for _, s in changes] == ["inactive:None"], changes
+    summary = next(s for s in ev.summaries(ev.cycle(T0 + 3 * MINUTE), T0) if s["api"] == API)
+    assert summary["target"] == 0.5
+    state.write_target(world.ddb, world.table, "checkout-availability", API, None, "editor")
+    changes = run(world, ev, 3, 2, bad=1.0)
+    assert [s for _, s in changes] == ["pending:page", "firing:page"], changes  # after the pending minute
+    with pytest.raises(ValueError, match="target: expected a share between 0 and 1"):
+        state.write_target(world.ddb, world.table, "checkout-availability", API, 1.5, "editor")

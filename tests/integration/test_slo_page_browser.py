@@ -99,3 +99,18 @@ def test_a_silence_from_the_page_lands_in_the_store(page: Any, judged: tuple[str
     assert silences[0].created_by == "editor"  # the signed-in user
     assert 2 * 3_600_000 - 120_000 < silences[0].ends - silences[0].starts <= 2 * 3_600_000
     page.wait_for_selector("#slo-silences-rows", timeout=30_000)
+
+
+def test_an_editor_sets_an_apis_target_from_the_page(page: Any, judged: tuple[str, int]) -> None:
+    page.goto(f"{page.base}/slos")
+    page.wait_for_selector("#slo-table-rows tbody tr td", timeout=60_000)
+    page.click("#slo-target-group")
+    page.click(f"text=checkout-availability · {API} >> nth=-1")
+    page.fill("#slo-target-value", "99.5")
+    page.click("#slo-target-set")
+    made = page.wait_for_selector("#slo-target-made", timeout=30_000).inner_text()
+    assert "99.5%" in made
+    assert state.read_targets(store.client(judged[0]), TABLE) == {("checkout-availability", API): 0.995}
+    page.fill("#slo-target-value", "150")
+    page.click("#slo-target-set")
+    page.wait_for_selector("text=target: expected a percentage between 0 and 100", timeout=30_000)

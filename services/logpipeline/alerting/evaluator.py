@@ -159,9 +159,12 @@ class Evaluator:
             self.refresh(now_ms)
             states = state.read_states(self.ddb, self.table)
             silences = state.read_silences(self.ddb, self.table)
-            for objective in self.definition.objectives:
-                for api in series_apis(objective, sorted(self.apis)):
-                    group = f"{objective.name}|{api}"
+            targets = state.read_targets(self.ddb, self.table)
+            for defined in self.definition.objectives:
+                for api in series_apis(defined, sorted(self.apis)):
+                    group = f"{defined.name}|{api}"
+                    override = targets.get((defined.name, api))
+                    objective = defined if override is None else replace(defined, target=override)
                     old = states.get(group) or AlertState(objective.name, api)
                     if old.outbox is not None:
                         if old.outbox.lease_until > now_ms:

@@ -5,12 +5,14 @@ silences; ``pk = "summary"``: where every SLO stands as of the last cycle (burn 
 dashboard, in as few items as fit (each cycle rewrites them; a reader keeps the newest cycle's). Each item holds its value as JSON (``doc``) and a ``version``: a state is replaced only if its version
 is still the one read (``Conflict`` otherwise), so of two evaluators that judged the same minute only one writes,
 and only the writer notifies. A restarted evaluator reads the state back: it neither re-notifies a firing alert
-before its repeat interval nor forgets one. Both kinds are read with one Query each, never a Scan.
+before its repeat interval nor forgets one. ``pk = "target"``, ``sk = <slo>|<api>``: a target an editor set for one
+API on the dashboard, which replaces the definition's for that API. Both kinds are read with one Query each, never a Scan.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -20,7 +22,7 @@ from botocore.exceptions import ClientError
 from logpipeline.alerting.lifecycle import AlertState, Notice, Silence
 from logpipeline.metrics import store
 
-ALERT, SILENCE, SUMMARY = "alert", "silence", "summary"
+ALERT, SILENCE, SUMMARY, TARGET = "alert", "silence", "summary", "target"
 SUMMARY_CHUNK = 300_000  # characters of JSON per summary item (an item holds at most 400 KB)
 
 
@@ -102,6 +104,30 @@ def write_state(ddb: Any, table: str, state: AlertState) -> AlertState:
             raise Conflict(state.group) from exc
         raise store.classify(exc) from exc
     return new
+
+
+def read_targets(ddb: Any, table: str) -> dict[tuple[str, str], float]:
+    """Per-API targets set from the dashboard, by (SLO, API): they replace the definition's target for that API."""
+    out = {}
+    for item in _query(ddb, table_name(table), TARGET):
+        slo_name, api = item["sk"]["S"].split("|", 1)
+        out[(slo_name, api)] = float(item["target"]["N"])
+    return out
+
+
+def write_target(ddb: Any, table: str, slo_name: str, api: str, target: float | None, by: str) -> None:
+    """Set (or with None, drop) the target of one SLO for one API; refused outside (0, 1)."""
+    key = {"pk": {"S": TARGET}, "sk": {"S": f"{slo_name}|{api}"}}
+    try:
+        if target is None:
+            ddb.delete_item(TableName=table_name(table), Key=key)
+            return
+        if not 0 < target < 1:
+            raise ValueError(f"target: expected a share between 0 and 1 (e.g. 0.999), got {target}")
+        item = {**key, "target": {"N": repr(target)}, "by": {"S": by}, "at": {"N": str(int(time.time() * 1000))}}
+        ddb.put_item(TableName=table_name(table), Item=item)
+    except ClientError as exc:
+        raise store.classify(exc) from exc
 
 
 def read_silences(ddb: Any, table: str) -> list[Silence]:

@@ -357,6 +357,11 @@ class Source:
         self._board = None
         return made
 
+    def set_target(self, slo_name: str, api: str, target: float | None, by: str) -> None:
+        """An SLO's target for one API (None: the definition's again); the evaluator uses it from its next cycle."""
+        alert_state.write_target(self.ddb, self.settings.table, slo_name, api, target, by)
+        self._board = None
+
     def ready(self) -> tuple[bool, str]:
         """Whether the table answers (DescribeTable; cached a moment so probes stay cheap)."""
         now = time.monotonic()

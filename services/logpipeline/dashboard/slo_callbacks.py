@@ -42,11 +42,39 @@ def register(app: Dash) -> None:
         Output(f"{p}-silences", "children"),
         Output(f"{p}-updated", "children"),
         Output(f"{p}-silence-slo", "options"),
+        Output(f"{p}-target-group", "options"),
         Input(f"{p}-tick", "n_intervals"),
         Input(f"{p}-silence-result", "children"),
+        Input(f"{p}-target-result", "children"),
     )
-    def refresh_slos(_: int, __: Any) -> Any:
-        return components.plain(render_board(data.source().slo_board(), int(time.time() * 1000)))
+    def refresh_slos(_: int, __: Any, ___: Any) -> Any:
+        board = data.source().slo_board()
+        return components.plain((*render_board(board, int(time.time() * 1000)), s.target_options(board.summaries)))
+
+    @app.callback(
+        Output(f"{p}-target-result", "children"),
+        Input(f"{p}-target-set", "n_clicks"),
+        State(f"{p}-target-group", "value"),
+        State(f"{p}-target-value", "value"),
+        prevent_initial_call=True,
+    )
+    def set_target(clicks: int | None, group: str | None, text: str | None) -> Any:
+        if not clicks:
+            return no_update
+        who = access.require(Role.EDITOR)
+        if not group or "|" not in group:
+            return components.problems(["choose an SLO and API"])
+        slo_name, api = group.split("|", 1)
+        try:
+            target = s.parse_target(text)
+            data.source().set_target(slo_name, api, target, who.name)
+        except ValueError as exc:
+            return components.problems([str(exc)])
+        except store.Denied:
+            return components.problems(["the dashboard's credentials may not write targets"])
+        shown = "the definition's" if target is None else f"{100 * target:g}%"
+        return components.plain(html.Small(f"{slo_name} · {api}: {shown} from the next cycle", id="slo-target-made",
+                                           className="text-success"))  # fmt: skip
 
     @app.callback(
         Output(f"{p}-silence-result", "children"),

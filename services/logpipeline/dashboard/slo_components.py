@@ -101,6 +101,40 @@ def silence_form(prefix: str) -> Component:
     return row
 
 
+def target_form(prefix: str) -> Component:
+    """An SLO and API (as the table names them), the target in percent (empty: back to the definition's)."""
+    row: Component = dbc.Row(
+        [
+            dbc.Col(dcc.Dropdown(id=f"{prefix}-target-group", placeholder="SLO and API", options=[]), md=6),
+            dbc.Col(dbc.Input(id=f"{prefix}-target-value", placeholder="target % (e.g. 99.95)", type="text"), md=3),
+            dbc.Col(dbc.Button("Set target", id=f"{prefix}-target-set", color="info"), md=3),
+        ],
+        className="g-2 mb-2",
+    )
+    return row
+
+
+def target_options(summaries: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    """One choice per SLO and API the evaluator judged, showing its target now."""
+    return [
+        {"label": f"{r['slo']} · {_api(r['api'])} · {100 * r['target']:g}%", "value": f"{r['slo']}|{r['api']}"}
+        for r in sorted(summaries, key=lambda r: (r["slo"], r["api"]))
+    ]
+
+
+def parse_target(text: str | None) -> float | None:
+    """A percentage from the form as a share; None (empty) resets to the definition's; ValueError naming the field."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text.strip().rstrip("%"))
+    except ValueError:
+        raise ValueError(f"target: expected a percentage such as 99.95, got {text!r}") from None
+    if not 0 < value < 100:
+        raise ValueError(f"target: expected a percentage between 0 and 100 (exclusive), got {value:g}")
+    return value / 100
+
+
 def alert_banner(paging: Sequence[AlertState]) -> list[Component]:
     """A banner while a page-severity alert fires, naming each SLO and API and linking to the SLO page."""
     if not paging:

@@ -1,5 +1,5 @@
 """The SLO page at ``/slos``: budget left per SLO and API (least first), burn rates per window, when each alert fired
-and resolved, active silences and a form to add one (pure layout)."""
+and resolved, a form that sets an SLO's target for one API, active silences and a form to add one (pure layout)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ def layout(**query: str | list[str]) -> Component:
             html.H4("Service-level objectives"),
             html.Small(id=f"{P}-updated", className="text-muted"),
             c.card("Error budgets and burn rates", html.Div(id=f"{P}-table")),
+            c.card(
+                "Targets per API (editors; empty: the definition's)",
+                html.Div([s.target_form(P), html.Div(id=f"{P}-target-result")]),
+            ),
             c.card(
                 "Silences",
                 html.Div([s.silence_form(P), html.Div(id=f"{P}-silence-result"), html.Div(id=f"{P}-silences")]),

@@ -21,7 +21,7 @@ from logpipeline.accounts import directory
 from logpipeline.accounts.roles import Role
 from logpipeline.alerting import state
 from logpipeline.metrics import store
-from support.dashboard import PASSWORD, gunicorn, session
+from support.dashboard import PASSWORD, gunicorn, session, whoami
 from support.moto import MotoServer
 
 PAGES = ["/", "/slos", "/api?name=%2Fapi%2Fv1%2Forders"]
@@ -67,17 +67,6 @@ def silence_request(clicks: int = 1) -> dict[str, Any]:
         "changedPropIds": ["slo-silence-add.n_clicks"],
         "state": [{"id": k, "property": "value", "value": v} for k, v in state_of.items()],
     }
-
-
-def whoami(http: requests.Session, base: str) -> requests.Response:
-    body = {
-        "output": "..whoami.children...signout-csrf.value..",
-        "outputs": [{"id": "whoami", "property": "children"}, {"id": "signout-csrf", "property": "value"}],
-        "inputs": [{"id": "whoami", "property": "id", "value": "whoami"}],
-        "changedPropIds": [],
-        "state": [],
-    }
-    return http.post(f"{base}/_dash-update-component", json=body, timeout=30)
 
 
 def login_form(http: requests.Session, base: str, user: str, password: str, next_path: str = "/") -> requests.Response:

@@ -7,7 +7,6 @@ import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -15,7 +14,7 @@ import requests
 from logpipeline.metrics import store
 from logpipeline.stack.process import free_port
 from support import oidc
-from support.dashboard import ARTIFACTS, chromium, gunicorn
+from support.dashboard import ARTIFACTS, chromium, gunicorn, whoami
 from support.moto import MotoServer
 
 USERS = {
@@ -55,17 +54,6 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             yield url
     finally:
         moto.stop()
-
-
-def whoami(http: requests.Session, base: str) -> Any:
-    body = {
-        "output": "..whoami.children...signout-csrf.value..",
-        "outputs": [{"id": "whoami", "property": "children"}, {"id": "signout-csrf", "property": "value"}],
-        "inputs": [{"id": "whoami", "property": "id", "value": "whoami"}],
-        "changedPropIds": [],
-        "state": [],
-    }
-    return http.post(f"{base}/_dash-update-component", json=body, timeout=30)
 
 
 @pytest.mark.parametrize(("user", "shown"), [("alice", "alice · admin"), ("bob", "bob · editor")])

@@ -155,6 +155,18 @@ def refresh_request(range_name: str, tick: int = 1, apis: Sequence[str] = ()) ->
     }
 
 
+def whoami(http: Any, base: str) -> Any:
+    """The navbar's account callback, as Dash's renderer posts it: who the session belongs to."""
+    body = {
+        "output": "..whoami.children...signout-csrf.value..",
+        "outputs": [{"id": "whoami", "property": "children"}, {"id": "signout-csrf", "property": "value"}],
+        "inputs": [{"id": "whoami", "property": "id", "value": "whoami"}],
+        "changedPropIds": [],
+        "state": [],
+    }
+    return http.post(f"{base}/_dash-update-component", json=body, timeout=30)
+
+
 def ensure_users(endpoint: str, table: str) -> None:
     """The test users (``viewer``, ``editor``, ``admin``, all with ``PASSWORD``) in the table's accounts."""
     ddb = store.client(endpoint)

@@ -73,15 +73,8 @@ def between(ddb: Any, table: str, start_ms: int, end_ms: int) -> list[Annotation
         },
     }
     out: list[Annotation] = []
-    while True:
-        try:
-            page = ddb.query(**request)
-        except Exception as exc:
-            raise store.classify(exc) from exc
-        for item in page.get("Items", []):
-            at, ident = item["sk"]["S"].split("#", 1)
-            api = item.get("api", {}).get("S")
-            out.append(Annotation(ident, int(at), item["kind"]["S"], item["text"]["S"], api, item["by"]["S"]))
-        if "LastEvaluatedKey" not in page:
-            return out
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for item in store.query_all(ddb, request):
+        at, ident = item["sk"]["S"].split("#", 1)
+        api = item.get("api", {}).get("S")
+        out.append(Annotation(ident, int(at), item["kind"]["S"], item["text"]["S"], api, item["by"]["S"]))
+    return out

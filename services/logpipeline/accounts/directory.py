@@ -174,22 +174,7 @@ def remove(ddb: Any, table: str, name: str) -> None:
 
 
 def all_accounts(ddb: Any, table: str) -> list[Account]:
-    request: dict[str, Any] = {
-        "TableName": table_name(table),
-        "KeyConditionExpression": "pk = :p",
-        "ExpressionAttributeValues": {":p": {"S": USER}},
-        "ConsistentRead": True,
-    }
-    out: list[Account] = []
-    while True:
-        try:
-            page = ddb.query(**request)
-        except Exception as exc:
-            raise store.classify(exc) from exc
-        out += [_account(item) for item in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            return out
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return [_account(item) for item in store.partition(ddb, table_name(table), USER)]
 
 
 def session_secret(ddb: Any, table: str) -> bytes:

@@ -101,22 +101,8 @@ def _view(item: dict[str, Any]) -> SavedView:
 
 
 def all_views(ddb: Any, table: str) -> list[SavedView]:
-    request: dict[str, Any] = {
-        "TableName": table_name(table),
-        "KeyConditionExpression": "pk = :p",
-        "ExpressionAttributeValues": {":p": {"S": VIEW}},
-        "ConsistentRead": True,
-    }
-    out: list[SavedView] = []
-    while True:
-        try:
-            page = ddb.query(**request)
-        except Exception as exc:
-            raise store.classify(exc) from exc
-        out += [_view(item) for item in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            return sorted(out, key=lambda v: (v.name.lower(), v.id))
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    views = [_view(item) for item in store.partition(ddb, table_name(table), VIEW)]
+    return sorted(views, key=lambda v: (v.name.lower(), v.id))
 
 
 def views_for(ddb: Any, table: str, user: str) -> list[SavedView]:

@@ -56,29 +56,10 @@ def decode_state(text: str, version: int) -> AlertState:
     return AlertState(**doc, outbox=notice, version=version)
 
 
-def _query(ddb: Any, name: str, pk: str) -> list[dict[str, Any]]:
-    request: dict[str, Any] = {
-        "TableName": name,
-        "KeyConditionExpression": "pk = :p",
-        "ExpressionAttributeValues": {":p": {"S": pk}},
-        "ConsistentRead": True,
-    }
-    items: list[dict[str, Any]] = []
-    while True:
-        try:
-            page = ddb.query(**request)
-        except Exception as exc:
-            raise store.classify(exc) from exc
-        items += page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return items
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def read_states(ddb: Any, table: str) -> dict[str, AlertState]:
     """Every alert's state by group (``<slo>|<api>``): one Query."""
     out = {}
-    for item in _query(ddb, table_name(table), ALERT):
+    for item in store.partition(ddb, table_name(table), ALERT):
         state = decode_state(item["doc"]["S"], int(item["version"]["N"]))
         out[state.group] = state
     return out
@@ -109,7 +90,7 @@ def write_state(ddb: Any, table: str, state: AlertState) -> AlertState:
 def read_targets(ddb: Any, table: str) -> dict[tuple[str, str], float]:
     """Per-API targets set from the dashboard, by (SLO, API): they replace the definition's target for that API."""
     out = {}
-    for item in _query(ddb, table_name(table), TARGET):
+    for item in store.partition(ddb, table_name(table), TARGET):
         slo_name, api = item["sk"]["S"].split("|", 1)
         out[(slo_name, api)] = float(item["target"]["N"])
     return out
@@ -131,7 +112,7 @@ def write_target(ddb: Any, table: str, slo_name: str, api: str, target: float | 
 
 
 def read_silences(ddb: Any, table: str) -> list[Silence]:
-    return [Silence(**orjson.loads(item["doc"]["S"])) for item in _query(ddb, table_name(table), SILENCE)]
+    return [Silence(**orjson.loads(item["doc"]["S"])) for item in store.partition(ddb, table_name(table), SILENCE)]
 
 
 def add_silence(ddb: Any, table: str, silence: Silence) -> Silence:
@@ -185,7 +166,7 @@ def write_summaries(ddb: Any, table: str, summaries: list[dict[str, Any]], now_m
 
 def read_summaries(ddb: Any, table: str) -> tuple[int | None, list[dict[str, Any]]]:
     """(when, summaries) of the newest cycle that wrote them (None, []: none yet)."""
-    items = _query(ddb, table_name(table), SUMMARY)
+    items = store.partition(ddb, table_name(table), SUMMARY)
     if not items:
         return None, []
     newest = max(int(item["at"]["N"]) for item in items)

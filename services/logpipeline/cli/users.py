@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -67,37 +68,37 @@ def list_users(endpoint: str | None = ENDPOINT) -> None:
     console.print(out)
 
 
+def _change(endpoint: str | None, change: Callable[[Any, str], object], done: str) -> None:
+    """Run ``change(ddb, table)``; an error naming the problem exits 2."""
+    try:
+        change(*_ddb(endpoint))
+    except (ValueError, store.Denied) as exc:
+        raise _fail(exc) from None
+    console.print(done, highlight=False)
+
+
 @app.command("set-role")
 def set_role(name: str, role: str, endpoint: str | None = ENDPOINT) -> None:
     """Change a user's role (their sessions end)."""
     try:
         chosen = roles.parse(role)
-        ddb, table = _ddb(endpoint)
-        directory.set_role(ddb, table, name, chosen)
-    except (ValueError, store.Denied) as exc:
+    except ValueError as exc:
         raise _fail(exc) from None
-    console.print(f"{name} is now {chosen.label}", highlight=False)
+    _change(endpoint, lambda ddb, table: directory.set_role(ddb, table, name, chosen), f"{name} is now {chosen.label}")
 
 
 @app.command("set-password")
 def set_password(name: str, password_stdin: bool = STDIN, endpoint: str | None = ENDPOINT) -> None:
     """Change a user's password (their sessions end)."""
+    secret = _password(password_stdin)
     try:
-        secret = _password(password_stdin)
         passwords.check(secret)
-        ddb, table = _ddb(endpoint)
-        directory.set_password(ddb, table, name, secret)
-    except (ValueError, store.Denied) as exc:
+    except ValueError as exc:
         raise _fail(exc) from None
-    console.print(f"new password for {name}", highlight=False)
+    _change(endpoint, lambda ddb, table: directory.set_password(ddb, table, name, secret), f"new password for {name}")
 
 
 @app.command("remove")
 def remove(name: str, endpoint: str | None = ENDPOINT) -> None:
     """Remove a user (their sessions end)."""
-    try:
-        ddb, table = _ddb(endpoint)
-        directory.remove(ddb, table, name)
-    except (ValueError, store.Denied) as exc:
-        raise _fail(exc) from None
-    console.print(f"removed {name}", highlight=False)
+    _change(endpoint, lambda ddb, table: directory.remove(ddb, table, name), f"removed {name}")

@@ -195,6 +195,31 @@ def init_table(ddb: Any, table: str) -> list[str]:
     )
 
 
+def query_all(ddb: Any, request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every item a Query answers, page after page (errors classified)."""
+    request = dict(request)
+    items: list[dict[str, Any]] = []
+    while True:
+        try:
+            page = ddb.query(**request)
+        except Exception as exc:
+            raise classify(exc) from exc
+        items += page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return items
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def partition(ddb: Any, table: str, pk: str) -> list[dict[str, Any]]:
+    """Every item of one partition of a pk/sk table, with a consistent read."""
+    return query_all(ddb, {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :p",
+        "ExpressionAttributeValues": {":p": {"S": pk}},
+        "ConsistentRead": True,
+    })  # fmt: skip
+
+
 def ensure_keyed_table(ddb: Any, name: str) -> bool:
     """Create an on-demand pk/sk table (``layout.keyed_table``) if it is missing; True when it was created."""
     if describe(ddb, name) is not None:

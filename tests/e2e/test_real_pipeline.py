@@ -239,13 +239,13 @@ def test_faults_with_real_pods_lose_nothing(real_node: runner.Node, run: Run) ->
     real_node.cp.kubectl("delete", "deployment", f"{NAME}-dashboard", "-n", run.ns, "--wait=false")
     time.sleep(10)
     real_node.cp.kubectl("delete", "pod", "-n", run.ns, f"{NAME}-hdfs-namenode-0", "--wait=false")
+
+    def dashboard_available() -> bool:
+        got = real_node.cp.kubectl("get", "deployment", f"{NAME}-dashboard", "-n", run.ns, "-o", "json", check=False)
+        return got.returncode == 0 and json.loads(got.stdout).get("status", {}).get("availableReplicas") == 2
+
     restored = wait_for(
-        lambda: (
-            _json(real_node, "get", "deployment", f"{NAME}-dashboard", "-n", run.ns)
-            .get("status", {})
-            .get("availableReplicas")
-            == 2
-        ),
+        dashboard_available,  # NotFound until the operator has recreated it
         180,
         "the dashboard Deployment restored by the operator",
         fail=False,

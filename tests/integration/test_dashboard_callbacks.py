@@ -211,5 +211,5 @@ def test_health_and_metrics_answer_only_on_their_own_port_when_one_is_set(monkey
     own = client.get("/metrics", environ_overrides={"SERVER_PORT": "9112"})
     assert own.status_code == 200 and "logpipeline_dashboard" in own.text
     assert client.get("/healthz", environ_overrides={"SERVER_PORT": "9112"}).status_code == 200
-    page = client.get("/", environ_overrides={"SERVER_PORT": "8050"})
+    page = client.get("/", environ_overrides={"SERVER_PORT": "8050"}, headers={"Accept": "text/html"})
     assert page.status_code == 302 and page.headers["Location"].startswith("/auth/login")

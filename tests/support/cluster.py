@@ -61,6 +61,8 @@ def running_operator(cp: runner.ControlPlane, resync_seconds: float) -> Iterator
         "KUBECONFIG": str(cp.kubeconfig),
         "LOGPIPELINE_OPERATOR_RESYNC_SECONDS": str(resync_seconds),
         "LOGPIPELINE_OPERATOR_WORKERS": "8",
+        # as the chart's operator.allowedSecrets: the Secret the alerting test's webhook references
+        "LOGPIPELINE_OPERATOR_ALLOWED_SECRETS": "hook-key",
     }
     cmd = [sys.executable, "-m", "logpipeline_operator", "--all-namespaces", f"--liveness={liveness}"]
     process.spawn(cmd, pidfile, log, env=env)

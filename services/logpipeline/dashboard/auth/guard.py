@@ -1,5 +1,5 @@
 """The guard in front of every route: without a session a page redirects to sign-in and anything else (callbacks,
-layouts, scripts, downloads) answers 401; a state-changing request needs the session's CSRF token, in the
+layouts, scripts, downloads, the HTTP API under ``/api/``) answers 401; a state-changing request needs the session's CSRF token, in the
 ``X-CSRFToken`` header (Dash's renderer sends the ``_csrf_token`` cookie there) or a form's ``csrf_token`` field.
 ``/healthz``, ``/readyz``, ``/metrics``, the sign-in page and sign-out (which checks its own token) stay open."""
 
@@ -15,6 +15,7 @@ from logpipeline.dashboard.auth.session import WARMUP, Sessions
 
 OPEN = frozenset({"/healthz", "/readyz", "/metrics", "/auth/login", "/auth/logout", "/assets/bootstrap-darkly.min.css"})
 OPEN_PREFIXES = ("/auth/oidc/",)
+API_PREFIXES = ("/_", "/api/")  # Dash's own routes and the HTTP API: 401, never a redirect to a page
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_COOKIE, CSRF_HEADER, CSRF_FIELD = "_csrf_token", "X-CSRFToken", "csrf_token"
 
@@ -38,7 +39,9 @@ def install(server: flask.Flask, sessions: Sessions) -> None:
         who = sessions.current()
         if who is None:
             page = (
-                request.method == "GET" and not request.path.startswith("/_") and request.accept_mimetypes.accept_html
+                request.method == "GET"
+                and not request.path.startswith(API_PREFIXES)
+                and request.accept_mimetypes.accept_html
             )
             if page:
                 return flask.redirect(f"/auth/login?next={quote(request.full_path.rstrip('?'), safe='/')}")

@@ -29,13 +29,15 @@ from logpipeline.dashboard import (
     data,
     settings_callbacks,
     slo_callbacks,
+    tail_callbacks,
     telemetry,
     user_data,
 )
 from logpipeline.dashboard.auth import callbacks as auth_callbacks
 from logpipeline.dashboard.auth import setup as auth
 from logpipeline.dashboard.auth.session import WARMUP
-from logpipeline.dashboard.pages import api, overview, settings, slos
+from logpipeline.dashboard.pages import api, overview, settings, slos, tail
+from logpipeline.dashboard.tail import stream as live_tail
 
 ASSETS = Path(__file__).with_name("assets")
 log = logging.getLogger("logpipeline.dashboard")
@@ -73,6 +75,9 @@ def create() -> Dash:
         "settings", path=settings.PATH, layout=settings.layout, title="Settings · Log Realtime Analysis"
     )
     dash.register_page(  # type: ignore[no-untyped-call]
+        "tail", path=tail.PATH, layout=tail.layout, title="Live tail · Log Realtime Analysis"
+    )
+    dash.register_page(  # type: ignore[no-untyped-call]
         "slos", path=slos.PATH, layout=slos.layout, title="SLOs · Log Realtime Analysis"
     )
     app.layout = html.Div(
@@ -82,10 +87,12 @@ def create() -> Dash:
     callbacks.register(app)
     slo_callbacks.register(app)
     settings_callbacks.register(app)
+    tail_callbacks.register(app)
     auth_callbacks.register(app)
     server = app.server
     auth.install(server, lambda: (data.source().ddb, data.source().settings.table))
     annotations_api.install(server)
+    live_tail.install(server)
 
     def elsewhere() -> Response | None:
         """With a port of their own, the health and metrics endpoints answer there alone."""

@@ -37,6 +37,7 @@ def navbar() -> Component:
         children=[
             dbc.NavItem(dbc.NavLink("Overview", href="/")),
             dbc.NavItem(dbc.NavLink("SLOs", href="/slos")),
+            dbc.NavItem(dbc.NavLink("Live tail", href="/tail")),
             dbc.NavItem(dbc.NavLink("Settings", href="/settings")),
             dbc.NavItem(account_menu()),
         ],
@@ -243,6 +244,11 @@ def problems(messages: Sequence[str]) -> list[Component]:
 
 def graph(graph_id: str) -> Component:
     return dcc.Graph(id=graph_id, figure=figures.empty(), config={"displaylogo": False})
+
+
+def minute_link(graph_id: str) -> Component:
+    """Filled when a point of the graph is clicked: a link to that minute's logs (``tail_callbacks``)."""
+    return dcc.Link("", id=f"{graph_id}-minute", href="/tail", className="small")
 
 
 def card(title: str, body: Component) -> Component:

@@ -154,6 +154,7 @@ def level_series(starts: Sequence[int], series: dict[str, list[int]], zone: str 
             "name": level,
             "x": x,
             "y": np.asarray(series.get(level, []), dtype=np.int64),
+            "customdata": np.asarray(starts, dtype=np.int64),  # the bucket's start: "logs of this minute"
             "line": {"color": LEVEL_COLORS[level]},
         }
         for level in LOG_LEVELS
@@ -171,6 +172,7 @@ def latency_percentiles(buckets: Sequence[Bucket], zone: str = "UTC") -> Figure:
             "name": q,
             "x": x,
             "y": numbers([getattr(b, q) if b.count else None for b in buckets]),
+            "customdata": np.asarray([b.start for b in buckets], dtype=np.int64),
         }
         for q in ("p50", "p95", "p99")
     ]
@@ -185,6 +187,7 @@ def error_series(starts: Sequence[int], series: dict[str, list[int]], zone: str 
             "name": level,
             "x": x,
             "y": np.asarray(series.get(level, []), dtype=np.int64),
+            "customdata": np.asarray(starts, dtype=np.int64),
             "marker": {"color": LEVEL_COLORS[level]},
         }
         for level in ("ERROR", "CRITICAL")

@@ -2,7 +2,8 @@
 
 ``gunicorn -c python:logpipeline.dashboard.gunicorn_conf logpipeline.dashboard.app:server``;
 ``LOGPIPELINE_DASHBOARD_BIND`` (default 127.0.0.1:8050), ``LOGPIPELINE_DASHBOARD_WORKERS`` (2),
-``LOGPIPELINE_DASHBOARD_THREADS`` (4), ``LOGPIPELINE_DASHBOARD_TIMEOUT`` (60 s). Workers share nothing but
+``LOGPIPELINE_DASHBOARD_THREADS`` (4, plus one per live tail a worker may serve:
+``LOGPIPELINE_DASHBOARD_LIVE_TAILS``, default 4), ``LOGPIPELINE_DASHBOARD_TIMEOUT`` (60 s). Workers share nothing but
 the Prometheus files of ``PROMETHEUS_MULTIPROC_DIR`` (created when unset), so /metrics sums all workers.
 """
 
@@ -13,11 +14,14 @@ import shutil
 import tempfile
 from typing import Any
 
+from logpipeline import contracts
 from logpipeline.dashboard.settings import env_int
 
 bind = os.environ.get("LOGPIPELINE_DASHBOARD_BIND", "127.0.0.1:8050")
 workers = env_int("LOGPIPELINE_DASHBOARD_WORKERS", 2, 1)
-threads = env_int("LOGPIPELINE_DASHBOARD_THREADS", 4, 1)
+threads = env_int("LOGPIPELINE_DASHBOARD_THREADS", 4, 1) + env_int(
+    contracts.ENV_DASHBOARD_LIVE_TAILS, contracts.DASHBOARD_LIVE_TAILS, 0
+)
 timeout = env_int("LOGPIPELINE_DASHBOARD_TIMEOUT", 60, 1)
 graceful_timeout = 20
 keepalive = 5

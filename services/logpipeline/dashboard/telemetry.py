@@ -9,6 +9,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -37,3 +38,14 @@ def exposition() -> tuple[bytes, str]:
 SIGN_INS = Counter(
     "logpipeline_dashboard_sign_ins", "sign-in attempts by result (ok, refused, error) and how", ["result", "how"]
 )
+
+TAILS_OPEN = Gauge("logpipeline_dashboard_live_tails", "live tails open", multiprocess_mode="livesum")
+TAILS_REFUSED = Counter(
+    "logpipeline_dashboard_live_tails_refused", "live tails refused: the worker's limit was reached"
+)
+TAIL_SCANNED = Counter("logpipeline_dashboard_live_records_scanned", "input records read by the live-tail consumers")
+TAIL_SENT = Counter("logpipeline_dashboard_live_lines_sent", "lines sent to live tails")
+TAIL_SAMPLED_OUT = Counter(
+    "logpipeline_dashboard_live_lines_sampled_out", "matching lines not sent: over a tail's lines per second"
+)
+TAIL_ERRORS = Counter("logpipeline_dashboard_live_errors", "live-tail read errors (broker or topic unreachable)")

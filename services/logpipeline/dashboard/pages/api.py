@@ -46,8 +46,18 @@ def layout(user: prefs.Prefs | None = None, /, **query: str | list[str]) -> Comp
             dbc.Row(id=f"{P}-stats", className="g-2 mb-3"),
             dbc.Row(
                 [
-                    dbc.Col(c.card("Latency percentiles", c.graph(f"{P}-latency")), md=6),
-                    dbc.Col(c.card("Errors (ERROR, CRITICAL)", c.graph(f"{P}-errors")), md=6),
+                    dbc.Col(
+                        c.card(
+                            "Latency percentiles", html.Div([c.graph(f"{P}-latency"), c.minute_link(f"{P}-latency")])
+                        ),
+                        md=6,
+                    ),
+                    dbc.Col(
+                        c.card(
+                            "Errors (ERROR, CRITICAL)", html.Div([c.graph(f"{P}-errors"), c.minute_link(f"{P}-errors")])
+                        ),
+                        md=6,
+                    ),
                 ]
             ),
         ]

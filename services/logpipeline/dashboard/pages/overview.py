@@ -23,7 +23,13 @@ def panels(chosen: tuple[str, ...]) -> list[Component]:
         "levels": (c.card("Log levels", c.graph(f"{P}-levels")), 4),
         "top-errors": (c.card("Top 5 error-prone APIs", html.Div(id=f"{P}-top-errors")), 4),
         "latency": (c.card("Response time by API (avg, p95) — click an API", c.graph(f"{P}-latency")), 6),
-        "series": (c.card("Log counts over time", c.graph(f"{P}-series")), 6),
+        "series": (
+            c.card(
+                "Log counts over time — click a point for its logs",
+                html.Div([c.graph(f"{P}-series"), c.minute_link(f"{P}-series")]),
+            ),
+            6,
+        ),
     }
     order = [*chosen, *(name for name in prefs.PANELS if name not in chosen)]
     return [

@@ -1,0 +1,95 @@
+"""A live-tail reader for the tests and benchmarks: opens ``/api/v1/tail`` with a signed-in session, reads its
+server-sent events in a thread and keeps every line with the moment it arrived; a producer of marked events."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import requests
+from confluent_kafka import Producer
+
+from logpipeline.events import codec
+
+
+class Tail:
+    def __init__(self, http: requests.Session, base: str, params: Mapping[str, str | Sequence[str]]) -> None:
+        self.response = http.get(f"{base}/api/v1/tail", params=params, stream=True, timeout=(10, 30))
+        self.status = self.response.status_code
+        self.lines: list[tuple[float, dict[str, Any]]] = []
+        self.counts: dict[str, int] = {}
+        self.problems: list[str] = []
+        self.ready = threading.Event()
+        self.closed = threading.Event()
+        self.lock = threading.Lock()
+        if self.status == 200:
+            threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        text = ""
+        try:
+            for chunk in self.response.iter_content(chunk_size=None, decode_unicode=True):
+                now = time.time()
+                text += chunk
+                while "\n\n" in text:
+                    block, text = text.split("\n\n", 1)
+                    kind, data = "message", ""
+                    for line in block.split("\n"):
+                        if line.startswith("event: "):
+                            kind = line[7:]
+                        elif line.startswith("data: "):
+                            data += line[6:]
+                    if data:
+                        self._handle(kind, json.loads(data), now)
+        except Exception:  # the test closed the stream
+            pass
+        finally:
+            self.closed.set()
+
+    def _handle(self, kind: str, data: Any, now: float) -> None:
+        with self.lock:
+            if kind == "lines":
+                self.lines += [(now, line) for line in data]
+            elif kind == "counts":
+                self.counts = data
+            elif kind == "ready":
+                self.ready.set()
+            elif kind == "problem" and data.get("message"):
+                self.problems.append(data["message"])
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        assert self.status == 200, f"HTTP {self.status}: {self.response.text[:300]}"
+        assert self.ready.wait(timeout), f"the tail was not ready within {timeout} s: {self.problems}"
+
+    def wait_counts(self, done: Any, timeout: float = 30) -> dict[str, int]:
+        """Waits until ``done(counts)``; returns the counts (a snapshot consistent with the lines received)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                counts = dict(self.counts)
+            if counts and done(counts):
+                return counts
+            time.sleep(0.1)
+        raise AssertionError(f"counts never reached the condition: {self.counts}, problems {self.problems}")
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def marked(marker: str, sent_at: float, api: str = "/api/v1/tail-test", level: str = "INFO") -> bytes:
+    """A valid event whose message holds the marker and the moment it was sent."""
+    now = int(sent_at * 1000)
+    return codec.encode({"id": uuid.uuid4().hex, "timestamp": now, "api": api, "response_time": 3.0,
+                         "status_code": 200, "log_level": level, "message": f"{marker} sent={sent_at:.6f}"})  # fmt: skip
+
+
+def producer(bootstrap: str) -> Producer:
+    return Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, "acks": "all"})
+
+
+def sent_at(line: Mapping[str, Any]) -> float:
+    return float(str(line["text"]).split("sent=", 1)[1].split('"', 1)[0])

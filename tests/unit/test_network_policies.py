@@ -39,9 +39,12 @@ ALLOWED = [
     ("spark", pod("hdfs-namenode"), 8020), ("spark", pod("hdfs-datanode"), 9866),
     ("correction", pod("hdfs-namenode"), 8020), ("hdfs-datanode", pod("hdfs-namenode"), 8020),
     ("spark", pod("spark"), 41234), ("spark", INTERNET, 443), ("sink", DNS, 53),
+    # the live tail reads the input; "logs of this minute" reads the archive through WebHDFS
+    ("dashboard", KAFKA, 9094), ("dashboard", pod("hdfs-namenode"), 9870), ("dashboard", pod("hdfs-datanode"), 9864),
 ]  # fmt: skip
 REFUSED = [
-    ("dashboard", KAFKA, 9094), ("dynamodb", KAFKA, 9094), ("sink", KAFKA, 9092), ("sink", pod("hdfs-namenode"), 8020),
+    ("dashboard", pod("hdfs-namenode"), 8020), ("dynamodb", KAFKA, 9094), ("sink", KAFKA, 9092),
+    ("sink", pod("hdfs-namenode"), 8020), ("dashboard", KAFKA, 9092),
     ("dashboard", pod("hdfs-datanode"), 9866), ("generator", pod("dynamodb"), 8000), ("sink", INTERNET, 443),
     ("dashboard", INTERNET, 80), ("sink", pod("spark"), 7078), ("dynamodb", pod("sink"), 9108),
     ("spark", KAFKA, 22), ("hdfs-namenode", INTERNET, 443), ("sink", pod("dynamodb", instance="other"), 8000),

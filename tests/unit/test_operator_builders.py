@@ -83,7 +83,7 @@ class TestConfigMap:
         assert secrets == {
             "sink": {"writer", "lp1-kafka-sink"},
             "correct": {"writer", "lp1-kafka-correction"},
-            "dashboard": {"reader"},
+            "dashboard": {"reader", "lp1-kafka-dashboard"},  # its Kafka user only reads the input (live tail)
         }
 
 
@@ -230,7 +230,12 @@ class TestDashboardDeployment:
         dep = dashboard.build_dashboard_deployment(pipeline(dashboard={"gunicorn": {"workers": 3, "threads": 8}}))
         cmd = dep["spec"]["template"]["spec"]["containers"][0]["command"]
         assert (
-            cmd[0] == "gunicorn" and cmd[cmd.index("--workers") + 1] == "3" and cmd[cmd.index("--threads") + 1] == "8"
+            cmd[0] == "gunicorn" and cmd[cmd.index("--workers") + 1] == "3" and cmd[cmd.index("--threads") + 1] == "12"
+        )  # 8 for pages and callbacks, 4 for the live tails a worker serves at most (liveTail.perWorker)
+        env = {e["name"]: e.get("value") for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert (
+            env["LOGPIPELINE_DASHBOARD_LIVE_TAILS"] == "4"
+            and env["LOGPIPELINE_DASHBOARD_LIVE_LINES_PER_SECOND"] == "500"
         )
         assert "replicas" not in dep["spec"]
 
@@ -413,7 +418,8 @@ class TestKafkaUsers:
     def test_each_client_gets_a_user_allowed_its_own_topics_and_group_only(self) -> None:
         lp = pipeline(generator={"enabled": True})
         users = {u["metadata"]["name"]: u for u in kafka.build_kafka_users(lp)}
-        assert sorted(users) == ["lp1-kafka-correction", "lp1-kafka-generator", "lp1-kafka-sink", "lp1-kafka-spark"]
+        assert sorted(users) == ["lp1-kafka-correction", "lp1-kafka-dashboard", "lp1-kafka-generator",
+                                 "lp1-kafka-sink", "lp1-kafka-spark"]  # fmt: skip
         assert all(u["metadata"]["labels"]["strimzi.io/cluster"] == "logpipeline-kafka" for u in users.values())
 
         def grants(user: str) -> set[tuple[str, str, str]]:
@@ -428,6 +434,9 @@ class TestKafkaUsers:
         assert ("topic", "logging_info", "Write") not in grants("lp1-kafka-spark")
         assert ("group", "lp1-sink", "Read") in grants("lp1-kafka-sink")
         assert not any(kind == "topic" and name == "logging_info" for kind, name, _ in grants("lp1-kafka-sink"))
+        # the live tail: read the input, under group ids that start with its user's name, nothing else
+        assert grants("lp1-kafka-dashboard") == {("topic", "logging_info", "Read"), ("topic", "logging_info", "Describe"),
+                                                 ("group", "lp1-kafka-dashboard", "Read")}  # fmt: skip
         assert grants("lp1-kafka-correction") == {
             ("topic", "agg_logging_info", "Write"),
             ("topic", "agg_logging_info", "Describe"),

@@ -28,6 +28,10 @@ class TestServices:
         correction = services[3]
         assert correction.argv[correction.argv.index("--every") + 1] == "300.0"
         assert correction.argv[correction.argv.index("--archive-root") + 1] == settings.hdfs_url
+        # the dashboard reads back the archive the job writes ("logs of this minute")
+        assert services[1].env["LOGPIPELINE_ARCHIVE_ROOT"] == settings.hdfs_url
+        local = processes.services(settings, processes.Options(archive="local"), python="py", cli="lp")[1]
+        assert local.env["LOGPIPELINE_ARCHIVE_ROOT"] == (settings.state / "archive").as_uri()
 
     def test_the_correction_service_can_be_left_out(self, settings: Settings) -> None:
         services = processes.services(settings, processes.Options(correct_every=0), python="py", cli="lp")

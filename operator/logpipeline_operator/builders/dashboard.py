@@ -6,7 +6,7 @@ import json
 
 from logpipeline import contracts
 from logpipeline_operator import constants as c
-from logpipeline_operator.builders import common
+from logpipeline_operator.builders import common, kafka
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
 from logpipeline_operator.builders.config import credentials_env
 
@@ -64,6 +64,8 @@ def build_dashboard_deployment(lp: Body) -> Manifest:
     """With autoscaling on, replicas are left to the HPA (never fought over by server-side apply)."""
     spec = spec_of(lp)
     dash = spec["dashboard"]
+    live = dash.get("liveTail") or {"perWorker": contracts.DASHBOARD_LIVE_TAILS,
+                                     "linesPerSecond": contracts.DASHBOARD_LIVE_LINES_PER_SECOND}  # fmt: skip
     command = [
         "gunicorn",
         # JSON logs and /metrics summed over workers; the options below take precedence over its env defaults.
@@ -71,8 +73,8 @@ def build_dashboard_deployment(lp: Body) -> Manifest:
         "python:logpipeline.dashboard.gunicorn_conf",
         "--workers",
         str(dash["gunicorn"]["workers"]),
-        "--threads",
-        str(dash["gunicorn"]["threads"]),
+        "--threads",  # a thread for each live tail a worker may serve, besides those for pages and callbacks
+        str(dash["gunicorn"]["threads"] + live["perWorker"]),
         "--bind",
         f"0.0.0.0:{c.DASHBOARD_PORT}",
         "--bind",
@@ -96,6 +98,9 @@ def build_dashboard_deployment(lp: Body) -> Manifest:
         env=[
             *credentials_env(lp, read_only=True),
             {"name": contracts.ENV_DASHBOARD_METRICS_PORT, "value": str(contracts.DASHBOARD_METRICS_PORT)},
+            {"name": contracts.ENV_DASHBOARD_LIVE_TAILS, "value": str(live["perWorker"])},
+            {"name": contracts.ENV_DASHBOARD_LIVE_LINES_PER_SECOND, "value": str(live["linesPerSecond"])},
+            *kafka.client_env(lp, COMPONENT),  # the live tail reads the input topic as the dashboard's own user
             *auth_env,
         ],
         env_from=common.config_env(lp),

@@ -128,6 +128,11 @@ def user_acls(lp: Body) -> dict[str, list[Manifest]]:
             _acl("group", sink_group(lp), ["Read"]),
         ],
     }
+    # The live tail reads the input from its end, with a group id that starts with the user's name and never joins.
+    users["dashboard"] = [
+        _acl("topic", topics[contracts.INPUT], read),
+        _acl("group", user_name(lp, "dashboard"), ["Read"], "prefix"),
+    ]
     if spec["generator"]["enabled"]:
         users["generator"] = [_acl("topic", topics[contracts.INPUT], write)]
     if spec["correction"]["enabled"] and spec["archive"]["enabled"]:

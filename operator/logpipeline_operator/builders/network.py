@@ -20,7 +20,7 @@ from logpipeline_operator.builders.common import Body, Manifest, child_name, met
 
 COMPONENT = "network"
 SPARK, SINK, DASHBOARD = spark.COMPONENT, sink.COMPONENT, dashboard.COMPONENT
-KAFKA_CLIENTS = (SPARK, SINK, generator.COMPONENT, correction.COMPONENT)
+KAFKA_CLIENTS = (SPARK, SINK, generator.COMPONENT, correction.COMPONENT, DASHBOARD)  # the dashboard: live tail
 ANYWHERE: list[Manifest] = [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}]
 IN_CLUSTER: list[Manifest] = [{"namespaceSelector": {}}]
 DNS: list[Manifest] = [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]
@@ -130,6 +130,9 @@ def build_network_policies(lp: Body) -> list[Manifest]:
         hdfs_ports = [*hdfs.NAMENODE_PORTS.values(), *hdfs.DATANODE_PORTS.values()]
         servers = [hdfs.NAMENODE, hdfs.DATANODE]
         out += _between(lp, "hdfs", [SPARK, correction.COMPONENT], servers, hdfs_ports)
+        # The dashboard reads a minute of the raw archive through WebHDFS (NameNode, then the DataNode it names).
+        webhdfs = [hdfs.NAMENODE_PORTS["http"], hdfs.DATANODE_PORTS["http"]]
+        out += _between(lp, "dashboard-hdfs", [DASHBOARD], servers, webhdfs)
         # NameNode and DataNodes: registration, heartbeats, block reports, replication between DataNodes.
         out += _between(lp, "hdfs-cluster", servers, servers, hdfs_ports)
     return out

@@ -81,6 +81,8 @@ def services(settings: Settings, options: Options, python: str, cli: str) -> lis
                     contracts.ENV_SINK_METRICS_URL: f"http://{host}:{p.sink_http}/metrics",
                     contracts.ENV_JOB_METRICS_URL: f"http://{host}:{p.spark_http}/metrics",
                     contracts.ENV_DASHBOARD_ADMIN_PASSWORD_FILE: str(admin_password_file(settings)),
+                    # "logs of this minute" reads the raw archive (hdfs:// through WebHDFS, or local files)
+                    contracts.ENV_ARCHIVE_ROOT: archive_root(settings, options),
                 },
             )
         )

@@ -80,10 +80,12 @@ class Tail:
         self.response.close()
 
 
-def marked(marker: str, sent_at: float, api: str = "/api/v1/tail-test", level: str = "INFO") -> bytes:
-    """A valid event whose message holds the marker and the moment it was sent."""
-    now = int(sent_at * 1000)
-    return codec.encode({"id": uuid.uuid4().hex, "timestamp": now, "api": api, "response_time": 3.0,
+def marked(
+    marker: str, sent_at: float, api: str = "/api/v1/tail-test", level: str = "INFO", at_ms: int | None = None
+) -> bytes:
+    """A valid event whose message holds the marker and the moment it was sent; stamped then, or at ``at_ms``."""
+    stamp = int(sent_at * 1000) if at_ms is None else at_ms
+    return codec.encode({"id": uuid.uuid4().hex, "timestamp": stamp, "api": api, "response_time": 3.0,
                          "status_code": 200, "log_level": level, "message": f"{marker} sent={sent_at:.6f}"})  # fmt: skip
 
 

@@ -159,7 +159,7 @@ def level_series(starts: Sequence[int], series: dict[str, list[int]], zone: str 
         }
         for level in LOG_LEVELS
     ]
-    return _figure(lines, 320, yaxis={"title": {"text": "events"}}, xaxis={"title": {"text": zone}})
+    return _figure(lines, 320, yaxis={"title": {"text": "events"}}, xaxis={"title": {"text": zone}}, hovermode="x")
 
 
 def latency_percentiles(buckets: Sequence[Bucket], zone: str = "UTC") -> Figure:
@@ -176,7 +176,7 @@ def latency_percentiles(buckets: Sequence[Bucket], zone: str = "UTC") -> Figure:
         }
         for q in ("p50", "p95", "p99")
     ]
-    return _figure(lines, 320, yaxis={"title": {"text": "ms"}}, xaxis={"title": {"text": zone}})
+    return _figure(lines, 320, yaxis={"title": {"text": "ms"}}, xaxis={"title": {"text": zone}}, hovermode="x")
 
 
 def error_series(starts: Sequence[int], series: dict[str, list[int]], zone: str = "UTC") -> Figure:
@@ -192,4 +192,6 @@ def error_series(starts: Sequence[int], series: dict[str, list[int]], zone: str 
         }
         for level in ("ERROR", "CRITICAL")
     ]
-    return _figure(bars, 320, barmode="stack", yaxis={"title": {"text": "events"}}, xaxis={"title": {"text": zone}})
+    return _figure(
+        bars, 320, barmode="stack", yaxis={"title": {"text": "events"}}, xaxis={"title": {"text": zone}}, hovermode="x"
+    )

@@ -36,6 +36,7 @@ class Line:
     status: int | None
     text: str
     invalid: str | None = None  # why the pipeline refuses the record
+    folded: str = ""  # the text in lower case, made once for every tail's substring filter
 
     def wire(self, partition: int, offset: int) -> dict[str, Any]:
         out: dict[str, Any] = {"t": self.at, "api": self.api, "level": self.level, "status": self.status,
@@ -68,7 +69,7 @@ class Filter:
             line.status in self.statuses or (line.status is not None and line.status // 100 in self.classes)
         ):
             return False
-        return not self.text or self.text in line.text.lower()
+        return not self.text or self.text in (line.folded or line.text.lower())
 
     def query(self) -> dict[str, list[str]]:
         """The filter as query parameters (``parse`` reads them back)."""
@@ -114,5 +115,5 @@ def line_of(raw: bytes | None) -> Line:
         return Line(None, None, None, None, text, "the record has no value")
     event = codec.parse(raw)
     if isinstance(event, codec.Invalid):
-        return Line(None, None, None, None, text, event.reason)
-    return Line(event["timestamp"], event["api"], event["log_level"], event["status_code"], text)
+        return Line(None, None, None, None, text, event.reason, text.lower())
+    return Line(event["timestamp"], event["api"], event["log_level"], event["status_code"], text, None, text.lower())

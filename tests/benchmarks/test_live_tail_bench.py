@@ -62,6 +62,7 @@ def test_records_per_second_one_core_filters() -> None:
     parse = rate_of(lambda: [filters.line_of(r) for r in raw], len(raw))
     subs = [Subscription(filters.parse({k: [v] for k, v in FILTERED[i % len(FILTERED)].items()}), 500.0)
             for i in range(TAILS)]  # fmt: skip
+
     def offer(to: list[Subscription]) -> None:
         for sub in to:
             sub.offer(parsed)

@@ -5,9 +5,11 @@ the HTTP API and the CLI marking the series."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import os
+import struct
 import subprocess
 import sys
 import urllib.parse
@@ -174,6 +176,55 @@ def test_each_panels_csv_equals_what_the_page_shows(world: World) -> None:
         latency = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text())))
         assert {r["api"]: int(r["events"]) for r in latency} == expected.count  # every API, exactly
         assert got.value.suggested_filename.startswith("logpipeline-latency-")
+
+
+REGIONS_JS = """async ([b64, ids]) => {
+  const img = new Image();
+  img.src = "data:image/png;base64," + b64;
+  await img.decode();
+  const canvas = document.createElement("canvas");
+  canvas.width = img.width;
+  canvas.height = img.height;
+  const ctx = canvas.getContext("2d");
+  ctx.drawImage(img, 0, 0);
+  const root = document.getElementById("_pages_content").getBoundingClientRect(), k = window.devicePixelRatio;
+  const out = {};
+  for (const id of ids) {
+    const r = document.getElementById(id).getBoundingClientRect();
+    const d = ctx.getImageData(Math.round((r.left - root.left) * k), Math.round((r.top - root.top) * k),
+                               Math.max(1, Math.round(r.width * k)), Math.max(1, Math.round(r.height * k))).data;
+    const colours = new Set();
+    for (let i = 0; i < d.length; i += 4) colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    out[id] = colours.size;
+  }
+  return out;
+}"""
+
+
+def test_the_page_downloads_as_one_png_with_its_charts_and_figures(world: World) -> None:
+    expected = truth(world.select(["recent", "hour", "old"]))
+    with gunicorn(world.table, world.endpoint) as base, chromium() as browser:
+        page = browser.new_page()
+        sign_in(page, base, "admin", path="/?range=6h")
+        wait_kpis(page, {lv: f"{expected.totals[lv]:,}" for lv in LOG_LEVELS})
+        page.wait_for_function("() => (document.querySelector('#ov-series .js-plotly-plot')?.data?.length ?? 0) > 0")
+        size = page.evaluate(
+            "() => { const r = document.getElementById('_pages_content'), k = window.devicePixelRatio;"
+            " return [Math.ceil(r.getBoundingClientRect().width * k), Math.ceil(r.scrollHeight * k)]; }"
+        )
+        with page.expect_download(timeout=WAIT_MS) as got:
+            page.click("#ov-png")
+        png = Path(got.value.path()).read_bytes()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "overview-export.png").write_bytes(png)
+        assert got.value.suggested_filename.startswith("logpipeline-overview-")
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+        assert list(struct.unpack(">II", png[16:24])) == size  # the whole page, below the fold too
+        ids = ["ov-sla", "ov-levels", "ov-latency", "ov-series", "ov-kpis", "ov-problems"]
+        colours = page.evaluate(REGIONS_JS, [base64.b64encode(png).decode(), ids])
+    # each chart drawn where it stands (many colours), the KPI cards' figures as text, an empty block as background
+    assert all(colours[g] > 20 for g in ids[:4]), colours
+    assert colours["ov-kpis"] > 5 and colours["ov-problems"] <= 2, colours
 
 
 def test_annotations_from_the_api_and_the_cli_mark_the_series(world: World) -> None:

@@ -246,6 +246,12 @@ def graph(graph_id: str) -> Component:
     return dcc.Graph(id=graph_id, figure=figures.empty(), config={"displaylogo": False})
 
 
+def png_button(prefix: str) -> Component:
+    """Downloads the page as one PNG, drawn in the browser (``assets/snapshot.js``)."""
+    return html.Button("PNG", id=f"{prefix}-png", title="download this page as a PNG image",
+                       className="btn btn-outline-secondary btn-sm page-png")  # fmt: skip
+
+
 def minute_link(graph_id: str) -> Component:
     """Filled when a point of the graph is clicked: a link to that minute's logs (``tail_callbacks``)."""
     return dcc.Link("", id=f"{graph_id}-minute", href="/tail", className="small")

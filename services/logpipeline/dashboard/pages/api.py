@@ -40,6 +40,7 @@ def layout(user: prefs.Prefs | None = None, /, **query: str | list[str]) -> Comp
                 [
                     dbc.Col(html.Div(id=f"{P}-health"), width="auto"),
                     dbc.Col(html.Small(id=f"{P}-range-label", className="text-muted"), width="auto"),
+                    dbc.Col(c.png_button(P), className="ms-auto", width="auto"),
                 ],
                 className="mb-3 align-items-center",
             ),

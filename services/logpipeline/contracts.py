@@ -114,6 +114,8 @@ ENV_DASHBOARD_SESSION_KEY_FILE = "LOGPIPELINE_DASHBOARD_SESSION_KEY_FILE"
 ENV_DASHBOARD_ACCOUNT_CHECK_SECONDS = "LOGPIPELINE_DASHBOARD_ACCOUNT_CHECK_SECONDS"
 # the first user's password (``admin``, made at its first sign-in while the accounts table has no user)
 ENV_DASHBOARD_ADMIN_PASSWORD_FILE = "LOGPIPELINE_DASHBOARD_ADMIN_PASSWORD_FILE"
+# after five failed sign-ins in a row for a user name, the wait before the next attempt (doubling; default 30 s)
+ENV_DASHBOARD_SIGN_IN_DELAY_SECONDS = "LOGPIPELINE_DASHBOARD_SIGN_IN_DELAY_SECONDS"
 # sign-in through an OpenID provider: its issuer URL (unset: local accounts only), the client, the client secret's
 # file, roles from groups ({"admin": [...], "editor": [...], "viewer": ["*"]}), the groups claim, the button's label
 ENV_DASHBOARD_OIDC_ISSUER = "LOGPIPELINE_DASHBOARD_OIDC_ISSUER"

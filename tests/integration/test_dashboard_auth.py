@@ -26,6 +26,7 @@ from support.moto import MotoServer
 
 PAGES = ["/", "/slos", "/api?name=%2Fapi%2Fv1%2Forders"]
 SESSION_S = 10
+DELAY_S = 3
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +54,7 @@ def base(moto: MotoServer, table: str) -> Iterator[str]:
         workers=2,
         LOGPIPELINE_DASHBOARD_SESSION_SECONDS=str(SESSION_S),
         LOGPIPELINE_DASHBOARD_ACCOUNT_CHECK_SECONDS="0",
+        LOGPIPELINE_DASHBOARD_SIGN_IN_DELAY_SECONDS=str(DELAY_S),
     ) as url:
         yield url
 
@@ -99,6 +101,27 @@ def test_a_wrong_password_or_unknown_user_gets_one_message_and_no_session(base: 
         assert http.get(f"{base}/", allow_redirects=False, timeout=30).status_code == 302
     metrics = requests.get(f"{base}/metrics", timeout=30).text
     assert re.search(r'logpipeline_dashboard_sign_ins_total\{how="password",result="refused"\} [2-9]', metrics)
+
+
+def test_five_failures_in_a_row_make_the_next_attempt_wait_on_every_worker(
+    base: str, moto: MotoServer, table: str
+) -> None:
+    ddb = store.client(moto.endpoint)
+    directory.add(ddb, table, "dora", Role.VIEWER, "dora-password-1")
+    for _ in range(5):  # spread over both workers by the connections
+        assert login_form(requests.Session(), base, "dora", "guess-password").status_code == 401
+    began = time.monotonic()
+    held = login_form(requests.Session(), base, "dora", "dora-password-1")  # the right password waits too
+    assert held.status_code == 429 and "Too many failed sign-ins for this user" in held.text
+    assert 1 <= int(held.headers["Retry-After"]) <= DELAY_S
+    assert login_form(requests.Session(), base, "nobody-else", "guess-password").status_code == 401  # others are heard
+    time.sleep(max(0.0, DELAY_S - (time.monotonic() - began)) + 0.5)
+    assert login_form(requests.Session(), base, "dora", "dora-password-1").status_code == 302
+    for _ in range(5):  # a success cleared the count: five more failures before any wait
+        assert login_form(requests.Session(), base, "dora", "guess-password").status_code == 401
+    assert login_form(requests.Session(), base, "dora", "guess-password").status_code == 429
+    metrics = requests.get(f"{base}/metrics", timeout=30).text
+    assert re.search(r'logpipeline_dashboard_sign_ins_total\{how="password",result="throttled"\} [2-9]', metrics)
 
 
 def test_a_session_serves_every_page_on_every_worker_and_the_cookies_are_locked_down(base: str) -> None:

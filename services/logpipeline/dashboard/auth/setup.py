@@ -4,6 +4,7 @@ sign-in pages; settings from the environment (clear errors naming the variable).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from logpipeline import contracts
-from logpipeline.accounts import directory
+from logpipeline.accounts import directory, throttle
 from logpipeline.dashboard import telemetry
 from logpipeline.dashboard.auth import guard, oidc, views
 from logpipeline.dashboard.auth.session import Sessions
@@ -39,6 +40,7 @@ class LocalAccounts:
 
     def __init__(self, store: Callable[[], tuple[Any, str]], admin_file: str) -> None:
         self._store, self._admin_file, self._made = store, admin_file, False
+        self.delay_s = float(env_int(contracts.ENV_DASHBOARD_SIGN_IN_DELAY_SECONDS, int(throttle.DEFAULT_BASE_S), 1))
 
     def _table(self) -> tuple[Any, str]:
         ddb, table = self._store()
@@ -59,6 +61,15 @@ class LocalAccounts:
 
     def end_sessions(self, name: str) -> None:
         directory.end_sessions(*self._table(), name)
+
+    def wait_s(self, name: str) -> float:
+        return throttle.wait_s(*self._table(), name, int(time.time() * 1000), self.delay_s)
+
+    def failed(self, name: str) -> int:
+        return throttle.failed(*self._table(), name, int(time.time() * 1000))
+
+    def succeeded(self, name: str) -> None:
+        throttle.cleared(*self._table(), name)
 
     def session_key(self) -> bytes:
         return directory.session_secret(*self._table())

@@ -4,6 +4,7 @@ forms, no scripts, served without a session."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from typing import Protocol
 
@@ -49,6 +50,9 @@ class Accounts(Protocol):
     def get(self, name: str) -> directory.Account | None: ...
     def rehash(self, old: directory.Account, password: str) -> None: ...
     def end_sessions(self, name: str) -> None: ...
+    def wait_s(self, name: str) -> float: ...
+    def failed(self, name: str) -> int: ...
+    def succeeded(self, name: str) -> None: ...
 
 
 def install(
@@ -74,16 +78,26 @@ def install(
             return page("The form expired: sign in again.", 403)
         name = flask.request.form.get("username", "").strip()
         password = flask.request.form.get("password", "")
+        counted = bool(name) and set(name) <= directory.NAME_CHARS and len(name) <= 64
         try:
-            account = accounts.get(name) if name else None
+            wait = accounts.wait_s(name) if counted else 0.0
+            account = accounts.get(name) if name and not wait else None
         except Exception as exc:
             log.error("sign-in: accounts table unreadable", extra={"fields": {"error": str(exc)}})
             signed_in("error", "store")
             return page("Sign-in is unavailable: the accounts table does not answer.", 503)
+        if wait:
+            log.warning("sign-in throttled", extra={"fields": {"user": name, "wait_s": round(wait)}})
+            signed_in("throttled", "password")
+            refused = page(f"Too many failed sign-ins for this user: try again in {math.ceil(wait)} s.", 429)
+            refused.headers["Retry-After"] = str(math.ceil(wait))
+            return refused
         if not passwords.verify(account.password_hash if account else _DECOY, password) or account is None:
-            log.info("sign-in refused", extra={"fields": {"user": name}})
+            failures = accounts.failed(name) if counted else 0
+            log.info("sign-in refused", extra={"fields": {"user": name, "failures_in_a_row": failures}})
             signed_in("refused", "password")
             return page("Wrong user name or password.", 401)
+        accounts.succeeded(name)
         if passwords.needs_rehash(account.password_hash):
             accounts.rehash(account, password)
         sessions.begin(Principal(account.name, account.role, "local"))

@@ -8,10 +8,11 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+from logpipeline.dashboard import prefs
 from logpipeline.dashboard.model import Snapshot
 from logpipeline.events.schema import LOG_LEVELS
 
-PANELS = ("kpis", "sla", "levels", "top-errors", "latency", "series")
+PANELS = tuple(prefs.PANELS)
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,19 @@ def table_name(table: str) -> str:
 
 def ensure_table(ddb: Any, table: str) -> bool:
     return store.ensure_keyed_table(ddb, table_name(table))
+
+
+_ensured: set[str] = set()
+_ensured_lock = threading.Lock()
+
+
+def ensured(ddb: Any, table: str) -> tuple[Any, str]:
+    """``(ddb, table)`` once this process has made sure the accounts table exists (checked once per table)."""
+    with _ensured_lock:
+        if table not in _ensured:
+            ensure_table(ddb, table)
+            _ensured.add(table)
+    return ddb, table
 
 
 def check_name(name: str) -> str:

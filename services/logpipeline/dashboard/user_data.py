@@ -11,21 +11,16 @@ import time
 from logpipeline.accounts import annotations as notes
 from logpipeline.accounts import directory, userdata
 from logpipeline.accounts.userdata import SavedView
-from logpipeline.dashboard import data, model, prefs
+from logpipeline.dashboard import data, model, prefs, telemetry
 from logpipeline.dashboard.model import Mark
 
 log = logging.getLogger("logpipeline.dashboard")
-_ready: list[str] = []  # the tables this process has made sure exist
 _lock = threading.Lock()
 
 
 def _table() -> tuple[object, str]:
     src = data.source()
-    with _lock:
-        if src.settings.table not in _ready:
-            directory.ensure_table(src.ddb, src.settings.table)
-            _ready.append(src.settings.table)
-    return src.ddb, src.settings.table
+    return directory.ensured(src.ddb, src.settings.table)
 
 
 def prefs_of(user: str) -> tuple[prefs.Prefs, int]:

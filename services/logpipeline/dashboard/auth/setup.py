@@ -39,15 +39,11 @@ class LocalAccounts:
     table has no user."""
 
     def __init__(self, store: Callable[[], tuple[Any, str]], admin_file: str) -> None:
-        self._store, self._admin_file, self._made = store, admin_file, False
+        self._store, self._admin_file = store, admin_file
         self.delay_s = float(env_int(contracts.ENV_DASHBOARD_SIGN_IN_DELAY_SECONDS, int(throttle.DEFAULT_BASE_S), 1))
 
     def _table(self) -> tuple[Any, str]:
-        ddb, table = self._store()
-        if not self._made:
-            directory.ensure_table(ddb, table)
-            self._made = True
-        return ddb, table
+        return directory.ensured(*self._store())
 
     def get(self, name: str) -> directory.Account | None:
         ddb, table = self._table()

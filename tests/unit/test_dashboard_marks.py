@@ -1,10 +1,13 @@
 """Marks on the time series: an alert's fired and resolved moments from its history, drawn as dotted lines with
-their text shown literally, in the chart's zone."""
+their text shown literally, in the chart's zone; marks that cannot be read are counted, and the page is drawn."""
 
 from __future__ import annotations
 
+import pytest
+from prometheus_client import REGISTRY
+
 from logpipeline.alerting.lifecycle import AlertState
-from logpipeline.dashboard import figures, model
+from logpipeline.dashboard import figures, model, user_data
 
 T0 = 1_782_864_000_000  # 2026-07-01 00:00 UTC
 
@@ -27,3 +30,13 @@ def test_marks_are_lines_with_literal_hover_text_in_the_charts_zone() -> None:
     hover = marked["data"][-1]
     assert hover["text"] == ["deploy: &lt;img src=x onerror=alert(1)&gt;"]
     assert figures.marked(base, []) is base
+
+
+def test_marks_that_cannot_be_read_leave_the_page_drawn_and_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreachable() -> tuple[object, str]:
+        raise ConnectionError("the accounts table does not answer")
+
+    monkeypatch.setattr(user_data, "_table", unreachable)
+    before = REGISTRY.get_sample_value("logpipeline_dashboard_marks_unreadable_total") or 0.0
+    assert user_data.marks(T0 + 7_200_000, T0 + 10_800_000) == []
+    assert REGISTRY.get_sample_value("logpipeline_dashboard_marks_unreadable_total") == before + 1

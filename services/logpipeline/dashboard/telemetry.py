@@ -49,3 +49,6 @@ TAIL_SAMPLED_OUT = Counter(
     "logpipeline_dashboard_live_lines_sampled_out", "matching lines not sent: over a tail's lines per second"
 )
 TAIL_ERRORS = Counter("logpipeline_dashboard_live_errors", "live-tail read errors (broker or topic unreachable)")
+MARKS_UNREADABLE = Counter(
+    "logpipeline_dashboard_marks_unreadable", "refreshes drawn without annotations and alert marks: their tables failed"
+)

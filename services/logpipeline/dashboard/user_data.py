@@ -79,6 +79,7 @@ def marks(start_ms: int, end_ms: int, api: str | None = None) -> list[Mark]:
             found += model.alert_marks(data.source().slo_board().states, start_ms, end_ms)
         except Exception as exc:
             log.warning("marks unreadable", extra={"fields": {"error": str(exc)[:200]}})
+            telemetry.MARKS_UNREADABLE.inc()
             found = []
         with _lock:
             if len(_marks) > 256:

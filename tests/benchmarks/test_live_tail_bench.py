@@ -13,10 +13,7 @@
 from __future__ import annotations
 
 import os
-import random
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,11 +26,8 @@ from logpipeline import config
 from logpipeline.dashboard.tail import filters
 from logpipeline.dashboard.tail.subscription import Subscription
 from logpipeline.generator import traffic
-from logpipeline.kafka import topics
-from logpipeline.metrics import store
-from support.dashboard import gunicorn, session
-from support.moto import MotoServer
-from support.tail import Tail, marked, producer, sent_at
+from support.dashboard import session
+from support.tail import Served, Tail, marked, producer, sent_at, served
 
 RATE = float(os.environ.get("BENCH_TAIL_RATE", "5000"))
 SECONDS = float(os.environ.get("BENCH_TAIL_SECONDS", "20"))
@@ -99,30 +93,13 @@ def cpu_seconds(pid: int) -> float:
 
 
 @pytest.fixture(scope="module")
-def served(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
-    moto = MotoServer(tmp_path_factory.mktemp("tail-bench-moto"))
-    moto.start()
-    topic = f"tailbench_{uuid.uuid4().hex[:8]}"
-    topics.create_missing(topics.admin_client(stack.kafka_bootstrap), [topics.TopicSpec(topic, 3)])
-    cli = Path(sys.executable).with_name("logpipeline")
-    background = subprocess.Popen(
-        [str(cli), "generate", "--rate", str(RATE), "--no-diurnal", "--topic", topic, "--seed", "9"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    table = f"tailbench_{random.Random().randbytes(4).hex()}"
-    store.init_table(store.client(moto.endpoint), table)
-    try:
-        with gunicorn(table, moto.endpoint, workers=1, LOGPIPELINE_INPUT_TOPIC=topic,
-                      LOGPIPELINE_DASHBOARD_LIVE_TAILS=str(TAILS)) as base:  # fmt: skip
-            yield base, topic, stack.kafka_bootstrap
-    finally:
-        background.terminate()
-        background.wait(30)
-        moto.stop()
+def world(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with served(stack, tmp_path_factory.mktemp("tail-bench-moto"), RATE, TAILS) as made:
+        yield made
 
 
-def test_one_worker_twenty_tails_at_5k_events_per_second(served: tuple[str, str, str]) -> None:
-    base, topic, bootstrap = served
+def test_one_worker_twenty_tails_at_5k_events_per_second(world: Served) -> None:
+    base, topic, bootstrap = world.base, world.topic, world.bootstrap
     pid = worker_pid(int(base.rsplit(":", 1)[1]))
     http = session(base, "viewer")
     out = producer(bootstrap)

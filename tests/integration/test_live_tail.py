@@ -4,61 +4,29 @@ tails answers 429 with a message, and the page streams, pauses and resumes in Ch
 
 from __future__ import annotations
 
-import random
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
 
 from logpipeline import config
-from logpipeline.kafka import topics
-from logpipeline.metrics import store
-from support.dashboard import chromium, gunicorn, session, sign_in
-from support.moto import MotoServer
-from support.tail import Tail, marked, producer, sent_at
+from support.dashboard import chromium, session, sign_in
+from support.tail import Served, Tail, marked, producer, sent_at, served
 
 RATE = 5_000
 TAILS = 3
 
 
-@dataclass(frozen=True)
-class World:
-    base: str
-    topic: str
-    bootstrap: str
-
-
 @pytest.fixture(scope="module")
-def world(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    moto = MotoServer(tmp_path_factory.mktemp("tail-moto"))
-    moto.start()
-    topic = f"tail_{uuid.uuid4().hex[:8]}"
-    topics.create_missing(topics.admin_client(stack.kafka_bootstrap), [topics.TopicSpec(topic, 3)])
-    cli = Path(sys.executable).with_name("logpipeline")
-    traffic = subprocess.Popen(
-        [str(cli), "generate", "--rate", str(RATE), "--no-diurnal", "--topic", topic, "--seed", "5"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    table = f"tail_{random.Random().randbytes(4).hex()}"
-    store.init_table(store.client(moto.endpoint), table)
-    try:
-        env = {"LOGPIPELINE_INPUT_TOPIC": topic, "LOGPIPELINE_DASHBOARD_LIVE_TAILS": str(TAILS)}
-        with gunicorn(table, moto.endpoint, workers=1, **env) as base:
-            yield World(base, topic, stack.kafka_bootstrap)
-    finally:
-        traffic.terminate()
-        traffic.wait(30)
-        moto.stop()
+def world(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with served(stack, tmp_path_factory.mktemp("tail-moto"), RATE, TAILS) as made:
+        yield made
 
 
-def test_without_a_session_the_tail_is_refused_and_a_bad_filter_is_named(world: World) -> None:
+def test_without_a_session_the_tail_is_refused_and_a_bad_filter_is_named(world: Served) -> None:
     anonymous = requests.get(f"{world.base}/api/v1/tail", stream=True, timeout=10)
     assert anonymous.status_code == 401
     http = session(world.base, "viewer")
@@ -66,7 +34,7 @@ def test_without_a_session_the_tail_is_refused_and_a_bad_filter_is_named(world: 
     assert bad.status_code == 400 and bad.json()["error"].startswith("status:")
 
 
-def test_lines_arrive_within_a_second_and_a_half_at_p95_under_background_traffic(world: World) -> None:
+def test_lines_arrive_within_a_second_and_a_half_at_p95_under_background_traffic(world: Served) -> None:
     marker = f"m{uuid.uuid4().hex[:10]}"
     tail = Tail(session(world.base, "viewer"), world.base, {"q": marker})
     try:
@@ -92,7 +60,7 @@ def test_lines_arrive_within_a_second_and_a_half_at_p95_under_background_traffic
     assert counts["scanned"] >= 0.7 * RATE * 10, f"background traffic: {counts['scanned']} records in {took:.1f} s"
 
 
-def test_lines_over_the_limit_are_counted_exactly(world: World) -> None:
+def test_lines_over_the_limit_are_counted_exactly(world: Served) -> None:
     marker, burst = f"b{uuid.uuid4().hex[:10]}", 5_000
     tail = Tail(session(world.base, "viewer"), world.base, {"q": marker, "level": "ERROR"})
     try:
@@ -129,7 +97,7 @@ def opened(http: requests.Session, base: str, params: dict[str, str]) -> Tail:
     return tail
 
 
-def test_the_limit_of_tails_answers_429_with_a_message(world: World) -> None:
+def test_the_limit_of_tails_answers_429_with_a_message(world: Served) -> None:
     http = session(world.base, "viewer")
     open_: list[Tail] = []
     try:
@@ -145,7 +113,7 @@ def test_the_limit_of_tails_answers_429_with_a_message(world: World) -> None:
             t.close()
 
 
-def test_the_page_streams_pauses_and_resumes(world: World) -> None:
+def test_the_page_streams_pauses_and_resumes(world: Served) -> None:
     marker = f"p{uuid.uuid4().hex[:10]}"
     out = producer(world.bootstrap)
 

@@ -1,19 +1,31 @@
-"""A live-tail reader for the tests and benchmarks: opens ``/api/v1/tail`` with a signed-in session, reads its
-server-sent events in a thread and keeps every line with the moment it arrived; a producer of marked events."""
+"""The live tail's test harness: a dashboard tailing a topic with background traffic (``served``); a reader that
+opens ``/api/v1/tail`` with a signed-in session, reads its server-sent events in a thread and keeps every line with
+the moment it arrived (``Tail``); events marked with a text and the moment they were sent (``marked``)."""
 
 from __future__ import annotations
 
 import json
+import random
+import subprocess
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
 from confluent_kafka import Producer
 
+from logpipeline import config
 from logpipeline.events import codec
+from logpipeline.kafka import topics
+from logpipeline.metrics import store
+from support.dashboard import gunicorn
+from support.moto import MotoServer
 
 
 class Tail:
@@ -95,3 +107,35 @@ def producer(bootstrap: str) -> Producer:
 
 def sent_at(line: Mapping[str, Any]) -> float:
     return float(str(line["text"]).split("sent=", 1)[1].split('"', 1)[0])
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str  # the dashboard's URL
+    topic: str  # its input topic, with the generator's traffic on it
+    bootstrap: str
+
+
+@contextmanager
+def served(stack: config.Settings, work: Path, rate: float, tails: int) -> Iterator[Served]:
+    """One gunicorn worker tailing a fresh 3-partition topic that the generator fills at ``rate`` events/s, with
+    ``tails`` live tails allowed, its accounts on a private DynamoDB-API server."""
+    moto = MotoServer(work)
+    moto.start()
+    topic = f"tail_{uuid.uuid4().hex[:8]}"
+    topics.create_missing(topics.admin_client(stack.kafka_bootstrap), [topics.TopicSpec(topic, 3)])
+    cli = Path(sys.executable).with_name("logpipeline")
+    traffic = subprocess.Popen(
+        [str(cli), "generate", "--rate", str(rate), "--no-diurnal", "--topic", topic, "--seed", "5"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    table = f"tail_{random.Random().randbytes(4).hex()}"
+    store.init_table(store.client(moto.endpoint), table)
+    try:
+        with gunicorn(table, moto.endpoint, workers=1, LOGPIPELINE_INPUT_TOPIC=topic,
+                      LOGPIPELINE_DASHBOARD_LIVE_TAILS=str(tails)) as base:  # fmt: skip
+            yield Served(base, topic, stack.kafka_bootstrap)
+    finally:
+        traffic.terminate()
+        traffic.wait(30)
+        moto.stop()

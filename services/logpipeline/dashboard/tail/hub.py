@@ -57,6 +57,7 @@ class Hub:
         self.lock = threading.Lock()
         self.tails: tuple[Subscription, ...] = ()
         self.thread: threading.Thread | None = None
+        self._positioned = False  # the consumer reads from the newest offsets
 
     def subscribe(self, flt: Filter) -> Subscription:
         with self.lock:
@@ -82,8 +83,6 @@ class Hub:
                 self.tails = tuple(t for t in self.tails if t is not sub)
                 telemetry.TAILS_OPEN.dec()
 
-    _positioned = False
-
     def _assign(self, consumer: Any, known: set[int]) -> None:
         """Every partition not assigned yet: at its end when the hub starts, from its beginning when it appears
         later (a partition added to the topic holds only records newer than the tails)."""
@@ -108,11 +107,25 @@ class Hub:
             sub.wake.set()
 
     def _run(self) -> None:
+        try:
+            self._read()
+        except Exception:
+            log.exception("live tail: the reader failed")
+            telemetry.TAIL_ERRORS.inc()
+        finally:  # an unexpected end (an error) while tails remain: read again in a new thread
+            with self.lock:
+                if self.thread is threading.current_thread():
+                    self.thread, self._positioned = None, False
+                    if self.tails:
+                        self.thread = threading.Thread(target=self._run, name="live-tail", daemon=True)
+                        self.thread.start()
+
+    def _read(self) -> None:
         consumer, known, listed = None, set[int](), 0.0
         try:
             while True:
                 with self.lock:
-                    if not self.tails:
+                    if not self.tails:  # the last tail left: this thread ends, the next tail starts another
                         self.thread, self._positioned = None, False
                         return
                 try:
@@ -132,21 +145,25 @@ class Hub:
                     self._tell(f"cannot read {self.topic}: {exc}")
                     time.sleep(2)
                     continue
-                batch: list[tuple[Line, int, int]] = []
-                for m in messages:
-                    error = m.error()
-                    if error is not None:
-                        if error.code() != KafkaError._PARTITION_EOF:
-                            telemetry.TAIL_ERRORS.inc()
-                            self._tell(f"reading {self.topic}: {error.str()}")
-                        continue
-                    batch.append((line_of(m.value()), m.partition(), m.offset()))
-                if batch:
-                    telemetry.TAIL_SCANNED.inc(len(batch))
-                    for sub in self.tails:
-                        if sub.problem is not None:
-                            sub.problem = None
-                        sub.offer(batch)
+                self._offer(messages)
         finally:
             if consumer is not None:
                 consumer.close()
+
+    def _offer(self, messages: list[Any]) -> None:
+        batch: list[tuple[Line, int, int]] = []
+        problem: str | None = None
+        for m in messages:
+            error = m.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    telemetry.TAIL_ERRORS.inc()
+                    problem = f"reading {self.topic}: {error.str()}"
+                continue
+            batch.append((line_of(m.value()), m.partition(), m.offset()))
+        if batch:
+            telemetry.TAIL_SCANNED.inc(len(batch))
+        for sub in self.tails:
+            sub.problem = problem  # a read that worked clears the last problem, records or not
+            if batch:
+                sub.offer(batch)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 
@@ -33,7 +34,9 @@ from logpipeline.kafka import security
 PATH = "/api/v1/tail"
 MAX_SECONDS = 900
 COUNTS_EVERY_S = 1.0
+KEEPALIVE_S = 2.0  # while waiting for the broker: a comment line, so a client that left is noticed
 _hub: Hub | None = None
+_hub_lock = threading.Lock()
 
 
 def max_tails() -> int:
@@ -42,6 +45,11 @@ def max_tails() -> int:
 
 def hub() -> Hub:
     """This worker's hub, made at its first tail."""
+    with _hub_lock:
+        return _hub or _make_hub()
+
+
+def _make_hub() -> Hub:
     global _hub
     if _hub is None:
         settings = config.load()
@@ -70,29 +78,35 @@ def install(server: flask.Flask) -> None:
             flt = filters.parse(flask.request.args.to_dict(flat=False))
         except filters.FilterError as exc:
             return _error(400, str(exc))
+        h = hub()
         try:
-            sub = hub().subscribe(flt)
+            sub = h.subscribe(flt)
         except Busy as exc:
             return _error(429, str(exc), **{"Retry-After": "5"})
-        return flask.Response(
-            _events(sub),
+        response = flask.Response(
+            _events(h, sub),
             mimetype="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
+        # closing the response frees the slot, also when the body never ran (a HEAD request)
+        response.call_on_close(lambda: h.unsubscribe(sub))
+        return response
 
     server.add_url_rule(PATH, "live_tail", tail, methods=["GET"])
 
 
-def _events(sub: Subscription) -> Iterator[str]:
+def _events(h: Hub, sub: Subscription) -> Iterator[str]:
     ends = time.monotonic() + MAX_SECONDS
     said: str | None = None
     sent = sampled = 0
     try:
         yield "retry: 3000\n\n"
-        while not sub.ready.wait(0.5):
+        while not sub.ready.wait(KEEPALIVE_S):
             if sub.problem != said:
                 said = sub.problem
                 yield _event("problem", {"message": said})
+            else:
+                yield ": waiting for the input topic\n\n"
             if time.monotonic() > ends:
                 return
         yield _event("ready", {"filter": sub.filter.query(), "pid": os.getpid()})
@@ -112,4 +126,7 @@ def _events(sub: Subscription) -> Iterator[str]:
                 sent, sampled = counts.sent, counts.sampled_out
                 yield _event("counts", counts.wire())
     finally:
-        hub().unsubscribe(sub)
+        h.unsubscribe(sub)
+        final = sub.counts()
+        telemetry.TAIL_SENT.inc(final.sent - sent)
+        telemetry.TAIL_SAMPLED_OUT.inc(final.sampled_out - sampled)

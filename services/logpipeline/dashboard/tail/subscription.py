@@ -65,6 +65,10 @@ class Subscription:
         if room:
             self.wake.set()
 
+    def counts(self) -> Counts:
+        with self.lock:
+            return Counts(self.scanned, self.matched, self.sent, self.sampled_out)
+
     def take(self, timeout: float) -> tuple[list[dict[str, Any]], Counts]:
         """The lines queued since the last call (waiting up to ``timeout`` for one) and the counts so far."""
         if not self.pending:

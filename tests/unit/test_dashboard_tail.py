@@ -137,3 +137,17 @@ def test_an_empty_hour_and_a_wrong_root_are_told_apart(tmp_path: Path) -> None:
         archive.read_minute("s3://bucket/x", "pipe", T0, filters.parse({}))
     with pytest.raises(archive.ArchiveError, match="LOGPIPELINE_WEBHDFS_URL"):
         archive.read_minute("hdfs://nn:8020/x", "pipe", T0, filters.parse({}), webhdfs=None)
+
+
+def test_a_damaged_file_is_named_and_the_others_still_read(tmp_path: Path) -> None:
+    write_hour(tmp_path, "raw", rows_between(T0 + 60_000, T0 + 70_000, 1000), "part-0.parquet", group=5)
+    (tmp_path / "pipe" / "raw" / "date=2026-01-01" / "hour=00" / "part-9.parquet").write_bytes(b"PAR1 not parquet")
+    found = archive.read_minute(tmp_path.as_uri(), "pipe", T0 + 60_000, filters.parse({}))
+    assert found.matched == 10 and found.files == 2
+    assert len(found.unreadable) == 1 and "part-9.parquet" in found.unreadable[0]
+
+
+@pytest.mark.parametrize("minute", ["99999999999999999999", "-5", "noon"])
+def test_a_minute_that_names_no_time_is_answered_with_a_message(minute: str) -> None:
+    title, body = tail_callbacks.minute_view({"minute": minute})
+    assert title == "Logs of a minute" and "minute: expected epoch milliseconds" in str(body)

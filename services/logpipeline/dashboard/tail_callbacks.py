@@ -43,7 +43,7 @@ def minute_view(query: dict[str, Any]) -> tuple[str, Any]:
     raw = _one(query.get("minute"))
     if raw is None:
         return "", None
-    if not raw.isdigit():
+    if not raw.isdigit() or not 0 <= int(raw) < archive.LAST_MS:
         return "Logs of a minute", dbc.Alert(f"minute: expected epoch milliseconds, got {raw!r}", color="warning")
     root = os.environ.get(contracts.ENV_ARCHIVE_ROOT, "").strip()
     minute = int(raw) - int(raw) % archive.MINUTE_MS
@@ -62,9 +62,11 @@ def minute_view(query: dict[str, Any]) -> tuple[str, Any]:
         log.warning("archive read failed", extra={"fields": {"minute": minute, "error": str(exc)}})
         return title, dbc.Alert(f"the archive cannot be read: {type(exc).__name__}: {exc}", color="warning")
     took = time.perf_counter() - began
-    summary = f"{found.matched} matching events in {found.files} files ({took:.1f} s)" + (
-        f"; the first {len(found.lines)} shown" if found.matched > len(found.lines) else ""
-    )
+    summary = f"{found.matched} matching events in {found.files} files ({took:.1f} s)"
+    if found.matched > len(found.lines):
+        summary += f"; the first {len(found.lines)} shown"
+    if found.unreadable:
+        summary += f"; {len(found.unreadable)} files unreadable: {'; '.join(found.unreadable)[:500]}"
     rows = [
         html.Div(
             f"{archive_stamp(line.at)}  {line.level or '':8} {line.status or '':<4}{line.api or '':24} {line.text}",

@@ -77,10 +77,11 @@
     try {
       response = await fetch("/api/v1/tail?" + query(), { signal: controller.signal, headers: { Accept: "text/event-stream" } });
     } catch (e) {
-      if (controller.signal.aborted) return;
+      if (controller.signal.aborted || state.abort !== controller) return;
       say("tail-state", "cannot reach the dashboard: " + e);
       return stopped();
     }
+    if (state.abort !== controller) return; // stopped (and perhaps started again) meanwhile
     if (!response.ok) {
       let message = "HTTP " + response.status;
       try { message = (await response.json()).error || message; } catch (e) { /* not JSON */ }

@@ -13,7 +13,7 @@ import io
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +26,7 @@ import requests
 from logpipeline.dashboard.tail.filters import Filter, Line
 
 MINUTE_MS = 60_000
+LAST_MS = 253_402_300_800_000  # 10000-01-01: later minutes have no date to look under
 PARTS = ("raw", "backfill")
 
 
@@ -39,6 +40,7 @@ class Minute:
     lines: list[Line]
     matched: int  # events of the minute that match the filter (``lines`` holds the first ``limit``)
     files: int  # Parquet files looked at
+    unreadable: list[str] = field(default_factory=list)  # files that could not be read, with why
 
 
 def hour_dirs(pipeline: str, minute_ms: int) -> list[str]:
@@ -134,21 +136,29 @@ def read_minute(root: str, pipeline: str, minute_ms: int, flt: Filter, limit: in
     lo = minute_ms - minute_ms % MINUTE_MS
     hi = lo + MINUTE_MS
     found: list[Line] = []
+    unreadable: list[str] = []
     seen = 0
     with requests.Session() as http:
         for source in files(root, pipeline, lo, webhdfs, http):
             seen += 1
-            parquet = pq.ParquetFile(source)
-            names = parquet.schema_arrow.names
-            if "timestamp" not in names:
-                continue
-            column = names.index("timestamp")
-            groups = [g for g in range(parquet.num_row_groups) if _overlaps(parquet.metadata, g, column, lo, hi)]
-            if not groups:
-                continue
-            table = parquet.read_row_groups(groups)
-            times = table.column("timestamp")
-            inside = table.filter(pc.and_(pc.greater_equal(times, lo), pc.less(times, hi)))
-            found += [line for line in map(_line, inside.to_pylist()) if flt.matches(line)]
+            try:
+                found += _matching(source, lo, hi, flt)
+            except (OSError, ArchiveError, pa.ArrowException) as exc:  # one file (rewritten meanwhile, damaged)
+                unreadable.append(f"{getattr(source, 'name', source)}: {exc}")
     found.sort(key=lambda line: (line.at or 0, line.text))
-    return Minute(lo, found[:limit], len(found), seen)
+    return Minute(lo, found[:limit], len(found), seen, unreadable)
+
+
+def _matching(source: Any, lo: int, hi: int, flt: Filter) -> list[Line]:
+    parquet = pq.ParquetFile(source)
+    names = parquet.schema_arrow.names
+    if "timestamp" not in names:
+        return []
+    column = names.index("timestamp")  # the events' schema is flat: the Arrow field is the Parquet column
+    groups = [g for g in range(parquet.num_row_groups) if _overlaps(parquet.metadata, g, column, lo, hi)]
+    if not groups:
+        return []
+    table = parquet.read_row_groups(groups)
+    times = table.column("timestamp")
+    inside = table.filter(pc.and_(pc.greater_equal(times, lo), pc.less(times, hi)))
+    return [line for line in map(_line, inside.to_pylist()) if flt.matches(line)]

@@ -237,6 +237,10 @@ class TestDashboardDeployment:
             env["LOGPIPELINE_DASHBOARD_LIVE_TAILS"] == "4"
             and env["LOGPIPELINE_DASHBOARD_LIVE_LINES_PER_SECOND"] == "500"
         )
+        password = next(e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]
+                        if e["name"] == "LOGPIPELINE_KAFKA_PASSWORD")  # fmt: skip
+        assert password["valueFrom"]["secretKeyRef"] == {"name": "lp1-kafka-dashboard", "key": "password",
+                                                         "optional": True}  # fmt: skip
         assert "replicas" not in dep["spec"]
 
     def test_fixed_replicas_without_autoscaling(self) -> None:

@@ -100,7 +100,8 @@ def build_dashboard_deployment(lp: Body) -> Manifest:
             {"name": contracts.ENV_DASHBOARD_METRICS_PORT, "value": str(contracts.DASHBOARD_METRICS_PORT)},
             {"name": contracts.ENV_DASHBOARD_LIVE_TAILS, "value": str(live["perWorker"])},
             {"name": contracts.ENV_DASHBOARD_LIVE_LINES_PER_SECOND, "value": str(live["linesPerSecond"])},
-            *kafka.client_env(lp, COMPONENT),  # the live tail reads the input topic as the dashboard's own user
+            # the live tail reads the input as the dashboard's own user; the pages serve before its Secret exists
+            *kafka.client_env(lp, COMPONENT, optional=True),
             *auth_env,
         ],
         env_from=common.config_env(lp),

@@ -158,16 +158,17 @@ def build_kafka_users(lp: Body) -> list[Manifest]:
     ]
 
 
-def client_env(lp: Body, component: str) -> list[Manifest]:
-    """A Kafka client's user name and password (from the Secret Strimzi writes for its KafkaUser)."""
+def client_env(lp: Body, component: str, optional: bool = False) -> list[Manifest]:
+    """A Kafka client's user name and password (from the Secret Strimzi writes for its KafkaUser); ``optional``: the
+    pod starts before the Secret exists (the dashboard, which needs Kafka only for its live tail)."""
     if not scram(lp):
         return []
+    ref: Manifest = {"name": user_name(lp, component), "key": "password"}
+    if optional:
+        ref["optional"] = True
     return [
         {"name": contracts.ENV_KAFKA_USERNAME, "value": user_name(lp, component)},
-        {
-            "name": contracts.ENV_KAFKA_PASSWORD,
-            "valueFrom": {"secretKeyRef": {"name": user_name(lp, component), "key": "password"}},
-        },
+        {"name": contracts.ENV_KAFKA_PASSWORD, "valueFrom": {"secretKeyRef": ref}},
     ]
 
 

@@ -3,13 +3,17 @@
 ``base_s``, at most ``MAX_S``), right password or not; a sign-in that succeeds clears the count.
 
 Items ``pk = "failures"``, ``sk = <name>`` with ``count`` and ``last`` (ms), counted with an atomic UpdateItem.
-Names that do not exist are counted alike, so the answer never tells whether a user exists. The wait is short and
-grows only with failures, so someone guessing cannot lock a user out for long.
+Names that do not exist are counted alike, so the answer never tells whether a user exists. The trade-off: someone
+who keeps guessing also keeps the real user waiting (one failure per 15 minutes holds the longest wait), which the
+log lines and ``logpipeline_dashboard_sign_ins_total{result="throttled"}`` show; single sign-on is not affected.
+The dashboard's store credentials need ``UpdateItem`` on the accounts table for it.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from logpipeline.accounts.directory import table_name
 from logpipeline.metrics import store
@@ -31,8 +35,9 @@ def _key(name: str) -> dict[str, Any]:
     return {"pk": {"S": FAILURES}, "sk": {"S": name}}
 
 
-def wait_s(ddb: Any, table: str, name: str, now_ms: int, base_s: float = DEFAULT_BASE_S) -> float:
-    """Seconds until ``name`` may try again (0: now)."""
+def claim(ddb: Any, table: str, name: str, now_ms: int, base_s: float = DEFAULT_BASE_S) -> float:
+    """0 when ``name`` may try now (past ``FREE`` failures the attempt is claimed atomically, so parallel requests
+    get one guess, not one each); else the seconds to wait."""
     try:
         got = ddb.get_item(TableName=table_name(table), Key=_key(name), ConsistentRead=True)
     except Exception as exc:
@@ -41,7 +46,27 @@ def wait_s(ddb: Any, table: str, name: str, now_ms: int, base_s: float = DEFAULT
     if not item:
         return 0.0
     count, last = int(item["count"]["N"]), int(item["last"]["N"])
-    return max(0.0, last / 1000 + delay_s(count, base_s) - now_ms / 1000)
+    ready = last / 1000 + delay_s(count, base_s)
+    if count < FREE:
+        return 0.0
+    if now_ms / 1000 < ready:
+        return ready - now_ms / 1000
+    try:
+        ddb.update_item(
+            TableName=table_name(table),
+            Key=_key(name),
+            UpdateExpression="SET #l = :now",
+            ConditionExpression="#l = :seen",
+            ExpressionAttributeNames={"#l": "last"},
+            ExpressionAttributeValues={":now": {"N": str(now_ms)}, ":seen": {"N": str(last)}},
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return delay_s(count, base_s)  # another request took this attempt
+        raise store.classify(exc) from exc
+    except Exception as exc:
+        raise store.classify(exc) from exc
+    return 0.0
 
 
 def failed(ddb: Any, table: str, name: str, now_ms: int) -> int:

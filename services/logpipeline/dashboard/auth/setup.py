@@ -58,8 +58,8 @@ class LocalAccounts:
     def end_sessions(self, name: str) -> None:
         directory.end_sessions(*self._table(), name)
 
-    def wait_s(self, name: str) -> float:
-        return throttle.wait_s(*self._table(), name, int(time.time() * 1000), self.delay_s)
+    def claim(self, name: str) -> float:
+        return throttle.claim(*self._table(), name, int(time.time() * 1000), self.delay_s)
 
     def failed(self, name: str) -> int:
         return throttle.failed(*self._table(), name, int(time.time() * 1000))

@@ -50,7 +50,7 @@ class Accounts(Protocol):
     def get(self, name: str) -> directory.Account | None: ...
     def rehash(self, old: directory.Account, password: str) -> None: ...
     def end_sessions(self, name: str) -> None: ...
-    def wait_s(self, name: str) -> float: ...
+    def claim(self, name: str) -> float: ...
     def failed(self, name: str) -> int: ...
     def succeeded(self, name: str) -> None: ...
 
@@ -80,9 +80,11 @@ def install(
         password = flask.request.form.get("password", "")
         counted = bool(name) and set(name) <= directory.NAME_CHARS and len(name) <= 64
         try:
-            wait = accounts.wait_s(name) if counted else 0.0
+            wait = accounts.claim(name) if counted else 0.0
             account = accounts.get(name) if name and not wait else None
-        except Exception as exc:
+            correct = not wait and passwords.verify(account.password_hash if account else _DECOY, password)
+            failures = accounts.failed(name) if counted and not wait and not (correct and account) else 0
+        except Exception as exc:  # fails closed: a failure that cannot be counted is not heard
             log.error("sign-in: accounts table unreadable", extra={"fields": {"error": str(exc)}})
             signed_in("error", "store")
             return page("Sign-in is unavailable: the accounts table does not answer.", 503)
@@ -92,12 +94,14 @@ def install(
             refused = page(f"Too many failed sign-ins for this user: try again in {math.ceil(wait)} s.", 429)
             refused.headers["Retry-After"] = str(math.ceil(wait))
             return refused
-        if not passwords.verify(account.password_hash if account else _DECOY, password) or account is None:
-            failures = accounts.failed(name) if counted else 0
+        if not correct or account is None:
             log.info("sign-in refused", extra={"fields": {"user": name, "failures_in_a_row": failures}})
             signed_in("refused", "password")
             return page("Wrong user name or password.", 401)
-        accounts.succeeded(name)
+        try:
+            accounts.succeeded(name)
+        except Exception as exc:  # the count stays; the user is in
+            log.warning("sign-in: failures not cleared", extra={"fields": {"user": name, "error": str(exc)}})
         if passwords.needs_rehash(account.password_hash):
             accounts.rehash(account, password)
         sessions.begin(Principal(account.name, account.role, "local"))

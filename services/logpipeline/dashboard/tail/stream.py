@@ -78,7 +78,10 @@ def install(server: flask.Flask) -> None:
             flt = filters.parse(flask.request.args.to_dict(flat=False))
         except filters.FilterError as exc:
             return _error(400, str(exc))
-        h = hub()
+        try:
+            h = hub()
+        except security.KafkaSecurityError as exc:  # on Kubernetes: the KafkaUser's Secret is not there yet
+            return _error(503, f"the live tail cannot sign in to Kafka: {exc}")
         try:
             sub = h.subscribe(flt)
         except Busy as exc:

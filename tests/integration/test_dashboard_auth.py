@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,11 @@ def test_five_failures_in_a_row_make_the_next_attempt_wait_on_every_worker(
     for _ in range(5):  # a success cleared the count: five more failures before any wait
         assert login_form(requests.Session(), base, "dora", "guess-password").status_code == 401
     assert login_form(requests.Session(), base, "dora", "guess-password").status_code == 429
+    time.sleep(DELAY_S + 0.5)
+    with ThreadPoolExecutor(4) as pool:  # parallel guesses when the wait ends: one is heard, the others wait
+        codes = sorted(pool.map(lambda _: login_form(requests.Session(), base, "dora", "guess-password").status_code,
+                                range(4)))  # fmt: skip
+    assert codes == [401, 429, 429, 429]
     metrics = requests.get(f"{base}/metrics", timeout=30).text
     assert re.search(r'logpipeline_dashboard_sign_ins_total\{how="password",result="throttled"\} [2-9]', metrics)
 

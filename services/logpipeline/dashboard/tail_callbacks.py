@@ -54,8 +54,8 @@ def minute_view(query: dict[str, Any]) -> tuple[str, Any]:
         args = {k: v if isinstance(v, list) else [v] for k, v in query.items() if k != "minute"}
         flt = filters.parse(args)
         began = time.perf_counter()
-        found = archive.read_minute(root, config.load().names.pipeline, minute, flt, SHOWN,
-                                    config.load().webhdfs_url)  # fmt: skip
+        settings = config.load()
+        found = archive.read_minute(root, settings.names.pipeline, minute, flt, SHOWN, settings.webhdfs_url)
     except (filters.FilterError, archive.ArchiveError) as exc:
         return title, dbc.Alert(str(exc), color="warning")
     except Exception as exc:  # the archive's servers: shown, and the page goes on

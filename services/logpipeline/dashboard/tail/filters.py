@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from logpipeline.events import codec
@@ -36,7 +36,10 @@ class Line:
     status: int | None
     text: str
     invalid: str | None = None  # why the pipeline refuses the record
-    folded: str = ""  # the text in lower case, made once for every tail's substring filter
+    folded: str = field(init=False, repr=False)  # the text in lower case, made once for every tail's filters
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "folded", self.text.lower())
 
     def wire(self, partition: int, offset: int) -> dict[str, Any]:
         out: dict[str, Any] = {"t": self.at, "api": self.api, "level": self.level, "status": self.status,
@@ -69,7 +72,7 @@ class Filter:
             line.status in self.statuses or (line.status is not None and line.status // 100 in self.classes)
         ):
             return False
-        return not self.text or self.text in (line.folded or line.text.lower())
+        return not self.text or self.text in line.folded
 
     def query(self) -> dict[str, list[str]]:
         """The filter as query parameters (``parse`` reads them back)."""
@@ -115,5 +118,5 @@ def line_of(raw: bytes | None) -> Line:
         return Line(None, None, None, None, text, "the record has no value")
     event = codec.parse(raw)
     if isinstance(event, codec.Invalid):
-        return Line(None, None, None, None, text, event.reason, text.lower())
-    return Line(event["timestamp"], event["api"], event["log_level"], event["status_code"], text, None, text.lower())
+        return Line(None, None, None, None, text, event.reason)
+    return Line(event["timestamp"], event["api"], event["log_level"], event["status_code"], text)

@@ -84,7 +84,6 @@
     }
   }
 
-  window.logpipelineSnapshot = draw;
   document.addEventListener("click", function (event) {
     const target = event.target;
     if (target instanceof Element && target.classList.contains("page-png")) download(target);

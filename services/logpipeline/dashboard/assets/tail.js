@@ -3,7 +3,6 @@
 (function () {
   const KEEP = 1000;
   const state = { buffer: [], paused: false, whilePaused: 0, abort: null, drawn: false, counts: null };
-  window.logpipelineTail = state; // for the page's own checks in a browser console
 
   function el(id) { return document.getElementById(id); }
 

@@ -46,9 +46,9 @@ def claim(ddb: Any, table: str, name: str, now_ms: int, base_s: float = DEFAULT_
     if not item:
         return 0.0
     count, last = int(item["count"]["N"]), int(item["last"]["N"])
-    ready = last / 1000 + delay_s(count, base_s)
     if count < FREE:
         return 0.0
+    ready = last / 1000 + delay_s(count, base_s)
     if now_ms / 1000 < ready:
         return ready - now_ms / 1000
     try:

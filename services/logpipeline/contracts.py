@@ -52,6 +52,10 @@ def topic_configs(role: str, retention_ms: int | None = None) -> dict[str, str]:
     return configs
 
 
+# -- anomaly detection: the series scored for every API (events per minute, error rate in [0, 1], p95 in ms) ----
+EVENTS_METRIC, ERROR_RATE_METRIC, P95_METRIC = "events", "error_rate", "p95"
+ANOMALY_METRICS = (EVENTS_METRIC, ERROR_RATE_METRIC, P95_METRIC)
+
 # -- the metrics store ----------------------------------------------------------------------------------------
 TABLE = "agg_system_logs"
 PIPELINE = "logpipeline"

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from logpipeline.cli import alerts, annotate, batch, bench, dashboard, generate, ingest, pipeline, stack, topics, users
+from logpipeline.cli import (
+    alerts,
+    annotate,
+    anomalies,
+    batch,
+    bench,
+    dashboard,
+    generate,
+    ingest,
+    pipeline,
+    stack,
+    topics,
+    users,
+)
 from logpipeline.cli import store as store_cli
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Log Realtime Analysis pipeline.")
@@ -16,6 +29,7 @@ app.add_typer(store_cli.app, name="store")
 app.command("sink")(store_cli.run_sink)
 app.add_typer(topics.app, name="topics")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(anomalies.app, name="anomalies")
 app.add_typer(users.app, name="users")
 app.command("annotate")(annotate.annotate)
 app.command("generate")(generate.generate)

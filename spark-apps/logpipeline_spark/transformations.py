@@ -489,3 +489,20 @@ def closed_aggregates(events: DataFrame, window: str, closed_before_ms: int) -> 
 def closed_window_partitions(aggregates: DataFrame) -> DataFrame:
     """Adds the closed-window archive's ``date`` and ``hour`` partition columns, from the window start."""
     return _date_hour(aggregates, "window_start")
+
+
+def api_minutes(aggregates: DataFrame) -> DataFrame:
+    """Closed windows (any levels) to one row per API and minute: ``api, minute, events, errors, p95``.
+
+    ``errors`` counts the ``ERROR`` and ``CRITICAL`` levels (the dashboard's error rate); ``p95`` is read from the
+    levels' merged response-time sketches, as the store's readers merge them. What anomaly training learns from."""
+    sketch = F.kll_merge_agg_double(F.unbase64("response_time_sketch"))
+    grouped = aggregates.groupBy("api", F.col("window_start").alias("minute")).agg(
+        F.sum("log_count").cast("long").alias("events"),
+        F.sum(F.when(F.col("log_level").isin(*sorted(ERROR_LEVELS)), F.col("log_count")).otherwise(0))
+        .cast("long")
+        .alias("errors"),
+        sketch.alias("_sketch"),
+    )
+    p95 = F.when(F.col("events") > 0, F.kll_sketch_get_quantile_double("_sketch", F.lit(0.95)))
+    return grouped.select("api", "minute", "events", "errors", p95.alias("p95"))

@@ -1,0 +1,157 @@
+"""The anomalies table (``<table>_anomalies``): each minute's scores, the anomalies, and where the scorer stands.
+
+Items, all read with Query (never a Scan):
+
+- ``pk = score|<api>|<day>``, ``sk = <minute start, 13 digits>``: the API's three series in that minute (value,
+  expected, band, score, status) as JSON; the dashboard draws bands and markers from them. They expire with the
+  metrics (``expires_at``).
+- ``pk = anomaly|<day of its start>``, ``sk = <start>|<api>|<metric>``: one anomaly, rewritten as it goes on and
+  when it ends. The first write is conditional, so of two scorers (or a scorer replaying after a restart) only one
+  finds it new, and only that one announces it.
+- ``pk = scorer``, ``sk = status``: the last minute scored, the model in use, and the series still learning (the
+  UI's cold-start message).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from botocore.exceptions import ClientError
+
+from logpipeline.anomalies.scoring import Anomaly, Score
+from logpipeline.metrics import layout, store
+
+DAY_MS = 86_400_000
+SCORE, ANOMALY, SCORER = "score", "anomaly", "scorer"
+BATCH = 25
+
+
+def table_name(table: str) -> str:
+    return f"{table}_anomalies"
+
+
+def ensure_table(ddb: Any, table: str) -> bool:
+    return store.ensure_keyed_table(ddb, table_name(table))
+
+
+def _day(ms: int) -> str:
+    return layout.day_of(ms)
+
+
+def _expires(ms: int, retention_days: int) -> dict[str, str]:
+    return {"N": str(ms // 1000 + retention_days * 86_400)}
+
+
+def write_scores(
+    ddb: Any, table: str, scores: Sequence[Score], retention_days: int = layout.DEFAULT_RETENTION_DAYS
+) -> int:
+    """One item per API and minute holding its series; returns the items written."""
+    grouped: dict[tuple[str, int], dict[str, Any]] = {}
+    for s in scores:
+        grouped.setdefault((s.api, s.minute), {})[s.metric] = s.doc()
+    requests = [
+        {
+            "PutRequest": {
+                "Item": {
+                    "pk": {"S": f"{SCORE}|{api}|{_day(minute)}"},
+                    "sk": {"S": f"{minute:013d}"},
+                    "doc": {"S": orjson.dumps(docs).decode()},
+                    layout.TTL_ATTRIBUTE: _expires(minute, retention_days),
+                }
+            }
+        }
+        for (api, minute), docs in grouped.items()
+    ]
+    name = table_name(table)
+    for i in range(0, len(requests), BATCH):
+        pending: dict[str, Any] = {name: requests[i : i + BATCH]}
+        for attempt in range(8):
+            try:
+                left = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            except Exception as exc:
+                raise store.classify(exc) from exc
+            if not left:
+                break
+            pending = left
+            time.sleep(min(2.0, 0.05 * 2**attempt))
+        else:
+            raise store.classify(RuntimeError(f"{name}: scores left unprocessed after retries"))
+    return len(requests)
+
+
+def read_scores(ddb: Any, table: str, api: str, start_ms: int, end_ms: int) -> dict[int, dict[str, Any]]:
+    """An API's scores per minute start, for minutes in ``[start_ms, end_ms)``: metric -> score document."""
+    out: dict[int, dict[str, Any]] = {}
+    for day in layout.days_between(start_ms, end_ms):
+        request = {
+            "TableName": table_name(table),
+            "KeyConditionExpression": "pk = :p AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {
+                ":p": {"S": f"{SCORE}|{api}|{day}"},
+                ":lo": {"S": f"{max(start_ms, 0):013d}"},
+                ":hi": {"S": f"{max(end_ms - 1, 0):013d}"},
+            },
+        }
+        for item in store.query_all(ddb, request):
+            out[int(item["sk"]["S"])] = orjson.loads(item["doc"]["S"])
+    return out
+
+
+def put_anomaly(ddb: Any, table: str, anomaly: Anomaly, retention_days: int = layout.DEFAULT_RETENTION_DAYS) -> bool:
+    """Write an anomaly; True when it was not there before (a new anomaly: announce it)."""
+    item = {
+        "pk": {"S": f"{ANOMALY}|{_day(anomaly.since)}"},
+        "sk": {"S": f"{anomaly.since:013d}|{anomaly.api}|{anomaly.metric}"},
+        "doc": {"S": orjson.dumps(anomaly.doc()).decode()},
+        "updated_at": {"N": str(int(time.time() * 1000))},
+        layout.TTL_ATTRIBUTE: _expires(anomaly.last, retention_days),
+    }
+    name = table_name(table)
+    try:
+        ddb.put_item(TableName=name, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        return True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise store.classify(exc) from exc
+    try:
+        ddb.put_item(TableName=name, Item=item)
+    except Exception as exc:
+        raise store.classify(exc) from exc
+    return False
+
+
+def read_anomalies(ddb: Any, table: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+    """Anomalies that started in ``[start_ms, end_ms)``, newest first."""
+    out: list[dict[str, Any]] = []
+    for day in layout.days_between(start_ms, end_ms):
+        request = {
+            "TableName": table_name(table),
+            "KeyConditionExpression": "pk = :p AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {
+                ":p": {"S": f"{ANOMALY}|{day}"},
+                ":lo": {"S": f"{max(start_ms, 0):013d}"},
+                ":hi": {"S": f"{max(end_ms - 1, 0):013d}|~"},
+            },
+        }
+        out.extend(orjson.loads(item["doc"]["S"]) for item in store.query_all(ddb, request))
+    return sorted(out, key=lambda d: (-d["since"], d["api"], d["metric"]))
+
+
+def write_status(ddb: Any, table: str, status: dict[str, Any]) -> None:
+    item = {"pk": {"S": SCORER}, "sk": {"S": "status"}, "doc": {"S": orjson.dumps(status).decode()}}
+    try:
+        ddb.put_item(TableName=table_name(table), Item=item)
+    except Exception as exc:
+        raise store.classify(exc) from exc
+
+
+def read_status(ddb: Any, table: str) -> dict[str, Any] | None:
+    try:
+        got = ddb.get_item(TableName=table_name(table), Key={"pk": {"S": SCORER}, "sk": {"S": "status"}})
+    except Exception as exc:
+        raise store.classify(exc) from exc
+    item = got.get("Item")
+    return None if item is None else dict(orjson.loads(item["doc"]["S"]))

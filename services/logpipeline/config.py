@@ -63,6 +63,7 @@ class Ports:
     spark_ui: int = 4040
     correction_http: int = contracts.CORRECTION_HTTP_PORT
     alerts_http: int = contracts.ALERTS_HTTP_PORT
+    anomalies_http: int = contracts.ANOMALIES_HTTP_PORT
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -81,6 +82,7 @@ class Names:
 
     input_topic: str = contracts.INPUT_TOPIC
     aggregates_topic: str = contracts.AGGREGATES_TOPIC
+    anomalies_topic: str = contracts.ANOMALIES_TOPIC
     table: str = contracts.TABLE
     pipeline: str = contracts.PIPELINE
 
@@ -94,6 +96,7 @@ class Names:
         env = {
             "input_topic": contracts.ENV_INPUT_TOPIC,
             "aggregates_topic": contracts.ENV_AGGREGATES_TOPIC,
+            "anomalies_topic": contracts.ENV_ANOMALIES_TOPIC,
             "table": contracts.ENV_TABLE,
             "pipeline": contracts.ENV_PIPELINE,
         }

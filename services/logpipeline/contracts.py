@@ -10,15 +10,16 @@ from __future__ import annotations
 # -- topics -------------------------------------------------------------------------------------------------
 INPUT_TOPIC = "logging_info"
 AGGREGATES_TOPIC = "agg_logging_info"
+ANOMALIES_TOPIC = "anomalies_logging_info"  # every scored minute and every anomaly, keyed <api>|<metric>
 DLQ_SUFFIX = ".dlq"
 
 # The roles of a pipeline's topics, as the LogPipeline spec names them (spec.kafka.topics.<role>).
-INPUT, AGGREGATES, DEAD_LETTER = "input", "aggregates", "deadLetter"
-TOPIC_ROLES = (INPUT, AGGREGATES, DEAD_LETTER)
+INPUT, AGGREGATES, DEAD_LETTER, ANOMALIES = "input", "aggregates", "deadLetter", "anomalies"
+TOPIC_ROLES = (INPUT, AGGREGATES, DEAD_LETTER, ANOMALIES)
 
 DAY_MS = 86_400_000
-PARTITIONS = {INPUT: 3, AGGREGATES: 3, DEAD_LETTER: 1}
-RETENTION_MS = {INPUT: 7 * DAY_MS, AGGREGATES: 7 * DAY_MS, DEAD_LETTER: 30 * DAY_MS}
+PARTITIONS = {INPUT: 3, AGGREGATES: 3, DEAD_LETTER: 1, ANOMALIES: 1}
+RETENTION_MS = {INPUT: 7 * DAY_MS, AGGREGATES: 7 * DAY_MS, DEAD_LETTER: 30 * DAY_MS, ANOMALIES: 7 * DAY_MS}
 MAX_MESSAGE_BYTES = 8 << 20  # room for dead letters of oversized lines
 COMPRESSION = "lz4"
 CLEANUP_POLICY = {
@@ -26,6 +27,7 @@ CLEANUP_POLICY = {
     # The newest full value of every aggregate id survives: the sink rebuilds a lost table by replaying the topic.
     AGGREGATES: "compact,delete",
     DEAD_LETTER: "delete",
+    ANOMALIES: "delete",
 }
 
 
@@ -77,6 +79,7 @@ GENERATOR_HTTP_PORT = 9109
 SPARK_HTTP_PORT = 9110
 CORRECTION_HTTP_PORT = 9111
 ALERTS_HTTP_PORT = 9113
+ANOMALIES_HTTP_PORT = 9114
 DYNAMODB_PORT = 8000
 KAFKA_PORT = 9092
 KAFKA_SASL_PORT = 9094  # the local stack's SASL/SCRAM listener (ACLs apply there; the plain one is the admin's)
@@ -95,6 +98,7 @@ ENV_KAFKA_PASSWORD = "LOGPIPELINE_KAFKA_PASSWORD"
 SCRAM = "SCRAM-SHA-512"
 ENV_INPUT_TOPIC = "LOGPIPELINE_INPUT_TOPIC"
 ENV_AGGREGATES_TOPIC = "LOGPIPELINE_AGGREGATES_TOPIC"
+ENV_ANOMALIES_TOPIC = "LOGPIPELINE_ANOMALIES_TOPIC"
 ENV_DLQ_TOPIC = "LOGPIPELINE_DLQ_TOPIC"
 ENV_TABLE = "LOGPIPELINE_TABLE"
 ENV_TTL_DAYS = "LOGPIPELINE_TTL_DAYS"

@@ -18,6 +18,7 @@ import argparse
 import json
 import logging
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -133,7 +134,7 @@ def run_once(spark: SparkSession, archive: Archive, opts: TrainOptions, now_ms: 
 
 
 def run(opts: TrainOptions) -> int:
-    stop = stop_on_signals(log)
+    """One run in this process (its Spark driver ends with it)."""
     if opts.nice > 0:
         lower_priority(opts.nice)
     extra = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"}
@@ -144,26 +145,36 @@ def run(opts: TrainOptions) -> int:
         f"logpipeline-{opts.pipeline}-train", master=opts.master, with_kafka=False, extra=extra
     )
     spark.sparkContext.setLogLevel("WARN")
-    failed = False
     try:
-        while True:
-            try:
-                summary = run_once(spark, Archive(spark), opts, int(time.time() * 1000))
-                sys.stdout.write(json.dumps(summary) + "\n")
-                sys.stdout.flush()
-            except Exception as exc:
-                failed = True
-                log.error("training failed; the next run repeats it", extra={"fields": {"error": str(exc)[:500]}})
-            if not opts.every_s or stop.wait(opts.every_s):
-                return 1 if failed else 0
-            failed = False
+        summary = run_once(spark, Archive(spark), opts, int(time.time() * 1000))
+        sys.stdout.write(json.dumps(summary) + "\n")
+        sys.stdout.flush()
+        return 0
+    except Exception as exc:
+        log.error("training failed", extra={"fields": {"error": str(exc)[:500]}})
+        return 1
     finally:
         spark.stop()
 
 
+def repeat(opts: TrainOptions, argv: Sequence[str]) -> int:
+    """``--every``: one run per interval, each in a child process, so no Spark driver idles between runs."""
+    stop = stop_on_signals(log)
+    once = [a for i, a in enumerate(argv) if a != "--every" and (i == 0 or argv[i - 1] != "--every")]
+    once = [a for a in once if not a.startswith("--every=")]
+    while True:
+        code = subprocess.run([sys.executable, "-m", "logpipeline_spark.train", *once], check=False).returncode
+        if code:
+            log.error("training run failed; the next one repeats it", extra={"fields": {"exit": code}})
+        if stop.wait(opts.every_s):
+            return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
-    return run(parse_args(argv))
+    args = list(sys.argv[1:] if argv is None else argv)
+    opts = parse_args(args)
+    return repeat(opts, args) if opts.every_s else run(opts)
 
 
 if __name__ == "__main__":

@@ -365,7 +365,8 @@ def test_the_operator_keeps_the_topics_itself_on_a_plain_kafka(
 ) -> None:
     """``kafka.topicManagement: operator`` against the local stack's broker: no KafkaTopic, the topics on Kafka, and
     the broker's report in the status."""
-    names = {"input": f"in-{unique}", "aggregates": f"agg-{unique}", "deadLetter": f"in-{unique}.dlq"}
+    names = {"input": f"in-{unique}", "aggregates": f"agg-{unique}", "deadLetter": f"in-{unique}.dlq",
+             "anomalies": f"anom-{unique}"}  # fmt: skip
     kafka = {
         "topicManagement": "operator",
         "authentication": "none",

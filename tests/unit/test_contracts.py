@@ -22,7 +22,11 @@ def pipeline() -> dict[str, Any]:
 def test_operator_kafka_topics_have_the_local_stacks_configs() -> None:
     local = {spec.name: spec for spec in topics.default_topics(config.Names())}
     children = {obj["spec"]["topicName"]: obj["spec"] for obj in kafka.build_kafka_topics(pipeline())}
-    assert set(children) == set(local) == {"logging_info", "agg_logging_info", "logging_info.dlq"}
+    assert (
+        set(children)
+        == set(local)
+        == {"logging_info", "agg_logging_info", "logging_info.dlq", "anomalies_logging_info"}
+    )
     for name, spec in local.items():
         assert {k: str(v) for k, v in children[name]["config"].items()} == spec.configs, name
         assert children[name]["partitions"] == spec.partitions, name

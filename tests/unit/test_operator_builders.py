@@ -88,9 +88,14 @@ class TestConfigMap:
 
 
 class TestKafkaTopic:
-    def test_three_topics_with_cluster_label_and_topic_name(self) -> None:
+    def test_four_topics_with_cluster_label_and_topic_name(self) -> None:
         topics = kafka.build_kafka_topics(pipeline())
-        assert [t["spec"]["topicName"] for t in topics] == ["logging_info", "agg_logging_info", "logging_info.dlq"]
+        assert [t["spec"]["topicName"] for t in topics] == [
+            "logging_info",
+            "agg_logging_info",
+            "logging_info.dlq",
+            "anomalies_logging_info",
+        ]
         first = topics[0]
         assert first["apiVersion"] == "kafka.strimzi.io/v1"
         assert first["metadata"]["name"] == "lp1-topic-input"
@@ -497,4 +502,5 @@ class TestNames:
             "lp1-topic-input",
             "lp1-topic-aggregates",
             "lp1-topic-deadletter",
+            "lp1-topic-anomalies",
         ]

@@ -23,8 +23,8 @@ def _names(services: list[processes.Service]) -> list[str]:
 class TestServices:
     def test_default_runs_sink_dashboard_job_generator_in_order(self, settings: Settings) -> None:
         services = processes.services(settings, processes.Options(), python="py", cli="lp")
-        assert _names(services) == ["sink", "dashboard", "spark", "correction", "generator"]
-        assert all(s.ready_url and s.ready_url.endswith("/readyz") for s in services)
+        assert _names(services) == ["sink", "dashboard", "spark", "correction", "anomalies", "training", "generator"]
+        assert all(s.ready_url and s.ready_url.endswith("/readyz") for s in services if s.name != "training")
         correction = services[3]
         assert correction.argv[correction.argv.index("--every") + 1] == "300.0"
         assert correction.argv[correction.argv.index("--archive-root") + 1] == settings.hdfs_url
@@ -32,6 +32,18 @@ class TestServices:
         assert services[1].env["LOGPIPELINE_ARCHIVE_ROOT"] == settings.hdfs_url
         local = processes.services(settings, processes.Options(archive="local"), python="py", cli="lp")[1]
         assert local.env["LOGPIPELINE_ARCHIVE_ROOT"] == (settings.state / "archive").as_uri()
+
+    def test_the_anomaly_scorer_reads_models_where_the_daily_training_writes_them(self, settings: Settings) -> None:
+        services = {s.name: s for s in processes.services(settings, processes.Options(), python="py", cli="lp")}
+        scorer, training = services["anomalies"], services["training"]
+        assert scorer.argv[:3] == ["lp", "anomalies", "run"]
+        assert scorer.ready_url == f"http://{settings.host}:{settings.ports.anomalies_http}/readyz"
+        assert training.argv[:3] == ["py", "-m", "logpipeline_spark.train"]
+        assert training.argv[training.argv.index("--every") + 1] == "86400.0"
+        root = [a.argv[a.argv.index("--archive-root") + 1] for a in (scorer, training)]
+        assert root == [settings.hdfs_url, settings.hdfs_url]
+        without = processes.services(settings, processes.Options(anomalies=False), python="py", cli="lp")
+        assert {"anomalies", "training"}.isdisjoint(_names(without))
 
     def test_the_correction_service_can_be_left_out(self, settings: Settings) -> None:
         services = processes.services(settings, processes.Options(correct_every=0), python="py", cli="lp")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import logging
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -12,15 +14,77 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from logpipeline import config, contracts, observability
 from logpipeline.anomalies import csvscore, evaluate
 from logpipeline.anomalies.detector import BOTH, DIRECTIONS, Scorer, Settings
 from logpipeline.anomalies.model import DAY_MINUTES, KINDS, LEVEL, Params
+from logpipeline.anomalies.models import ModelStore
 from logpipeline.anomalies.rule import RuleParams
-from logpipeline.cli import progress
+from logpipeline.anomalies.service import AnomalyService, ServiceConfig
+from logpipeline.cli import batch, progress
 from logpipeline.generator import minutes
+from logpipeline.kafka.producer import Sender
 
 app = typer.Typer(no_args_is_help=True, help="Anomaly detection on per-minute series.")
 console = Console(stderr=True, width=120)
+
+
+@app.command("run")
+def run(
+    endpoint: str | None = typer.Option(None, "--endpoint", help="DynamoDB API URL; default: the local stack's"),
+    bootstrap: str | None = typer.Option(None, help="Kafka bootstrap servers (default: the local stack)"),
+    archive_root: str | None = typer.Option(None, help=f"where the models are (default ${contracts.ENV_ARCHIVE_ROOT})"),
+    interval: float = typer.Option(5.0, min=0.5, help="seconds between scoring cycles"),
+    settle: float = typer.Option(15.0, min=0, help="seconds after a minute ends before it is scored"),
+    warmup_days: float | None = typer.Option(None, min=0, help="history before a verdict (default: a week)"),
+    http_port: int = typer.Option(contracts.ANOMALIES_HTTP_PORT, help="port of /healthz, /readyz, /metrics"),
+    http_host: str = typer.Option("127.0.0.1", help="address of /healthz, /readyz, /metrics (0.0.0.0 in a pod)"),
+) -> None:
+    """Score every closed minute of every API's series and write the verdicts, until SIGTERM or Ctrl-C."""
+    observability.configure_logging()
+    settings = config.load()
+    root = archive_root or os.environ.get(contracts.ENV_ARCHIVE_ROOT) or settings.hdfs_url
+    models = ModelStore(root, settings.names.pipeline, settings.webhdfs) if root else None
+    sender = Sender.connect(bootstrap or settings.kafka_bootstrap, settings.names.anomalies_topic)
+    cfg = ServiceConfig(
+        table=settings.names.table,
+        endpoint=endpoint or settings.dynamodb_endpoint,
+        models=models,
+        interval_s=interval,
+        settle_s=settle,
+        warmup_minutes=None if warmup_days is None else round(warmup_days * DAY_MINUTES),
+        http_host=http_host,
+        http_port=http_port,
+    )
+    logger = logging.getLogger("logpipeline.anomalies")
+    stop = observability.stop_on_signals(logger)
+
+    def publish(records: list[tuple[str, bytes]]) -> None:
+        for key, value in records:
+            sender.send(key, value)
+
+    def flush() -> None:
+        left = sender.flush(30.0)
+        if left or sender.failed:
+            logger.warning(
+                "anomalies topic: records undelivered",
+                extra={"fields": {"queued": left, "failed": dict(sender.failed)}},
+            )
+
+    try:
+        AnomalyService(cfg, publish, stop, flush).run()
+    except Exception:
+        logger.exception("anomaly scorer failed")
+        raise typer.Exit(1) from None
+    finally:
+        sender.close()
+
+
+def train(ctx: typer.Context) -> None:
+    """Learn every API's series from the closed-window archive (a Spark batch job) and write a new model file.
+
+    --days N of history (default 28), --every SECONDS to repeat; options: logpipeline anomalies train --help."""
+    os.execv(sys.executable, [sys.executable, "-m", "logpipeline_spark.train", *ctx.args])
 
 
 @app.command("score")
@@ -101,3 +165,6 @@ def _with_threshold(candidate: evaluate.Candidate, threshold: float) -> evaluate
         return candidate.make(replace(settings, params=replace(settings.params, threshold=threshold)))
 
     return evaluate.Candidate(candidate.name, make)
+
+
+app.command("train", context_settings=batch.PASS_THROUGH, add_help_option=False)(train)

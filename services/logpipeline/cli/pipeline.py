@@ -84,13 +84,15 @@ def up(
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="SLO and receiver definition (YAML): run the alerts service"),
     ] = None,
+    anomalies: bool = typer.Option(True, help="score every API's series for anomalies and retrain the model daily"),
+    train_every: float = typer.Option(86_400.0, min=60.0, help="seconds between anomaly training runs"),
 ) -> None:
     """Set up and run the whole pipeline on the embedded default stack; Ctrl-C stops everything."""
     settings = config.load()
     options = processes.Options(
         rate=rate, incidents=tuple(incident or ()), seed=seed, ingest=ingest, ingest_format=ingest_format,
         ingest_speedup=speedup, follow=follow, archive=archive, dashboard=not no_dashboard, correct_every=correct_every,
-        alerting=alerting,
+        alerting=alerting, anomalies=anomalies, train_every=train_every,
     )  # fmt: skip
     began = time.monotonic()
     # A stack the user started before stays up; one this command started goes down with it.

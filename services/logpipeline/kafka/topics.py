@@ -46,8 +46,8 @@ class Change:
 def default_topics(
     names: Names, partitions: int = 3, retention_days: float = 7.0, replication: int = 1
 ) -> list[TopicSpec]:
-    """Input and aggregates topics with ``partitions`` and ``retention_days``, the dead-letter topic with the
-    contract's partitions and retention; every config from ``contracts.topic_configs``."""
+    """Input and aggregates topics with ``partitions`` and ``retention_days``, the dead-letter and anomalies topics
+    with the contract's partitions and retention; every config from ``contracts.topic_configs``."""
     retention = int(retention_days * contracts.DAY_MS)
     return [
         TopicSpec(names.input_topic, partitions, contracts.topic_configs(contracts.INPUT, retention), replication),
@@ -58,6 +58,12 @@ def default_topics(
             names.dlq_topic,
             contracts.PARTITIONS[contracts.DEAD_LETTER],
             contracts.topic_configs(contracts.DEAD_LETTER),
+            replication,
+        ),
+        TopicSpec(
+            names.anomalies_topic,
+            contracts.PARTITIONS[contracts.ANOMALIES],
+            contracts.topic_configs(contracts.ANOMALIES),
             replication,
         ),
     ]

@@ -15,6 +15,7 @@ from logpipeline.ingest.formats import FORMATS as INGEST_FORMATS
 
 SERVICE_PORTS = (
     "dashboard", "sink_http", "generator_http", "spark_http", "spark_ui", "correction_http", "alerts_http",
+    "anomalies_http",
 )  # fmt: skip
 
 
@@ -35,6 +36,8 @@ class Options:
     correct_every: float = 300.0  # seconds between correction runs; 0: no correction service
     alerting: Path | None = None  # SLO and receiver definition: runs the alerts service
     alerts_interval: float = 60.0  # seconds between evaluation cycles
+    anomalies: bool = True  # the anomaly scorer and its daily training
+    train_every: float = 86_400.0  # seconds between training runs
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,12 @@ def services(settings: Settings, options: Options, python: str, cli: str) -> lis
     if options.correct_every > 0:
         out.append(spark("correction", "logpipeline_spark.correct", p.correction_http,
                          "--every", str(options.correct_every), "--driver-memory", "1g"))  # fmt: skip
+    if options.anomalies:
+        # the scorer learns from the metrics table until the first model; the training job writes one a day
+        argv = [cli, "anomalies", "run", *archive, "--http-port", str(p.anomalies_http)]
+        out.append(Service("anomalies", argv, f"http://{host}:{p.anomalies_http}/readyz"))
+        train = [python, "-m", "logpipeline_spark.train", *archive, "--every", str(options.train_every)]
+        out.append(Service("training", train, None))
     if options.ingest is not None:
         if options.ingest_format not in INGEST_FORMATS:
             raise ValueError(

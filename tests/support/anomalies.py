@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +20,8 @@ from datasketches import kll_doubles_sketch
 
 from logpipeline.events.schema import AGGREGATE_FIELDS
 from logpipeline.generator.minutes import P95_Z, Minutes
+from logpipeline.metrics import digest
+from logpipeline.metrics.records import Aggregate
 
 MINUTE_MS = 60_000
 GRID = 0.01  # relative step of the pool's p95s
@@ -50,12 +54,12 @@ class SketchPool:
         return self.by_step[step]
 
 
-def table(data: Minutes, start: int = 0, end: int | None = None, pool: SketchPool | None = None) -> pa.Table:
+def rows(
+    data: Minutes, start: int = 0, end: int | None = None, pool: SketchPool | None = None
+) -> Iterator[dict[str, Any]]:
     """The closed windows of minutes ``[start, end)`` of every API, as the archive's columns plus date and hour."""
     pool = pool or SketchPool()
     end = data.minutes if end is None else end
-    columns: dict[str, list[object]] = {f.name: [] for f in AGGREGATE_FIELDS}
-    columns["date"], columns["hour"] = [], []
     for api_index, api in enumerate(data.apis):
         events = data.events[api_index, start:end].tolist()
         errors = data.errors[api_index, start:end].tolist()
@@ -67,7 +71,7 @@ def table(data: Minutes, start: int = 0, end: int | None = None, pool: SketchPoo
             for level, count in (("SUCCESS", n - e), ("ERROR", e)):
                 if count <= 0:
                     continue
-                row = {
+                yield {
                     "id": f"{api}|{level}|{window}", "window_start": window, "window_end": window + MINUTE_MS,
                     "api": api, "log_level": level, "log_count": count, "avg_response_time": real / 2,
                     "min_response_time": real / 10, "max_response_time": real * 2, "p50_response_time": real / 2,
@@ -76,12 +80,38 @@ def table(data: Minutes, start: int = 0, end: int | None = None, pool: SketchPoo
                     "status_5xx": count if level == "ERROR" else 0, "response_time_sketch": sketch,
                     "updated_at": window + MINUTE_MS, "date": day.strftime("%Y-%m-%d"), "hour": day.strftime("%H"),
                 }  # fmt: skip
-                for k, v in row.items():
-                    columns[k].append(v)
-    schema = pa.schema(
-        [(f.name, _TYPES[f.type]) for f in AGGREGATE_FIELDS] + [("date", pa.string()), ("hour", pa.string())]
-    )
-    return pa.table(columns, schema=schema)
+
+
+def table(data: Minutes, start: int = 0, end: int | None = None) -> pa.Table:
+    columns: dict[str, list[object]] = {f.name: [] for f in AGGREGATE_FIELDS}
+    columns["date"], columns["hour"] = [], []
+    for row in rows(data, start, end):
+        for k, v in row.items():
+            columns[k].append(v)
+    fields = [(f.name, _TYPES[f.type]) for f in AGGREGATE_FIELDS] + [("date", pa.string()), ("hour", pa.string())]
+    return pa.table(columns, schema=pa.schema(fields))
+
+
+def aggregates(data: Minutes, start: int, end: int) -> list[Aggregate]:
+    """The same windows as the store holds them (what the sink writes)."""
+    out = []
+    for row in rows(data, start, end):
+        values = {f.name: row[f.name] for f in AGGREGATE_FIELDS if f.name not in ("id", "response_time_sketch")}
+        out.append(Aggregate(**values, sketch=base64.b64decode(row["response_time_sketch"])))
+    return out
+
+
+def write_minutes(ddb: Any, table_name: str, aggs: list[Aggregate]) -> None:
+    """The windows as the sink's minute digests (what the scorer reads), 25 items to a request."""
+    grouped: dict[tuple[str, str], list[Aggregate]] = {}
+    for agg in aggs:
+        grouped.setdefault(digest.key(agg), []).append(agg)
+    items = [{"PutRequest": {"Item": digest.item(pk, sk, entries, 1, 30)}} for (pk, sk), entries in grouped.items()]
+    name = digest.table_name(table_name)
+    for i in range(0, len(items), 25):
+        pending: list[dict[str, Any]] | None = items[i : i + 25]
+        while pending:
+            pending = ddb.batch_write_item(RequestItems={name: pending}).get("UnprocessedItems", {}).get(name)
 
 
 def write_archive(root: Path, pipeline: str, data: Minutes, start: int = 0, end: int | None = None) -> Path:

@@ -46,6 +46,19 @@ def encode(scorer: Scorer, trained_at_ms: int, history_from: int | None, history
     return orjson.dumps(doc)
 
 
+def decode_header(data: bytes) -> dict[str, Any]:
+    """A file's header fields alone (``trained_at``, ``history_from``, ``history_until``); empty when unreadable."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return {}
+    return (
+        {k: doc.get(k) for k in ("format", "trained_at", "history_from", "history_until")}
+        if isinstance(doc, dict)
+        else {}
+    )
+
+
 def decode(data: bytes, warmup_minutes: int | None = None) -> tuple[Scorer, dict[str, Any]]:
     """The scorer a file holds (its series' states), and the file's header fields."""
     try:

@@ -87,7 +87,11 @@ class Scoring:
             return
         status = table.read_status(self.ddb, self.cfg.table) or {}
         written = status.get("written_until") or self.written_until
-        until = int(written) if written else now_ms // MINUTE_MS * MINUTE_MS
+        until = int(written) if written else self._closed_until(now_ms)
+        if not written and found is not None:  # a first start: the minutes after the model's are scored and written
+            history_until = modelfile.decode_header(found[1]).get("history_until")
+            if history_until:
+                until = max(int(history_until), until - self.cfg.catch_up_minutes * MINUTE_MS)
         if found is None:
             if (self.model_name is not None or self.scorer.last_minute is not None) and not self.stale:
                 return  # the model in use stays until a newer one comes
@@ -117,11 +121,15 @@ class Scoring:
         )  # fmt: skip
 
     # -- a cycle ------------------------------------------------------------------------------------------------
+    def _closed_until(self, now_ms: int) -> int:
+        """The end of the last minute that closed ``settle`` seconds ago or more."""
+        return (now_ms - int(self.cfg.settle_s * 1000) - MINUTE_MS) // MINUTE_MS * MINUTE_MS + MINUTE_MS
+
     def cycle(self, now_ms: int) -> list[Minute]:
         if self.stale or self.written_until is None or time.monotonic() - self.model_checked > self.cfg.model_check_s:
             self.load(now_ms)
         assert self.written_until is not None
-        closed_until = (now_ms - int(self.cfg.settle_s * 1000) - MINUTE_MS) // MINUTE_MS * MINUTE_MS + MINUTE_MS
+        closed_until = self._closed_until(now_ms)
         first = self.written_until
         if closed_until - first > self.cfg.catch_up_minutes * MINUTE_MS:
             skipped = (closed_until - first) // MINUTE_MS - self.cfg.catch_up_minutes

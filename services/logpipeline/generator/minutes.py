@@ -14,6 +14,7 @@ returns them as the ground truth.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,9 @@ import numpy.typing as npt
 from logpipeline.contracts import ERROR_RATE_METRIC as ERROR_RATE
 from logpipeline.contracts import EVENTS_METRIC as EVENTS
 from logpipeline.contracts import P95_METRIC as P95
+from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
+from logpipeline.generator import traffic
+from logpipeline.generator.catalogue import DEFAULT_APIS, Api
 from logpipeline.generator.traffic import DIURNAL_AMPLITUDE
 
 MINUTE_MS = 60_000
@@ -94,31 +98,60 @@ def diurnal(minute_of_day: Floats) -> Floats:
 
 def generate(seed: int = 0, apis: int = 20, days: int = 14, start_ms: int = MONDAY_MS) -> Minutes:
     """Clean traffic: ``apis`` APIs over ``days`` days from ``start_ms`` (a minute boundary)."""
-    if start_ms % MINUTE_MS:
-        raise ValueError(f"start_ms {start_ms}: expected a minute boundary")
     rng = np.random.default_rng([seed, 21])
-    total = days * DAY_MINUTES
-    t = np.arange(total, dtype=np.float64)
-    minute = start_ms // MINUTE_MS + t
-    shape = diurnal(minute % DAY_MINUTES) * weekly((minute + 3 * DAY_MINUTES) % (7 * DAY_MINUTES))
-    shape *= 1 + GROWTH_PER_DAY * t / DAY_MINUTES
     rates = np.exp(rng.uniform(math.log(60), math.log(1200), apis))
     shares = rng.uniform(0.003, 0.008, apis)
     medians = rng.uniform(25, 300, apis)
     sigmas = rng.uniform(0.4, 0.8, apis)
+    base = medians * np.exp(sigmas * P95_Z)
+    spread = sigmas * math.sqrt(0.95 * 0.05) / (math.exp(-(P95_Z**2) / 2) / math.sqrt(2 * math.pi))
+    names = tuple(f"/api/v1/service-{i:02d}" for i in range(apis))
+    return _minutes(rng, names, rates, shares, base, spread, start_ms, days, cycles=True)
+
+
+def like_traffic(
+    rate_per_s: float, days: int, start_ms: int, seed: int = 0, apis: Sequence[Api] = DEFAULT_APIS
+) -> Minutes:
+    """What ``logpipeline generate --rate`` sends, at minute resolution: its APIs and weights, its diurnal curve (and,
+    like it, no weekly cycle or growth), the share of its events at ERROR or CRITICAL level and the p95 of its latency
+    mixture per API, both measured on 200,000 of its events, and the spread of a minute's p95 measured the same way."""
+    spec = traffic.TrafficSpec(seed=seed, apis=tuple(apis), start_ms=start_ms, count=200_000, diurnal=False)
+    blocks = list(traffic.blocks(spec))
+    api = np.concatenate([b.api for b in blocks])
+    latency = np.concatenate([b.hundredths for b in blocks]) / 100.0
+    erring = np.isin(np.concatenate([b.level for b in blocks]), [LOG_LEVELS.index(x) for x in sorted(ERROR_LEVELS)])
+    rng = np.random.default_rng([seed, 23])
+    base, spread, shares = [], [], []
+    for i in range(len(apis)):
+        mine = latency[api == i]
+        base.append(float(np.quantile(mine, 0.95)))
+        shares.append(float(erring[api == i].mean()))
+        samples = [np.quantile(rng.choice(mine, 400), 0.95) for _ in range(200)]
+        spread.append(float(np.std(np.log(samples))) * math.sqrt(400))
+    weights = np.array([a.weight for a in apis], dtype=np.float64)
+    rates = rate_per_s * 60 * weights / weights.sum()
+    names = tuple(a.name for a in apis)
+    return _minutes(rng, names, rates, np.array(shares), np.array(base), np.array(spread), start_ms, days, cycles=False)
+
+
+def _minutes(
+    rng: np.random.Generator, names: tuple[str, ...], rates: Floats, shares: Floats, base_p95: Floats,
+    spread: Floats, start_ms: int, days: int, cycles: bool,
+) -> Minutes:  # fmt: skip
+    """Per-minute figures: Poisson events, binomial errors, a p95 whose log has sd ``spread / sqrt(events)``."""
+    if start_ms % MINUTE_MS:
+        raise ValueError(f"start_ms {start_ms}: expected a minute boundary")
+    t = np.arange(days * DAY_MINUTES, dtype=np.float64)
+    minute = start_ms // MINUTE_MS + t
+    shape = diurnal(minute % DAY_MINUTES)
+    if cycles:
+        shape = shape * weekly((minute + 3 * DAY_MINUTES) % (7 * DAY_MINUTES)) * (1 + GROWTH_PER_DAY * t / DAY_MINUTES)
     events = rng.poisson(rates[:, None] * shape[None, :])
     errors = rng.binomial(events, shares[:, None])
-    peak = 1 + 0.15 * (diurnal(minute % DAY_MINUTES) - 1) / DIURNAL_AMPLITUDE
-    p95 = _p95(rng, medians[:, None] * peak[None, :], sigmas[:, None], events)
-    names = tuple(f"/api/v1/service-{i:02d}" for i in range(apis))
+    peak = 1 + (0.15 if cycles else 0.0) * (diurnal(minute % DAY_MINUTES) - 1) / DIURNAL_AMPLITUDE
+    noise = spread[:, None] / np.sqrt(np.maximum(events, 1)) * rng.standard_normal(events.shape)
+    p95 = np.asarray(base_p95[:, None] * peak[None, :] * np.exp(noise), dtype=np.float64)
     return Minutes(start_ms, names, events, errors, p95, ())
-
-
-def _p95(rng: np.random.Generator, median: Floats, sigma: Floats, events: Ints) -> Floats:
-    """The sample p95 of ``events`` log-normal draws: normal in log space, sd 2.11 sigma / sqrt(n) (the quantile's own)."""
-    n = np.maximum(events, 1)
-    sd = math.sqrt(0.95 * 0.05) / (math.exp(-(P95_Z**2) / 2) / math.sqrt(2 * math.pi)) * sigma / np.sqrt(n)
-    return np.asarray(median * np.exp(sigma * P95_Z + sd * rng.standard_normal(events.shape)), dtype=np.float64)
 
 
 def inject(clean: Minutes, seed: int = 0, per_day: float = 12.0, min_len: int = 5, max_len: int = 60) -> Minutes:

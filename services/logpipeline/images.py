@@ -19,8 +19,13 @@ IMAGES: dict[str, tuple[frozenset[str] | None, frozenset[str]]] = {
     # generator, ingest, sink, dashboard: everything but Spark, the local DynamoDB server and the operator.
     "services": (None, frozenset({"pyspark", "moto", "kopf", "kubernetes"})),
     # the Spark jobs run on the image's own Spark; the streaming job imports only orjson and prometheus-client
-    # besides pyspark, the correction and backfill jobs also the Kafka and DynamoDB clients.
-    "spark-app": (frozenset({"orjson", "prometheus-client", "confluent-kafka", "boto3", "botocore"}), frozenset()),
+    # besides pyspark, the correction and backfill jobs also the Kafka and DynamoDB clients, the anomaly training
+    # job pandas and pyarrow (its per-API tasks) and the detectors' numpy and sketches.
+    "spark-app": (
+        frozenset({"orjson", "prometheus-client", "confluent-kafka", "boto3", "botocore", "pandas", "pyarrow",
+                   "numpy", "datasketches"}),
+        frozenset(),
+    ),  # fmt: skip
 }
 
 

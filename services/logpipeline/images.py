@@ -22,10 +22,21 @@ IMAGES: dict[str, tuple[frozenset[str] | None, frozenset[str]]] = {
     # besides pyspark, the correction and backfill jobs also the Kafka and DynamoDB clients, the anomaly training
     # job pandas and pyarrow (its per-API tasks) and the detectors' numpy and sketches.
     "spark-app": (
-        frozenset({"orjson", "prometheus-client", "confluent-kafka", "boto3", "botocore", "pandas", "pyarrow",
-                   "numpy", "datasketches"}),
+        frozenset(
+            {
+                "orjson",
+                "prometheus-client",
+                "confluent-kafka",
+                "boto3",
+                "botocore",
+                "pandas",
+                "pyarrow",
+                "numpy",
+                "datasketches",
+            }
+        ),
         frozenset(),
-    ),  # fmt: skip
+    ),
 }
 
 

@@ -150,7 +150,10 @@ def test_callbacks_draw_every_view(world: World) -> None:
     assert problems == []
     t = truth(world.select(ALL))
     view = viewstate.View(range="6h", slo=95.0)
-    sla, levels, latency, series, top, kpis, health, label, options = callbacks.render_overview(snap, 95.0, view)
+    sla, levels, latency, series, top, kpis, health, label, options, anomalies = callbacks.render_overview(
+        snap, 95.0, view
+    )
+    assert texts(anomalies)[-1] == "no anomaly in this range"
     gauge, pie, avg = sla["data"][0], levels["data"][0], latency["data"][0]
     assert gauge["value"] == pytest.approx(100 * t.sla) and gauge["gauge"]["threshold"]["value"] == 95.0
     assert dict(zip(pie["labels"], pie["values"], strict=True)) == {lv: n for lv, n in t.totals.items() if n}
@@ -163,7 +166,7 @@ def test_callbacks_draw_every_view(world: World) -> None:
     assert texts(health)[0].startswith("newest window")
     assert XSS_API in [o["value"] for o in options]
     assert label.endswith("5m buckets")
-    stats, percentiles, errors, _, _ = callbacks.render_api(
+    stats, percentiles, errors, *_ = callbacks.render_api(
         callbacks.load("api", "6h", None, None, [XSS_API], XSS_API)[0], XSS_API
     )
     assert texts(stats)[:2] == ["events", f"{t.count[XSS_API]:,}"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -26,7 +26,8 @@ from logpipeline.dashboard import (
     user_data,
     viewstate,
 )
-from logpipeline.dashboard.model import Mark, Snapshot
+from logpipeline.dashboard.data import BAND_MAX_MS
+from logpipeline.dashboard.model import AnomalyView, Mark, Snapshot
 from logpipeline.dashboard.pages import api, overview
 
 log = logging.getLogger("logpipeline.dashboard")
@@ -68,7 +69,12 @@ def range_label(snap: Snapshot) -> str:
 
 
 def render_overview(
-    snap: Snapshot, slo: Any, view: viewstate.View, zone: str = "UTC", marks: Sequence[Mark] = ()
+    snap: Snapshot,
+    slo: Any,
+    view: viewstate.View,
+    zone: str = "UTC",
+    marks: Sequence[Mark] = (),
+    anomalies: AnomalyView | None = None,
 ) -> tuple[Any, ...]:
     """Every view of the overview from a snapshot: pure (plain data in, figures and components out)."""
     target = viewstate.View().slo if slo in (None, "") else float(slo)
@@ -89,10 +95,24 @@ def render_overview(
         ],
         range_label(snap),
         [{"label": a, "value": a} for a in sorted({*snap.apis_available, *snap.apis})],
+        _anomalies(anomalies or AnomalyView(), link, zone),
     )
 
 
-def render_api(snap: Snapshot, name: str | None, zone: str = "UTC", marks: Sequence[Mark] = ()) -> tuple[Any, ...]:
+def _anomalies(view: AnomalyView, link: Callable[[str], str], zone: str) -> list[Any]:
+    note = components.learning_note(view.status, view.problem)
+    return [*([note] if note is not None else []), components.anomalies_list(view.anomalies, link, zone)]
+
+
+def render_api(
+    snap: Snapshot,
+    name: str | None,
+    zone: str = "UTC",
+    marks: Sequence[Mark] = (),
+    anomalies: AnomalyView | None = None,
+    link: Callable[[str], str] = lambda name: "",
+) -> tuple[Any, ...]:
+    view = anomalies or AnomalyView()
     row = next((r for r in snap.latency if r.api == name), None)
     errors = sum(b.errors for b in snap.detail)
     count = row.count if row else 0
@@ -114,7 +134,16 @@ def render_api(snap: Snapshot, name: str | None, zone: str = "UTC", marks: Seque
             *components.arrivals_banner(snap.arrivals),
         ],
         range_label(snap),
+        components.learning_note(view.status, view.problem if view.scores or view.problem else _no_band(snap)),
+        *[figures.anomaly_band(view.scores, metric, zone) for metric in api.BAND_METRICS],
+        components.anomalies_list(view.anomalies, link, zone),
     )
+
+
+def _no_band(snap: Snapshot) -> str | None:
+    if snap.end_ms - snap.start_ms > BAND_MAX_MS:
+        return "expected ranges are drawn for ranges up to a day: choose a shorter range"
+    return None
 
 
 def _controls(p: str, apis: bool = True) -> list[State]:
@@ -126,11 +155,12 @@ def _controls(p: str, apis: bool = True) -> list[State]:
 OVERVIEW_OUTPUTS = (
     ("sla", "figure"), ("levels", "figure"), ("latency", "figure"), ("series", "figure"),
     ("top-errors", "children"), ("kpis", "children"), ("health", "children"), ("range-label", "children"),
-    ("apis", "options"), ("problems", "children"),
+    ("apis", "options"), ("anomalies", "children"), ("problems", "children"),
 )  # fmt: skip
 API_OUTPUTS = (
     ("stats", "children"), ("latency", "figure"), ("errors", "figure"), ("health", "children"),
-    ("range-label", "children"), ("problems", "children"),
+    ("range-label", "children"), ("learning", "children"), *((f"band-{m}", "figure") for m in api.BAND_METRICS),
+    ("anomalies", "children"), ("problems", "children"),
 )  # fmt: skip
 
 
@@ -153,7 +183,8 @@ def register(app: Dash) -> None:
             return [no_update] * (len(OVERVIEW_OUTPUTS) - 1) + [problems]
         view = viewstate.from_controls(*controls[:-1])
         marks = user_data.marks(snap.start_ms, snap.end_ms)
-        return components.plain((*render_overview(snap, slo, view, zone, marks), problems))
+        found = data.source().anomaly_view(snap.start_ms, snap.end_ms)
+        return components.plain((*render_overview(snap, slo, view, zone, marks, found), problems))
 
     @app.callback(
         Output(f"{o}-download", "data"),
@@ -202,7 +233,13 @@ def register(app: Dash) -> None:
         if snap is no_update:
             return [no_update] * (len(API_OUTPUTS) - 1) + [problems]
         marks = user_data.marks(snap.start_ms, snap.end_ms, name)
-        return components.plain((*render_api(snap, name, zone_of(zone), marks), problems))
+        found = data.source().anomaly_view(snap.start_ms, snap.end_ms, name)
+        view = viewstate.from_controls(range_name, start, end, [], None, None, None)
+
+        def link(other: str) -> str:
+            return viewstate.href(api.PATH, replace(view, name=other, apis=()))
+
+        return components.plain((*render_api(snap, name, zone_of(zone), marks, found, link), problems))
 
     @app.callback(Output(f"{a}-back", "href"), *[Input(s.component_id, "value") for s in _controls(a, False)])
     def back_link(*controls: Any) -> str:

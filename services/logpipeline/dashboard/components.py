@@ -6,7 +6,9 @@ Every string from the logs is passed as a child (text), never as markup, so it i
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -318,3 +320,52 @@ def save_view(prefix: str) -> Component:
         size="sm",
     )
     return group
+
+
+def _at(ms: int, zone: str) -> str:
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo(zone)).strftime("%m-%d %H:%M")
+
+
+def learning_note(status: dict[str, Any] | None, problem: str | None) -> Component | None:
+    """What anomaly detection can say yet: not running, learning (how far), or nothing (it judges every series)."""
+    if problem:
+        return html.Small(problem, className="text-muted")
+    if status is None:
+        return html.Small("anomaly detection has not scored a minute yet", className="text-muted")
+    learning = status.get("learning") or []
+    if not learning:
+        return None
+    warmup = status.get("warmup_minutes") or 1
+    most = max(entry["history_minutes"] for entry in learning)
+    text = (f"anomaly detection is learning: {len(learning)} of {status.get('series', len(learning))} series have "
+            f"less history than the {warmup / 1440:g} days a verdict needs (the longest: {most / 1440:.1f} days); "
+            "they show no expected range and raise no anomaly yet")  # fmt: skip
+    note = dbc.Alert(text, color="info", className="py-1 px-2 small mb-2", id="anomaly-learning")
+    return cast(Component, note)
+
+
+def anomalies_list(anomalies: Sequence[dict[str, Any]], link: Callable[[str], str], zone: str = "UTC") -> Component:
+    """Anomalies newest first: series, since when (and until), expected against observed, the related series."""
+    units = {"error_rate": (100.0, "%"), "p95": (1.0, " ms"), "events": (1.0, "/min")}
+
+    def value(metric: str, v: float | None) -> str:
+        scale, unit = units.get(metric, (1.0, ""))
+        return "-" if v is None else f"{v * scale:.3g}{unit}"
+
+    head = html.Thead(html.Tr([html.Th(t) for t in ("API", "metric", "since", "until", "expected", "observed",
+                                                    "related")]))  # fmt: skip
+    body = [
+        html.Tr([
+            html.Td(dcc.Link(a["api"], href=link(a["api"]), className="api-link")),
+            html.Td(a["metric"]),
+            html.Td(_at(a["since"], zone)),
+            html.Td("open" if a.get("open") else _at(a["last"] + 60_000, zone)),
+            html.Td(value(a["metric"], a.get("worst_expected"))),
+            html.Td(value(a["metric"], a.get("worst_observed"))),
+            html.Td(", ".join(f"{r['api']} {r['metric']}" for r in a.get("related", [])[:3]) or "-"),
+        ])
+        for a in anomalies[:50]
+    ] or [html.Tr(html.Td("no anomaly in this range", colSpan=7, className="text-muted"))]  # fmt: skip
+    table = dbc.Table([head, html.Tbody(body)], bordered=False, hover=True, size="sm", color="dark",
+                      className="anomalies-table")  # fmt: skip
+    return cast(Component, table)

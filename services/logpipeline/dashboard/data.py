@@ -23,6 +23,7 @@ from typing import Any
 
 from logpipeline.alerting import lifecycle
 from logpipeline.alerting import state as alert_state
+from logpipeline.anomalies import table as anomaly_table
 from logpipeline.dashboard import buckets, model, timerange
 from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.dashboard.settings import load as load_settings
@@ -35,6 +36,7 @@ SINK_TTL_S = 5.0
 READY_TTL_S = 2.0
 MAX_BUCKET_AGE_MS = 32 * timerange.DAY_MS
 VIEW_KEEP_S = 600.0  # a view nobody asked for this long is dropped
+BAND_MAX_MS = 86_400_000  # an API's expected ranges are drawn for ranges up to a day (minute by minute)
 BOARD_TTL_S = 10.0  # the SLO board (alert states, silences, the evaluator's summaries) is read at most this often
 
 
@@ -143,6 +145,7 @@ class Source:
         self._latest_revision = -1
         self._revisions_lock = threading.Lock()
         self._board: tuple[float, model.SloBoard] | None = None
+        self._anomaly_views: dict[tuple[int, int, str | None], tuple[float, model.AnomalyView]] = {}
 
     def follow_revisions(self, now_ms: int) -> None:
         """Every ``revision_check_s``: read the change signal (the ``latest`` item, and the hours' items when it
@@ -350,6 +353,36 @@ class Source:
             board = model.SloBoard(None, [], [], [], f"alert state unreadable: {type(exc).__name__}")
         self._board = (now, board)
         return board
+
+    def anomaly_view(self, start_ms: int, end_ms: int, api: str | None = None) -> model.AnomalyView:
+        """The anomalies that started in the range, the scorer's status and, with ``api``, that API's minute scores
+        (ranges up to ``BAND_MAX_MS``): Queries of the anomalies table, at most every ``BOARD_TTL_S`` per range.
+        Never fails a page: a missing or unreadable table is a ``problem``."""
+        key = (start_ms // 60_000, end_ms // 60_000, api)
+        now = time.monotonic()
+        with self._views_lock:
+            held = self._anomaly_views.get(key)
+        if held and now - held[0] < BOARD_TTL_S:
+            return held[1]
+        table = self.settings.table
+        try:
+            scores = {}
+            if api is not None and end_ms - start_ms <= BAND_MAX_MS:
+                scores = anomaly_table.read_scores(self.ddb, table, api, start_ms, end_ms)
+            found = anomaly_table.read_anomalies(self.ddb, table, start_ms, end_ms)
+            view = model.AnomalyView(
+                [a for a in found if api is None or a["api"] == api], anomaly_table.read_status(self.ddb, table), scores
+            )
+        except store.TableMissing:
+            view = model.AnomalyView(problem="anomaly detection is not running (no anomalies table)")
+        except Exception as exc:
+            log.warning("anomalies table unreadable", extra={"fields": {"error": str(exc)[:200]}})
+            view = model.AnomalyView(problem=f"anomalies unreadable: {type(exc).__name__}")
+        with self._views_lock:
+            if len(self._anomaly_views) > 64:
+                self._anomaly_views.clear()
+            self._anomaly_views[key] = (now, view)
+        return view
 
     def add_silence(self, silence: lifecycle.Silence) -> lifecycle.Silence:
         """Store a silence (the dashboard's form); store.Denied when its credentials may not write."""

@@ -124,7 +124,8 @@ def latency_bars(rows: Sequence[rollup.Latency]) -> Figure:
     return _figure(bars, 320, barmode="group", yaxis={"title": {"text": "ms"}}, clickmode="event")
 
 
-MARK_COLORS = {"deploy": "#3498db", "incident": "#e74c3c", "note": "#adb5bd", "alert": "#f39c12"}
+MARK_COLORS = {"deploy": "#3498db", "incident": "#e74c3c", "note": "#adb5bd", "alert": "#f39c12", "anomaly": "#e83e8c"}
+BAND_UNITS = {"events": ("events per minute", 1.0), "error_rate": ("error rate, %", 100.0), "p95": ("p95, ms", 1.0)}
 
 
 def marked(figure: Figure, marks: Sequence[Mark], zone: str = "UTC") -> Figure:
@@ -195,3 +196,32 @@ def error_series(starts: Sequence[int], series: dict[str, list[int]], zone: str 
     return _figure(
         bars, 320, barmode="stack", yaxis={"title": {"text": "events"}}, xaxis={"title": {"text": zone}}, hovermode="x"
     )
+
+
+def anomaly_band(scores: dict[int, dict[str, Any]], metric: str, zone: str = "UTC") -> Figure:
+    """One series of one API: the band the model expected (shaded), what was observed, its anomalous minutes as
+    markers. Minutes the model was still learning show no band."""
+    title, scale = BAND_UNITS.get(metric, (metric, 1.0))
+    starts = sorted(m for m, row in scores.items() if metric in row)
+    rows = [scores[m][metric] for m in starts]
+    x = times(starts, zone)
+
+    def column(name: str, learnt: bool = True) -> np.ndarray[Any, Any]:
+        return numbers([
+            None if r.get(name) is None or (learnt and r.get("status") == "learning") else r[name] * scale for r in rows
+        ])  # fmt: skip
+
+    out = np.asarray([r.get("status") == "anomaly" for r in rows], dtype=bool)
+    data: list[dict[str, Any]] = [
+        {"type": "scatter", "mode": "lines", "name": "lower", "x": x, "y": column("lower"), "showlegend": False,
+         "line": {"width": 0}, "hoverinfo": "skip"},
+        {"type": "scatter", "mode": "lines", "name": "expected range", "x": x, "y": column("upper"), "fill": "tonexty",
+         "fillcolor": "rgba(52, 152, 219, 0.25)", "line": {"width": 0}},
+        {"type": "scatter", "mode": "lines", "name": "expected", "x": x, "y": column("expected"),
+         "line": {"color": "#3498db", "dash": "dot", "width": 1}},
+        {"type": "scatter", "mode": "lines", "name": "observed", "x": x, "y": column("value", learnt=False),
+         "line": {"color": TEXT, "width": 1}},
+        {"type": "scatter", "mode": "markers", "name": "anomaly", "x": x[out], "y": column("value", learnt=False)[out],
+         "marker": {"color": MARK_COLORS["anomaly"], "size": 7}},
+    ]  # fmt: skip
+    return _figure(data, 220, yaxis={"title": {"text": title}}, xaxis={"title": {"text": zone}}, hovermode="x")

@@ -63,6 +63,31 @@ def alert_marks(states: list[AlertState], start_ms: int, end_ms: int) -> list[Ma
 
 
 @dataclass(frozen=True)
+class AnomalyView:
+    """What the anomaly scorer says about a range: its anomalies (newest first), its status (cold start), and for
+    one API its minutes' scores (minute start -> metric -> score document). ``problem``: why it says nothing."""
+
+    anomalies: list[dict[str, Any]] = field(default_factory=list)
+    status: dict[str, Any] | None = None
+    scores: dict[int, dict[str, Any]] = field(default_factory=dict)
+    problem: str | None = None
+
+
+def anomaly_marks(anomalies: list[dict[str, Any]], start_ms: int, end_ms: int) -> list[Mark]:
+    """Each anomaly's start within ``[start_ms, end_ms)`` as a mark on the time series."""
+    return [
+        Mark(
+            a["since"],
+            "anomaly",
+            f"{a['metric']} anomaly: {a['observed']:.4g} where {a['expected']:.4g} was expected",
+            a["api"],
+        )
+        for a in anomalies
+        if start_ms <= a["since"] < end_ms and a.get("expected") is not None
+    ]
+
+
+@dataclass(frozen=True)
 class Sink:
     """The sink's health as its metrics endpoint reports it: ``state`` is up, down or off (not configured)."""
 

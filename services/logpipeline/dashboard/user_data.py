@@ -77,6 +77,7 @@ def marks(start_ms: int, end_ms: int, api: str | None = None) -> list[Mark]:
             found = [Mark(a.at, a.kind, a.text if a.api is None else f"{a.text} ({a.api})", a.api)
                      for a in notes.between(*_table(), start_ms, end_ms)]  # fmt: skip
             found += model.alert_marks(data.source().slo_board().states, start_ms, end_ms)
+            found += model.anomaly_marks(data.source().anomaly_view(start_ms, end_ms).anomalies, start_ms, end_ms)
         except Exception as exc:
             log.warning("marks unreadable", extra={"fields": {"error": str(exc)[:200]}})
             telemetry.MARKS_UNREADABLE.inc()

@@ -1,4 +1,5 @@
-"""One API's drill-down: its counts, latency percentiles over time and error series (pure layout)."""
+"""One API's drill-down: its counts, latency percentiles over time, error series and its series' expected ranges
+(pure layout)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from dash.development.base_component import Component
 
+from logpipeline.contracts import ANOMALY_METRICS
 from logpipeline.dashboard import components as c
 from logpipeline.dashboard import prefs
 from logpipeline.dashboard.pages import view_of
 
 PATH = "/api"
+BAND_METRICS = ANOMALY_METRICS
 P = "api"
 
 
@@ -60,6 +63,22 @@ def layout(user: prefs.Prefs | None = None, /, **query: str | list[str]) -> Comp
                         md=6,
                     ),
                 ]
+            ),
+            dbc.Row(
+                dbc.Col(
+                    c.card(
+                        "Expected range (anomaly detection)",
+                        html.Div(
+                            [
+                                html.Div(id=f"{P}-learning"),
+                                *[c.graph(f"{P}-band-{metric}") for metric in BAND_METRICS],
+                                html.Div(id=f"{P}-anomalies"),
+                            ]
+                        ),
+                    ),
+                    md=12,
+                ),
+                className="mt-3",
             ),
         ]
     )

@@ -61,6 +61,11 @@ def layout(user: prefs.Prefs | None = None, /, **query: str | list[str]) -> Comp
             c.favourites(user.favourites, view),
             html.Div(c.problems(problems), id=f"{P}-problems"),
             html.Div(id=f"{P}-alerts"),
+            html.Details(
+                [html.Summary("Anomalies in this range", id=f"{P}-anomalies-summary"), html.Div(id=f"{P}-anomalies")],
+                className="mb-2",
+                open=True,
+            ),
             dbc.Row(
                 [
                     dbc.Col(html.Div(id=f"{P}-health"), width="auto"),

@@ -23,6 +23,8 @@ from logpipeline.anomalies.models import ModelStore
 from logpipeline.anomalies.scoring import Minute
 from logpipeline.anomalies.service import Scoring, ServiceConfig
 from logpipeline.contracts import ERROR_RATE_METRIC, P95_METRIC
+from logpipeline.dashboard import data, figures, model
+from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.generator import minutes
 from logpipeline.kafka import topics
 from logpipeline.kafka.producer import Sender
@@ -164,6 +166,17 @@ def test_a_clean_hour_flags_nothing_and_incidents_are_flagged_within_three_minut
                 kinds.append(json.loads(message.value() or b"{}")["kind"])
     consumer.close()
     assert kinds.count("score") == 125 * APIS * 3 and kinds.count("anomaly") >= 4
+
+    # what the dashboard reads of it: the API's expected ranges and anomalous minutes, the list, the marks
+    source = data.Source(DashboardSettings(world.table, world.settings.dynamodb_endpoint, 4, None, 180, 0))
+    lo, hi = world.data.start_ms + LIVE_FROM * MINUTE, world.data.start_ms + (LIVE_FROM + 125) * MINUTE
+    view = source.anomaly_view(lo, hi, api2)
+    assert len(view.scores) == 125 and [a["metric"] for a in view.anomalies] == [ERROR_RATE_METRIC]
+    band = figures.anomaly_band(view.scores, ERROR_RATE_METRIC)
+    assert len(band["data"][-1]["x"]) >= 15  # the step's minutes, marked
+    overview = source.anomaly_view(lo, hi)
+    marks = model.anomaly_marks(overview.anomalies, lo, hi)
+    assert {(m.api, m.at) for m in marks} == {(errors.api, errors.since), (latency.api, latency.since)}
 
 
 def test_without_a_model_the_scorer_learns_and_says_so(world: World, unique: str) -> None:

@@ -18,10 +18,13 @@ import pytest
 from confluent_kafka import Consumer
 
 from logpipeline import config
+from logpipeline.alerting import receivers, slo
 from logpipeline.anomalies import modelfile, table
 from logpipeline.anomalies.models import ModelStore
+from logpipeline.anomalies.notify import Notifier
 from logpipeline.anomalies.scoring import Minute
 from logpipeline.anomalies.service import Scoring, ServiceConfig
+from logpipeline.anomalies.telemetry import Metrics
 from logpipeline.contracts import ERROR_RATE_METRIC, P95_METRIC
 from logpipeline.dashboard import data, figures, model
 from logpipeline.dashboard.settings import DashboardSettings
@@ -30,6 +33,7 @@ from logpipeline.kafka import topics
 from logpipeline.kafka.producer import Sender
 from logpipeline.metrics import store
 from support import anomalies as history
+from support.receivers import WebhookServer
 
 MINUTE = 60_000
 DAY = 1440
@@ -38,6 +42,7 @@ LIVE_FROM = 14 * DAY + 10 * 60  # 10:00 of the 15th day: the archive ends, the l
 CLEAN_HOUR = range(LIVE_FROM, LIVE_FROM + 60)
 ERRORS_AT, LATENCY_AT = LIVE_FROM + 90, LIVE_FROM + 100  # 11:30 and 11:40
 SETTLE_S = 15.0
+HOOK_SECRET = "anomaly-hook-signing-key"
 
 
 @dataclass
@@ -177,6 +182,31 @@ def test_a_clean_hour_flags_nothing_and_incidents_are_flagged_within_three_minut
     overview = source.anomaly_view(lo, hi)
     marks = model.anomaly_marks(overview.anomalies, lo, hi)
     assert {(m.api, m.at) for m in marks} == {(errors.api, errors.since), (latency.api, latency.since)}
+
+
+def test_anomalies_notify_through_the_alerting_receivers_once_each(world: World, tmp_path: Path) -> None:
+    """The anomalies table is the outbox: both anomalies opened and ended, so four notices wait; a webhook that
+    fails keeps them waiting, one that answers gets each once, with its idempotency key and signature."""
+    (tmp_path / "hook-secret").write_text(HOOK_SECRET)
+    with WebhookServer(HOOK_SECRET) as hook:
+        doc = {"receivers": [{"name": "hook", "webhook": {"url": hook.url, "secretFile": str(tmp_path / "hook-secret"),
+                                                          "timeoutSeconds": 1, "maxAttempts": 1}}],
+               "anomalies": {"receivers": ["hook"], "severity": "ticket"}}  # fmt: skip
+        notifier = Notifier(world.ddb, world.table, slo.parse(doc), receivers.deliver, Metrics())
+        now = world.data.start_ms + (LIVE_FROM + 130) * MINUTE
+        hook.mode = "fail"
+        assert notifier.once(now) == 0
+        hook.mode = "ok"
+        assert notifier.once(now) == 4
+        assert notifier.once(now) == 0
+        bodies = [d.body for d in hook.accepted]
+        seen = sorted((b["api"], b["metric"], b["status"]) for b in bodies)
+        api2, api3 = world.data.apis[2], world.data.apis[3]
+        assert seen == sorted([(api2, ERROR_RATE_METRIC, "firing"), (api2, ERROR_RATE_METRIC, "resolved"),
+                               (api3, P95_METRIC, "firing"), (api3, P95_METRIC, "resolved")])  # fmt: skip
+        assert all(b["type"] == "anomaly" and b["severity"] == "ticket" for b in bodies)
+        keys = {d.headers.get(receivers.IDEMPOTENCY_HEADER) for d in hook.accepted}
+        assert len(keys) == 4 and all(str(k).startswith("anomaly:") for k in keys)
 
 
 def test_without_a_model_the_scorer_learns_and_says_so(world: World, unique: str) -> None:

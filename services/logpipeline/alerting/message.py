@@ -1,8 +1,9 @@
 """What a notification says (pure): one payload per notice, rendered as an email (text and HTML), an SMS and the
 webhook's JSON body.
 
-Every message states the SLO, the API, the severity, the burn rates, the error budget consumed, the time to
-exhaustion and a link to the dashboard view of the alert's long window.
+Every SLO message states the SLO, the API, the severity, the burn rates, the error budget consumed, the time to
+exhaustion and a link to the dashboard view of the alert's long window. An anomaly's (``type: anomaly``) states
+the API, the metric, expected against observed, since when, the related series and a link to the API's view.
 """
 
 from __future__ import annotations
@@ -84,13 +85,66 @@ def _when(ms: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ms / 1000))
 
 
+UNITS = {"error_rate": (100.0, "%"), "p95": (1.0, " ms"), "events": (1.0, " events/min")}
+
+
+def anomaly_payload(doc: dict[str, Any], kind: str, severity: str, now_ms: int, dashboard: str) -> dict[str, Any]:
+    """An anomaly's ``firing`` or ``resolved`` notice (``doc``: the anomaly as the scorer stores it)."""
+    end = doc["last"] + 60_000
+    return {
+        "type": "anomaly",
+        "status": kind,
+        "kind": kind,
+        "severity": severity,
+        "api": doc["api"],
+        "metric": doc["metric"],
+        "since": doc["since"],
+        "last": doc["last"],
+        "expected": doc["expected"],
+        "observed": doc["observed"],
+        "worstExpected": doc["worst_expected"],
+        "worstObserved": doc["worst_observed"],
+        "score": doc["worst_score"],
+        "related": doc["related"],
+        "at": now_ms,
+        "dashboard": dashboard_link(dashboard, doc["api"], doc["since"] - 30 * 60_000, end + 10 * 60_000),
+    }
+
+
+def _value(metric: str, v: float | None) -> str:
+    scale, unit = UNITS.get(metric, (1.0, ""))
+    return "-" if v is None else f"{v * scale:.3g}{unit}"
+
+
+def _anomaly_subject(p: dict[str, Any]) -> str:
+    head = "RESOLVED" if p["status"] == "resolved" else f"[{str(p['severity']).upper()}]"
+    return f"{head} anomaly {p['api']} {p['metric']}: {_value(p['metric'], p['worstObserved'])} where {_value(p['metric'], p['worstExpected'])} was expected"
+
+
+def _anomaly_lines(p: dict[str, Any]) -> list[str]:
+    related = ", ".join(f"{r['api']} {r['metric']} ({r['score']:+.1f})" for r in p["related"]) or "none"
+    span = f"since {_when(p['since'])}" + ("" if p["status"] != "resolved" else f", until {_when(p['last'] + 60_000)}")
+    return [
+        _anomaly_subject(p),
+        f"status: {p['status']}, {span}",
+        f"when it began: {_value(p['metric'], p['observed'])} where {_value(p['metric'], p['expected'])} was expected",
+        f"at its worst: {_value(p['metric'], p['worstObserved'])} ({p['score']:+.1f} scales from the expected)",
+        f"moved at the same time: {related}",
+        f"dashboard: {p['dashboard']}",
+    ]
+
+
 def subject(p: dict[str, Any]) -> str:
+    if p.get("type") == "anomaly":
+        return _anomaly_subject(p)
     api = "all APIs" if p["api"] == ALL_APIS else p["api"]
     head = "RESOLVED" if p["status"] == "resolved" else f"[{str(p['severity']).upper()}]"
     return f"{head} SLO {p['slo']} ({api}): {p['objective']} {p['target']:.3%} over {p['window']}"
 
 
 def lines(p: dict[str, Any]) -> list[str]:
+    if p.get("type") == "anomaly":
+        return _anomaly_lines(p)
     rule = p["rule"]
     fired = f"firing since {_when(p['firedAt'])}" if p.get("firedAt") else ""
     out = [
@@ -120,6 +174,8 @@ def html_body(p: dict[str, Any]) -> str:
 
 
 def sms(p: dict[str, Any]) -> str:
+    if p.get("type") == "anomaly":
+        return f"{_anomaly_subject(p)}. {p['dashboard']}"[:SMS_MAX]
     api = "all" if p["api"] == ALL_APIS else p["api"]
     head = "RESOLVED" if p["status"] == "resolved" else str(p["severity"]).upper()
     exhaustion = _duration(None if p["exhaustionSeconds"] is None else p["exhaustionSeconds"] * 1000)

@@ -26,6 +26,10 @@ Shape (YAML or JSON; the LogPipeline CRD's ``spec.alerting`` has the same fields
       - name: hook
         webhook: {url: "https://hooks.example.org/slo", secretFile: /secrets/hook/key, timeoutSeconds: 5,
                   maxAttempts: 4}
+    anomalies:                               # the anomaly scorer notifies here when an anomaly opens and ends
+      severity: ticket                       # page | ticket: receivers get it when they take that severity
+      metrics: [events, error_rate, p95]     # default: all three
+      receivers: [oncall-mail, hook]
 
 Credentials are only ever file paths (a mounted Secret on Kubernetes): a password or secret written into the
 document is refused.
@@ -37,6 +41,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from logpipeline.contracts import ANOMALY_METRICS
 
 AVAILABILITY, LATENCY = "availability", "latency"
 OBJECTIVES = (AVAILABILITY, LATENCY)
@@ -109,11 +115,21 @@ class Receiver:
 
 
 @dataclass(frozen=True)
+class AnomalyNotices:
+    """Who hears of anomalies, at which severity, for which metrics."""
+
+    receivers: tuple[str, ...]
+    severity: str = TICKET
+    metrics: tuple[str, ...] = ANOMALY_METRICS
+
+
+@dataclass(frozen=True)
 class Definition:
     objectives: tuple[Objective, ...]
     receivers: tuple[Receiver, ...]
     repeat_interval_ms: int = 4 * 3_600_000
     dashboard_url: str = "http://127.0.0.1:8050"
+    anomalies: AnomalyNotices | None = None
     receivers_by_name: dict[str, Receiver] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -280,6 +296,7 @@ def parse(doc: Any) -> Definition:
         unknown = [r for r in slo.receivers if r not in known]
         if unknown:
             raise InvalidDefinition(f"slos[{i}].receivers: no receiver named {', '.join(unknown)}")
+    anomalies = _anomaly_notices(doc.get("anomalies"), known)
     dashboard = doc.get("dashboardUrl", "http://127.0.0.1:8050")
     if not isinstance(dashboard, str) or not re.match(r"^https?://", dashboard):
         raise InvalidDefinition(f"dashboardUrl: expected an http(s) URL, got {dashboard!r}")
@@ -288,7 +305,27 @@ def parse(doc: Any) -> Definition:
         receivers=parsed_receivers,
         repeat_interval_ms=duration_ms(doc.get("repeatInterval", "4h"), "repeatInterval"),
         dashboard_url=dashboard.rstrip("/"),
+        anomalies=anomalies,
     )
+
+
+def _anomaly_notices(body: Any, known: set[str]) -> AnomalyNotices | None:
+    if body is None:
+        return None
+    if not isinstance(body, Mapping):
+        raise InvalidDefinition(f"anomalies: expected a mapping with receivers, got {body!r}")
+    receivers = _strings(body, "receivers", "anomalies")
+    unknown = [r for r in receivers if r not in known]
+    if unknown:
+        raise InvalidDefinition(f"anomalies.receivers: no receiver named {', '.join(unknown)}")
+    severity = body.get("severity", TICKET)
+    if severity not in SEVERITIES:
+        raise InvalidDefinition(f"anomalies.severity: expected {' or '.join(SEVERITIES)}, got {severity!r}")
+    metrics = _strings(body, "metrics", "anomalies", ANOMALY_METRICS)
+    wrong = [m for m in metrics if m not in ANOMALY_METRICS]
+    if wrong:
+        raise InvalidDefinition(f"anomalies.metrics: expected some of {', '.join(ANOMALY_METRICS)}, got {wrong}")
+    return AnomalyNotices(receivers, str(severity), metrics)
 
 
 def series_apis(objective: Objective, seen: Sequence[str]) -> list[str]:

@@ -23,8 +23,11 @@ from typing import Any
 import orjson
 
 from logpipeline import observability
+from logpipeline.alerting import receivers
+from logpipeline.alerting.slo import Definition
 from logpipeline.anomalies import modelfile, table, training
 from logpipeline.anomalies.models import ModelStore, ModelStoreError
+from logpipeline.anomalies.notify import Notifier
 from logpipeline.anomalies.scoring import Minute, Scorer
 from logpipeline.anomalies.series import by_minute
 from logpipeline.anomalies.telemetry import Metrics
@@ -50,6 +53,7 @@ class ServiceConfig:
     warmup_minutes: int | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 9114
+    definition: Definition | None = None  # the alerting definition: its anomalies section says who is notified
 
 
 class Scoring:
@@ -200,6 +204,10 @@ class AnomalyService:
         )
         try:
             table.ensure_table(self.ddb, self.cfg.table)
+            definition = self.cfg.definition
+            if definition is not None and definition.anomalies is not None:
+                notifier = Notifier(self.ddb, self.cfg.table, definition, receivers.deliver, self.scoring.metrics)
+                threading.Thread(target=notifier.run, args=(self.stop,), name="anomaly-notices", daemon=True).start()
             while not self.stop.is_set():
                 try:
                     self.scoring.cycle(int(time.time() * 1000))

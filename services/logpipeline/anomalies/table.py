@@ -26,6 +26,7 @@ from logpipeline.metrics import layout, store
 
 DAY_MS = 86_400_000
 SCORE, ANOMALY, SCORER = "score", "anomaly", "scorer"
+FIRING, RESOLVED = "firing", "resolved"
 BATCH = 25
 
 
@@ -100,27 +101,72 @@ def read_scores(ddb: Any, table: str, api: str, start_ms: int, end_ms: int) -> d
     return out
 
 
-def put_anomaly(ddb: Any, table: str, anomaly: Anomaly, retention_days: int = layout.DEFAULT_RETENTION_DAYS) -> bool:
-    """Write an anomaly; True when it was not there before (a new anomaly: announce it)."""
-    item = {
+def _anomaly_key(anomaly: Anomaly) -> dict[str, dict[str, str]]:
+    return {
         "pk": {"S": f"{ANOMALY}|{_day(anomaly.since)}"},
         "sk": {"S": f"{anomaly.since:013d}|{anomaly.api}|{anomaly.metric}"},
-        "doc": {"S": orjson.dumps(anomaly.doc()).decode()},
-        "updated_at": {"N": str(int(time.time() * 1000))},
-        layout.TTL_ATTRIBUTE: _expires(anomaly.last, retention_days),
     }
+
+
+def put_anomaly(ddb: Any, table: str, anomaly: Anomaly, retention_days: int = layout.DEFAULT_RETENTION_DAYS) -> bool:
+    """Write an anomaly; True when it was not there before (a new anomaly). A new one is written with its
+    ``firing`` notice due, an ended one gets its ``resolved`` notice due: the notifier delivers them and clears
+    each mark (both may be due at once: an anomaly that ended before its first notice went out)."""
+    key = _anomaly_key(anomaly)
+    doc = {"S": orjson.dumps(anomaly.doc()).decode()}
+    now = {"N": str(int(time.time() * 1000))}
+    expires = _expires(anomaly.last, retention_days)
     name = table_name(table)
     try:
+        item = {**key, "doc": doc, "updated_at": now, layout.TTL_ATTRIBUTE: expires, _due(FIRING): {"BOOL": True}}
         ddb.put_item(TableName=name, Item=item, ConditionExpression="attribute_not_exists(pk)")
         return True
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise store.classify(exc) from exc
+    values: dict[str, dict[str, Any]] = {":d": doc, ":u": now, ":e": expires}
+    update = "SET doc = :d, updated_at = :u, #e = :e"
+    if not anomaly.open:
+        update += f", {_due(RESOLVED)} = :r"
+        values[":r"] = {"BOOL": True}
     try:
-        ddb.put_item(TableName=name, Item=item)
+        ddb.update_item(TableName=name, Key=key, UpdateExpression=update, ExpressionAttributeValues=values,
+                        ExpressionAttributeNames={"#e": layout.TTL_ATTRIBUTE})  # fmt: skip
     except Exception as exc:
         raise store.classify(exc) from exc
     return False
+
+
+def _due(kind: str) -> str:
+    return f"due_{kind}"
+
+
+def pending_notices(
+    ddb: Any, table: str, start_ms: int, end_ms: int
+) -> list[tuple[dict[str, str], str, dict[str, Any]]]:
+    """Notices due for anomalies that started in ``[start_ms, end_ms)``: (key, kind, anomaly document), an
+    anomaly's ``firing`` before its ``resolved``."""
+    out: list[tuple[dict[str, str], str, dict[str, Any]]] = []
+    for day in layout.days_between(start_ms, end_ms):
+        request = {
+            "TableName": table_name(table),
+            "KeyConditionExpression": "pk = :p",
+            "FilterExpression": f"attribute_exists({_due(FIRING)}) OR attribute_exists({_due(RESOLVED)})",
+            "ExpressionAttributeValues": {":p": {"S": f"{ANOMALY}|{day}"}},
+        }
+        for item in store.query_all(ddb, request):
+            key = {"pk": item["pk"], "sk": item["sk"]}
+            doc = orjson.loads(item["doc"]["S"])
+            out.extend((key, kind, doc) for kind in (FIRING, RESOLVED) if _due(kind) in item)
+    return out
+
+
+def delivered(ddb: Any, table: str, key: dict[str, Any], kind: str) -> None:
+    """Clear a delivered notice's mark."""
+    try:
+        ddb.update_item(TableName=table_name(table), Key=key, UpdateExpression=f"REMOVE {_due(kind)}")
+    except Exception as exc:
+        raise store.classify(exc) from exc
 
 
 def read_anomalies(ddb: Any, table: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:

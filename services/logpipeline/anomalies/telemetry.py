@@ -29,6 +29,15 @@ class Metrics:
         self.skipped = Counter(
             "logpipeline_anomalies_minutes_skipped", "Minutes never scored (the scorer was down too long)", registry=r
         )
+        self.sent = Counter(
+            "logpipeline_anomalies_notifications_sent", "Anomaly notices delivered", ["receiver", "kind"], registry=r
+        )
+        self.failed = Counter(
+            "logpipeline_anomalies_notifications_failed",
+            "Anomaly notices a receiver refused after its retries (delivered again next pass)",
+            ["receiver", "kind"],
+            registry=r,
+        )
         self.model_trained_at = Gauge(
             "logpipeline_anomalies_model_trained_at_seconds", "When the model in use was trained (0: none)", registry=r
         )

@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from logpipeline import config, contracts, observability
+from logpipeline.alerting.service import load_definition
+from logpipeline.alerting.slo import InvalidDefinition
 from logpipeline.anomalies import csvscore, evaluate
 from logpipeline.anomalies.detector import BOTH, DIRECTIONS, Scorer, Settings
 from logpipeline.anomalies.model import DAY_MINUTES, KINDS, LEVEL, Params
@@ -39,10 +41,24 @@ def run(
     warmup_days: float | None = typer.Option(None, min=0, help="history before a verdict (default: a week)"),
     http_port: int = typer.Option(contracts.ANOMALIES_HTTP_PORT, help="port of /healthz, /readyz, /metrics"),
     http_host: str = typer.Option("127.0.0.1", help="address of /healthz, /readyz, /metrics (0.0.0.0 in a pod)"),
+    alerting: Annotated[
+        Path | None,
+        typer.Option(
+            help=f"alerting definition whose anomalies section names the receivers (default ${contracts.ENV_ALERTING_FILE})"
+        ),
+    ] = None,
 ) -> None:
     """Score every closed minute of every API's series and write the verdicts, until SIGTERM or Ctrl-C."""
     observability.configure_logging()
     settings = config.load()
+    chosen = alerting or (
+        Path(os.environ[contracts.ENV_ALERTING_FILE]) if os.environ.get(contracts.ENV_ALERTING_FILE) else None
+    )
+    try:
+        definition = None if chosen is None else load_definition(chosen)
+    except InvalidDefinition as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
     root = archive_root or os.environ.get(contracts.ENV_ARCHIVE_ROOT) or settings.hdfs_url
     models = ModelStore(root, settings.names.pipeline, settings.webhdfs) if root else None
     sender = Sender.connect(bootstrap or settings.kafka_bootstrap, settings.names.anomalies_topic)
@@ -55,6 +71,7 @@ def run(
         warmup_minutes=None if warmup_days is None else round(warmup_days * DAY_MINUTES),
         http_host=http_host,
         http_port=http_port,
+        definition=definition,
     )
     logger = logging.getLogger("logpipeline.anomalies")
     stop = observability.stop_on_signals(logger)

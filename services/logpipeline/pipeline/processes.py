@@ -111,7 +111,10 @@ def services(settings: Settings, options: Options, python: str, cli: str) -> lis
     if options.anomalies:
         # the scorer learns from the metrics table until the first model; the training job writes one a day
         argv = [cli, "anomalies", "run", *archive, "--http-port", str(p.anomalies_http)]
-        out.append(Service("anomalies", argv, f"http://{host}:{p.anomalies_http}/readyz"))
+        if options.alerting is not None:  # its anomalies section (if any) names who hears of anomalies
+            argv += ["--alerting", str(options.alerting)]
+        env = {contracts.ENV_SNS_ENDPOINT: settings.dynamodb_endpoint}
+        out.append(Service("anomalies", argv, f"http://{host}:{p.anomalies_http}/readyz", env=env))
         train = [python, "-m", "logpipeline_spark.train", *archive, "--every", str(options.train_every)]
         out.append(Service("training", train, None))
     if options.ingest is not None:

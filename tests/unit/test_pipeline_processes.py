@@ -42,7 +42,9 @@ class TestServices:
         assert training.argv[training.argv.index("--every") + 1] == "86400.0"
         root = [a.argv[a.argv.index("--archive-root") + 1] for a in (scorer, training)]
         assert root == [settings.hdfs_url, settings.hdfs_url]
-        assert "--alerting" not in scorer.argv and scorer.env == {"LOGPIPELINE_SNS_ENDPOINT": settings.dynamodb_endpoint}
+        assert "--alerting" not in scorer.argv and scorer.env == {
+            "LOGPIPELINE_SNS_ENDPOINT": settings.dynamodb_endpoint
+        }
         alerting = processes.Options(alerting=Path("/defs/slo.yaml"))
         notified = {s.name: s for s in processes.services(settings, alerting, python="py", cli="lp")}["anomalies"]
         assert notified.argv[notified.argv.index("--alerting") + 1] == "/defs/slo.yaml"

@@ -29,7 +29,9 @@ RATE = 5_000
 
 @pytest.fixture(scope="module")
 def pipeline(stack: config.Settings) -> Iterator[config.Settings]:
-    with local_pipeline.running("tail", processes.Options(generator=False, correct_every=0)) as settings:
+    with local_pipeline.running(
+        "tail", processes.Options(generator=False, correct_every=0, anomalies=False)
+    ) as settings:
         cli = Path(sys.executable).with_name("logpipeline")
         traffic = subprocess.Popen(
             [str(cli), "generate", "--rate", str(RATE), "--no-diurnal", "--seed", "11"],

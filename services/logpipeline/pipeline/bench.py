@@ -213,7 +213,7 @@ def _quiet_cpu(cli: str, sampler: MemorySampler, cfg: BenchConfig) -> dict[str, 
 def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchResult:
     result = BenchResult()
     settings = _bench_settings(settings)
-    options = processes.Options(generator=False, dashboard=False)
+    options = processes.Options(generator=False, dashboard=False, anomalies=False)  # figures comparable run to run
     stack_was_up = lifecycle.is_up(settings)
     watched = [spec.name for c in lifecycle.all_components(settings) for spec in c.processes()]
     watched += [launcher.pid_file(settings, name).stem for name in launcher.SERVICE_NAMES]

@@ -209,12 +209,13 @@ def test_anomalies_notify_through_the_alerting_receivers_once_each(world: World,
         assert len(keys) == 4 and all(str(k).startswith("anomaly:") for k in keys)
 
 
-def test_without_a_model_the_scorer_learns_and_says_so(world: World, unique: str) -> None:
+def test_without_a_usable_model_the_scorer_learns_and_says_so(world: World, unique: str) -> None:
     name = f"cold{unique}_agg_system_logs"
     store.init_table(world.ddb, name)
     table.ensure_table(world.ddb, name)
     cold = replace(world, table=name)
-    cfg = ServiceConfig(table=name, endpoint=None, models=None, settle_s=SETTLE_S)
+    unreadable = ModelStore("hdfs://127.0.0.1:9000/", "nowhere", webhdfs=None)  # no WebHDFS address: not readable
+    cfg = ServiceConfig(table=name, endpoint=None, models=unreadable, settle_s=SETTLE_S)
     scorer = Scoring(cfg, world.ddb, lambda records: None)
     done = drive(cold, scorer, ERRORS_AT - 2, ERRORS_AT + 8)
     outs = [out for outs in done.values() for out in outs]
@@ -223,3 +224,4 @@ def test_without_a_model_the_scorer_learns_and_says_so(world: World, unique: str
     status = table.read_status(world.ddb, name)
     assert status is not None and len(status["learning"]) == APIS * 3 and status["model"] is None
     assert all(entry["history_minutes"] <= 10 for entry in status["learning"])
+    assert (scorer.metrics.registry.get_sample_value("logpipeline_anomalies_model_errors_total") or 0) >= 1

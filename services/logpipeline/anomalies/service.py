@@ -77,44 +77,41 @@ class Scoring:
             out.update(by_minute(self.reader.windows(lo, hi)))
         return out
 
+    def _latest(self) -> tuple[str, Scorer, dict[str, Any]] | None:
+        """The newest usable model (name, its scorer, its header); None when there is none or it cannot be used."""
+        if self.cfg.models is None:
+            return None
+        try:
+            found = self.cfg.models.latest()
+            if found is None:
+                return None
+            scorer, header = modelfile.decode(found[1], self.cfg.warmup_minutes)
+            return found[0], scorer, header
+        except (ModelStoreError, modelfile.BadModel) as exc:
+            log.warning("the model cannot be read or used", extra={"fields": {"error": str(exc)[:300]}})
+            self.metrics.model_errors.inc()
+            return None
+
     def load(self, now_ms: int) -> None:
         """Take the newest model (or none: the metrics table's recent days) and replay up to what was written."""
         self.model_checked = time.monotonic()
-        found = None
-        if self.cfg.models is not None:
-            try:
-                found = self.cfg.models.latest()
-            except ModelStoreError as exc:
-                log.warning("cannot read the model; keeping the one in use", extra={"fields": {"error": str(exc)}})
-                return
-        if found is not None and found[0] == self.model_name and not self.stale:
-            return
+        latest = self._latest()
+        running = self.written_until is not None and not self.stale
+        if running and (latest is None or latest[0] == self.model_name):
+            return  # the model in use stays until a newer one comes
         status = table.read_status(self.ddb, self.cfg.table) or {}
         written = status.get("written_until") or self.written_until
         until = int(written) if written else self._closed_until(now_ms)
-        if not written and found is not None:  # a first start: the minutes after the model's are scored and written
-            history_until = modelfile.decode_header(found[1]).get("history_until")
-            if history_until:
-                until = max(int(history_until), until - self.cfg.catch_up_minutes * MINUTE_MS)
-        if found is None:
-            if (self.model_name is not None or self.scorer.last_minute is not None) and not self.stale:
-                return  # the model in use stays until a newer one comes
-            scorer = Scorer(warmup_minutes=self.cfg.warmup_minutes)
-            start = until - int(self.cfg.bootstrap_days * DAY_MS)
-            name, trained_at = None, 0
+        bootstrap = until - int(self.cfg.bootstrap_days * DAY_MS)
+        if latest is None:
+            name, scorer, trained_at, start = None, Scorer(warmup_minutes=self.cfg.warmup_minutes), 0, bootstrap
         else:
-            name, data = found
-            try:
-                scorer, header = modelfile.decode(data, self.cfg.warmup_minutes)
-            except modelfile.BadModel as exc:
-                log.error(
-                    "the model cannot be used; keeping the one in use",
-                    extra={"fields": {"model": name, "error": str(exc)}},
-                )
-                return
+            name, scorer, header = latest
             trained_at = int(header["trained_at"])
-            start = int(header["history_until"] or until)
-            start = max(start, until - int(self.cfg.bootstrap_days * DAY_MS))
+            history_until = int(header["history_until"] or until)
+            if not written:  # a first start: the minutes after the model's are scored and written, not replayed
+                until = max(history_until, until - self.cfg.catch_up_minutes * MINUTE_MS)
+            start = max(history_until, bootstrap)
         replayed = training.replay(scorer, start, until, self._figures(start, until)) if start < until else 0
         self.scorer, self.model_name, self.written_until, self.stale = scorer, name, until, False
         self.metrics.model_trained_at.set(trained_at / 1000)

@@ -38,6 +38,9 @@ class Metrics:
             ["receiver", "kind"],
             registry=r,
         )
+        self.model_errors = Counter(
+            "logpipeline_anomalies_model_errors", "Model files that could not be read or used", registry=r
+        )
         self.model_trained_at = Gauge(
             "logpipeline_anomalies_model_trained_at_seconds", "When the model in use was trained (0: none)", registry=r
         )

@@ -60,7 +60,7 @@ def run(
         console.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
     root = archive_root or os.environ.get(contracts.ENV_ARCHIVE_ROOT) or settings.hdfs_url
-    models = ModelStore(root, settings.names.pipeline, settings.webhdfs) if root else None
+    models = ModelStore(root, settings.names.pipeline, settings.webhdfs_url) if root else None
     sender = Sender.connect(bootstrap or settings.kafka_bootstrap, settings.names.anomalies_topic)
     cfg = ServiceConfig(
         table=settings.names.table,

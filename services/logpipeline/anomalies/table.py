@@ -83,21 +83,28 @@ def write_scores(
     return len(requests)
 
 
-def read_scores(ddb: Any, table: str, api: str, start_ms: int, end_ms: int) -> dict[int, dict[str, Any]]:
-    """An API's scores per minute start, for minutes in ``[start_ms, end_ms)``: metric -> score document."""
-    out: dict[int, dict[str, Any]] = {}
+def _by_day(ddb: Any, table: str, prefix: str, start_ms: int, end_ms: int, tail: str) -> list[dict[str, Any]]:
+    """Items of ``<prefix>|<day>`` partitions whose sort key starts with a minute in ``[start_ms, end_ms)``."""
+    items: list[dict[str, Any]] = []
     for day in layout.days_between(start_ms, end_ms):
         request = {
             "TableName": table_name(table),
             "KeyConditionExpression": "pk = :p AND sk BETWEEN :lo AND :hi",
             "ExpressionAttributeValues": {
-                ":p": {"S": f"{SCORE}|{api}|{day}"},
+                ":p": {"S": f"{prefix}|{day}"},
                 ":lo": {"S": f"{max(start_ms, 0):013d}"},
-                ":hi": {"S": f"{max(end_ms - 1, 0):013d}"},
+                ":hi": {"S": f"{max(end_ms - 1, 0):013d}{tail}"},
             },
         }
-        for item in store.query_all(ddb, request):
-            out[int(item["sk"]["S"])] = orjson.loads(item["doc"]["S"])
+        items.extend(store.query_all(ddb, request))
+    return items
+
+
+def read_scores(ddb: Any, table: str, api: str, start_ms: int, end_ms: int) -> dict[int, dict[str, Any]]:
+    """An API's scores per minute start, for minutes in ``[start_ms, end_ms)``: metric -> score document."""
+    out: dict[int, dict[str, Any]] = {}
+    for item in _by_day(ddb, table, f"{SCORE}|{api}", start_ms, end_ms, ""):
+        out[int(item["sk"]["S"])] = orjson.loads(item["doc"]["S"])
     return out
 
 
@@ -171,18 +178,7 @@ def delivered(ddb: Any, table: str, key: dict[str, Any], kind: str) -> None:
 
 def read_anomalies(ddb: Any, table: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
     """Anomalies that started in ``[start_ms, end_ms)``, newest first."""
-    out: list[dict[str, Any]] = []
-    for day in layout.days_between(start_ms, end_ms):
-        request = {
-            "TableName": table_name(table),
-            "KeyConditionExpression": "pk = :p AND sk BETWEEN :lo AND :hi",
-            "ExpressionAttributeValues": {
-                ":p": {"S": f"{ANOMALY}|{day}"},
-                ":lo": {"S": f"{max(start_ms, 0):013d}"},
-                ":hi": {"S": f"{max(end_ms - 1, 0):013d}|~"},
-            },
-        }
-        out.extend(orjson.loads(item["doc"]["S"]) for item in store.query_all(ddb, request))
+    out = [orjson.loads(item["doc"]["S"]) for item in _by_day(ddb, table, ANOMALY, start_ms, end_ms, "|~")]
     return sorted(out, key=lambda d: (-d["since"], d["api"], d["metric"]))
 
 

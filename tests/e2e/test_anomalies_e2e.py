@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -48,6 +49,7 @@ def histogram(url: str, name: str) -> dict[str, float]:
     return out
 
 
+@pytest.mark.timeout(1800)
 def test_a_live_error_step_is_flagged_within_three_minutes(stack: config.Settings) -> None:
     options = processes.Options(generator=False, archive="local", correct_every=0, dashboard=False, anomalies=False)
     with local_pipeline.running("anom", options) as settings:

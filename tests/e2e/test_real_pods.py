@@ -168,12 +168,13 @@ def test_the_operator_pod_keeps_the_topics_on_a_kafka_pod(real_node: runner.Node
 
     topics = wait_for(reported, 180, "status.topics from the Kafka pod", fail=False)
     assert topics, _diagnose(real_node, PIPELINES, "real")
-    assert {t["role"] for t in topics} == {"input", "aggregates", "deadLetter"}
+    assert {t["role"] for t in topics} == {"input", "aggregates", "deadLetter", "anomalies"}
     # Created at the first reconcile (which then stopped at the SparkApplication), unchanged since.
     assert {t["name"]: t["partitions"] for t in topics} == {
         "logging_info": 3,
         "agg_logging_info": 3,
         "logging_info.dlq": 1,
+        "anomalies_logging_info": 1,
     }
     assert {t["lastChange"].split(" ")[0] for t in topics} <= {"created", "unchanged"}, topics
     # No Strimzi anywhere: this cluster does not even serve the KafkaTopic kind.

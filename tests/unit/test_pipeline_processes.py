@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from logpipeline.config import Settings
-from logpipeline.pipeline import processes
+from logpipeline.pipeline import launcher, processes
 
 
 @pytest.fixture()
@@ -50,6 +50,14 @@ class TestServices:
         assert notified.argv[notified.argv.index("--alerting") + 1] == "/defs/slo.yaml"
         without = processes.services(settings, processes.Options(anomalies=False), python="py", cli="lp")
         assert {"anomalies", "training"}.isdisjoint(_names(without))
+
+    def test_every_service_is_one_the_launcher_stops(self, settings: Settings, tmp_path: Path) -> None:
+        options = processes.Options(alerting=tmp_path / "slo.yaml")
+        every = {s.name for s in processes.services(settings, options, python="py", cli="lp")}
+        every |= {
+            s.name for s in processes.services(settings, processes.Options(ingest=tmp_path / "a.log"), "py", "lp")
+        }
+        assert every <= set(launcher.SERVICE_NAMES), every - set(launcher.SERVICE_NAMES)
 
     def test_the_correction_service_can_be_left_out(self, settings: Settings) -> None:
         services = processes.services(settings, processes.Options(correct_every=0), python="py", cli="lp")

@@ -20,7 +20,7 @@ from logpipeline.pipeline.processes import Options, Service, admin_password_file
 from logpipeline.stack import lifecycle, process
 from logpipeline.stack.errors import StackError
 
-SERVICE_NAMES = ("sink", "dashboard", "alerts", "spark", "correction", "ingest", "generator")
+SERVICE_NAMES = ("sink", "dashboard", "alerts", "spark", "correction", "anomalies", "training", "ingest", "generator")
 
 
 def pid_file(settings: Settings, name: str) -> Path:

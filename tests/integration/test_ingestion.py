@@ -76,7 +76,9 @@ def test_topics_ensure_is_idempotent_and_reports_changes(stack: config.Settings,
     first = _cli(*args)
     assert first.returncode == 0, first.stderr
     actions = {c["topic"]: c["action"] for c in orjson.loads(first.stdout)["changes"]}
+    anomalies = actions.pop(names.anomalies_topic)  # the pipeline's anomalies topic, shared by these names
     assert actions == {names.input_topic: "created", names.aggregates_topic: "created", names.dlq_topic: "created"}
+    assert anomalies in ("created", "unchanged")
     again = _cli(*args)
     assert {c["action"] for c in orjson.loads(again.stdout)["changes"]} == {"unchanged"}
     grown = _cli(*args, "--partitions", "5", "--retention-days", "2")
@@ -87,6 +89,7 @@ def test_topics_ensure_is_idempotent_and_reports_changes(stack: config.Settings,
         (names.aggregates_topic, "partitions"),
         (names.aggregates_topic, "config"),
         (names.dlq_topic, "unchanged"),
+        (names.anomalies_topic, "unchanged"),  # its partitions and retention are the contract's
     }
     assert "retention.ms: 604800000 -> 172800000" in grown.stderr
     meta = topics.admin_client(stack.kafka_bootstrap).list_topics(timeout=10).topics

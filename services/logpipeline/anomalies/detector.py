@@ -21,7 +21,7 @@ DIRECTIONS = (UP, DOWN, BOTH)
 LEARNING, NORMAL, ANOMALY, NO_DATA = "learning", "normal", "anomaly", "no-data"
 
 
-class Scorer(Protocol):
+class Expectation(Protocol):
     """What scores a minute: the model, or a baseline it is measured against."""
 
     def step(self, ts_ms: int, value: float, n: float | None = None) -> Point | None: ...
@@ -69,9 +69,9 @@ class Detector:
 
     __slots__ = ("model", "rule", "settings")
 
-    def __init__(self, settings: Settings, model: Scorer | None = None, rule: Rule | None = None) -> None:
+    def __init__(self, settings: Settings, model: Expectation | None = None, rule: Rule | None = None) -> None:
         self.settings = settings
-        self.model: Scorer = model or Model(settings.params)
+        self.model: Expectation = model or Model(settings.params)
         self.rule = rule or Rule(settings.rule)
 
     def step(self, ts_ms: int, value: float, n: float | None = None) -> Scored:

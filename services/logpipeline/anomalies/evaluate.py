@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from logpipeline.anomalies import catalogue
 from logpipeline.anomalies.baselines import RollingZ, StaticThreshold
-from logpipeline.anomalies.detector import Detector, Scorer, Settings
+from logpipeline.anomalies.detector import Detector, Expectation, Settings
 from logpipeline.anomalies.model import DAY_MINUTES, MINUTE_MS, Model
 from logpipeline.contracts import ANOMALY_METRICS
 from logpipeline.generator.minutes import KINDS, Incident, Minutes
@@ -35,7 +35,7 @@ Flags = npt.NDArray[np.bool_]
 @dataclass(frozen=True)
 class Candidate:
     name: str
-    make: Callable[[Settings], Scorer]
+    make: Callable[[Settings], Expectation]
 
 
 CANDIDATES = (

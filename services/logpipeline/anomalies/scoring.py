@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from logpipeline.anomalies import catalogue
-from logpipeline.anomalies.detector import ANOMALY, LEARNING, Detector, Scored
+from logpipeline.anomalies.detector import ANOMALY, Detector, Scored
 from logpipeline.anomalies.series import NONE, Figures
 from logpipeline.contracts import ANOMALY_METRICS
 
@@ -157,6 +157,3 @@ class Scorer:
             if d.model.history_minutes() <= d.settings.warmup_minutes:
                 out.append((api, metric, d.model.history_minutes()))
         return out
-
-
-__all__ = ["LEARNING", "Anomaly", "Minute", "Score", "Scorer"]

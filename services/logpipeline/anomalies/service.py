@@ -29,7 +29,7 @@ from logpipeline.anomalies import modelfile, table, training
 from logpipeline.anomalies.models import ModelStore, ModelStoreError
 from logpipeline.anomalies.notify import Notifier
 from logpipeline.anomalies.scoring import Minute, Scorer
-from logpipeline.anomalies.series import by_minute
+from logpipeline.anomalies.series import Figures, by_minute
 from logpipeline.anomalies.telemetry import Metrics
 from logpipeline.metrics import query, store
 
@@ -70,8 +70,8 @@ class Scoring:
         self.stale = False  # the scorer learnt a minute whose writes failed: replay before going on
 
     # -- the model ----------------------------------------------------------------------------------------------
-    def _figures(self, start_ms: int, end_ms: int) -> dict[int, dict[str, Any]]:
-        out: dict[int, dict[str, Any]] = {}
+    def _figures(self, start_ms: int, end_ms: int) -> dict[int, dict[str, Figures]]:
+        out: dict[int, dict[str, Figures]] = {}
         for lo in range(start_ms, end_ms, READ_CHUNK_MINUTES * MINUTE_MS):
             hi = min(end_ms, lo + READ_CHUNK_MINUTES * MINUTE_MS)
             out.update(by_minute(self.reader.windows(lo, hi)))

@@ -18,7 +18,7 @@ from logpipeline import config, contracts, observability
 from logpipeline.alerting.service import load_definition
 from logpipeline.alerting.slo import InvalidDefinition
 from logpipeline.anomalies import csvscore, evaluate
-from logpipeline.anomalies.detector import BOTH, DIRECTIONS, Scorer, Settings
+from logpipeline.anomalies.detector import BOTH, DIRECTIONS, Expectation, Settings
 from logpipeline.anomalies.model import DAY_MINUTES, KINDS, LEVEL, Params
 from logpipeline.anomalies.models import ModelStore
 from logpipeline.anomalies.rule import RuleParams
@@ -178,7 +178,7 @@ def eval_(
 
 
 def _with_threshold(candidate: evaluate.Candidate, threshold: float) -> evaluate.Candidate:
-    def make(settings: Settings) -> Scorer:
+    def make(settings: Settings) -> Expectation:
         return candidate.make(replace(settings, params=replace(settings.params, threshold=threshold)))
 
     return evaluate.Candidate(candidate.name, make)

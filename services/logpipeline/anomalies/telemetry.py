@@ -38,6 +38,11 @@ class Metrics:
             ["receiver", "kind"],
             registry=r,
         )
+        self.undelivered = Counter(
+            "logpipeline_anomalies_records_undelivered",
+            "Records the anomalies topic did not take (the anomalies table still holds them)",
+            registry=r,
+        )
         self.model_errors = Counter(
             "logpipeline_anomalies_model_errors", "Model files that could not be read or used", registry=r
         )

@@ -80,16 +80,23 @@ def run(
         for key, value in records:
             sender.send(key, value)
 
+    counted = [0]
+
     def flush() -> None:
         left = sender.flush(30.0)
-        if left or sender.failed:
+        failed = sum(sender.failed.values())
+        if failed > counted[0]:  # the table holds every minute; the topic's losses are counted here
+            service.scoring.metrics.undelivered.inc(failed - counted[0])
+            counted[0] = failed
+        if left or failed:
             logger.warning(
                 "anomalies topic: records undelivered",
                 extra={"fields": {"queued": left, "failed": dict(sender.failed)}},
             )
 
+    service = AnomalyService(cfg, publish, stop, flush)
     try:
-        AnomalyService(cfg, publish, stop, flush).run()
+        service.run()
     except Exception:
         logger.exception("anomaly scorer failed")
         raise typer.Exit(1) from None

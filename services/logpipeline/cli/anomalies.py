@@ -94,8 +94,8 @@ def run(
                 extra={"fields": {"queued": left, "failed": dict(sender.failed)}},
             )
 
-    service = AnomalyService(cfg, publish, stop, flush)
     try:
+        service = AnomalyService(cfg, publish, stop, flush)
         service.run()
     except Exception:
         logger.exception("anomaly scorer failed")

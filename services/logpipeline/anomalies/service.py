@@ -212,6 +212,10 @@ class AnomalyService:
                     self.last_ok = time.monotonic()
                 except store.Denied:
                     raise
+                except store.TableMissing as exc:
+                    self.scoring.metrics.errors.inc()
+                    log.error("a table is missing; the next cycle retries",
+                              extra={"fields": {"metrics_table": self.cfg.table, "error": str(exc)[:200]}})  # fmt: skip
                 except Exception as exc:
                     self.scoring.metrics.errors.inc()
                     log.error("scoring failed; the next cycle retries", extra={"fields": {"error": str(exc)[:300]}})

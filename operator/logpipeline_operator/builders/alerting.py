@@ -63,12 +63,15 @@ def definition(lp: Body) -> dict[str, Any]:
                 body.update({REFS[k]: _file(receiver["name"], REFS[k]) for k in REFS if k in receiver[kind]})
                 out[kind] = body
         receivers.append(out)
-    return {
+    out = {
         "dashboardUrl": dashboard_url(lp),
         "repeatInterval": alerting["repeatInterval"],
         "slos": list(alerting.get("slos", [])),
         "receivers": receivers,
     }
+    if alerting.get("anomalies"):  # who hears of anomalies (the anomaly scorer reads this section)
+        out["anomalies"] = dict(alerting["anomalies"])
+    return out
 
 
 def secret_sources(lp: Body) -> list[Manifest]:
@@ -109,15 +112,22 @@ def build_alerts_deployment(lp: Body) -> Manifest:
         env.append({"name": contracts.ENV_SNS_ENDPOINT, "value": alerting["snsEndpoint"]})
     main = common.service_container(lp, "alerts", command, METRICS_PORT, common.resources("50m", "192Mi", "1", "512Mi"),
                                     env=env)  # fmt: skip
+    template = mounted(lp, main, COMPONENT)
+    return common.deployment(lp, child_name(lp, "alerts"), COMPONENT, alerting["replicas"], template)
+
+
+def mounted(lp: Body, main: Manifest, component: str) -> Manifest:
+    """The pod template of ``main`` with the definition and the receivers' secrets mounted under ``CONFIG_DIR``,
+    rolled when the definition changes (the alerts service, and the anomaly scorer that notifies the same way)."""
     main["volumeMounts"] = [*main["volumeMounts"], {"name": "alerting", "mountPath": CONFIG_DIR, "readOnly": True}]
     volume: Manifest = {"name": "alerting", "projected": {"sources": [
         {"configMap": {"name": child_name(lp, "alerting"), "items": [{"key": FILE, "path": FILE}]}},
         *secret_sources(lp),
     ]}}  # fmt: skip
-    template = common.pod_template(lp, COMPONENT, [main], volumes=[volume])
+    template = common.pod_template(lp, component, [main], volumes=[volume])
     checksum = hashlib.sha256(build_alerting_config_map(lp)["data"][FILE].encode()).hexdigest()[:16]
     template["metadata"]["annotations"] = {"logpipeline.io/alerting-checksum": checksum}
-    return common.deployment(lp, child_name(lp, "alerts"), COMPONENT, alerting["replicas"], template)
+    return template
 
 
 def build_alerting(lp: Body) -> list[Manifest]:

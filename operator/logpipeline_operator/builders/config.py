@@ -20,6 +20,7 @@ def endpoints(lp: Body) -> dict[str, str]:
         contracts.ENV_INPUT_TOPIC: spec["kafka"]["topics"][contracts.INPUT]["name"],
         contracts.ENV_AGGREGATES_TOPIC: spec["kafka"]["topics"][contracts.AGGREGATES]["name"],
         contracts.ENV_DLQ_TOPIC: spec["kafka"]["topics"][contracts.DEAD_LETTER]["name"],
+        contracts.ENV_ANOMALIES_TOPIC: spec["kafka"]["topics"][contracts.ANOMALIES]["name"],
         contracts.ENV_TABLE: store["table"],
         contracts.ENV_TTL_DAYS: str(store["ttlDays"]),
         "AWS_REGION": store["region"],

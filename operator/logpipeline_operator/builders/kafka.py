@@ -137,6 +137,8 @@ def user_acls(lp: Body) -> dict[str, list[Manifest]]:
         users["generator"] = [_acl("topic", topics[contracts.INPUT], write)]
     if spec["correction"]["enabled"] and spec["archive"]["enabled"]:
         users["correction"] = [_acl("topic", topics[contracts.AGGREGATES], write)]
+    if spec["anomalies"]["enabled"]:
+        users["anomalies"] = [_acl("topic", topics[contracts.ANOMALIES], write)]
     return users
 
 

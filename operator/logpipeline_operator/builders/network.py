@@ -3,7 +3,8 @@
 A default-deny policy selects every pod of the pipeline; each further policy opens one flow, by component label
 and port. Kafka is reached on the ports of ``spec.kafka.bootstrapServers`` in any namespace of the cluster; AWS
 DynamoDB (engine ``aws``) and the Kubernetes API (the Spark driver starts its executors) on 443/6443 anywhere.
-The alerts pods reach their receivers (SMTP, webhooks, SNS) on those receivers' ports anywhere.
+The alerts pods (and the anomaly scorer, when it notifies) reach their receivers (SMTP, webhooks, SNS) on those
+receivers' ports anywhere.
 The dashboard's http port is open to every source (an ingress controller may run in any namespace or on the
 host network); metrics ports to every namespace (Prometheus). A CNI that enforces NetworkPolicies is needed for
 them to take effect.
@@ -15,12 +16,29 @@ from collections.abc import Iterable, Sequence
 
 from logpipeline import contracts
 from logpipeline_operator import constants as c
-from logpipeline_operator.builders import alerting, correction, dashboard, dynamodb, generator, hdfs, sink, spark
+from logpipeline_operator.builders import (
+    alerting,
+    anomalies,
+    correction,
+    dashboard,
+    dynamodb,
+    generator,
+    hdfs,
+    sink,
+    spark,
+)
 from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, name_of, spec_of
 
 COMPONENT = "network"
 SPARK, SINK, DASHBOARD = spark.COMPONENT, sink.COMPONENT, dashboard.COMPONENT
-KAFKA_CLIENTS = (SPARK, SINK, generator.COMPONENT, correction.COMPONENT, DASHBOARD)  # the dashboard: live tail
+KAFKA_CLIENTS = (
+    SPARK,
+    SINK,
+    generator.COMPONENT,
+    correction.COMPONENT,
+    DASHBOARD,
+    anomalies.COMPONENT,
+)  # dashboard: tail
 ANYWHERE: list[Manifest] = [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}]
 IN_CLUSTER: list[Manifest] = [{"namespaceSelector": {}}]
 DNS: list[Manifest] = [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]
@@ -98,9 +116,10 @@ def build_network_policies(lp: Body) -> list[Manifest]:
     spec = spec_of(lp)
     store_clients = [SINK, DASHBOARD] + ([correction.COMPONENT] if spec["archive"]["enabled"] else [])
     store_clients += [alerting.COMPONENT] if alerting.enabled(lp) else []
+    store_clients += [anomalies.COMPONENT] if anomalies.enabled(lp) else []
     spark_pods = {"podSelector": _pods(lp, SPARK)}
     metrics_ports = [contracts.SINK_HTTP_PORT, contracts.GENERATOR_HTTP_PORT, contracts.DASHBOARD_METRICS_PORT,
-                     contracts.ALERTS_HTTP_PORT]  # fmt: skip
+                     contracts.ALERTS_HTTP_PORT, contracts.ANOMALIES_HTTP_PORT]  # fmt: skip
     metrics_in = [{"from": IN_CLUSTER, "ports": _ports(metrics_ports)}]
     out = [
         _policy(lp, "default-deny", _pods(lp), [], []),
@@ -111,7 +130,13 @@ def build_network_policies(lp: Body) -> list[Manifest]:
         # Driver and executors talk to each other on ports Spark chooses (shuffle, block manager, RPC).
         _policy(lp, "spark", _pods(lp, SPARK), [{"from": [spark_pods]}], [{"to": [spark_pods]}]),
         _policy(lp, "dashboard", _pods(lp, DASHBOARD), [{"ports": _ports([c.DASHBOARD_PORT])}], None),
-        _policy(lp, "metrics", _pods(lp, SINK, generator.COMPONENT, DASHBOARD, alerting.COMPONENT), metrics_in, None),
+        _policy(
+            lp,
+            "metrics",
+            _pods(lp, SINK, generator.COMPONENT, DASHBOARD, alerting.COMPONENT, anomalies.COMPONENT),
+            metrics_in,
+            None,
+        ),
     ]
     provider = dashboard.oidc_egress_port(lp)
     if provider is not None:  # the OpenID provider, wherever it is
@@ -121,6 +146,9 @@ def build_network_policies(lp: Body) -> list[Manifest]:
     if alerting.enabled(lp) and alerting.egress_ports(lp):  # mail servers, webhooks and SNS, wherever they are
         out.append(_policy(lp, "alerts-out", _pods(lp, alerting.COMPONENT), None,
                            [{"to": ANYWHERE, "ports": _ports(alerting.egress_ports(lp))}]))  # fmt: skip
+    if anomalies.notifies(lp) and alerting.egress_ports(lp):  # the scorer notifies through the same receivers
+        out.append(_policy(lp, "anomalies-out", _pods(lp, anomalies.COMPONENT), None,
+                           [{"to": ANYWHERE, "ports": _ports(alerting.egress_ports(lp))}]))  # fmt: skip
     if spec["metricsStore"]["engine"] == "aws":
         port = aws_port(spec["metricsStore"].get("endpoint"))
         out.append(_policy(lp, "aws", _pods(lp, *store_clients), None, [{"to": ANYWHERE, "ports": _ports([port])}]))
@@ -129,10 +157,12 @@ def build_network_policies(lp: Body) -> list[Manifest]:
     if spec["archive"]["enabled"]:
         hdfs_ports = [*hdfs.NAMENODE_PORTS.values(), *hdfs.DATANODE_PORTS.values()]
         servers = [hdfs.NAMENODE, hdfs.DATANODE]
-        out += _between(lp, "hdfs", [SPARK, correction.COMPONENT], servers, hdfs_ports)
+        out += _between(lp, "hdfs", [SPARK, correction.COMPONENT, anomalies.TRAINING], servers, hdfs_ports)
         # The dashboard reads a minute of the raw archive through WebHDFS (NameNode, then the DataNode it names).
         webhdfs = [hdfs.NAMENODE_PORTS["http"], hdfs.DATANODE_PORTS["http"]]
         out += _between(lp, "dashboard-hdfs", [DASHBOARD], servers, webhdfs)
+        if anomalies.enabled(lp):  # the scorer reads the training job's model files the same way
+            out += _between(lp, "anomalies-hdfs", [anomalies.COMPONENT], servers, webhdfs)
         # NameNode and DataNodes: registration, heartbeats, block reports, replication between DataNodes.
         out += _between(lp, "hdfs-cluster", servers, servers, hdfs_ports)
     return out

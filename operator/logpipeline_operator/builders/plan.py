@@ -7,6 +7,7 @@ from typing import Any
 
 from logpipeline_operator.builders import (
     alerting,
+    anomalies,
     config,
     correction,
     dashboard,
@@ -55,6 +56,7 @@ def build_children(lp: Body) -> list[Manifest]:
         sink.build_sink_deployment(lp),
         *dashboard.build_dashboard(lp),
         *alerting.build_alerting(lp),
+        *anomalies.build_anomalies(lp),
         *generator.build_generator(lp),
     ]
 

@@ -36,6 +36,7 @@ def run(
     endpoint: str | None = typer.Option(None, "--endpoint", help="DynamoDB API URL; default: the local stack's"),
     bootstrap: str | None = typer.Option(None, help="Kafka bootstrap servers (default: the local stack)"),
     archive_root: str | None = typer.Option(None, help=f"where the models are (default ${contracts.ENV_ARCHIVE_ROOT})"),
+    models: bool = typer.Option(True, help="read the training job's model files (--no-models: learn from the table)"),
     interval: float = typer.Option(5.0, min=0.5, help="seconds between scoring cycles"),
     settle: float = typer.Option(15.0, min=0, help="seconds after a minute ends before it is scored"),
     warmup_days: float | None = typer.Option(None, min=0, help="history before a verdict (default: a week)"),
@@ -60,12 +61,12 @@ def run(
         console.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
     root = archive_root or os.environ.get(contracts.ENV_ARCHIVE_ROOT) or settings.hdfs_url
-    models = ModelStore(root, settings.names.pipeline, settings.webhdfs_url) if root else None
+    store_of_models = ModelStore(root, settings.names.pipeline, settings.webhdfs_url) if root and models else None
     sender = Sender.connect(bootstrap or settings.kafka_bootstrap, settings.names.anomalies_topic)
     cfg = ServiceConfig(
         table=settings.names.table,
         endpoint=endpoint or settings.dynamodb_endpoint,
-        models=models,
+        models=store_of_models,
         interval_s=interval,
         settle_s=settle,
         warmup_minutes=None if warmup_days is None else round(warmup_days * DAY_MINUTES),

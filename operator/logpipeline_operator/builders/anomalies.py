@@ -1,0 +1,100 @@
+"""Anomaly detection of ``spec.anomalies``: the scorer, a Deployment running ``logpipeline anomalies run``, and its
+daily training, a CronJob running ``logpipeline_spark.train`` in the Spark app image (pure).
+
+The scorer reads closed minutes from the metrics table, writes the anomalies table and topic (its own KafkaUser:
+Write on that topic), and reads model files from the archive through WebHDFS. With alerting enabled and an
+``alerting.anomalies`` section it mounts the alerting definition and notifies its receivers. The training reads
+the closed-window archive and writes the model files there, so it is built only when the archive is enabled;
+without it the scorer learns from the metrics table alone.
+"""
+
+from __future__ import annotations
+
+from logpipeline import contracts
+from logpipeline_operator import constants as c
+from logpipeline_operator.builders import alerting, common, kafka
+from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
+from logpipeline_operator.builders.config import credentials_env
+
+COMPONENT = "anomalies"
+TRAINING = "anomaly-training"
+METRICS_PORT = contracts.ANOMALIES_HTTP_PORT
+ENTRY = "/opt/logpipeline/spark-apps/logpipeline_spark/train.py"
+DRIVER_MEMORY_MB = 1536
+
+
+def enabled(lp: Body) -> bool:
+    return bool(spec_of(lp)["anomalies"]["enabled"])
+
+
+def notifies(lp: Body) -> bool:
+    return alerting.enabled(lp) and bool(spec_of(lp)["alerting"].get("anomalies"))
+
+
+def build_scorer_deployment(lp: Body) -> Manifest:
+    spec = spec_of(lp)
+    command = [
+        "logpipeline", "anomalies", "run", "--http-host", "0.0.0.0", "--http-port", str(METRICS_PORT),
+        "--settle", str(spec["anomalies"]["settleSeconds"]),
+    ]  # fmt: skip
+    if not spec["archive"]["enabled"]:
+        command.append("--no-models")
+    if spec["metricsStore"]["engine"] == "aws" and not spec["metricsStore"].get("endpoint"):
+        command.append("--aws")
+    env = [*credentials_env(lp), *kafka.client_env(lp, COMPONENT)]
+    if notifies(lp):
+        command += ["--alerting", f"{alerting.CONFIG_DIR}/{alerting.FILE}"]
+        if spec["alerting"].get("snsEndpoint"):
+            env.append({"name": contracts.ENV_SNS_ENDPOINT, "value": spec["alerting"]["snsEndpoint"]})
+    main = common.service_container(lp, "scorer", command, METRICS_PORT, common.resources("100m", "256Mi", "1", "768Mi"),
+                                    env=env)  # fmt: skip
+    template = alerting.mounted(lp, main, COMPONENT) if notifies(lp) else common.pod_template(lp, COMPONENT, [main])
+    # one scorer: it keeps every series' state in memory and writes each minute once
+    return common.deployment(lp, child_name(lp, "anomalies"), COMPONENT, 1, template)
+
+
+def training_command(lp: Body) -> list[str]:
+    training = spec_of(lp)["anomalies"]["training"]
+    return [
+        c.SPARK_SUBMIT, "--master", "local[2]", "--driver-memory", f"{DRIVER_MEMORY_MB}m",
+        "--conf", "spark.ui.enabled=false", ENTRY, "--days", str(training["days"]), "--nice", "0",
+    ]  # fmt: skip
+
+
+def build_training_cronjob(lp: Body) -> Manifest:
+    spec = spec_of(lp)
+    training = spec["anomalies"]["training"]
+    memory = f"{int(DRIVER_MEMORY_MB * 1.5)}Mi"
+    main = common.container(
+        "train", spec["spark"]["image"], spec["imagePullPolicy"], training_command(lp), ports={},
+        res=common.resources("500m", memory, "2", memory), readiness={}, liveness={}, env=[],
+        env_from=common.config_env(lp),
+    )  # fmt: skip
+    for field in ("readinessProbe", "livenessProbe", "ports"):  # a run-to-completion container serves nothing
+        del main[field]
+    template = common.pod_template(lp, TRAINING, [main], security=common.SPARK_POD_SECURITY_CONTEXT)
+    template["spec"]["restartPolicy"] = "Never"
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": metadata(lp, child_name(lp, "anomaly-training"), TRAINING),
+        "spec": {
+            "schedule": training["schedule"],
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": 3600,
+            "successfulJobsHistoryLimit": 1,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "spec": {"backoffLimit": 1, "activeDeadlineSeconds": training["timeoutSeconds"], "template": template}
+            },
+        },
+    }
+
+
+def build_anomalies(lp: Body) -> list[Manifest]:
+    if not enabled(lp):
+        return []
+    out = [build_scorer_deployment(lp)]
+    if spec_of(lp)["archive"]["enabled"] and spec_of(lp)["anomalies"]["training"]["enabled"]:
+        out.append(build_training_cronjob(lp))
+    return out

@@ -30,11 +30,11 @@ def by_kind(objs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     return next(o for o in objs if o["kind"] == kind)
 
 
-def test_off_by_default_and_on_with_the_archive_a_scorer_and_a_training() -> None:
-    assert anomalies.build_anomalies(crd.logpipeline({})) == []
-    built = anomalies.build_anomalies(pipeline())
+def test_on_by_default_a_scorer_and_a_training_and_off_on_request() -> None:
+    assert anomalies.build_anomalies(crd.logpipeline({"anomalies": {"enabled": False}})) == []
+    built = anomalies.build_anomalies(crd.logpipeline({}))
     assert [o["kind"] for o in built] == ["Deployment", "CronJob"]
-    assert {o["metadata"]["name"] for o in plan.build_children(pipeline())} >= {"lp1-anomalies", "lp1-anomaly-training"}
+    assert {o["metadata"]["name"] for o in plan.build_children(pipeline())} >= {"lp1-anomalies", "lp1-training"}
 
 
 def test_the_scorer_runs_the_cli_with_its_kafka_user_and_the_pipelines_config() -> None:
@@ -52,10 +52,12 @@ def test_the_scorer_runs_the_cli_with_its_kafka_user_and_the_pipelines_config() 
                      "operations": ["Write", "Describe"]}]  # fmt: skip
 
 
-def test_without_the_archive_the_scorer_learns_from_the_table_and_nothing_trains() -> None:
-    built = anomalies.build_anomalies(pipeline(archive={"enabled": False}))
-    assert [o["kind"] for o in built] == ["Deployment"]
-    assert "--no-models" in built[0]["spec"]["template"]["spec"]["containers"][0]["command"]
+def test_without_the_closed_window_archive_the_scorer_learns_from_the_table_and_nothing_trains() -> None:
+    for spec in ({"archive": {"enabled": False}}, {"correction": {"enabled": False}},
+                 {"anomalies": {"enabled": True, "training": {"enabled": False}}}):  # fmt: skip
+        built = anomalies.build_anomalies(pipeline(**spec))
+        assert [o["kind"] for o in built] == ["Deployment"], spec
+        assert "--no-models" in built[0]["spec"]["template"]["spec"]["containers"][0]["command"], spec
 
 
 def test_the_training_is_a_spark_submit_of_the_training_job_on_its_schedule() -> None:
@@ -97,5 +99,5 @@ def test_network_flows_of_the_scorer_and_the_training() -> None:
     assert selected("lp1-net-anomalies-hdfs-out") == [anomalies.COMPONENT]
     assert anomalies.TRAINING in selected("lp1-net-hdfs-out")
     assert "lp1-net-anomalies-out" not in policies  # no notices, no way out
-    off = {p["metadata"]["name"] for p in network.build_network_policies(crd.logpipeline({}))}
+    off = {p["metadata"]["name"] for p in network.build_network_policies(pipeline(anomalies={"enabled": False}))}
     assert "lp1-net-anomalies-hdfs-out" not in off

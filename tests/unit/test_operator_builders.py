@@ -84,6 +84,7 @@ class TestConfigMap:
             "sink": {"writer", "lp1-kafka-sink"},
             "correct": {"writer", "lp1-kafka-correction"},
             "dashboard": {"reader", "lp1-kafka-dashboard"},  # its Kafka user only reads the input (live tail)
+            "scorer": {"writer", "lp1-kafka-anomalies"},  # it writes the anomalies table
         }
 
 
@@ -427,8 +428,8 @@ class TestKafkaUsers:
     def test_each_client_gets_a_user_allowed_its_own_topics_and_group_only(self) -> None:
         lp = pipeline(generator={"enabled": True})
         users = {u["metadata"]["name"]: u for u in kafka.build_kafka_users(lp)}
-        assert sorted(users) == ["lp1-kafka-correction", "lp1-kafka-dashboard", "lp1-kafka-generator",
-                                 "lp1-kafka-sink", "lp1-kafka-spark"]  # fmt: skip
+        assert sorted(users) == ["lp1-kafka-anomalies", "lp1-kafka-correction", "lp1-kafka-dashboard",
+                                 "lp1-kafka-generator", "lp1-kafka-sink", "lp1-kafka-spark"]  # fmt: skip
         assert all(u["metadata"]["labels"]["strimzi.io/cluster"] == "logpipeline-kafka" for u in users.values())
 
         def grants(user: str) -> set[tuple[str, str, str]]:
@@ -449,6 +450,10 @@ class TestKafkaUsers:
         assert grants("lp1-kafka-correction") == {
             ("topic", "agg_logging_info", "Write"),
             ("topic", "agg_logging_info", "Describe"),
+        }
+        assert grants("lp1-kafka-anomalies") == {
+            ("topic", "anomalies_logging_info", "Write"),
+            ("topic", "anomalies_logging_info", "Describe"),
         }
         assert all(
             a["resource"]["patternType"] == "literal" for a in users["lp1-kafka-sink"]["spec"]["authorization"]["acls"]

@@ -4,8 +4,8 @@ daily training, a CronJob running ``logpipeline_spark.train`` in the Spark app i
 The scorer reads closed minutes from the metrics table, writes the anomalies table and topic (its own KafkaUser:
 Write on that topic), and reads model files from the archive through WebHDFS. With alerting enabled and an
 ``alerting.anomalies`` section it mounts the alerting definition and notifies its receivers. The training reads
-the closed-window archive and writes the model files there, so it is built only when the archive is enabled;
-without it the scorer learns from the metrics table alone.
+the closed-window archive (what the correction job writes) and writes the model files there, so it is built only
+when the archive and the correction job are enabled; without them the scorer learns from the metrics table alone.
 """
 
 from __future__ import annotations
@@ -27,6 +27,14 @@ def enabled(lp: Body) -> bool:
     return bool(spec_of(lp)["anomalies"]["enabled"])
 
 
+def trains(lp: Body) -> bool:
+    """Whether the training CronJob is built: it needs the closed-window archive, which the correction job writes."""
+    spec = spec_of(lp)
+    return bool(
+        spec["archive"]["enabled"] and spec["correction"]["enabled"] and spec["anomalies"]["training"]["enabled"]
+    )
+
+
 def notifies(lp: Body) -> bool:
     return alerting.enabled(lp) and bool(spec_of(lp)["alerting"].get("anomalies"))
 
@@ -37,7 +45,7 @@ def build_scorer_deployment(lp: Body) -> Manifest:
         "logpipeline", "anomalies", "run", "--http-host", "0.0.0.0", "--http-port", str(METRICS_PORT),
         "--settle", str(spec["anomalies"]["settleSeconds"]),
     ]  # fmt: skip
-    if not spec["archive"]["enabled"]:
+    if not trains(lp):
         command.append("--no-models")
     if spec["metricsStore"]["engine"] == "aws" and not spec["metricsStore"].get("endpoint"):
         command.append("--aws")
@@ -77,7 +85,7 @@ def build_training_cronjob(lp: Body) -> Manifest:
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
-        "metadata": metadata(lp, child_name(lp, "anomaly-training"), TRAINING),
+        "metadata": metadata(lp, child_name(lp, "training"), TRAINING),  # a CronJob: a short suffix (names <= 51)
         "spec": {
             "schedule": training["schedule"],
             "concurrencyPolicy": "Forbid",
@@ -95,6 +103,6 @@ def build_anomalies(lp: Body) -> list[Manifest]:
     if not enabled(lp):
         return []
     out = [build_scorer_deployment(lp)]
-    if spec_of(lp)["archive"]["enabled"] and spec_of(lp)["anomalies"]["training"]["enabled"]:
+    if trains(lp):
         out.append(build_training_cronjob(lp))
     return out

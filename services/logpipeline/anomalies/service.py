@@ -49,7 +49,7 @@ class ServiceConfig:
     settle_s: float = 15.0
     bootstrap_days: float = 7.0
     catch_up_minutes: int = 24 * 60
-    model_check_s: float = 300.0
+    model_check_s: float = 60.0  # a WebHDFS read of LATEST a minute; a new model loads within one
     warmup_minutes: int | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 9114

@@ -140,7 +140,7 @@ def test_every_child_pod_runs_and_the_status_follows(
     }
     started = time.monotonic()
     real_node.cp.kubectl("apply", "-n", run.ns, "-f", "-", input_text=json.dumps(body))
-    components = ("hdfs-namenode", "hdfs-datanode", "sink", "dashboard", "spark", "generator", "alerts")
+    components = ("hdfs-namenode", "hdfs-datanode", "sink", "dashboard", "spark", "generator", "alerts", "anomalies")
 
     early: list[str] = []  # pods not yet Ready while the status already said Running
 
@@ -336,6 +336,87 @@ def test_the_dashboard_shows_what_the_generator_sent(real_node: runner.Node, run
             list(LOG_LEVELS),
         )
     assert shown == expected
+
+
+SCORER_METRICS = f"""
+import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:{contracts.ANOMALIES_HTTP_PORT}/metrics", timeout=5).read().decode())
+"""
+
+
+def _scorer(node: runner.Node, ns: str) -> dict[str, float]:
+    """The anomaly scorer's unlabelled figures, from its own /metrics read inside its pod."""
+    (pod,) = _pods_of(node, ns, "anomalies")
+    out = node.cp.kubectl("exec", "-n", ns, pod, "--", "python", "-c", SCORER_METRICS, check=False).stdout
+    figures = {}
+    for line in out.splitlines():
+        if line.startswith("logpipeline_anomalies_") and "{" not in line:
+            name, value = line.rsplit(" ", 1)
+            figures[name] = float(value)
+    return figures
+
+
+def test_the_scorer_pod_scores_every_closed_minute(real_node: runner.Node, run: Run) -> None:
+    """Each closed minute of every API's three series is scored into the anomalies table and topic (no model yet:
+    every series says it is learning)."""
+    figures: dict[str, float] = {}
+
+    def scored() -> bool:
+        figures.update(_scorer(real_node, run.ns))
+        return figures.get("logpipeline_anomalies_minutes_scored_total", 0) >= 2
+
+    assert wait_for(scored, 180, "minutes scored", fail=False), (figures, _diagnose(real_node, run.ns))
+    assert figures["logpipeline_anomalies_series"] >= 3 and figures["logpipeline_anomalies_series"] % 3 == 0, figures
+    assert figures["logpipeline_anomalies_series_learning"] == figures["logpipeline_anomalies_series"], figures
+    assert figures.get("logpipeline_anomalies_cycle_errors_total", 0) == 0, figures
+    assert figures.get("logpipeline_anomalies_records_undelivered_total", 0) == 0, figures
+
+
+def _run_job_of(node: runner.Node, ns: str, cronjob: str) -> str:
+    """A Job of ``cronjob`` created now, as ``kubectl create job --from`` does; its log once it has succeeded."""
+    job = f"{cronjob.removeprefix(NAME + '-')}-now"
+    node.cp.kubectl("create", "job", job, f"--from=cronjob/{cronjob}", "-n", ns)
+
+    def ended() -> bool:
+        status = _json(node, "get", "job", job, "-n", ns).get("status", {})
+        return bool(status.get("succeeded") or status.get("failed"))
+
+    wait_for(ended, 900, f"the Job {job} ended")
+    log = node.cp.kubectl("logs", f"job/{job}", "-n", ns, "--tail=400", check=False).stdout
+    succeeded = _json(node, "get", "job", job, "-n", ns)["status"].get("succeeded")
+    assert succeeded, f"{job} failed:\n{log[-4000:]}\n{_diagnose(node, ns)}"
+    return log
+
+
+def _summary(log: str) -> dict[str, Any]:
+    """The training run's summary, the one JSON line of its standard output with the model's figures."""
+    for line in reversed(log.splitlines()):
+        if line.startswith("{") and '"series"' in line:
+            data: dict[str, Any] = json.loads(line)
+            return data
+    raise AssertionError(f"no training summary in:\n{log[-4000:]}")
+
+
+def test_the_training_job_learns_the_archive_and_the_scorer_takes_its_model(real_node: runner.Node, run: Run) -> None:
+    """The correction job archives the closed windows on HDFS, the training job (its CronJob's pod, spark-submit in
+    local mode) learns every API's series from them into a model file on HDFS, and the scorer loads that model
+    within a minute, through WebHDFS."""
+    if run.mode == "operator":
+        pytest.skip("the batch jobs do not depend on the Spark mode: they run in the submit-mode pass")
+    _run_job_of(real_node, run.ns, f"{NAME}-correct")
+    summary = _summary(_run_job_of(real_node, run.ns, f"{NAME}-training"))
+    assert summary["series"] >= 3 and summary["series"] % 3 == 0, summary
+    assert summary["model"].startswith("hdfs://") and "/models/anomalies/model-" in summary["model"], summary
+    trained_at = int(summary["model"].rsplit("model-", 1)[1].removesuffix(".json")) / 1000
+    figures: dict[str, float] = {}
+
+    def taken() -> bool:
+        figures.update(_scorer(real_node, run.ns))
+        return figures.get("logpipeline_anomalies_model_trained_at_seconds") == trained_at
+
+    assert wait_for(taken, 150, "the scorer on the new model", fail=False), (figures, trained_at)
+    assert figures.get("logpipeline_anomalies_model_errors_total", 0) == 0, figures
+    assert figures["logpipeline_anomalies_series"] >= summary["series"], (figures, summary)
 
 
 def test_deleting_the_logpipeline_leaves_nothing_of_it(real_node: runner.Node, run: Run) -> None:

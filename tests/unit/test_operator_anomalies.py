@@ -68,6 +68,10 @@ def test_the_training_is_a_spark_submit_of_the_training_job_on_its_schedule() ->
     assert main["command"][0].endswith("spark-submit") and anomalies.ENTRY in main["command"]
     assert main["command"][main["command"].index("--days") + 1] == "14"
     assert main["image"] == lp["spec"]["spark"]["image"]
+    assert main["resources"]["requests"]["cpu"] == "500m" and main["resources"]["limits"]["cpu"] == "2"
+    small = pipeline(anomalies={"enabled": True, "training": {"requestCores": "100m"}})
+    small_main = by_kind(anomalies.build_anomalies(small), "CronJob")["spec"]["jobTemplate"]["spec"]["template"]
+    assert small_main["spec"]["containers"][0]["resources"]["requests"]["cpu"] == "100m"
 
 
 def test_notices_mount_the_alerting_definition_whose_anomalies_section_the_scorer_reads(tmp_path: Path) -> None:

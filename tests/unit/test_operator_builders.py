@@ -325,6 +325,9 @@ class TestCorrection:
         assert ctr["command"][ctr["command"].index("--settle") + 1] == "210"
         assert ctr["envFrom"] == [{"configMapRef": {"name": "lp1-config"}}]
         assert job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+        assert (ctr["resources"]["requests"]["cpu"], ctr["resources"]["limits"]["cpu"]) == ("500m", "2")
+        [small] = correction.build_correction(pipeline(correction={"requestCores": "0.25"}))
+        assert containers(small)[0]["resources"]["requests"]["cpu"] == "0.25"
 
     def test_nothing_without_the_archive_or_when_disabled(self) -> None:
         assert correction.build_correction(pipeline(archive={"enabled": False})) == []

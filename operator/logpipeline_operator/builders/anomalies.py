@@ -75,7 +75,7 @@ def build_training_cronjob(lp: Body) -> Manifest:
     memory = f"{int(DRIVER_MEMORY_MB * 1.5)}Mi"
     main = common.container(
         "train", spec["spark"]["image"], spec["imagePullPolicy"], training_command(lp), ports={},
-        res=common.resources("500m", memory, "2", memory), readiness={}, liveness={}, env=[],
+        res=common.resources(training["requestCores"], memory, "2", memory), readiness={}, liveness={}, env=[],
         env_from=common.config_env(lp),
     )  # fmt: skip
     for field in ("readinessProbe", "livenessProbe", "ports"):  # a run-to-completion container serves nothing

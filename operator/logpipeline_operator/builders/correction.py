@@ -37,7 +37,9 @@ def build_correction_cronjob(lp: Body) -> Manifest:
         spec["imagePullPolicy"],
         command(lp),
         ports={},
-        res=common.resources("500m", f"{int(DRIVER_MEMORY_MB * 1.5)}Mi", "2", f"{int(DRIVER_MEMORY_MB * 1.5)}Mi"),
+        res=common.resources(
+            correction["requestCores"], f"{int(DRIVER_MEMORY_MB * 1.5)}Mi", "2", f"{int(DRIVER_MEMORY_MB * 1.5)}Mi"
+        ),
         readiness={},
         liveness={},
         env=[*credentials_env(lp), *kafka.client_env(lp, COMPONENT)],

@@ -101,6 +101,9 @@ def prepare_namespace(node: runner.Node, namespace: str, built: Images) -> None:
     wait_for(lambda: pod_ready(node, namespace, broker), 180, f"{broker} Ready")
 
 
+ON_DEMAND = "0 0 1 1 *"  # a schedule a test run never meets: its CronJob runs when a test creates a Job of it
+
+
 def spec(namespace: str, built: Images, events_per_second: int, spark_mode: str = "submit") -> dict[str, Any]:
     """A LogPipeline spec on the harness's Kafka and DynamoDB-API server, sized for a 2-core node; ``spark_mode``
     ``operator`` needs the Kubeflow Spark operator (:mod:`support.node.sparkoperator`)."""
@@ -130,7 +133,9 @@ def spec(namespace: str, built: Images, events_per_second: int, spark_mode: str 
             "namenode": {"storage": "1Gi"},
             "datanode": {"replicas": 1, "storage": "2Gi"},
         },
-        "correction": {"enabled": False},
+        # the batch jobs run when a test starts them (kubectl create job --from=cronjob/…), asking little CPU
+        "correction": {"schedule": ON_DEMAND, "settleSeconds": 90, "requestCores": "100m"},
+        "anomalies": {"settleSeconds": 15, "training": {"schedule": ON_DEMAND, "days": 8, "requestCores": "100m"}},
         "dashboard": {
             "replicas": 2,
             "gunicorn": {"workers": 1, "threads": 4},
@@ -145,7 +150,7 @@ def spec(namespace: str, built: Images, events_per_second: int, spark_mode: str 
 def alerting(namespace: str) -> dict[str, Any]:
     """An SLO the generator's traffic breaks (1% 5xx on payments against a 99.99% target: a burn rate of 100), paging
     by SMS through the DynamoDB-API server's SNS; and a ticket-only webhook whose signing key is a Secret's key (never
-    sent here: its mount is what the pod's start proves)."""
+    sent here: its mount is what the pod's start proves), which anomalies notify too."""
     return {
         "enabled": True,
         "snsEndpoint": dynamodb.endpoint(namespace),
@@ -156,6 +161,7 @@ def alerting(namespace: str) -> dict[str, Any]:
             {"name": "tickets", "severities": ["ticket"],
              "webhook": {"url": "http://tickets.invalid/hook", "secretRef": {"name": SECRETS[0], "key": "AWS_SECRET_ACCESS_KEY"}}},
         ],
+        "anomalies": {"receivers": ["tickets"], "severity": "ticket"},
     }  # fmt: skip
 
 

@@ -19,8 +19,9 @@ IMAGES: dict[str, tuple[frozenset[str] | None, frozenset[str]]] = {
     # generator, ingest, sink, dashboard: everything but Spark, the local DynamoDB server and the operator.
     "services": (None, frozenset({"pyspark", "moto", "kopf", "kubernetes"})),
     # the Spark jobs run on the image's own Spark; the streaming job imports only orjson and prometheus-client
-    # besides pyspark, the correction and backfill jobs also the Kafka and DynamoDB clients, the anomaly training
-    # job pandas and pyarrow (its per-API tasks) and the detectors' numpy and sketches.
+    # besides pyspark, the correction and backfill jobs also the Kafka and DynamoDB clients (backfill: PyYAML for
+    # its field mappings), the anomaly training job pandas and pyarrow (its per-API tasks), the detectors' numpy
+    # and sketches, and requests (the model store's WebHDFS client).
     "spark-app": (
         frozenset(
             {
@@ -33,6 +34,8 @@ IMAGES: dict[str, tuple[frozenset[str] | None, frozenset[str]]] = {
                 "pyarrow",
                 "numpy",
                 "datasketches",
+                "pyyaml",
+                "requests",
             }
         ),
         frozenset(),

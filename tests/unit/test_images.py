@@ -179,7 +179,19 @@ def _distributions(tops: set[str]) -> set[str]:
     ("image", "entry", "provided"),
     [
         ("operator", ["logpipeline_operator.__main__", "logpipeline_operator.handlers"], set()),
-        ("spark-app", ["logpipeline_spark.main"], {"pyspark"}),
+        # every file spark-submit runs: the streaming job, and the correction, backfill, route and training jobs
+        (
+            "spark-app",
+            [
+                "logpipeline_spark.main",
+                "logpipeline_spark.correct",
+                "logpipeline_spark.backfill",
+                "logpipeline_spark.route",
+                "logpipeline_spark.train",
+                "logpipeline_spark.upgrade",
+            ],
+            {"pyspark"},
+        ),
         ("services", ["logpipeline.cli.main", c.DASHBOARD_APP.split(":")[0]], set()),
     ],
 )

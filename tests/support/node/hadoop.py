@@ -3,7 +3,8 @@
 The official image cannot be pulled here. This one has what the operator's HDFS StatefulSets run: ``hdfs namenode``
 (``-format``), ``hdfs datanode``, ``hdfs dfsadmin`` and ``hdfs dfs``, each the Hadoop class the real ``hdfs`` script
 runs, from the same Maven bundle as the local stack (:data:`logpipeline.stack.artifacts.HADOOP`), with the pod's
-``HADOOP_CONF_DIR`` first on the class path.
+``HADOOP_CONF_DIR`` first on the class path. The base's Java is 17 (the official image's is 11), so the JVM gets the
+local stack's ``--add-opens`` (without them WebHDFS answers 500: its JAXB cannot reach ``ClassLoader.defineClass``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from pathlib import Path
 
 from logpipeline import versions
 from logpipeline.stack import artifacts
+from logpipeline.stack.component import JAVA_OPENS
 from support.node import images
 
-HDFS = """#!/bin/sh
+HDFS = (
+    """#!/bin/sh
 # hdfs SUBCOMMAND [ARGS]: the Hadoop class the real hdfs script runs for each subcommand the operator uses.
 set -eu
 command="${1:?usage: hdfs namenode|datanode|dfsadmin|dfs [args]}"
@@ -27,8 +30,12 @@ case "$command" in
   *) echo "hdfs: unknown subcommand $command" >&2; exit 2 ;;
 esac
 exec java -Xmx"${HADOOP_HEAPSIZE_MAX:-512m}" -Djava.net.preferIPv4Stack=true -Dhadoop.home.dir=/opt/hadoop \\
+  """
+    + " ".join(JAVA_OPENS)
+    + """ \\
   -cp "${HADOOP_CONF_DIR:-/opt/hadoop/etc/hadoop}:/opt/hadoop/etc/log4j:/opt/hadoop/share:/opt/hadoop/lib/*" "$class" "$@"
 """
+)
 LOG4J = """log4j.rootLogger=INFO,console
 log4j.appender.console=org.apache.log4j.ConsoleAppender
 log4j.appender.console.layout=org.apache.log4j.PatternLayout

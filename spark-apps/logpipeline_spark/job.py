@@ -19,7 +19,7 @@ Each query checkpoints under ``<checkpoint root>/<pipeline>/checkpoints/<query>`
 resumes exactly where it stopped (the state and the route query's outputs are exactly-once; the aggregates
 topic is at-least-once, harmless because aggregates are full values). SIGTERM or SIGINT stops the queries
 between micro-batches. Logs are JSON lines; /healthz, /readyz and /metrics are served on
-``--metrics-port``.
+``--metrics-port`` (ready: every query active and, on Kubernetes, every executor registered).
 """
 
 from __future__ import annotations
@@ -78,7 +78,11 @@ def run(opts: JobOptions) -> int:
             router = Router(opts, archive, offset_log(archive, opts.checkpoint("route")), metrics)
         queries = start(spark, opts, router)
         if opts.metrics_port:
-            serve("0.0.0.0", opts.metrics_port, metrics.registry, lambda: all(q.isActive for q in queries.values()))
+
+            def ready() -> bool:  # every query active, and on Kubernetes every executor registered
+                return all(q.isActive for q in queries.values()) and not session.executors_missing(spark)
+
+            serve("0.0.0.0", opts.metrics_port, metrics.registry, ready)
         failed = supervise(queries, metrics, stop, opts)
         _stop(queries)
     finally:

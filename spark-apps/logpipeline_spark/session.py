@@ -35,3 +35,14 @@ def build_session(
     for key, value in (extra or {}).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def executors_missing(spark: SparkSession) -> int:
+    """Executors the job asked for (``spark.executor.instances`` on Kubernetes) that have not registered yet; 0 in
+    local mode. A streaming job without its executors processes nothing, so its readiness waits for them."""
+    sc = spark.sparkContext
+    if not (sc.master or "").startswith("k8s://"):
+        return 0
+    wanted = int(spark.conf.get("spark.executor.instances", "0") or 0)
+    registered = int(sc._jsc.sc().getExecutorMemoryStatus().size()) - 1  # the driver is listed too
+    return max(0, wanted - registered)

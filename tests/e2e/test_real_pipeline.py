@@ -12,6 +12,7 @@ nothing of it behind.
 
 from __future__ import annotations
 
+import datetime
 import http.client
 import json
 import time
@@ -124,6 +125,10 @@ def _diagnose(node: runner.Node, ns: str) -> str:
     return f"status: {json.dumps(_status(node, ns), indent=1)[:4000]}\npods:\n{pods}\nevents:\n{events}"
 
 
+def _instant(stamp: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
 def _executor(pod: dict[str, Any]) -> bool:
     name: str = pod["metadata"]["name"]
     return name.startswith(f"{NAME}-spark") and "exec" in name
@@ -145,7 +150,10 @@ def test_every_child_pod_runs_and_the_status_follows(
     early: list[str] = []  # pods not yet Ready while the status already said Running
 
     def all_ready() -> bool:
-        phase = _status(real_node, run.ns).get("phase")
+        status = _status(real_node, run.ns)
+        phase = status.get("phase")
+        # when the status last became Ready: a pod made later (a restart) is the next resync's to report
+        since = next((c["lastTransitionTime"] for c in status.get("conditions") or [] if c["type"] == "Ready"), "")
         pods = _pipeline_pods(real_node, run.ns)
         present = {p["metadata"]["labels"].get(constants.LABEL_COMPONENT) for p in pods}
         started_executor = any(_executor(p) for p in pods)  # the driver starts it, after its own pod is Ready
@@ -155,7 +163,11 @@ def test_every_child_pod_runs_and_the_status_follows(
             and all(_ready(p) for p in pods if p["status"].get("phase") != "Succeeded")
         )
         if phase == "Running" and not ready:
-            early.extend(p["metadata"]["name"] for p in pods if not _ready(p))
+            early.extend(
+                p["metadata"]["name"]
+                for p in pods
+                if not _ready(p) and (not since or _instant(p["metadata"]["creationTimestamp"]) <= _instant(since))
+            )
         return ready
 
     ready = wait_for(all_ready, 600, "every child pod Ready", fail=False)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from logpipeline import versions
+from logpipeline import contracts, versions
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import (
     config,
@@ -148,6 +148,9 @@ class TestSparkSubmitDriver:
                        "POD_IP": {"fieldRef": {"fieldPath": "status.podIP"}}}  # fmt: skip
         assert pod["serviceAccountName"] == "lp1-spark"
         assert pod["securityContext"]["runAsUser"] == 185  # the Spark image's own user
+        # Ready once the queries run and the executors registered (the job's /readyz), not when the UI listens
+        assert cmd[-2:] == ["--metrics-port", str(contracts.SPARK_HTTP_PORT)]
+        assert pod["containers"][0]["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
 
     def test_a_small_cluster_requests_less_cpu_than_the_cores(self) -> None:
         small = {"driver": {"requestCores": "250m"}, "executor": {"requestCores": "0.5", "cores": 2}}

@@ -179,7 +179,7 @@ def submit_command(lp: Body) -> list[str]:
     cmd = [c.SPARK_SUBMIT, "--master", "k8s://https://kubernetes.default.svc:443", "--deploy-mode", "client"]
     for key, value in sorted(conf.items()):
         cmd += ["--conf", f"{key}={value}"]
-    return [*cmd, c.SPARK_MAIN.removeprefix("local://")]
+    return [*cmd, c.SPARK_MAIN.removeprefix("local://"), "--metrics-port", str(contracts.SPARK_HTTP_PORT)]
 
 
 def build_spark_submit_driver(lp: Body) -> Manifest:
@@ -193,13 +193,18 @@ def build_spark_submit_driver(lp: Body) -> Manifest:
         spark["image"],
         spec["imagePullPolicy"],
         submit_command(lp),
-        ports={"driver": DRIVER_PORT, "blockmanager": BLOCK_MANAGER_PORT, "ui": UI_PORT},
+        ports={
+            "driver": DRIVER_PORT,
+            "blockmanager": BLOCK_MANAGER_PORT,
+            "ui": UI_PORT,
+            "metrics": contracts.SPARK_HTTP_PORT,
+        },
         res=common.resources(
             str(spark["driver"].get("requestCores") or spark["driver"]["cores"]),
             f"{int(memory_mb * 1.4)}Mi",
             str(spark["driver"]["cores"]),
         ),
-        readiness=common.tcp_probe("ui", 20),
+        readiness=common.http_probe("/readyz", "metrics"),  # the queries run and the executors registered
         liveness=common.tcp_probe("ui", 60),
         env=[
             *({"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}} for name, path in field),

@@ -420,8 +420,12 @@ def test_the_training_job_learns_the_archive_and_the_scorer_takes_its_model(real
     if run.mode == "operator":
         pytest.skip("the batch jobs do not depend on the Spark mode: they run in the submit-mode pass")
     errors = _scorer(real_node, run.ns).get("logpipeline_anomalies_model_errors_total", 0)  # e.g. HDFS starting
+    started = time.monotonic()
     _run_job_of(real_node, run.ns, f"{NAME}-correct")
+    progress(f"correction Job done in {time.monotonic() - started:.0f} s")
+    started = time.monotonic()
     summary = _summary(_run_job_of(real_node, run.ns, f"{NAME}-training"))
+    progress(f"training Job done in {time.monotonic() - started:.0f} s: {json.dumps(summary)}")
     assert summary["series"] >= 3 and summary["series"] % 3 == 0, summary
     assert summary["model"].startswith("hdfs://") and "/models/anomalies/model-" in summary["model"], summary
     trained_at = int(summary["model"].rsplit("model-", 1)[1].removesuffix(".json")) / 1000

@@ -13,7 +13,7 @@ from __future__ import annotations
 from logpipeline import contracts
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import alerting, common, kafka
-from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
+from logpipeline_operator.builders.common import Body, Manifest, child_name, spec_of
 from logpipeline_operator.builders.config import credentials_env
 
 COMPONENT = "anomalies"
@@ -70,33 +70,11 @@ def training_command(lp: Body) -> list[str]:
 
 
 def build_training_cronjob(lp: Body) -> Manifest:
-    spec = spec_of(lp)
-    training = spec["anomalies"]["training"]
-    memory = f"{int(DRIVER_MEMORY_MB * 1.5)}Mi"
-    main = common.container(
-        "train", spec["spark"]["image"], spec["imagePullPolicy"], training_command(lp), ports={},
-        res=common.resources(training["requestCores"], memory, "2", memory), readiness={}, liveness={}, env=[],
-        env_from=common.config_env(lp),
+    training = spec_of(lp)["anomalies"]["training"]
+    return common.spark_batch_cronjob(
+        lp, "training", TRAINING, "train", training_command(lp), training, memory_mb=DRIVER_MEMORY_MB,
+        starting_deadline_s=3600,
     )  # fmt: skip
-    for field in ("readinessProbe", "livenessProbe", "ports"):  # a run-to-completion container serves nothing
-        del main[field]
-    template = common.pod_template(lp, TRAINING, [main], security=common.SPARK_POD_SECURITY_CONTEXT)
-    template["spec"]["restartPolicy"] = "Never"
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "CronJob",
-        "metadata": metadata(lp, child_name(lp, "training"), TRAINING),  # a CronJob: a short suffix (names <= 51)
-        "spec": {
-            "schedule": training["schedule"],
-            "concurrencyPolicy": "Forbid",
-            "startingDeadlineSeconds": 3600,
-            "successfulJobsHistoryLimit": 1,
-            "failedJobsHistoryLimit": 3,
-            "jobTemplate": {
-                "spec": {"backoffLimit": 1, "activeDeadlineSeconds": training["timeoutSeconds"], "template": template}
-            },
-        },
-    }
 
 
 def build_anomalies(lp: Body) -> list[Manifest]:

@@ -247,3 +247,46 @@ def service_container(
 def config_env(lp: Body) -> list[Manifest]:
     """envFrom entry that loads the pipeline's ConfigMap into a container."""
     return [{"configMapRef": {"name": child_name(lp, "config")}}]
+
+
+def spark_batch_cronjob(
+    lp: Body,
+    suffix: str,
+    component: str,
+    name: str,
+    command: list[str],
+    job: Mapping[str, Any],
+    *,
+    memory_mb: int,
+    env: list[Manifest] | None = None,
+    starting_deadline_s: int,
+) -> Manifest:
+    """A CronJob whose container ``name`` runs ``command`` (spark-submit in local mode) in the Spark app image: the correction and
+    the anomaly training. ``job`` is its spec section: ``schedule``, ``timeoutSeconds`` and ``requestCores`` (its
+    limit is 2 cores). Never two runs at once; a failed run is retried once."""
+    spec = spec_of(lp)
+    memory = f"{int(memory_mb * 1.5)}Mi"
+    main = container(
+        name, spec["spark"]["image"], spec["imagePullPolicy"], command, ports={},
+        res=resources(job["requestCores"], memory, "2", memory), readiness={}, liveness={}, env=env,
+        env_from=config_env(lp),
+    )  # fmt: skip
+    for field in ("readinessProbe", "livenessProbe", "ports"):  # a run-to-completion container serves nothing
+        del main[field]
+    template = pod_template(lp, component, [main], security=SPARK_POD_SECURITY_CONTEXT)
+    template["spec"]["restartPolicy"] = "Never"
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": metadata(lp, child_name(lp, suffix), component),
+        "spec": {
+            "schedule": job["schedule"],
+            "concurrencyPolicy": "Forbid",  # a run that overruns its period delays the next, never overlaps it
+            "startingDeadlineSeconds": starting_deadline_s,
+            "successfulJobsHistoryLimit": 1,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "spec": {"backoffLimit": 1, "activeDeadlineSeconds": job["timeoutSeconds"], "template": template}
+            },
+        },
+    }

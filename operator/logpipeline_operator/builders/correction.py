@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from logpipeline_operator import constants as c
 from logpipeline_operator.builders import common, kafka
-from logpipeline_operator.builders.common import Body, Manifest, child_name, metadata, spec_of
+from logpipeline_operator.builders.common import Body, Manifest, spec_of
 from logpipeline_operator.builders.config import credentials_env
 
 COMPONENT = "correction"
@@ -29,41 +29,11 @@ def command(lp: Body) -> list[str]:
 
 
 def build_correction_cronjob(lp: Body) -> Manifest:
-    spec = spec_of(lp)
-    correction = spec["correction"]
-    main = common.container(
-        "correct",
-        spec["spark"]["image"],
-        spec["imagePullPolicy"],
-        command(lp),
-        ports={},
-        res=common.resources(
-            correction["requestCores"], f"{int(DRIVER_MEMORY_MB * 1.5)}Mi", "2", f"{int(DRIVER_MEMORY_MB * 1.5)}Mi"
-        ),
-        readiness={},
-        liveness={},
-        env=[*credentials_env(lp), *kafka.client_env(lp, COMPONENT)],
-        env_from=common.config_env(lp),
-    )
-    for probe in ("readinessProbe", "livenessProbe", "ports"):  # a run-to-completion container serves nothing
-        del main[probe]
-    template = common.pod_template(lp, COMPONENT, [main], security=common.SPARK_POD_SECURITY_CONTEXT)
-    template["spec"]["restartPolicy"] = "Never"
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "CronJob",
-        "metadata": metadata(lp, child_name(lp, "correct"), COMPONENT),
-        "spec": {
-            "schedule": correction["schedule"],
-            "concurrencyPolicy": "Forbid",  # a run that overruns its period delays the next, never overlaps it
-            "startingDeadlineSeconds": 600,
-            "successfulJobsHistoryLimit": 1,
-            "failedJobsHistoryLimit": 3,
-            "jobTemplate": {
-                "spec": {"backoffLimit": 1, "activeDeadlineSeconds": correction["timeoutSeconds"], "template": template}
-            },
-        },
-    }
+    env = [*credentials_env(lp), *kafka.client_env(lp, COMPONENT)]
+    return common.spark_batch_cronjob(
+        lp, "correct", COMPONENT, "correct", command(lp), spec_of(lp)["correction"], memory_mb=DRIVER_MEMORY_MB,
+        env=env, starting_deadline_s=600,
+    )  # fmt: skip
 
 
 def build_correction(lp: Body) -> list[Manifest]:

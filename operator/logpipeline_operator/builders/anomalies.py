@@ -50,13 +50,14 @@ def build_scorer_deployment(lp: Body) -> Manifest:
     if spec["metricsStore"]["engine"] == "aws" and not spec["metricsStore"].get("endpoint"):
         command.append("--aws")
     env = [*credentials_env(lp), *kafka.client_env(lp, COMPONENT)]
-    if notifies(lp):
+    notices = notifies(lp)
+    if notices:
         command += ["--alerting", f"{alerting.CONFIG_DIR}/{alerting.FILE}"]
         if spec["alerting"].get("snsEndpoint"):
             env.append({"name": contracts.ENV_SNS_ENDPOINT, "value": spec["alerting"]["snsEndpoint"]})
     main = common.service_container(lp, "scorer", command, METRICS_PORT, common.resources("100m", "256Mi", "1", "768Mi"),
                                     env=env)  # fmt: skip
-    template = alerting.mounted(lp, main, COMPONENT) if notifies(lp) else common.pod_template(lp, COMPONENT, [main])
+    template = alerting.mounted(lp, main, COMPONENT) if notices else common.pod_template(lp, COMPONENT, [main])
     # one scorer: it keeps every series' state in memory and writes each minute once
     return common.deployment(lp, child_name(lp, "anomalies"), COMPONENT, 1, template)
 

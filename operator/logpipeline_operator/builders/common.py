@@ -261,9 +261,9 @@ def spark_batch_cronjob(
     env: list[Manifest] | None = None,
     starting_deadline_s: int,
 ) -> Manifest:
-    """A CronJob whose container ``name`` runs ``command`` (spark-submit in local mode) in the Spark app image: the correction and
-    the anomaly training. ``job`` is its spec section: ``schedule``, ``timeoutSeconds`` and ``requestCores`` (its
-    limit is 2 cores). Never two runs at once; a failed run is retried once."""
+    """A CronJob whose container ``name`` runs ``command`` (spark-submit in local mode) in the Spark app image: the
+    correction and the anomaly training. ``job`` is its spec section: ``schedule``, ``timeoutSeconds`` and
+    ``requestCores`` (its limit is 2 cores). Never two runs at once; a failed run is retried once."""
     spec = spec_of(lp)
     memory = f"{int(memory_mb * 1.5)}Mi"
     main = container(

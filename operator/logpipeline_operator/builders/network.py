@@ -31,14 +31,8 @@ from logpipeline_operator.builders.common import Body, Manifest, child_name, met
 
 COMPONENT = "network"
 SPARK, SINK, DASHBOARD = spark.COMPONENT, sink.COMPONENT, dashboard.COMPONENT
-KAFKA_CLIENTS = (
-    SPARK,
-    SINK,
-    generator.COMPONENT,
-    correction.COMPONENT,
-    DASHBOARD,
-    anomalies.COMPONENT,
-)  # dashboard: tail
+# the dashboard reads the input for its live tail; the anomaly scorer writes the anomalies topic
+KAFKA_CLIENTS = (SPARK, SINK, generator.COMPONENT, correction.COMPONENT, DASHBOARD, anomalies.COMPONENT)
 ANYWHERE: list[Manifest] = [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}]
 IN_CLUSTER: list[Manifest] = [{"namespaceSelector": {}}]
 DNS: list[Manifest] = [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]

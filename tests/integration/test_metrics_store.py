@@ -273,3 +273,32 @@ def test_store_commands_init_and_load(world: World, stack: config.Settings, tmp_
     assert "bad.jsonl:2: value: not JSON" in " ".join(refused.output.split())
     world.ddb.delete_table(TableName=table)
     world.ddb.delete_table(TableName=digest.table_name(table))
+
+
+def test_store_init_with_replica_regions_against_the_dynamodb_api_server(world: World, monkeypatch: Any) -> None:
+    """The DynamoDB-API server takes global-table requests but keeps no replicas (moto lists none): what can be
+    checked here is the stream both tables get, the requests accepted, and a bad region named. The requests' shapes
+    are checked against botocore's model in tests/unit/test_replicas.py."""
+    from typer.testing import CliRunner
+
+    from logpipeline.cli.main import app
+
+    table = f"{world.ordered}_global"
+    monkeypatch.setenv("LOGPIPELINE_TABLE", table)
+    runner = CliRunner()
+    refused = runner.invoke(app, ["store", "init", "--replica-regions", "eu-west-1,mars"])
+    assert refused.exit_code == 2 and "'mars' is not an AWS region name" in " ".join(refused.output.split())
+    home = world.ddb.meta.region_name
+    done = runner.invoke(app, ["store", "init", "--replica-regions", f"{home},eu-west-1"])
+    out = " ".join(done.output.split())
+    assert done.exit_code == 0, out
+    for name in (table, digest.table_name(table)):
+        assert f"{name}: stream enabled (new and old images)" in out
+        assert f"{name}: replica in eu-west-1 requested" in out
+        stream = world.ddb.describe_table(TableName=name)["Table"]["StreamSpecification"]
+        assert stream == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert f"replica in {home}" not in out  # the table's own region is no replica
+    again = " ".join(runner.invoke(app, ["store", "init", "--replica-regions", "eu-west-1"]).output.split())
+    assert "stream enabled" not in again  # the stream stays as it is
+    for name in (table, digest.table_name(table)):
+        world.ddb.delete_table(TableName=name)

@@ -232,6 +232,13 @@ class TestSink:
         main = dep["spec"]["template"]["spec"]["containers"][0]
         assert main["image"] == c.SERVICES_IMAGE and main["command"][:2] == ["logpipeline", "sink"]
         assert main["envFrom"] == [{"configMapRef": {"name": "lp1-config"}}]
+        assert contracts.ENV_REPLICA_REGIONS not in {e["name"] for e in main.get("env", [])}
+
+    def test_replica_regions_reach_the_sink_which_sets_them_up_at_start(self) -> None:
+        store = {"engine": "aws", "replicaRegions": ["eu-west-1", "ap-south-1"], "credentialsSecret": {"name": "w"},
+                 "readOnlyCredentialsSecret": {"name": "r"}}  # fmt: skip
+        main = sink.build_sink_deployment(pipeline(metricsStore=store))["spec"]["template"]["spec"]["containers"][0]
+        assert {"name": contracts.ENV_REPLICA_REGIONS, "value": "eu-west-1,ap-south-1"} in main["env"]
 
 
 class TestDashboardDeployment:

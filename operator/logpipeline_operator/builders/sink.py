@@ -21,6 +21,9 @@ def build_sink_deployment(lp: Body) -> Manifest:
         command.append("--aws")  # AWS's own endpoint; with metricsStore.endpoint the config's endpoint is used
     res = common.resources("100m", "256Mi", "500m", "512Mi")
     env = [*credentials_env(lp), *kafka.client_env(lp, COMPONENT)]
+    regions = spec_of(lp)["metricsStore"].get("replicaRegions") or []
+    if regions:  # global tables: the sink requests the missing replicas at start
+        env.append({"name": contracts.ENV_REPLICA_REGIONS, "value": ",".join(regions)})
     main = common.service_container(lp, "sink", command, METRICS_PORT, res, env=env)
     template = common.pod_template(lp, COMPONENT, [main])
     return common.deployment(lp, child_name(lp, "sink"), COMPONENT, spec["sink"]["replicas"], template)

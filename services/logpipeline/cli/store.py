@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from logpipeline import config, contracts, observability
-from logpipeline.metrics import layout, records, store, synthetic
+from logpipeline.metrics import layout, records, replicas, store, synthetic
 from logpipeline.sink.config import SinkConfig
 from logpipeline.sink.service import Sink
 
@@ -31,13 +31,28 @@ def _endpoint(settings: config.Settings, endpoint: str | None, aws: bool) -> str
 
 
 @app.command()
-def init(endpoint: str | None = ENDPOINT, aws: bool = AWS, table: str | None = TABLE) -> None:
-    """Create the table (on-demand, index by_api, TTL) or bring an existing one to the design; idempotent."""
+def init(
+    endpoint: str | None = ENDPOINT,
+    aws: bool = AWS,
+    table: str | None = TABLE,
+    replica_regions: str = typer.Option(
+        "", "--replica-regions", help="make the tables global: a replica in each region (eu-west-1,us-east-1)"
+    ),
+) -> None:
+    """Create the table (on-demand, index by_api, TTL) or bring an existing one to the design; with
+    --replica-regions, give it and its digest table a replica in each region (global tables); idempotent."""
     settings = config.load()
     name = table or settings.names.table
     url = _endpoint(settings, endpoint, aws)
     try:
-        changes = store.init_table(store.client(url), name)
+        wanted = replicas.regions(replica_regions)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--replica-regions") from None
+    try:
+        ddb = store.client(url)
+        changes = store.init_table(ddb, name)
+        if wanted:
+            changes += store.replicate(ddb, name, wanted)
     except Exception as exc:
         console.print(f"[red]error:[/] table {name} at {url or 'AWS'}: {exc}", highlight=False)
         raise typer.Exit(1) from None
@@ -131,10 +146,20 @@ def run_sink(
         contracts.TTL_DAYS, envvar=contracts.ENV_TTL_DAYS, help="TTL after window end, days"
     ),
     max_backoff: float = typer.Option(10.0, help="longest wait between retries, seconds"),
+    replica_regions: str = typer.Option(
+        "",
+        "--replica-regions",
+        envvar=contracts.ENV_REPLICA_REGIONS,
+        help="at start, give the tables a replica in each region (global tables), as store init does",
+    ),
 ) -> None:
     """Consume the aggregates topic into the metrics table until SIGTERM or Ctrl-C."""
     observability.configure_logging()
     settings = config.load()
+    try:
+        wanted = tuple(replicas.regions(replica_regions))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--replica-regions") from None
     cfg = SinkConfig(
         bootstrap=settings.kafka_bootstrap,
         topic=settings.names.aggregates_topic,
@@ -148,6 +173,7 @@ def run_sink(
         http_host=http_host,
         http_port=http_port,
         max_backoff=max_backoff,
+        replica_regions=wanted,
     )
     stop = observability.stop_on_signals(logging.getLogger("logpipeline.sink"))
     try:

@@ -21,7 +21,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 
-from logpipeline.metrics import backoff, digest, layout, revisions
+from logpipeline.metrics import backoff, digest, layout, replicas, revisions
 from logpipeline.metrics.records import Aggregate
 
 BATCH_WRITE_MAX = 25
@@ -193,6 +193,15 @@ def init_table(ddb: Any, table: str) -> list[str]:
     return _ensure(ddb, table, layout.table_definition(table), index=True) + _ensure(
         ddb, digest.table_name(table), digest.table_definition(table), index=False
     )
+
+
+def replicate(ddb: Any, table: str, regions: Sequence[str]) -> list[str]:
+    """Give the window table and its digest table a replica in each of ``regions`` (global tables, idempotent:
+    ``logpipeline.metrics.replicas``); returns the changes."""
+    changes: list[str] = []
+    for name in (table, digest.table_name(table)):
+        changes += replicas.ensure(ddb, name, regions, describe, _wait_active)
+    return changes
 
 
 def query_all(ddb: Any, request: dict[str, Any]) -> list[dict[str, Any]]:

@@ -28,3 +28,4 @@ class SinkConfig:
     generation_check_s: float = 15.0
     create_topics: bool = True
     topic_partitions: int = contracts.PARTITIONS[contracts.AGGREGATES]
+    replica_regions: tuple[str, ...] = ()  # global tables: the tables get a replica in each (metrics.replicas)

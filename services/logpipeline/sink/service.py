@@ -69,11 +69,24 @@ class Sink:
                 raise store.classify(exc) from exc
 
         changes = self.retry("init", init)
+        if self.cfg.replica_regions:
+            changes += self._replicate()
         self.generation = self.retry("describe", lambda: store.generation(self.ddb, self.cfg.table))
         log.info(
             "table ready",
             extra={"fields": {"table": self.cfg.table, "changes": changes, "generation": self.generation}},
         )
+
+    def _replicate(self) -> list[str]:
+        """The tables' replicas (global tables). A table that cannot become global as it is, or a refusal, is logged
+        and counted; the sink writes on (its own region's table is what it needs)."""
+        try:
+            return store.replicate(self.ddb, self.cfg.table, self.cfg.replica_regions)
+        except Exception as exc:
+            self.metrics.replica_errors.inc()
+            fields = {"error": str(exc)[:300], "regions": list(self.cfg.replica_regions)}
+            log.error("the replica regions were not set up", extra={"fields": fields})
+            return []
 
     def _rebuild(self, why: str) -> None:
         """Re-create the table and replay the topic from the beginning (see module docstring)."""

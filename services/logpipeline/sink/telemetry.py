@@ -25,6 +25,11 @@ class Metrics:
             "logpipeline_sink_dead_lettered", "records sent to the dead-letter topic", ["error_class"], registry=r
         )
         self.rebuilds = Counter("logpipeline_sink_rebuilds", "table re-created and topic replayed", registry=r)
+        self.replica_errors = Counter(
+            "logpipeline_sink_replica_errors",
+            "starts whose replica regions (global tables) were not set up",
+            registry=r,
+        )
         self.digests = Counter(
             "logpipeline_sink_digests_updated", "minute digests changed by merging a batch", registry=r
         )

@@ -152,6 +152,12 @@ def run_sink(
         envvar=contracts.ENV_REPLICA_REGIONS,
         help="at start, give the tables a replica in each region (global tables), as store init does",
     ),
+    region: str = typer.Option(
+        "",
+        "--region",
+        envvar=contracts.ENV_REGION,
+        help="this pipeline's region: the keys of everything it writes carry it (empty: a single-region store)",
+    ),
 ) -> None:
     """Consume the aggregates topic into the metrics table until SIGTERM or Ctrl-C."""
     observability.configure_logging()
@@ -160,6 +166,10 @@ def run_sink(
         wanted = tuple(replicas.regions(replica_regions))
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--replica-regions") from None
+    try:
+        layout.scope(region)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--region") from None
     cfg = SinkConfig(
         bootstrap=settings.kafka_bootstrap,
         topic=settings.names.aggregates_topic,
@@ -174,6 +184,7 @@ def run_sink(
         http_port=http_port,
         max_backoff=max_backoff,
         replica_regions=wanted,
+        region=region,
     )
     stop = observability.stop_on_signals(logging.getLogger("logpipeline.sink"))
     try:

@@ -2,7 +2,7 @@
 
 The window table holds one item per (api, level, minute); a dashboard view of all APIs over the last hour
 would read 20 APIs x 6 levels x 60 minutes = 7,200 of them. The digest table ``<table>_minutes`` holds the
-same values packed per (minute, shard): ``pk = <UTC day>#<shard>`` (the window table's partition key),
+same values packed per (minute, shard): ``pk = [<region>#]<UTC day>#<shard>`` (the window table's partition key),
 ``sk = <window_start, 13 digits>``, ``body`` = zlib-compressed JSON of the minute's aggregates,
 ``rev`` = optimistic-lock counter, ``expires_at`` = TTL. The same view then reads 60 x shards items.
 Digests have their own shard count (default 1: one item per minute holds 20 APIs x 6 levels in ~15 KB;
@@ -48,8 +48,8 @@ def table_name(table: str) -> str:
     return table + SUFFIX
 
 
-def key(agg: Aggregate, shards: int = DEFAULT_SHARDS) -> tuple[str, str]:
-    return layout.partition_key(agg.window_start, agg.api, shards), f"{agg.window_start:013d}"
+def key(agg: Aggregate, shards: int = DEFAULT_SHARDS, region: str = "") -> tuple[str, str]:
+    return layout.partition_key(agg.window_start, agg.api, shards, region), f"{agg.window_start:013d}"
 
 
 def encode(entries: Iterable[Aggregate]) -> bytes:

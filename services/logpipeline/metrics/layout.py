@@ -5,7 +5,7 @@ Every dashboard question is a ``Query`` on a known key, never a ``Scan``:
 ===================  ============================================================================
 attribute            meaning
 ===================  ============================================================================
-``pk`` (HASH)        ``<YYYY-MM-DD>#<shard>``: UTC day of ``window_start`` and a shard suffix
+``pk`` (HASH)        ``[<region>#]<YYYY-MM-DD>#<shard>``: UTC day of ``window_start`` and a shard suffix
                      ``crc32(api) % shards`` (default 4). The day bounds a partition's size; the
                      shard spreads one day's writes over several partitions, so write throughput
                      grows with the shard count, not with one hot key.
@@ -31,6 +31,24 @@ cost does not grow with the table); the reads above are the window table's own.
 Writes are conditional upserts: an item is replaced only by a strictly newer version
 ``(log_count, updated_at)``, so replays and reordering never let an older value win.
 
+Regions. A regional pipeline (``--region``, ``LOGPIPELINE_REGION``) puts its region first in every key it writes:
+``pk = <region>#<UTC day>#<shard>``, ``api_sk = <region>#<window_start>|<log_level>`` (and an attribute
+``region``); its digests (``<region>#<day>#<shard>``) and hour revisions (``<region>#rev``) likewise. A store
+without regions keeps the keys above, unchanged. Why the region belongs in the key:
+
+- DynamoDB global tables replicate each item last-writer-wins, by time, across regions; a conditional write is
+  checked only in the region that receives it. If two regions' pipelines wrote one item (the same API, level and
+  minute), each would check its condition against its own copy and replication would then keep one region's
+  value and silently drop the other's count. With the region in the key, every item has exactly one writer:
+  the pipeline of its region. Replication only carries that writer's versions, in the order it wrote them.
+- Nothing global is stored: a global figure is computed when it is read (``query.Regions``), by summing the
+  regions' counts and merging their KLL sketches as the roll-ups already do across minutes. So no item holds
+  a sum that two regions would race to update, and the revision counters (``ADD``) are per region too.
+- The sort key stays the same in every region, so a region's view of a time range is the same Query as before
+  on its own partitions; the by_api index's range carries the region first, so a region's range never reaches
+  another's items, and a store without regions (digits first) never reaches a region's.
+- Replays of a region's aggregates topic write the same keys with the same versions: idempotent, as before.
+
 A second table, ``<table>_minutes`` (``logpipeline.metrics.digest``), packs each (minute, shard)'s
 aggregates into one item with the same partition key and ``sk = <window_start>``: the all-APIs view of a
 range reads one item per minute and shard instead of one per (api, level, minute).
@@ -38,6 +56,7 @@ range reads one item per minute and shard instead of one per (api, level, minute
 
 from __future__ import annotations
 
+import re
 import time
 import zlib
 from typing import Any
@@ -66,16 +85,23 @@ def shard_of(api: str, shards: int) -> int:
     return zlib.crc32(api.encode()) % shards
 
 
-def partition_key(window_start: int, api: str, shards: int) -> str:
-    return f"{day_of(window_start)}#{shard_of(api, shards)}"
+def scope(region: str) -> str:
+    """The key prefix of a region's items: ``<region>#``, or nothing for a single-region store."""
+    if region and not re.match(contracts.REGION_PATTERN, region):
+        raise ValueError(f"{region!r} is not an AWS region name (like eu-west-1)")
+    return f"{region}#" if region else ""
+
+
+def partition_key(window_start: int, api: str, shards: int, region: str = "") -> str:
+    return f"{scope(region)}{day_of(window_start)}#{shard_of(api, shards)}"
 
 
 def sort_key(window_start: int, api: str, log_level: str) -> str:
     return f"{window_start:013d}|{api}|{log_level}"
 
 
-def api_sort_key(window_start: int, log_level: str) -> str:
-    return f"{window_start:013d}|{log_level}"
+def api_sort_key(window_start: int, log_level: str, region: str = "") -> str:
+    return f"{scope(region)}{window_start:013d}|{log_level}"
 
 
 def sort_key_range(start_ms: int, end_ms: int) -> tuple[str, str]:
@@ -89,8 +115,8 @@ def days_between(start_ms: int, end_ms: int) -> list[str]:
     return [day_of(d * DAY_MS) for d in range(first, last + 1)] if end_ms > start_ms else []
 
 
-def partitions(start_ms: int, end_ms: int, shards: int) -> list[str]:
-    return [f"{day}#{s}" for day in days_between(start_ms, end_ms) for s in range(shards)]
+def partitions(start_ms: int, end_ms: int, shards: int, region: str = "") -> list[str]:
+    return [f"{scope(region)}{day}#{s}" for day in days_between(start_ms, end_ms) for s in range(shards)]
 
 
 def keyed_table(name: str) -> dict[str, Any]:
@@ -140,17 +166,19 @@ def projection() -> dict[str, Any]:
     return {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
 
 
-def to_item(agg: Aggregate, shards: int, retention_days: int) -> Item:
+def to_item(agg: Aggregate, shards: int, retention_days: int, region: str = "") -> Item:
     item: Item = {
-        "pk": {"S": partition_key(agg.window_start, agg.api, shards)},
+        "pk": {"S": partition_key(agg.window_start, agg.api, shards, region)},
         "sk": {"S": sort_key(agg.window_start, agg.api, agg.log_level)},
-        "api_sk": {"S": api_sort_key(agg.window_start, agg.log_level)},
+        "api_sk": {"S": api_sort_key(agg.window_start, agg.log_level, region)},
         "id": {"S": agg.id},
         "api": {"S": agg.api},
         "log_level": {"S": agg.log_level},
         "response_time_sketch": {"B": agg.sketch},
         TTL_ATTRIBUTE: {"N": str(agg.window_end // 1000 + retention_days * 86_400)},
     }
+    if region:
+        item["region"] = {"S": region}
     for name in _INTS:
         item[name] = {"N": str(getattr(agg, name))}
     for name in _FLOATS:

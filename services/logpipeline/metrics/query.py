@@ -37,9 +37,11 @@ class Reader:
         shards: int = layout.DEFAULT_SHARDS,
         parallelism: int = 8,
         digest_shards: int = digest.DEFAULT_SHARDS,
+        region: str = "",
     ) -> None:
         self.ddb, self.table, self.shards, self.parallelism = ddb, table, shards, parallelism
         self.digest_shards = digest_shards
+        self.region, self.scope = region, layout.scope(region)  # one region's items ("": a single-region store)
         self.queries = 0
         self.items_read = 0
         self._lock = threading.Lock()
@@ -95,7 +97,7 @@ class Reader:
 
     def _digest_partitions(self, days: Sequence[str], apis: Sequence[str] | None) -> list[str]:
         shards = sorted({layout.shard_of(a, self.digest_shards) for a in apis}) if apis else range(self.digest_shards)
-        return [f"{day}#{s}" for day in days for s in shards]
+        return [f"{self.scope}{day}#{s}" for day in days for s in shards]
 
     def windows(self, start_ms: int, end_ms: int, apis: Sequence[str] | None = None) -> list[Aggregate]:
         """Every stored window starting in ``[start_ms, end_ms)``, optionally of some APIs only (minute digests)."""
@@ -113,14 +115,14 @@ class Reader:
     def api_windows(self, start_ms: int, end_ms: int, apis: Sequence[str]) -> list[Aggregate]:
         """The same as ``windows`` for some APIs, read from the window table's ``by_api`` index."""
         _check_range(start_ms, end_ms)
-        lo, hi = layout.sort_key_range(start_ms, end_ms)
+        lo, hi = (self.scope + bound for bound in layout.sort_key_range(start_ms, end_ms))
         return [w for part in self._all([self._api_request(a, lo, hi) for a in dict.fromkeys(apis)]) for w in part]
 
     def window_items(self, start_ms: int, end_ms: int) -> list[Aggregate]:
         """The same as ``windows`` for all APIs, read from the window items instead of the digests."""
         _check_range(start_ms, end_ms)
         lo, hi = layout.sort_key_range(start_ms, end_ms)
-        pks = layout.partitions(start_ms, end_ms, self.shards)
+        pks = layout.partitions(start_ms, end_ms, self.shards, self.region)
         return [w for part in self._all([self._partition_request(pk, lo, hi) for pk in pks]) for w in part]
 
     def newest(
@@ -146,3 +148,38 @@ class Reader:
                 newest = max(w.window_start for w in windows)
                 return [w for w in windows if w.window_start == newest]
         return []
+
+
+class Regions:
+    """The global view over regional pipelines' items: one ``Reader`` per region, read side by side.
+
+    No region's windows are merged into another's: the same (API, level, minute) of two regions stays two
+    aggregates, so the roll-ups sum their counts and merge their sketches exactly as they do across minutes."""
+
+    def __init__(self, readers: Sequence[Reader]) -> None:
+        if not readers or len({r.region for r in readers}) != len(readers):
+            raise ValueError("a global view needs one reader per region, each region once")
+        self.readers = list(readers)
+
+    @property
+    def queries(self) -> int:
+        return sum(r.queries for r in self.readers)
+
+    @property
+    def items_read(self) -> int:
+        return sum(r.items_read for r in self.readers)
+
+    def by_region(self, start_ms: int, end_ms: int, apis: Sequence[str] | None = None) -> dict[str, list[Aggregate]]:
+        """Each region's windows starting in ``[start_ms, end_ms)``."""
+        _check_range(start_ms, end_ms)
+        with ThreadPoolExecutor(max_workers=len(self.readers)) as pool:
+            found = list(pool.map(lambda r: r.windows(start_ms, end_ms, apis), self.readers))
+        return {r.region: windows for r, windows in zip(self.readers, found, strict=True)}
+
+    def windows(self, start_ms: int, end_ms: int, apis: Sequence[str] | None = None) -> list[Aggregate]:
+        """Every region's windows, side by side (the global view's input)."""
+        return [w for windows in self.by_region(start_ms, end_ms, apis).values() for w in windows]
+
+    def newest(self, now_ms: int, apis: Sequence[str] | None = None) -> dict[str, Aggregate | None]:
+        """Each region's newest window (None: nothing in the lookback): how stale each region is."""
+        return {r.region: r.newest(now_ms, apis) for r in self.readers}

@@ -27,8 +27,9 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from logpipeline import contracts
+
 STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"
 
 
 class ReplicaError(ValueError):
@@ -42,7 +43,7 @@ def regions(text: str | Iterable[str]) -> list[str]:
     for item in (i.strip() for i in items):
         if not item:
             continue
-        if not re.match(REGION_PATTERN, item):
+        if not re.match(contracts.REGION_PATTERN, item):
             raise ValueError(f"{item!r} is not an AWS region name (like eu-west-1)")
         if item not in out:
             out.append(item)

@@ -286,8 +286,11 @@ class ConditionalWriter:
     aggregate is one conditional PutItem; a batch is written by a pool of threads in parallel.
     """
 
-    def __init__(self, ddb: Any, table: str, shards: int, retention_days: int, threads: int = 8) -> None:
+    def __init__(
+        self, ddb: Any, table: str, shards: int, retention_days: int, threads: int = 8, region: str = ""
+    ) -> None:
         self.ddb, self.table, self.shards, self.retention_days = ddb, table, shards, retention_days
+        self.region = region  # the writing pipeline's region: in every key it writes (layout.scope)
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ddb-put")
 
     def close(self) -> None:
@@ -298,7 +301,7 @@ class ConditionalWriter:
         try:
             self.ddb.put_item(
                 TableName=self.table,
-                Item=layout.to_item(agg, self.shards, self.retention_days),
+                Item=layout.to_item(agg, self.shards, self.retention_days, self.region),
                 ConditionExpression=layout.CONDITION,
                 ExpressionAttributeValues=layout.condition_values(agg),
             )
@@ -340,9 +343,16 @@ class DigestWriter:
     """Merges aggregates into the minute digests: read, merge newer entries, write back if ``rev`` is unchanged."""
 
     def __init__(
-        self, ddb: Any, table: str, retention_days: int, shards: int = digest.DEFAULT_SHARDS, threads: int = 8
+        self,
+        ddb: Any,
+        table: str,
+        retention_days: int,
+        shards: int = digest.DEFAULT_SHARDS,
+        threads: int = 8,
+        region: str = "",
     ) -> None:
         self.ddb, self.table, self.shards, self.retention_days = ddb, digest.table_name(table), shards, retention_days
+        self.region = region
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ddb-digest")
 
     def close(self) -> None:
@@ -380,7 +390,7 @@ class DigestWriter:
         """Merge into every digest the aggregates touch; returns how many digests changed."""
         groups: dict[tuple[str, str], list[Aggregate]] = {}
         for agg in aggregates:
-            groups.setdefault(digest.key(agg, self.shards), []).append(agg)
+            groups.setdefault(digest.key(agg, self.shards, self.region), []).append(agg)
         futures = [self.pool.submit(self._merge_one, pk, sk, group) for (pk, sk), group in groups.items()]
         changed, error = 0, None
         for future in futures:
@@ -393,29 +403,31 @@ class DigestWriter:
         return changed
 
 
-def bump_revisions(ddb: Any, table: str, hours: Iterable[int], now_ms: int, retention_days: int) -> int:
+def bump_revisions(
+    ddb: Any, table: str, hours: Iterable[int], now_ms: int, retention_days: int, region: str = ""
+) -> int:
     """Bump the change signal of each hour (``revisions``) in the digest table of ``table``; returns the count."""
     name, bumped = digest.table_name(table), 0
     try:
         for hour in hours:
-            ddb.update_item(**revisions.bump_request(name, hour, now_ms, retention_days))
+            ddb.update_item(**revisions.bump_request(name, hour, now_ms, retention_days, region))
             bumped += 1
         if bumped:
-            ddb.update_item(**revisions.bump_request(name, None, now_ms, retention_days))
+            ddb.update_item(**revisions.bump_request(name, None, now_ms, retention_days, region))
     except Exception as exc:
         raise classify(exc) from exc
     return bumped
 
 
-def latest_revision(ddb: Any, table: str) -> int:
+def latest_revision(ddb: Any, table: str, region: str = "") -> int:
     """The counter of every bump so far (0: none); one GetItem."""
-    item = ddb.get_item(**revisions.latest_request(digest.table_name(table))).get("Item")
+    item = ddb.get_item(**revisions.latest_request(digest.table_name(table), region)).get("Item")
     return int(item["rev"]["N"]) if item else 0
 
 
-def read_revisions(ddb: Any, table: str, start_ms: int, end_ms: int) -> dict[int, revisions.Revision]:
+def read_revisions(ddb: Any, table: str, start_ms: int, end_ms: int, region: str = "") -> dict[int, revisions.Revision]:
     """The change signal of every hour overlapping ``[start_ms, end_ms)`` that was ever bumped (one Query)."""
-    request = revisions.range_request(digest.table_name(table), start_ms, end_ms)
+    request = revisions.range_request(digest.table_name(table), start_ms, end_ms, region)
     out: dict[int, revisions.Revision] = {}
     while True:
         page = ddb.query(**request)
@@ -435,6 +447,7 @@ def bulk_load(
     retention_days: int = layout.DEFAULT_RETENTION_DAYS,
     threads: int = 4,
     digest_shards: int = digest.DEFAULT_SHARDS,
+    region: str = "",
 ) -> int:
     """Seed fresh tables with BatchWriteItem (25 a request, unconditional): window items as they come, then the
     minute digests, built in memory (about 0.5 KB per aggregate) and written at the end."""
@@ -457,14 +470,14 @@ def bulk_load(
             held = batch.get(agg.id)
             if held is None or agg.version > held.version:
                 batch[agg.id] = agg
-            entries = digests.setdefault(digest.key(agg, digest_shards), {})
+            entries = digests.setdefault(digest.key(agg, digest_shards, region), {})
             if agg.id not in entries or agg.version > entries[agg.id].version:
                 entries[agg.id] = agg
             if len(batch) == BATCH_WRITE_MAX:
-                yield [layout.to_item(a, shards, retention_days) for a in batch.values()]
+                yield [layout.to_item(a, shards, retention_days, region) for a in batch.values()]
                 batch = {}
         if batch:
-            yield [layout.to_item(a, shards, retention_days) for a in batch.values()]
+            yield [layout.to_item(a, shards, retention_days, region) for a in batch.values()]
 
     def digest_batches() -> Iterable[list[layout.Item]]:
         keys = list(digests)

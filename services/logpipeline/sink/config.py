@@ -29,3 +29,4 @@ class SinkConfig:
     create_topics: bool = True
     topic_partitions: int = contracts.PARTITIONS[contracts.AGGREGATES]
     replica_regions: tuple[str, ...] = ()  # global tables: the tables get a replica in each (metrics.replicas)
+    region: str = ""  # a regional pipeline's region, in every key the sink writes ("": a single-region store)

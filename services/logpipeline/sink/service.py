@@ -44,8 +44,8 @@ class Sink:
         self.cfg, self.stop = cfg, stop
         self.metrics = Metrics()
         self.ddb = store.client(cfg.endpoint, attempts=1, timeout=5.0)
-        self.writer = store.ConditionalWriter(self.ddb, cfg.table, cfg.shards, cfg.retention_days)
-        self.digests = store.DigestWriter(self.ddb, cfg.table, cfg.retention_days, cfg.digest_shards)
+        self.writer = store.ConditionalWriter(self.ddb, cfg.table, cfg.shards, cfg.retention_days, region=cfg.region)
+        self.digests = store.DigestWriter(self.ddb, cfg.table, cfg.retention_days, cfg.digest_shards, region=cfg.region)
         self.generation: str | None = None
         self.rewind_on_assign = False
         self.assigned = False
@@ -241,7 +241,7 @@ class Sink:
             now = int(time.time() * 1000)
             hours = revisions.hours_to_bump(stored, now)
             self.metrics.revisions.inc(
-                store.bump_revisions(self.ddb, self.cfg.table, hours, now, self.cfg.retention_days)
+                store.bump_revisions(self.ddb, self.cfg.table, hours, now, self.cfg.retention_days, self.cfg.region)
             )
             return result
 

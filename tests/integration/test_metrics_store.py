@@ -16,7 +16,7 @@ from logpipeline.dashboard import timerange
 from logpipeline.dashboard.data import Source
 from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
-from logpipeline.metrics import digest, layout, query, records, store, synthetic
+from logpipeline.metrics import digest, layout, query, records, rollup, store, synthetic
 
 # 2026-01-01T23:50Z: the 20 minutes cross midnight, so reads span two days of partitions.
 T0 = 1_767_311_400_000
@@ -302,3 +302,47 @@ def test_store_init_with_replica_regions_against_the_dynamodb_api_server(world: 
     assert "stream enabled" not in again  # the stream stays as it is
     for name in (table, digest.table_name(table)):
         world.ddb.delete_table(TableName=name)
+
+
+def test_two_regions_in_one_store_each_its_own_and_the_global_view_their_sum(stack: config.Settings) -> None:
+    """Two regional pipelines' writers (the same APIs and minutes) into one table, as a global table's replica
+    holds them: each region's reader equals its own ground truth, the global view (``query.Regions``) equals the
+    exact sum of both, a store reader without a region sees neither, and replaying a region changes nothing."""
+    ddb = store.client(stack.dynamodb_endpoint)
+    table = f"metrics_regions_{random.Random().randbytes(4).hex()}"
+    store.init_table(ddb, table)
+    truth: dict[str, list[synthetic.Event]] = {}
+    try:
+        for seed, region in enumerate(("eu-west-1", "us-east-1")):
+            truth[region] = synthetic.events(T0, MINUTES, APIS, per_minute=9, seed=40 + seed)
+            final = records.latest(synthetic.update_versions(truth[region], steps=2, updated_at=T0))
+            for _ in range(2):  # the second pass is a replay of the region's topic
+                writer = store.ConditionalWriter(ddb, table, layout.DEFAULT_SHARDS, 30, region=region)
+                digests = store.DigestWriter(ddb, table, 30, region=region)
+                writer.write(final)
+                digests.merge(final)
+                writer.close()
+                digests.close()
+        end = T0 + MINUTES * MIN
+        readers = [query.Reader(ddb, table, region=r) for r in truth]
+        regions = query.Regions(readers)
+        seen = regions.by_region(T0, end)
+
+        def levels(events: list[synthetic.Event]) -> dict[str, int]:
+            out: dict[str, int] = {}
+            for e in events:
+                out[e.log_level] = out.get(e.log_level, 0) + 1
+            return out
+
+        for region, events in truth.items():
+            assert rollup.totals_by_level(seen[region]) == {**dict.fromkeys(LOG_LEVELS, 0), **levels(events)}
+        both = truth["eu-west-1"] + truth["us-east-1"]
+        assert rollup.totals_by_level(regions.windows(T0, end)) == {**dict.fromkeys(LOG_LEVELS, 0), **levels(both)}
+        merged = rollup.merged_sketch(regions.windows(T0, end))
+        assert merged.n == len(both)  # every event of both regions in the global percentiles
+        assert query.Reader(ddb, table).windows(T0, end) == []  # a store reader without a region sees neither
+        assert all(len(r.window_items(T0, end)) == len(seen[r.region]) for r in readers)
+        assert set(regions.newest(end)) == set(truth) and all(regions.newest(end).values())
+    finally:
+        ddb.delete_table(TableName=table)
+        ddb.delete_table(TableName=digest.table_name(table))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from logpipeline.metrics import digest, layout, revisions
+from logpipeline.metrics import digest, layout, revisions, rollup
 from logpipeline.metrics.records import Aggregate
 
 T0 = 1_764_547_200_000  # 2025-12-01T00:00:00Z
@@ -68,3 +68,14 @@ def test_a_regions_index_range_holds_only_its_items() -> None:
 def test_a_region_that_is_no_region_is_named() -> None:
     with pytest.raises(ValueError, match="'eu#west' is not an AWS region name"):
         layout.partition_key(T0, "/a", 4, "eu#west")
+
+
+def test_a_region_without_a_recent_window_is_stale_and_the_others_are_not() -> None:
+    now = T0 + 10 * 60_000
+    newest = {
+        "eu-west-1": agg(start=now - 2 * 60_000),  # ended a minute ago
+        "us-east-1": agg(start=now - 9 * 60_000),  # ended 8 minutes ago
+        "ap-south-1": None,  # nothing in the lookback
+    }
+    assert rollup.stale_regions(newest, now, after_s=5 * 60) == ["ap-south-1", "us-east-1"]
+    assert rollup.stale_regions(newest, now, after_s=10 * 60) == ["ap-south-1"]

@@ -7,6 +7,7 @@ that two stacks (a user's and a test run's) can live side by side.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,6 +162,15 @@ def max_ahead_ms() -> int:
     if seconds < 0:
         raise ValueError(f"LOGPIPELINE_MAX_AHEAD_SECONDS must be a number of seconds >= 0, got {value!r}")
     return int(seconds * 1000)
+
+
+def region() -> str:
+    """This pipeline's region (``LOGPIPELINE_REGION``; empty: a single-region store): the keys of everything it
+    writes carry it, and it reads its own items (``logpipeline.metrics.layout``)."""
+    value = os.environ.get(contracts.ENV_REGION, "").strip()
+    if value and not re.match(contracts.REGION_PATTERN, value):
+        raise ValueError(f"{contracts.ENV_REGION} must be an AWS region name (like eu-west-1), got {value!r}")
+    return value
 
 
 def load() -> Settings:

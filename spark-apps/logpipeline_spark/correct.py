@@ -35,7 +35,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from logpipeline import config
 from logpipeline.kafka.producer import Sender
-from logpipeline.metrics import query, records, store
+from logpipeline.metrics import layout, query, records, store
 from logpipeline.observability import configure_logging, serve, stop_on_signals
 from logpipeline_spark import correction, session
 from logpipeline_spark import transformations as tr
@@ -58,6 +58,7 @@ class CorrectOptions:
     table: str
     endpoint: str | None
     window: str = "1 minute"
+    region: str = ""  # a regional pipeline reads its own region's items (metrics.layout)
     settle_ms: int = DEFAULT_SETTLE_S * 1000
     lookback_ms: int = correction.DEFAULT_LOOKBACK_MS
     since_ms: int | None = None
@@ -106,6 +107,7 @@ def parse_args(argv: Sequence[str] | None = None) -> CorrectOptions:
     p.add_argument("--aggregates-topic", default=names.aggregates_topic)
     p.add_argument("--pipeline", default=names.pipeline)
     p.add_argument("--table", default=names.table)
+    p.add_argument("--region", default=None, help="a regional pipeline's region (default: LOGPIPELINE_REGION)")
     # LOGPIPELINE_DYNAMODB_ENDPOINT set but empty means AWS (as the operator's ConfigMap says for engine aws).
     endpoint = env("LOGPIPELINE_DYNAMODB_ENDPOINT", settings.dynamodb_endpoint)
     p.add_argument("--endpoint", default=endpoint, help="DynamoDB endpoint ('' for AWS)")
@@ -135,6 +137,11 @@ def parse_args(argv: Sequence[str] | None = None) -> CorrectOptions:
         p.error("--since runs once; --every schedules runs over the look-back: choose one")
     if a.until is not None and a.since is None:
         p.error("--until needs --since")
+    try:
+        a.region = config.region() if a.region is None else a.region
+        layout.scope(a.region)  # names a region that is no region
+    except ValueError as exc:
+        p.error(f"--region: {exc}")
     try:
         window_ms(a.window)
     except (ValueError, KeyError):
@@ -235,7 +242,7 @@ def run_plan(
         recomputed = [records.parse(value) for value in values.values()]
         first, last = plan.hours[0], plan.hours[-1] + correction.HOUR_MS
         hours = set(plan.hours)
-        reader = query.Reader(store.client(opts.endpoint), opts.table)
+        reader = query.Reader(store.client(opts.endpoint), opts.table, region=opts.region)
         stored = [w for w in reader.windows(first, last) if correction.hour_of(w.window_start) in hours]
         changed = correction.changed(recomputed, stored)
         short = correction.short(recomputed, stored)

@@ -73,8 +73,8 @@ def test_a_region_that_is_no_region_is_named() -> None:
 def test_a_region_without_a_recent_window_is_stale_and_the_others_are_not() -> None:
     now = T0 + 10 * 60_000
     newest = {
-        "eu-west-1": agg(start=now - 2 * 60_000),  # ended a minute ago
-        "us-east-1": agg(start=now - 9 * 60_000),  # ended 8 minutes ago
+        "eu-west-1": agg(start=now - 2 * 60_000).window_end,  # a minute ago
+        "us-east-1": agg(start=now - 9 * 60_000).window_end,  # 8 minutes ago
         "ap-south-1": None,  # nothing in the lookback
     }
     assert rollup.stale_regions(newest, now, after_s=5 * 60) == ["ap-south-1", "us-east-1"]

@@ -61,11 +61,13 @@ class Evaluator:
         metrics: Metrics | None = None,
         for_ms: int = MINUTE_MS,
         stop: threading.Event | None = None,
+        region: str = "",
     ) -> None:
         self.ddb, self.table, self.definition, self.deliver = ddb, table, definition, deliver
         self.metrics = metrics or Metrics()
         self.for_ms, self.stop = for_ms, stop
-        self.reader = query.Reader(ddb, table)
+        self.region = region  # a regional pipeline judges its own region's windows
+        self.reader = query.Reader(ddb, table, region=region)
         longest = max((o.window_ms // MINUTE_MS for o in definition.objectives), default=0)
         self.span = max(longest, LONGEST_RULE_MINUTES) + SETTLE_MINUTES
         self.counts = Counts(self.span)
@@ -100,10 +102,12 @@ class Evaluator:
 
     def _changed_hours(self, first_minute: int, now_minute: int) -> Iterable[int]:
         """Hours before the recent re-read whose change signal moved since the last look (one GetItem when none)."""
-        latest = store.latest_revision(self.ddb, self.table)
+        latest = store.latest_revision(self.ddb, self.table, self.region)
         if latest == self.latest_rev:
             return []
-        seen = store.read_revisions(self.ddb, self.table, first_minute * MINUTE_MS, (now_minute + 1) * MINUTE_MS)
+        seen = store.read_revisions(
+            self.ddb, self.table, first_minute * MINUTE_MS, (now_minute + 1) * MINUTE_MS, self.region
+        )
         moved = [h for h, r in seen.items() if self.revs.get(h) != r.rev]
         first_cycle = self.latest_rev < 0
         self.latest_rev, self.revs = latest, {h: r.rev for h, r in seen.items()}

@@ -47,6 +47,7 @@ class ServiceConfig:
     interval_s: float = 60.0
     http_host: str = "127.0.0.1"
     http_port: int = 9113
+    region: str = ""  # a regional pipeline judges its own region's windows (metrics.layout)
 
 
 class AlertsService:
@@ -54,7 +55,9 @@ class AlertsService:
         self.cfg, self.stop = cfg, stop
         self.metrics = Metrics()
         self.ddb = store.client(cfg.endpoint, attempts=2, timeout=10.0)
-        self.evaluator = Evaluator(self.ddb, cfg.table, cfg.definition, receivers.deliver, self.metrics, stop=stop)
+        self.evaluator = Evaluator(
+            self.ddb, cfg.table, cfg.definition, receivers.deliver, self.metrics, stop=stop, region=cfg.region
+        )
         self.last_ok = 0.0
 
     def ready(self) -> bool:

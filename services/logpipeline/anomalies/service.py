@@ -53,6 +53,7 @@ class ServiceConfig:
     warmup_minutes: int | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 9114
+    region: str = ""  # a regional pipeline scores its own region's windows (metrics.layout)
     definition: Definition | None = None  # the alerting definition: its anomalies section says who is notified
 
 
@@ -62,7 +63,7 @@ class Scoring:
     def __init__(self, cfg: ServiceConfig, ddb: Any, publish: Publish, metrics: Metrics | None = None) -> None:
         self.cfg, self.ddb, self.publish = cfg, ddb, publish
         self.metrics = metrics or Metrics()
-        self.reader = query.Reader(ddb, cfg.table)
+        self.reader = query.Reader(ddb, cfg.table, region=cfg.region)
         self.scorer = Scorer(warmup_minutes=cfg.warmup_minutes)
         self.model_name: str | None = None
         self.model_checked = 0.0

@@ -61,7 +61,9 @@ def run(
     if aws and endpoint:
         raise typer.BadParameter("--aws and --endpoint exclude each other")
     store_endpoint = None if aws else (endpoint or settings.dynamodb_endpoint)
-    cfg = ServiceConfig(definition, settings.names.table, store_endpoint, interval, http_host, http_port)
+    cfg = ServiceConfig(
+        definition, settings.names.table, store_endpoint, interval, http_host, http_port, config.region()
+    )
     stop = observability.stop_on_signals(logging.getLogger("logpipeline.alerts"))
     try:
         AlertsService(cfg, stop).run()

@@ -73,6 +73,7 @@ def run(
         http_host=http_host,
         http_port=http_port,
         definition=definition,
+        region=config.region(),
     )
     logger = logging.getLogger("logpipeline.anomalies")
     stop = observability.stop_on_signals(logger)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -114,6 +115,13 @@ def create() -> Dash:
         if refused := elsewhere():
             return refused
         body, content_type = telemetry.exposition()
+        src = data.source()
+        if src.settings.regions:
+            now_ms = int(time.time() * 1000)
+            try:
+                body += telemetry.region_exposition(src.region_freshness(now_ms), now_ms, src.settings.stale_s)
+            except Exception as exc:  # the table unreachable: the process's own metrics still answer
+                log.warning("region freshness unreadable", extra={"fields": {"error": str(exc)[:200]}})
         return Response(body, content_type=content_type)
 
     server.add_url_rule("/healthz", "healthz", healthz)

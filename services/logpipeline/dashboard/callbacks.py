@@ -33,8 +33,17 @@ from logpipeline.dashboard.pages import api, overview
 log = logging.getLogger("logpipeline.dashboard")
 
 
-def load(page: str, range_name: str, start: str | None, end: str | None, apis: list[str], drill: str | None) -> Any:
-    """(snapshot or ``no_update``, problems): the one table read of a refresh."""
+def load(
+    page: str,
+    range_name: str,
+    start: str | None,
+    end: str | None,
+    apis: list[str],
+    drill: str | None,
+    region: str | None = None,
+) -> Any:
+    """(snapshot or ``no_update``, problems): the one table read of a refresh (of one region's items, or of every
+    region's side by side when ``region`` is None)."""
     began = time.perf_counter()
     src = data.source()
     range_name = range_name or "1h"
@@ -43,14 +52,17 @@ def load(page: str, range_name: str, start: str | None, end: str | None, apis: l
     except ValueError as exc:
         telemetry.REFRESH_ERRORS.labels(page).inc()
         return no_update, components.problems([str(exc)])
-    items = src.reader.items_read
+    items = src.items_read
     try:
-        snap = src.view(range_name, start, end, apis, drill)
+        snap = src.view(range_name, start, end, apis, drill, region or None)
+    except data.UnknownRegion as exc:
+        telemetry.REFRESH_ERRORS.labels(page).inc()
+        return no_update, components.problems([str(exc)])
     except Exception as exc:
         telemetry.REFRESH_ERRORS.labels(page).inc()
         log.warning("refresh failed", extra={"fields": {"page": page, "error": f"{type(exc).__name__}: {exc}"}})
         return no_update, components.problems([f"metrics table unavailable: {type(exc).__name__}: {exc}"])
-    telemetry.ITEMS_READ.inc(max(0, src.reader.items_read - items))
+    telemetry.ITEMS_READ.inc(max(0, src.items_read - items))
     telemetry.REFRESH_SECONDS.labels(page).observe(time.perf_counter() - began)
     return snap, []
 
@@ -96,7 +108,17 @@ def render_overview(
         range_label(snap),
         [{"label": a, "value": a} for a in sorted({*snap.apis_available, *snap.apis})],
         _anomalies(anomalies or AnomalyView(), link, zone),
+        *_regions(snap, view),
     )
+
+
+def _regions(snap: Snapshot, view: viewstate.View) -> tuple[Any, Any, Any]:
+    """The region control's options and visibility, and the regions side by side (a store with regions)."""
+    if not snap.regions and not view.region:
+        return components.region_options([]), {"display": "none"}, []
+    known = data.source().settings.regions if snap.region else [r.region for r in snap.regions]
+    options = components.region_options(list(dict.fromkeys([*known, *([view.region] if view.region else [])])))
+    return options, None, components.regions_table(snap.regions, snap.region)
 
 
 def _anomalies(view: AnomalyView, link: Callable[[str], str], zone: str) -> list[Any]:
@@ -155,7 +177,8 @@ def _controls(p: str, apis: bool = True) -> list[State]:
 OVERVIEW_OUTPUTS = (
     ("sla", "figure"), ("levels", "figure"), ("latency", "figure"), ("series", "figure"),
     ("top-errors", "children"), ("kpis", "children"), ("health", "children"), ("range-label", "children"),
-    ("apis", "options"), ("anomalies", "children"), ("problems", "children"),
+    ("apis", "options"), ("anomalies", "children"), ("region", "options"), ("region-box", "style"),
+    ("regions", "children"), ("problems", "children"),
 )  # fmt: skip
 API_OUTPUTS = (
     ("stats", "children"), ("latency", "figure"), ("errors", "figure"), ("health", "children"),
@@ -170,18 +193,18 @@ def register(app: Dash) -> None:
     @app.callback(
         *[Output(f"{o}-{part}", prop) for part, prop in OVERVIEW_OUTPUTS],
         Input(f"{o}-tick", "n_intervals"),
-        *[Input(f"{o}-{i}", "value") for i in ("range", "start", "end", "apis", "slo")],
+        *[Input(f"{o}-{i}", "value") for i in ("range", "start", "end", "apis", "slo", "region")],
         State(f"{o}-refresh", "value"),
         State(f"{o}-paused", "value"),
         State(f"{o}-zone", "data"),
     )
     def refresh_overview(_: int, *controls: Any) -> Any:
-        range_name, start, end, apis, slo = controls[:5]
-        zone = zone_of(controls[-1])
-        snap, problems = load("overview", range_name, start, end, list(apis or []), None)
+        range_name, start, end, apis, slo, region, refresh, paused, zone_name = controls
+        zone = zone_of(zone_name)
+        snap, problems = load("overview", range_name, start, end, list(apis or []), None, region)
         if snap is no_update:
             return [no_update] * (len(OVERVIEW_OUTPUTS) - 1) + [problems]
-        view = viewstate.from_controls(*controls[:-1])
+        view = viewstate.from_controls(range_name, start, end, apis, slo, refresh, paused, region=region)
         marks = user_data.marks(snap.start_ms, snap.end_ms)
         found = data.source().anomaly_view(snap.start_ms, snap.end_ms)
         return components.plain((*render_overview(snap, slo, view, zone, marks, found), problems))
@@ -189,14 +212,15 @@ def register(app: Dash) -> None:
     @app.callback(
         Output(f"{o}-download", "data"),
         Input({"type": f"{o}-csv", "panel": ALL}, "n_clicks"),
-        *[State(f"{o}-{i}", "value") for i in ("range", "start", "end", "apis")],
+        *[State(f"{o}-{i}", "value") for i in ("range", "start", "end", "apis", "region")],
         prevent_initial_call=True,
     )
-    def download(clicks: list[int | None], range_name: str, start: str, end: str, apis: list[str] | None) -> Any:
+    def download(clicks: list[int | None], range_name: str, start: str, end: str, apis: list[str] | None,
+                 region: str | None) -> Any:  # fmt: skip
         trigger = ctx.triggered_id
         if not trigger or not any(clicks):
             return no_update
-        snap, _ = load("overview", range_name, start, end, list(apis or []), None)
+        snap, _ = load("overview", range_name, start, end, list(apis or []), None, region)
         if snap is no_update:
             return no_update
         panel = str(trigger["panel"])
@@ -246,9 +270,9 @@ def register(app: Dash) -> None:
         view = viewstate.from_controls(controls[0], controls[1], controls[2], [], *controls[3:])
         return viewstate.href(overview.PATH, view)
 
-    for p, sync in ((o, "syncUrl"), (a, "syncApiUrl")):
+    for p, sync in ((o, "syncOverviewUrl"), (a, "syncApiUrl")):
         values = [Input(s.component_id, "value") for s in _controls(p, p == o)]
-        name = [Input(f"{a}-name", "data")] if p == a else []
+        name = [Input(f"{a}-name", "data")] if p == a else [Input(f"{o}-region", "value")]
         app.clientside_callback(  # type: ignore[no-untyped-call]
             ClientsideFunction("logpipeline", sync), Output(f"{p}-url", "data"), *values, *name
         )

@@ -15,7 +15,7 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from logpipeline.dashboard import figures, timerange, viewstate
-from logpipeline.dashboard.model import Arrivals, Sink
+from logpipeline.dashboard.model import Arrivals, RegionRow, Sink
 from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.metrics import rollup
 
@@ -117,6 +117,7 @@ def controls(prefix: str, view: viewstate.View, apis: bool = True) -> Component:
                 md=3,
             )
         )
+        items.append(region_control(prefix, view.region))
     items += [
         dbc.Col(
             [
@@ -140,6 +141,24 @@ def controls(prefix: str, view: viewstate.View, apis: bool = True) -> Component:
         ),
     ]
     return cast(Component, dbc.Row(items, className="g-3 align-items-end mb-3"))
+
+
+def region_options(regions: Sequence[str]) -> list[dict[str, str]]:
+    return [{"label": "all regions", "value": ""}, *({"label": r, "value": r} for r in regions)]
+
+
+def region_control(prefix: str, region: str | None) -> Component:
+    """Every region merged or one region's figures; hidden until a refresh finds the store has regions."""
+    return cast(Component, dbc.Col(
+        [
+            dbc.Label("Region", html_for=f"{prefix}-region"),
+            dbc.Select(id=f"{prefix}-region", options=region_options([region] if region else []), value=region or "",
+                       size="sm"),
+        ],
+        id=f"{prefix}-region-box",
+        width="auto",
+        style=None if region else {"display": "none"},
+    ))  # fmt: skip
 
 
 def kpi_cards(prefix: str, totals: dict[str, int]) -> list[Component]:
@@ -238,6 +257,32 @@ def health_badge(age_seconds: float | None, sink: Sink, corrected_seconds: float
         f"late data folded in {duration(corrected_seconds)} ago", id="late-badge", color="info", className="ms-2"
     )
     return [fresh, sink_badge, late]
+
+
+def regions_table(rows: Sequence[RegionRow], shown: str | None) -> list[Component]:
+    """The regions side by side (requests, errors, error rate, p95, newest window), a stale region in red; and a
+    banner naming the regions the global view misses. Nothing for a single-region store."""
+    if not rows:
+        return []
+    head = html.Thead(html.Tr([html.Th(h) for h in ("Region", "Requests", "Errors", "Error rate", "p95 ms", "Newest")]))
+    body = []
+    for r in rows:
+        rate = "no requests" if r.error_rate is None else f"{r.error_rate:.2%}"
+        newest = "no window" if r.age_seconds is None else f"{duration(r.age_seconds)} ago"
+        cells = [r.region, f"{r.requests:,}", f"{r.errors:,}", rate, f"{r.p95:,.0f}", newest]
+        body.append(html.Tr([html.Td(c) for c in cells], className="table-danger" if r.stale else None,
+                            id=f"region-row-{r.region}"))  # fmt: skip
+    stale = [r for r in rows if r.stale]
+    out: list[Component] = []
+    if stale:
+        names = ", ".join(r.region for r in stale)
+        scope = f"Region {names} is" if len(stale) == 1 else f"Regions {names} are"
+        where = "the global view misses their newest minutes" if shown is None else "its figures stop there"
+        out.append(dbc.Alert(f"{scope} stale (no recent window): {where}.", id="stale-regions", color="danger",
+                             className="py-1 mb-2"))  # fmt: skip
+    title = "Regions side by side" if shown is None else f"Region {shown}"
+    out.append(card(title, dbc.Table([head, html.Tbody(body)], size="sm", className="mb-0", id="regions-table")))
+    return out
 
 
 def problems(messages: Sequence[str]) -> list[Component]:

@@ -10,6 +10,11 @@ correction, a backfill, a sink catching up) bumps its hour's revision (``logpipe
 ``revision_check_s`` (2 s) a worker reads the one ``latest`` revision item and, when it moved, all revisions in
 one Query, dropping the cached buckets and shared views of the hours that moved, so the next refresh shows the
 new values. Each worker fills its caches for the preset ranges in the background when it starts (``warm``).
+
+A store of regional pipelines (``DashboardSettings.regions``) has one ``Source`` per region, each with its own
+reader (that region's keys), cache and revisions; the process's source is then the global view: it reads every
+region's source side by side (in parallel) and shows their windows merged (``query.Regions``' rule: counts summed,
+sketches merged), each region's own figures beside them, and which regions are stale.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ import logging
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from logpipeline.alerting import lifecycle
 from logpipeline.alerting import state as alert_state
@@ -31,6 +38,7 @@ from logpipeline.metrics import query, revisions, store
 from logpipeline.metrics.records import Aggregate
 
 log = logging.getLogger("logpipeline.dashboard")
+T = TypeVar("T")
 MINUTE_MS = timerange.MINUTE_MS
 SINK_TTL_S = 5.0
 READY_TTL_S = 2.0
@@ -38,6 +46,12 @@ MAX_BUCKET_AGE_MS = 32 * timerange.DAY_MS
 VIEW_KEEP_S = 600.0  # a view nobody asked for this long is dropped
 BAND_MAX_MS = 86_400_000  # an API's expected ranges are drawn for ranges up to a day (minute by minute)
 BOARD_TTL_S = 10.0  # the SLO board (alert states, silences, the evaluator's summaries) is read at most this often
+
+
+class UnknownRegion(ValueError):
+    def __init__(self, region: str, regions: list[str]) -> None:
+        known = ", ".join(regions) or "none: a single-region store"
+        super().__init__(f"region: {region!r} is not one of this store's regions ({known})")
 
 
 class BucketCache:
@@ -125,10 +139,13 @@ def _by_minute(windows: list[Aggregate]) -> dict[int, list[Aggregate]]:
 class Source:
     """Everything the callbacks read; one per process (see ``source``)."""
 
-    def __init__(self, settings: DashboardSettings, ddb: Any | None = None) -> None:
-        self.settings = settings
+    def __init__(self, settings: DashboardSettings, ddb: Any | None = None, region: str = "") -> None:
+        self.settings, self.region = settings, region
         self.ddb = ddb if ddb is not None else store.client(settings.endpoint, attempts=2, timeout=30.0)
-        self.reader = query.Reader(self.ddb, settings.table, settings.shards)
+        self.reader = query.Reader(self.ddb, settings.table, settings.shards, region=region)
+        # the global view of regional pipelines: one source per region (each its own cache and revisions)
+        self.regional = {r: Source(settings, self.ddb, r) for r in settings.regions} if not region else {}
+        self._pool = ThreadPoolExecutor(max_workers=len(self.regional)) if self.regional else None
         self.cache = BucketCache(self.reader, settings.cache_s) if settings.cache_s > 0 else None
         self._sink: tuple[float, model.Sink] | None = None
         self._ready: tuple[float, bool, str] | None = None
@@ -147,46 +164,62 @@ class Source:
         self._board: tuple[float, model.SloBoard] | None = None
         self._anomaly_views: dict[tuple[int, int, str | None], tuple[float, model.AnomalyView]] = {}
 
-    def follow_revisions(self, now_ms: int) -> None:
+    def follow_revisions(self, now_ms: int) -> bool:
         """Every ``revision_check_s``: read the change signal (the ``latest`` item, and the hours' items when it
         moved); drop cached buckets and shared views of hours whose revision moved (late data, a correction, a
-        backfill), so the next refresh reads them again."""
+        backfill), so the next refresh reads them again. True when something was dropped."""
+        if self.regional:  # the global view: each region follows its own, and a change anywhere drops its views
+            moved = [s.follow_revisions(now_ms) for s in self.regional.values()]
+            if any(moved):
+                with self._views_lock:
+                    self._views = {}
+            return any(moved)
         if self.cache is None or time.monotonic() - self._revisions_checked < self.settings.revision_check_s:
-            return
+            return False
         if not self._revisions_lock.acquire(blocking=False):
-            return
+            return False
         try:
-            latest = store.latest_revision(self.ddb, self.settings.table)
+            latest = store.latest_revision(self.ddb, self.settings.table, self.region)
             self._revisions_checked = time.monotonic()
             if latest == self._latest_revision and self._revisions is not None:
-                return  # nothing changed anywhere since the last look: one GetItem
-            seen = store.read_revisions(self.ddb, self.settings.table, now_ms - MAX_BUCKET_AGE_MS, now_ms + MINUTE_MS)
+                return False  # nothing changed anywhere since the last look: one GetItem
+            start, end = now_ms - MAX_BUCKET_AGE_MS, now_ms + MINUTE_MS
+            seen = store.read_revisions(self.ddb, self.settings.table, start, end, self.region)
             self._latest_revision = latest
             before, self._revisions = self._revisions, seen
             if before is None:
-                return
+                return False
             hours = revisions.moved(before, seen)
             if not hours:
-                return
+                return False
             dropped = sum(self.cache.invalidate(h, h + revisions.HOUR_MS) for h in hours)
             with self._tail_lock:  # the shared tail read may predate the change as well
                 self._tail = {}
             with self._views_lock:
                 self._views = {}
-            log.info("settled minutes changed", extra={"fields": {"hours": hours, "buckets_dropped": dropped}})
+            fields = {"hours": hours, "buckets_dropped": dropped, "region": self.region}
+            log.info("settled minutes changed", extra={"fields": fields})
+            return True
         except Exception as exc:
-            log.warning("revision check failed", extra={"fields": {"error": str(exc)}})
+            log.warning("revision check failed", extra={"fields": {"error": str(exc), "region": self.region}})
+            return False
         finally:
             self._revisions_lock.release()
 
     def corrected_at(self, start_ms: int, end_ms: int) -> int | None:
         """When late or corrected data last changed an hour of ``[start_ms, end_ms)`` (epoch ms), if ever."""
+        if self.regional:
+            found = [s.corrected_at(start_ms, end_ms) for s in self.regional.values()]
+            return max((f for f in found if f is not None), default=None)
         held = self._revisions or {}
         stamps = [r.changed_at for h, r in held.items() if h < end_ms and h + revisions.HOUR_MS > start_ms]
         return max(stamps, default=None)
 
     def windows(self, b: timerange.Bounds, now_ms: int) -> tuple[list[Aggregate], list[Aggregate]]:
         """(aggregates of ``b`` at its step, the raw minute windows read fresh from the table)."""
+        if self.regional:
+            parts = self.each(lambda s: s.windows(b, now_ms))
+            return [w for out, _ in parts.values() for w in out], [w for _, fresh in parts.values() for w in fresh]
         step = b.step_ms
         if self.cache is None:
             fresh = self.reader.windows(b.start_ms, b.end_ms)
@@ -221,14 +254,19 @@ class Source:
     ) -> model.Snapshot:
         now = int(time.time() * 1000) if now_ms is None else now_ms
         self.follow_revisions(now)
-        windows, fresh = self.windows(b, now)
-        if fresh and b.end_ms >= now:
-            newest_end: int | None = max(fresh, key=lambda w: w.window_start).window_end
+        if self.regional:  # every region's windows side by side: the roll-ups merge them exactly
+            parts = self.each(lambda s: s.read(b, now))
+            windows = [w for found, _ in parts.values() for w in found]
+            ends = {region: end for region, (_, end) in parts.items()}
+            newest_end = max((e for e in ends.values() if e is not None), default=None)
+            by_region = {region: found for region, (found, _) in parts.items()}
         else:
-            newest_end = self.newest_end(now)
+            windows, newest_end = self.read(b, now)
+            ends, by_region = {self.region: newest_end}, {self.region: windows}
+        rows = model.region_rows(by_region, ends, apis, now, self.settings.stale_s) if self.settings.regions else []
         corrected = self.corrected_at(b.start_ms, b.end_ms)
         arrivals = self.arrivals(b.start_ms, now) if b.end_ms >= now else model.Arrivals()
-        return model.summarize(
+        snap = model.summarize(
             windows,
             b.start_ms,
             b.end_ms,
@@ -242,6 +280,24 @@ class Source:
             corrected,
             arrivals,
         )
+        return replace(snap, region=self.region or None, regions=rows)
+
+    def read(self, b: timerange.Bounds, now_ms: int) -> tuple[list[Aggregate], int | None]:
+        """(aggregates of ``b`` at its step, the end of the newest stored window)."""
+        windows, fresh = self.windows(b, now_ms)
+        if fresh and b.end_ms >= now_ms:
+            return windows, max(fresh, key=lambda w: w.window_start).window_end
+        return windows, self.newest_end(now_ms)
+
+    def each(self, read: Callable[[Source], T]) -> dict[str, T]:
+        """``read`` of every region's source, in parallel (the global view)."""
+        assert self._pool is not None, "a global view has regions"
+        futures = {region: self._pool.submit(read, s) for region, s in self.regional.items()}
+        return {region: f.result() for region, f in futures.items()}
+
+    @property
+    def items_read(self) -> int:
+        return sum(s.items_read for s in self.regional.values()) if self.regional else self.reader.items_read
 
     def arrivals(self, start_ms: int, now_ms: int) -> model.Arrivals:
         """Late and too-far-ahead events the streaming job reported since ``start_ms`` (from its counters, sampled
@@ -267,8 +323,16 @@ class Source:
         newest = self._job[-1]
         return model.Arrivals(int(max(0.0, newest[1] - base[1])), int(max(0.0, newest[2] - base[2])))
 
+    def region_freshness(self, now_ms: int) -> dict[str, int | None]:
+        """Each region's newest window end (the global view; empty for a single-region store)."""
+        if self.regional:
+            return self.each(lambda s: s.newest_end(now_ms))
+        return {self.region: self.newest_end(now_ms)} if self.region else {}
+
     def newest_end(self, now_ms: int) -> int | None:
         """End of the newest stored window (shared by the refreshes of the next ``tail_s`` seconds)."""
+        if self.regional:
+            return max((e for e in self.region_freshness(now_ms).values() if e is not None), default=None)
         held = self._newest
         if held is None or time.monotonic() - held[0] > self.settings.tail_s:
             newest = self.reader.newest(now_ms)
@@ -277,6 +341,23 @@ class Source:
         return held[1]
 
     def view(
+        self,
+        range_name: str,
+        start: str | None,
+        end: str | None,
+        apis: list[str],
+        drill: str | None = None,
+        region: str | None = None,
+    ) -> model.Snapshot:
+        """The snapshot of one region's view (``region``; None: the global view or a single-region store), as
+        ``view`` below, with the regions side by side."""
+        if region:
+            if region not in self.regional:
+                raise UnknownRegion(region, list(self.regional))
+            return self.regional[region].view(range_name, start, end, apis, drill)
+        return self._view(range_name, start, end, apis, drill)
+
+    def _view(
         self, range_name: str, start: str | None, end: str | None, apis: list[str], drill: str | None = None
     ) -> model.Snapshot:
         """The snapshot of a view as the controls name it, computed by one thread at a time per view and shared
@@ -419,7 +500,7 @@ class Source:
                 log.warning("cache warm-up failed", extra={"fields": {"range": name, "error": str(exc)}})
                 return
         took = round(time.monotonic() - began, 2)
-        log.info("cache warm", extra={"fields": {"ranges": ranges, "seconds": took, "items": self.reader.items_read}})
+        log.info("cache warm", extra={"fields": {"ranges": ranges, "seconds": took, "items": self.items_read}})
 
 
 def aged(snap: model.Snapshot) -> model.Snapshot:

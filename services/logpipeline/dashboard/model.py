@@ -118,6 +118,42 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class RegionRow:
+    """One regional pipeline's figures over a view's range (the regions side by side) and how fresh its data is."""
+
+    region: str
+    requests: int
+    errors: int
+    error_rate: float | None
+    p95: float
+    newest_window_end: int | None
+    age_seconds: float | None
+    stale: bool
+
+
+def region_rows(
+    by_region: dict[str, list[Aggregate]],
+    newest_end: dict[str, int | None],
+    apis: list[str],
+    now_ms: int,
+    stale_s: float,
+) -> list[RegionRow]:
+    """Each region's totals over the APIs in ``apis`` (all when empty), its newest window and whether it is stale
+    (``rollup.stale_regions``)."""
+    stale = set(rollup.stale_regions(newest_end, now_ms, stale_s))
+    rows = []
+    for region, windows in by_region.items():
+        selected = rollup.filter_apis(windows, apis)
+        sla = rollup.sla(selected)
+        end = newest_end.get(region)
+        age = None if end is None else max(0.0, (now_ms - end) / 1000)
+        p95 = rollup.latency("*", selected).p95
+        rate = sla.errors / sla.total if sla.total else None
+        rows.append(RegionRow(region, sla.total, sla.errors, rate, p95, end, age, region in stale))
+    return rows
+
+
+@dataclass(frozen=True)
 class Snapshot:
     start_ms: int
     end_ms: int
@@ -137,6 +173,13 @@ class Snapshot:
     detail: list[Bucket] = field(default_factory=list)
     corrected_at: int | None = None  # when late or corrected data last changed a settled hour of the range
     arrivals: Arrivals = field(default_factory=Arrivals)
+    region: str | None = None  # the region shown (None: a single-region store, or every region merged)
+    regions: list[RegionRow] = field(default_factory=list)  # the regions side by side (a store with regions)
+
+    @property
+    def stale_regions(self) -> list[str]:
+        """The regions the figures are missing (their newest window is older than the stale age)."""
+        return [r.region for r in self.regions if r.stale]
 
     @property
     def corrected_seconds(self) -> float | None:

@@ -11,6 +11,10 @@ its windows are final and cached (default: the streaming job's ``LOGPIPELINE_WAT
 ``LOGPIPELINE_DASHBOARD_REVISION_CHECK_SECONDS`` how often a worker reads the hours' revisions (default 2).
 ``LOGPIPELINE_DASHBOARD_WARM`` lists the preset ranges whose buckets a worker caches in the background when it
 starts (default ``1h,24h,7d``; empty: none).
+``LOGPIPELINE_DASHBOARD_REGIONS`` lists the regional pipelines whose items the store holds (``eu-west-1,us-east-1``;
+default: this pipeline's ``LOGPIPELINE_REGION``, else none: a single-region store): the page then offers the
+global view (every region merged) or one region, shows the regions side by side, and marks a region stale when its
+newest window ended more than ``LOGPIPELINE_DASHBOARD_STALE_SECONDS`` ago (default 300).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 
 from logpipeline import config
 from logpipeline.dashboard import timerange
-from logpipeline.metrics import layout, revisions
+from logpipeline.metrics import layout, replicas, revisions
 
 
 def env_int(name: str, default: int, minimum: int = 0) -> int:
@@ -48,6 +52,8 @@ class DashboardSettings:
     warm: list[str] = field(default_factory=list)
     revision_check_s: float = 2.0
     job_metrics_url: str | None = None
+    regions: tuple[str, ...] = ()  # the regional pipelines the store holds (empty: a single-region store)
+    stale_s: int = 300  # a region whose newest window ended longer ago than this is stale
 
 
 def warm_ranges(text: str) -> list[str]:
@@ -56,6 +62,14 @@ def warm_ranges(text: str) -> list[str]:
     if unknown:
         raise ValueError(f"LOGPIPELINE_DASHBOARD_WARM: expected presets {', '.join(timerange.PRESETS)}, got {unknown}")
     return names
+
+
+def region_list(text: str) -> tuple[str, ...]:
+    """The regions of ``LOGPIPELINE_DASHBOARD_REGIONS`` (default: this pipeline's own region, if any)."""
+    try:
+        return tuple(replicas.regions(text)) or tuple(filter(None, [config.region()]))
+    except ValueError as exc:
+        raise ValueError(f"LOGPIPELINE_DASHBOARD_REGIONS: {exc}") from None
 
 
 def load() -> DashboardSettings:
@@ -81,4 +95,6 @@ def load() -> DashboardSettings:
         warm=warm_ranges(os.environ.get("LOGPIPELINE_DASHBOARD_WARM", "1h,24h,7d")),
         revision_check_s=env_int("LOGPIPELINE_DASHBOARD_REVISION_CHECK_SECONDS", 2),
         job_metrics_url=None if job.lower() in ("", "off", "none") else job,
+        regions=region_list(os.environ.get("LOGPIPELINE_DASHBOARD_REGIONS", "")),
+        stale_s=env_int("LOGPIPELINE_DASHBOARD_STALE_SECONDS", 300, 60),
     )

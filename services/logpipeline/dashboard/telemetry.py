@@ -15,6 +15,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from logpipeline.metrics import rollup
+
 REFRESH_SECONDS = Histogram(
     "logpipeline_dashboard_refresh_seconds",
     "server time of one data refresh (table reads and roll-ups)",
@@ -33,6 +35,31 @@ def exposition() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def region_exposition(newest_end: dict[str, int | None], now_ms: int, stale_s: float) -> bytes:
+    """Each region's freshness as of this scrape (read when scraped, so a region that stopped is flagged even while
+    nobody looks at the page): its newest window's age and whether it is stale."""
+    registry = CollectorRegistry()
+    age = Gauge(
+        "logpipeline_dashboard_region_newest_window_age_seconds",
+        "seconds since the region's newest window ended (absent: no window in the lookback)",
+        ["region"],
+        registry=registry,
+    )
+    stale = Gauge(
+        "logpipeline_dashboard_region_stale",
+        f"1 when the region's newest window ended more than {stale_s:g} s ago or it has none: the global view "
+        "misses it",
+        ["region"],
+        registry=registry,
+    )
+    missing = set(rollup.stale_regions(newest_end, now_ms, stale_s))
+    for region, end in newest_end.items():
+        stale.labels(region).set(1 if region in missing else 0)
+        if end is not None:
+            age.labels(region).set(max(0.0, (now_ms - end) / 1000))
+    return generate_latest(registry)
 
 
 SIGN_INS = Counter(

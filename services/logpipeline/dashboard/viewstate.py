@@ -1,17 +1,20 @@
 """The settings of one view and their URL form, so a view can be bookmarked and shared (pure).
 
 Query parameters: ``range`` (15m|1h|6h|24h|7d|custom), ``start``/``end`` (custom, UTC ``YYYY-MM-DDTHH:MM``),
-``api`` (repeated: the API filter), ``slo`` (target %, e.g. 99.5), ``refresh`` (seconds), ``paused`` (1) and,
-on the drill-down page, ``name`` (the API). A bad value falls back to its default with a problem message
+``api`` (repeated: the API filter), ``slo`` (target %, e.g. 99.5), ``refresh`` (seconds), ``paused`` (1),
+``region`` (one regional pipeline's figures; absent: every region merged) and, on the drill-down page, ``name``
+(the API). A bad value falls back to its default with a problem message
 naming the parameter, so an old or hand-edited link still opens.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
+from logpipeline import contracts
 from logpipeline.dashboard import timerange
 
 REFRESH_CHOICES = (5, 10, 30, 60, 300)
@@ -28,6 +31,7 @@ class View:
     refresh_s: int = 10
     paused: bool = False
     name: str | None = None
+    region: str | None = None
 
 
 def _one(value: str | list[str] | None) -> str | None:
@@ -78,7 +82,11 @@ def parse(params: Mapping[str, str | list[str]]) -> tuple[View, list[str]]:
             choices = ", ".join(map(str, REFRESH_CHOICES))
             problems.append(f"refresh: expected seconds, one of {choices}, got {refresh_text!r}")
     view = replace(view, paused=_one(params.get("paused")) in ("1", "true", "yes"))
-    return view, problems
+    region = _one(params.get("region")) or None
+    if region and not re.match(contracts.REGION_PATTERN, region):
+        problems.append(f"region: expected a region name like eu-west-1, got {region!r}")
+        region = None
+    return replace(view, region=region), problems
 
 
 def check_slo(value: float) -> float:
@@ -104,6 +112,8 @@ def query(view: View) -> str:
         pairs.append(("refresh", str(view.refresh_s)))
     if view.paused:
         pairs.append(("paused", "1"))
+    if view.region:
+        pairs.append(("region", view.region))
     return urlencode(pairs)
 
 
@@ -121,6 +131,7 @@ def from_controls(
     refresh_s: int | str | None,
     paused: bool | None,
     name: str | None = None,
+    region: str | None = None,
 ) -> View:
     """The view the page's controls show (control values are strings or None while being edited)."""
     params: dict[str, str | list[str]] = {"range": range_name or "", "start": start or "", "end": end or ""}
@@ -129,5 +140,6 @@ def from_controls(
     params["refresh"] = "" if refresh_s is None else str(refresh_s)
     params["paused"] = "1" if paused else ""
     params["name"] = name or ""
+    params["region"] = region or ""
     view, _ = parse(params)
     return view

@@ -164,11 +164,8 @@ def freshness(newest: Aggregate | None, now_ms: int) -> Freshness:
     return Freshness(newest.window_start, newest.updated_at, max(0.0, (now_ms - newest.window_end) / 1000))
 
 
-def stale_regions(newest: dict[str, Aggregate | None], now_ms: int, after_s: float) -> list[str]:
-    """The regions whose newest window ended more than ``after_s`` seconds before ``now_ms``, or that have none:
-    their pipelines stopped writing, so the global view is missing them (the other regions are unaffected)."""
-    return sorted(
-        region
-        for region, window in newest.items()
-        if (age := freshness(window, now_ms).age_seconds) is None or age > after_s
-    )
+def stale_regions(newest_end: dict[str, int | None], now_ms: int, after_s: float) -> list[str]:
+    """The regions whose newest window (its end, epoch ms) ended more than ``after_s`` seconds before ``now_ms``,
+    or that have none: their pipelines stopped writing, so the global view is missing them (the other regions are
+    unaffected)."""
+    return sorted(region for region, end in newest_end.items() if end is None or now_ms - end > after_s * 1000)

@@ -75,6 +75,7 @@ def layout(user: prefs.Prefs | None = None, /, **query: str | list[str]) -> Comp
                 ],
                 className="mb-3 align-items-center",
             ),
+            html.Div(id=f"{P}-regions", className="mb-3"),
             dbc.Row(panels(user.panels)),
         ]
     )

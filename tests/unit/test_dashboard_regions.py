@@ -1,0 +1,93 @@
+"""The dashboard's regions (pure parts): the setting, the URL's region, each region's row beside the others, the
+stale banner and the freshness gauges of ``/metrics``."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from logpipeline.dashboard import components, model, settings, telemetry, viewstate
+from logpipeline.events.schema import ERROR_LEVELS
+from logpipeline.metrics import synthetic
+from logpipeline.metrics.records import Aggregate
+
+T0 = 1_764_547_200_000  # 2025-12-01T00:00:00Z
+MIN = 60_000
+
+
+def test_the_regions_setting_defaults_to_the_pipelines_own_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOGPIPELINE_DASHBOARD_REGIONS", raising=False)
+    monkeypatch.delenv("LOGPIPELINE_REGION", raising=False)
+    assert settings.load().regions == ()
+    monkeypatch.setenv("LOGPIPELINE_REGION", "eu-west-1")
+    assert settings.load().regions == ("eu-west-1",)
+    monkeypatch.setenv("LOGPIPELINE_DASHBOARD_REGIONS", " us-east-1, eu-west-1,us-east-1 ")
+    assert settings.load().regions == ("us-east-1", "eu-west-1")
+    monkeypatch.setenv("LOGPIPELINE_DASHBOARD_REGIONS", "eu-west-1,moon")
+    with pytest.raises(ValueError, match="LOGPIPELINE_DASHBOARD_REGIONS: 'moon' is not an AWS region name"):
+        settings.load()
+    monkeypatch.setenv("LOGPIPELINE_DASHBOARD_REGIONS", "eu-west-1")
+    monkeypatch.setenv("LOGPIPELINE_DASHBOARD_STALE_SECONDS", "10")
+    with pytest.raises(ValueError, match="LOGPIPELINE_DASHBOARD_STALE_SECONDS must be >= 60"):
+        settings.load()
+
+
+def test_the_url_keeps_the_region_and_names_a_bad_one() -> None:
+    view, problems = viewstate.parse({"range": "6h", "region": "us-east-1"})
+    assert view.region == "us-east-1" and not problems
+    assert viewstate.query(view) == "range=6h&region=us-east-1"
+    assert viewstate.parse({"region": "us#east"}) == (viewstate.View(), ["region: expected a region name like "
+                                                                         "eu-west-1, got 'us#east'"])  # fmt: skip
+    assert viewstate.from_controls("1h", None, None, [], 99, 10, False, region="eu-west-1").region == "eu-west-1"
+    assert viewstate.from_controls("1h", None, None, [], 99, 10, False, region="").region is None
+
+
+def _windows(seed: int, minutes: int = 5) -> tuple[list[synthetic.Event], list[Aggregate]]:
+    events = synthetic.events(T0, minutes, synthetic.api_names(4), per_minute=20, seed=seed)
+    return events, list(synthetic.aggregate_events(events, updated_at=T0))
+
+
+def test_each_region_has_its_own_row_and_a_silent_region_is_stale() -> None:
+    eu_events, eu = _windows(1)
+    us_events, us = _windows(2)
+    now = T0 + 12 * MIN
+    ends = {"eu-west-1": now - 30_000, "us-east-1": T0 + 5 * MIN, "ap-south-1": None}
+    rows = {r.region: r for r in model.region_rows({"eu-west-1": eu, "us-east-1": us, "ap-south-1": []}, ends, [],
+                                                   now, 300)}  # fmt: skip
+    assert rows["eu-west-1"].requests == len(eu_events) and rows["us-east-1"].requests == len(us_events)
+    errors = sum(e.log_level in ERROR_LEVELS for e in us_events)
+    assert rows["us-east-1"].errors == errors and rows["us-east-1"].error_rate == pytest.approx(errors / len(us_events))
+    assert [r.region for r in rows.values() if r.stale] == ["us-east-1", "ap-south-1"]
+    assert rows["us-east-1"].age_seconds == 7 * 60 and rows["ap-south-1"].age_seconds is None
+    assert rows["ap-south-1"].error_rate is None and rows["ap-south-1"].requests == 0
+    times = sorted(e.response_time for e in eu_events)
+    assert times[int(0.93 * len(times))] <= rows["eu-west-1"].p95 <= times[min(len(times) - 1, int(0.97 * len(times)))]
+    one_api = model.region_rows({"eu-west-1": eu}, ends, ["/api/v1/service-01"], now, 300)[0]
+    assert one_api.requests == sum(e.api == "/api/v1/service-01" for e in eu_events)
+
+
+def test_the_regions_table_marks_a_stale_region_and_the_banner_names_it() -> None:
+    _, eu = _windows(1)
+    now = T0 + 12 * MIN
+    rows = model.region_rows({"eu-west-1": eu, "us-east-1": eu}, {"eu-west-1": now, "us-east-1": T0}, [], now, 300)
+    out = components.regions_table(rows, None)
+    banner, table = out[0], out[1]
+    assert banner.id == "stale-regions" and "Region us-east-1 is stale" in banner.children
+    assert "global view misses" in banner.children
+    html = str(table)
+    assert "table-danger" in html and "region-row-us-east-1" in html
+    assert components.regions_table([], None) == []
+    fresh = model.region_rows({"eu-west-1": eu}, {"eu-west-1": now}, [], now, 300)
+    assert len(components.regions_table(fresh, "eu-west-1")) == 1  # no banner: nothing is stale
+
+
+def test_metrics_say_each_regions_age_and_whether_it_is_stale() -> None:
+    now = T0 + 12 * MIN
+    body = telemetry.region_exposition({"eu-west-1": now - 20_000, "us-east-1": now - 400_000, "ap-south-1": None},
+                                       now, 300).decode()  # fmt: skip
+    samples = {(s.name, s.labels["region"]): s.value for f in text_string_to_metric_families(body) for s in f.samples}
+    assert samples[("logpipeline_dashboard_region_stale", "eu-west-1")] == 0
+    assert samples[("logpipeline_dashboard_region_stale", "us-east-1")] == 1
+    assert samples[("logpipeline_dashboard_region_stale", "ap-south-1")] == 1
+    assert samples[("logpipeline_dashboard_region_newest_window_age_seconds", "us-east-1")] == 400
+    assert ("logpipeline_dashboard_region_newest_window_age_seconds", "ap-south-1") not in samples

@@ -54,7 +54,9 @@ def load(
         return no_update, components.problems([str(exc)])
     items = src.items_read
     try:
-        snap = src.view(range_name, start, end, apis, drill, region or None)
+        snap = src.view(
+            range_name, start, end, apis, drill, None if region == viewstate.ALL_REGIONS else region or None
+        )
     except data.UnknownRegion as exc:
         telemetry.REFRESH_ERRORS.labels(page).inc()
         return no_update, components.problems([str(exc)])

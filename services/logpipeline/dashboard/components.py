@@ -144,7 +144,7 @@ def controls(prefix: str, view: viewstate.View, apis: bool = True) -> Component:
 
 
 def region_options(regions: Sequence[str]) -> list[dict[str, str]]:
-    return [{"label": "all regions", "value": ""}, *({"label": r, "value": r} for r in regions)]
+    return [{"label": "all regions", "value": viewstate.ALL_REGIONS}, *({"label": r, "value": r} for r in regions)]
 
 
 def region_control(prefix: str, region: str | None) -> Component:
@@ -152,8 +152,8 @@ def region_control(prefix: str, region: str | None) -> Component:
     return cast(Component, dbc.Col(
         [
             dbc.Label("Region", html_for=f"{prefix}-region"),
-            dbc.Select(id=f"{prefix}-region", options=region_options([region] if region else []), value=region or "",
-                       size="sm"),
+            dbc.Select(id=f"{prefix}-region", options=region_options([region] if region else []),
+                       value=region or viewstate.ALL_REGIONS, size="sm"),
         ],
         id=f"{prefix}-region-box",
         width="auto",
@@ -277,7 +277,8 @@ def regions_table(rows: Sequence[RegionRow], shown: str | None) -> list[Componen
     if stale:
         names = ", ".join(r.region for r in stale)
         scope = f"Region {names} is" if len(stale) == 1 else f"Regions {names} are"
-        where = "the global view misses their newest minutes" if shown is None else "its figures stop there"
+        its = "its" if len(stale) == 1 else "their"
+        where = f"the global view misses {its} newest minutes" if shown is None else "its figures stop there"
         out.append(dbc.Alert(f"{scope} stale (no recent window): {where}.", id="stale-regions", color="danger",
                              className="py-1 mb-2"))  # fmt: skip
     title = "Regions side by side" if shown is None else f"Region {shown}"

@@ -18,6 +18,7 @@ from logpipeline import contracts
 from logpipeline.dashboard import timerange
 
 REFRESH_CHOICES = (5, 10, 30, 60, 300)
+ALL_REGIONS = "all"  # the region control's value for the global view (every region merged)
 MAX_APIS = 50
 
 
@@ -83,6 +84,7 @@ def parse(params: Mapping[str, str | list[str]]) -> tuple[View, list[str]]:
             problems.append(f"refresh: expected seconds, one of {choices}, got {refresh_text!r}")
     view = replace(view, paused=_one(params.get("paused")) in ("1", "true", "yes"))
     region = _one(params.get("region")) or None
+    region = None if region == ALL_REGIONS else region
     if region and not re.match(contracts.REGION_PATTERN, region):
         problems.append(f"region: expected a region name like eu-west-1, got {region!r}")
         region = None

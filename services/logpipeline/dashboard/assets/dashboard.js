@@ -13,7 +13,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       if (slo !== null && slo !== undefined && slo !== "" && Number(slo) !== 99) p.append("slo", String(slo));
       if (refresh && String(refresh) !== "10") p.append("refresh", String(refresh));
       if (paused) p.append("paused", "1");
-      if (region) p.append("region", region);
+      if (region && region !== "all") p.append("region", region);
       const q = p.toString();
       window.history.replaceState(window.history.state, "", window.location.pathname + (q ? "?" + q : ""));
       return q;

@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from logpipeline.dashboard import components, model, settings, telemetry, viewstate
 from logpipeline.events.schema import ERROR_LEVELS
-from logpipeline.metrics import synthetic
+from logpipeline.metrics import rollup, synthetic
 from logpipeline.metrics.records import Aggregate
 
 T0 = 1_764_547_200_000  # 2025-12-01T00:00:00Z
@@ -91,3 +91,23 @@ def test_metrics_say_each_regions_age_and_whether_it_is_stale() -> None:
     assert samples[("logpipeline_dashboard_region_stale", "ap-south-1")] == 1
     assert samples[("logpipeline_dashboard_region_newest_window_age_seconds", "us-east-1")] == 400
     assert ("logpipeline_dashboard_region_newest_window_age_seconds", "ap-south-1") not in samples
+
+
+def test_the_global_latency_merges_each_region_and_api_once_and_equals_one_pass_over_all_windows() -> None:
+    eu_events, eu = _windows(1)
+    us_events, us = _windows(2)
+    latency, p95 = model.region_latency({"eu-west-1": eu, "us-east-1": us}, [])
+    once = rollup.latency_by_api(eu + us)
+    assert [lat.api for lat in latency] == list(once)
+    for lat in latency:
+        ref = once[lat.api]
+        assert (lat.count, lat.min, lat.max) == (ref.count, ref.min, ref.max)
+        assert lat.avg == pytest.approx(ref.avg)
+        times = sorted(e.response_time for e in eu_events + us_events if e.api == lat.api)
+        for q, value in ((0.5, lat.p50), (0.95, lat.p95), (0.99, lat.p99)):
+            assert abs(sum(t <= value for t in times) / len(times) - q) <= 0.03, (lat.api, q)
+    for region, events in (("eu-west-1", eu_events), ("us-east-1", us_events)):
+        times = sorted(e.response_time for e in events)
+        assert abs(sum(t <= p95[region] for t in times) / len(times) - 0.95) <= 0.03, region
+    only, _ = model.region_latency({"eu-west-1": eu, "us-east-1": us}, ["/api/v1/service-02"])
+    assert [lat.api for lat in only] == ["/api/v1/service-02"]

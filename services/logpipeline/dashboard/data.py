@@ -263,7 +263,10 @@ class Source:
         else:
             windows, newest_end = self.read(b, now)
             ends, by_region = {self.region: newest_end}, {self.region: windows}
-        rows = model.region_rows(by_region, ends, apis, now, self.settings.stale_s) if self.settings.regions else []
+        latency, p95 = model.region_latency(by_region, apis) if self.regional else (None, None)
+        rows = (
+            model.region_rows(by_region, ends, apis, now, self.settings.stale_s, p95) if self.settings.regions else []
+        )
         corrected = self.corrected_at(b.start_ms, b.end_ms)
         arrivals = self.arrivals(b.start_ms, now) if b.end_ms >= now else model.Arrivals()
         snap = model.summarize(
@@ -279,6 +282,7 @@ class Source:
             drill,
             corrected,
             arrivals,
+            latency,
         )
         return replace(snap, region=self.region or None, regions=rows)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from logpipeline.alerting.lifecycle import AlertState, Silence, page_firing
+from logpipeline.dashboard import buckets
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
 from logpipeline.metrics import rollup
 from logpipeline.metrics.records import Aggregate
@@ -131,15 +132,34 @@ class RegionRow:
     stale: bool
 
 
+def region_latency(
+    by_region: dict[str, list[Aggregate]], apis: list[str]
+) -> tuple[list[rollup.Latency], dict[str, float]]:
+    """(latency by API over every region, each region's p95 over its APIs): each (region, API)'s sketches are merged
+    once (``buckets.merge``), then those few merged sketches per API and per region, so the regions side by side
+    cost no second pass over the windows."""
+    merged: dict[str, dict[str, Aggregate]] = {}
+    for region, windows in by_region.items():
+        groups = rollup.by_api(rollup.filter_apis(windows, apis))
+        merged[region] = {api: buckets.merge(group, 0, 1) for api, group in groups.items()}
+    per_api: dict[str, list[Aggregate]] = {}
+    for held in merged.values():
+        for api, agg in held.items():
+            per_api.setdefault(api, []).append(agg)
+    latency = [rollup.latency(api, per_api[api]) for api in sorted(per_api)]
+    return latency, {region: rollup.latency("*", list(held.values())).p95 for region, held in merged.items()}
+
+
 def region_rows(
     by_region: dict[str, list[Aggregate]],
     newest_end: dict[str, int | None],
     apis: list[str],
     now_ms: int,
     stale_s: float,
+    p95: dict[str, float] | None = None,
 ) -> list[RegionRow]:
     """Each region's totals over the APIs in ``apis`` (all when empty), its newest window and whether it is stale
-    (``rollup.stale_regions``)."""
+    (``rollup.stale_regions``); ``p95``: each region's, when ``region_latency`` has them."""
     stale = set(rollup.stale_regions(newest_end, now_ms, stale_s))
     rows = []
     for region, windows in by_region.items():
@@ -147,9 +167,9 @@ def region_rows(
         sla = rollup.sla(selected)
         end = newest_end.get(region)
         age = None if end is None else max(0.0, (now_ms - end) / 1000)
-        p95 = rollup.latency("*", selected).p95
+        p95_ms = p95[region] if p95 is not None and region in p95 else rollup.latency("*", selected).p95
         rate = sla.errors / sla.total if sla.total else None
-        rows.append(RegionRow(region, sla.total, sla.errors, rate, p95, end, age, region in stale))
+        rows.append(RegionRow(region, sla.total, sla.errors, rate, p95_ms, end, age, region in stale))
     return rows
 
 
@@ -214,8 +234,10 @@ def summarize(
     drill: str | None = None,
     corrected_at: int | None = None,
     arrivals: Arrivals | None = None,
+    latency: list[rollup.Latency] | None = None,
 ) -> Snapshot:
-    """Everything a page shows: figures over the APIs in ``apis`` (all when empty) and the drill-down."""
+    """Everything a page shows: figures over the APIs in ``apis`` (all when empty) and the drill-down; ``latency``:
+    the latency by API when the caller has it already (``region_latency``)."""
     selected = rollup.filter_apis(windows, apis)
     series = rollup.series_by_level(selected, start_ms, end_ms, step_ms)
     age = None if newest_window_end is None else max(0.0, (now_ms - newest_window_end) / 1000)
@@ -228,7 +250,7 @@ def summarize(
         apis_available=sorted({w.api for w in windows}),
         totals=rollup.totals_by_level(selected),
         sla=rollup.sla(selected),
-        latency=list(rollup.latency_by_api(selected).values()),
+        latency=list(rollup.latency_by_api(selected).values()) if latency is None else latency,
         top_errors=rollup.top_apis_by_errors(selected, TOP_N),
         series_starts=[p.start for p in series],
         series={level: [p.counts.get(level, 0) for p in series] for level in LOG_LEVELS},

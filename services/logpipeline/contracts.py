@@ -118,6 +118,8 @@ ENV_MAX_AHEAD_SECONDS = "LOGPIPELINE_MAX_AHEAD_SECONDS"
 ENV_SINK_METRICS_URL = "LOGPIPELINE_SINK_METRICS_URL"
 ENV_JOB_METRICS_URL = "LOGPIPELINE_JOB_METRICS_URL"
 ENV_DASHBOARD_METRICS_PORT = "LOGPIPELINE_DASHBOARD_METRICS_PORT"
+ENV_DASHBOARD_REGIONS = "LOGPIPELINE_DASHBOARD_REGIONS"  # the regional pipelines the dashboard's global view merges
+ENV_DASHBOARD_STALE_SECONDS = "LOGPIPELINE_DASHBOARD_STALE_SECONDS"  # a region older than this is stale
 # sign-in: how long a session lasts, the file holding the key that signs session cookies (unset: a key kept in the
 # accounts table), how often a worker re-reads a signed-in account (a removed user's session ends within it)
 ENV_DASHBOARD_SESSION_SECONDS = "LOGPIPELINE_DASHBOARD_SESSION_SECONDS"

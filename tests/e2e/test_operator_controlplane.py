@@ -332,6 +332,9 @@ INVALID_SPECS: list[tuple[str, dict[str, Any], str]] = [
      "every alerting.anomalies.receivers entry must name one of alerting.receivers"),
     ("bad", {"anomalies": {"training": {"requestCores": "half"}}}, "spec.anomalies.training.requestCores"),
     ("bad", {"metricsStore": {"replicaRegions": ["eu-west-1"]}}, "metricsStore.replicaRegions is for engine aws"),
+    ("bad", {"region": "eu#west"}, "spec.region"),
+    ("bad", {"dashboard": {"regions": ["eu-west-1", "Mars"]}}, "spec.dashboard.regions[1]"),
+    ("bad", {"dashboard": {"staleSeconds": 10}}, "spec.dashboard.staleSeconds"),
     ("bad", {"metricsStore": {"engine": "aws", "credentialsSecret": {"name": "a"},
                               "readOnlyCredentialsSecret": {"name": "b"}, "replicaRegions": ["Europe"]}},
      "spec.metricsStore.replicaRegions[0]"),
@@ -353,6 +356,23 @@ def test_invalid_specs_are_rejected_naming_the_field(
     assert out.returncode != 0
     assert field in out.stderr, out.stderr
     assert control_plane.kubectl("get", "lp", name, "-n", namespace, check=False).returncode != 0
+
+
+def test_a_pipelines_region_cannot_change(control_plane: ControlPlane, namespace: str) -> None:
+    """Its items carry the region in their keys: the API server refuses a change (a CEL transition rule)."""
+    body = {"apiVersion": "logpipeline.io/v1alpha1", "kind": "LogPipeline", "metadata": {"name": "regional"},
+            "spec": {"region": "eu-west-1", "generator": {"enabled": False}}}  # fmt: skip
+    try:
+        control_plane.kubectl("apply", "-n", namespace, "-f", "-", input_text=json.dumps(body))
+        moved = json.dumps({"spec": {"region": "us-east-1"}})
+        out = control_plane.kubectl(
+            "patch", "lp", "regional", "-n", namespace, "--type=merge", "-p", moved, check=False
+        )
+        assert out.returncode != 0 and "spec.region is immutable" in out.stderr, out.stderr
+        region = control_plane.kubectl("get", "lp", "regional", "-n", namespace, "-o", "jsonpath={.spec.region}")
+        assert region.stdout == "eu-west-1"
+    finally:
+        control_plane.kubectl("delete", "lp", "regional", "-n", namespace, "--wait=false", check=False)
 
 
 def test_deleting_the_logpipeline_garbage_collects_everything(control_plane: ControlPlane, namespace: str) -> None:

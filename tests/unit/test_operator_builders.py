@@ -45,6 +45,10 @@ def containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class TestConfigMap:
+    def test_a_regional_pipelines_region_reaches_every_component(self) -> None:
+        assert contracts.ENV_REGION not in config.build_config_map(pipeline())["data"]  # a single-region store
+        assert config.build_config_map(pipeline(region="eu-west-1"))["data"][contracts.ENV_REGION] == "eu-west-1"
+
     def test_addresses_point_at_the_pipelines_own_services(self) -> None:
         cm = config.build_config_map(pipeline())
         assert cm["metadata"]["name"] == "lp1-config"
@@ -242,6 +246,17 @@ class TestSink:
 
 
 class TestDashboardDeployment:
+    def test_the_regions_of_the_global_view_and_the_stale_age(self) -> None:
+        def env(lp: dict[str, Any]) -> dict[str, Any]:
+            main = dashboard.build_dashboard_deployment(lp)["spec"]["template"]["spec"]["containers"][0]
+            return {e["name"]: e.get("value") for e in main["env"]}
+
+        plain = env(pipeline())
+        assert contracts.ENV_DASHBOARD_REGIONS not in plain and plain[contracts.ENV_DASHBOARD_STALE_SECONDS] == "300"
+        both = env(pipeline(region="eu-west-1", dashboard={"regions": ["eu-west-1", "us-east-1"], "staleSeconds": 120}))
+        assert both[contracts.ENV_DASHBOARD_REGIONS] == "eu-west-1,us-east-1"
+        assert both[contracts.ENV_DASHBOARD_STALE_SECONDS] == "120"
+
     def test_gunicorn_workers_and_replicas_left_to_the_hpa(self) -> None:
         dep = dashboard.build_dashboard_deployment(pipeline(dashboard={"gunicorn": {"workers": 3, "threads": 8}}))
         cmd = dep["spec"]["template"]["spec"]["containers"][0]["command"]

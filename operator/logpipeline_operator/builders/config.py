@@ -39,6 +39,8 @@ def endpoints(lp: Body) -> dict[str, str]:
     if spec["kafka"]["authentication"] == "scram-sha-512":  # each client's user and password: builders.kafka
         out[contracts.ENV_KAFKA_SECURITY_PROTOCOL] = "SASL_PLAINTEXT"
         out[contracts.ENV_KAFKA_SASL_MECHANISM] = contracts.SCRAM
+    if spec.get("region"):  # a regional pipeline: every component writes and reads its own region's items
+        out[contracts.ENV_REGION] = spec["region"]
     checkpoints = spec["spark"].get("checkpointRoot")
     if checkpoints:
         out[contracts.ENV_CHECKPOINT_ROOT] = checkpoints

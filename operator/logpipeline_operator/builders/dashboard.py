@@ -60,6 +60,14 @@ def auth_env_and_volume(lp: Body) -> tuple[list[Manifest], list[Manifest]]:
     return env, volumes
 
 
+def regions_env(dashboard: Body) -> list[dict[str, str]]:
+    """The regional pipelines the global view merges (unset: the pipeline's own region, if any) and the stale age."""
+    env = [{"name": contracts.ENV_DASHBOARD_STALE_SECONDS, "value": str(dashboard.get("staleSeconds", 300))}]
+    if dashboard.get("regions"):
+        env.append({"name": contracts.ENV_DASHBOARD_REGIONS, "value": ",".join(dashboard["regions"])})
+    return env
+
+
 def build_dashboard_deployment(lp: Body) -> Manifest:
     """With autoscaling on, replicas are left to the HPA (never fought over by server-side apply)."""
     spec = spec_of(lp)
@@ -103,6 +111,7 @@ def build_dashboard_deployment(lp: Body) -> Manifest:
             # the live tail reads the input as the dashboard's own user; the pages serve before its Secret exists
             *kafka.client_env(lp, COMPONENT, optional=True),
             *auth_env,
+            *regions_env(spec_of(lp)["dashboard"]),
         ],
         env_from=common.config_env(lp),
         mounts=[{"name": "auth", "mountPath": AUTH_DIR, "readOnly": True}] if auth_volumes else None,

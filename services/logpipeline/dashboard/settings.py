@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from logpipeline import config
+from logpipeline import config, contracts
 from logpipeline.dashboard import timerange
 from logpipeline.metrics import layout, replicas, revisions
 
@@ -95,6 +95,6 @@ def load() -> DashboardSettings:
         warm=warm_ranges(os.environ.get("LOGPIPELINE_DASHBOARD_WARM", "1h,24h,7d")),
         revision_check_s=env_int("LOGPIPELINE_DASHBOARD_REVISION_CHECK_SECONDS", 2),
         job_metrics_url=None if job.lower() in ("", "off", "none") else job,
-        regions=region_list(os.environ.get("LOGPIPELINE_DASHBOARD_REGIONS", "")),
-        stale_s=env_int("LOGPIPELINE_DASHBOARD_STALE_SECONDS", 300, 60),
+        regions=region_list(os.environ.get(contracts.ENV_DASHBOARD_REGIONS, "")),
+        stale_s=env_int(contracts.ENV_DASHBOARD_STALE_SECONDS, 300, 60),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from logpipeline import config
 from logpipeline.pipeline import launcher, processes
@@ -17,7 +17,8 @@ from logpipeline.stack import process
 
 
 @contextlib.contextmanager
-def running(prefix: str, options: processes.Options) -> Iterator[config.Settings]:
+def running(prefix: str, options: processes.Options, regions: Sequence[str] = ()) -> Iterator[config.Settings]:
+    """With ``regions``: one pipeline per region and the dashboard over them (``logpipeline up --regions``)."""
     run = f"{prefix}{uuid.uuid4().hex[:8]}"
     env = {
         "LOGPIPELINE_INPUT_TOPIC": f"{run}_logging_info",
@@ -30,7 +31,7 @@ def running(prefix: str, options: processes.Options) -> Iterator[config.Settings
     os.environ.update(env)
     settings = config.load()
     try:
-        launcher.up(settings, options, lambda component, message: None)
+        launcher.up(settings, options, lambda component, message: None, regions)
         yield settings
     finally:
         launcher.down(settings, lambda component, message: None, stack=False)

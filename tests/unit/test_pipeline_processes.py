@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from logpipeline.config import Settings
-from logpipeline.pipeline import launcher, processes
+from logpipeline.pipeline import launcher, processes, regions
 
 
 @pytest.fixture()
@@ -132,3 +132,42 @@ def test_cpu_seconds_count_a_process_and_its_children() -> None:
         assert parent.stdin is not None
         parent.stdin.close()  # the child's input() ends, and with it both processes
         parent.wait(30)
+
+
+class TestRegions:
+    def test_each_region_runs_its_own_pipeline_and_one_dashboard_shows_them_all(self, settings: Settings) -> None:
+        plan = regions.plan(settings, processes.Options(), ["eu-west-1", "us-east-1"], python="py", cli="lp")
+        assert _names(plan) == [
+            "sink.eu-west-1", "spark.eu-west-1", "correction.eu-west-1",
+            "sink.us-east-1", "spark.us-east-1", "correction.us-east-1",
+            "dashboard", "generator.eu-west-1", "generator.us-east-1",
+        ]  # fmt: skip
+        by = {s.name: s for s in plan}
+        us = by["sink.us-east-1"]
+        assert us.env["LOGPIPELINE_REGION"] == "us-east-1" and us.env["LOGPIPELINE_PIPELINE"] == "logpipeline-us-east-1"
+        assert us.env["LOGPIPELINE_AGGREGATES_TOPIC"] == "agg_logging_info.us-east-1"
+        assert us.env["LOGPIPELINE_DLQ_TOPIC"] == "logging_info.us-east-1.dlq"
+        assert us.argv[us.argv.index("--http-port") + 1] == str(settings.ports.sink_http + 2 * regions.PORT_STEP)
+        eu_job = by["spark.eu-west-1"]
+        assert eu_job.argv[eu_job.argv.index("--ui-port") + 1] == str(settings.ports.spark_ui + regions.PORT_STEP)
+        seeds = [
+            by[f"generator.{r}"].argv[by[f"generator.{r}"].argv.index("--seed") + 1] for r in ("eu-west-1", "us-east-1")
+        ]
+        assert seeds == ["0", "1"]  # the same APIs and minutes, each region its own traffic
+        assert by["dashboard"].env["LOGPIPELINE_DASHBOARD_REGIONS"] == "eu-west-1,us-east-1"
+        ports = [int(s.ready_url.split(":")[2].split("/")[0]) for s in plan if s.ready_url]
+        assert len(ports) == len(set(ports))  # no two processes on one port
+        assert {s.name.split(".")[0] for s in plan} <= set(launcher.SERVICE_NAMES)
+
+    def test_what_regions_cannot_do_yet_is_named(self, settings: Settings, tmp_path: Path) -> None:
+        with pytest.raises(ValueError, match="--ingest feeds a single pipeline"):
+            regions.plan(settings, processes.Options(ingest=tmp_path / "a.log"), ["eu-west-1"], "py", "lp")
+        with pytest.raises(ValueError, match="alerts service runs on single-region pipelines"):
+            regions.plan(settings, processes.Options(alerting=tmp_path / "a.yaml"), ["eu-west-1"], "py", "lp")
+
+    def test_down_finds_every_regional_process(self, settings: Settings) -> None:
+        settings.run.mkdir(parents=True)
+        for name in ("sink", "sink.eu-west-1", "sink.us-east-1", "spark.eu-west-1"):
+            (settings.run / f"logpipeline.{name}.pid").write_text("1")
+        assert launcher.instances(settings, "sink") == ["sink", "sink.eu-west-1", "sink.us-east-1"]
+        assert launcher.instances(settings, "generator") == ["generator"]

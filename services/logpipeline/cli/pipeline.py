@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 
 from logpipeline import config
+from logpipeline.metrics import replicas
 from logpipeline.pipeline import launcher, processes
+from logpipeline.pipeline import regions as regional
 from logpipeline.stack import lifecycle, process
 from logpipeline.stack.errors import StackError
 
@@ -20,8 +22,18 @@ console = Console(stderr=True)
 MAX_RESTARTS = 3
 
 
-def _urls(settings: config.Settings, options: processes.Options) -> list[tuple[str, str]]:
+def _urls(settings: config.Settings, options: processes.Options, chosen: list[str]) -> list[tuple[str, str]]:
     host, p = settings.host, settings.ports
+    if chosen:  # each region's own job and sink, then the dashboard's global view
+        rows = [("kafka", settings.kafka_bootstrap), ("dynamodb", settings.dynamodb_endpoint)]
+        for i, region in enumerate(chosen):
+            own = regional.regional_settings(settings, region, i)
+            rows += [(f"{region} topic", own.names.input_topic),
+                     (f"{region} spark ui", f"http://{host}:{own.ports.spark_ui}"),
+                     (f"{region} sink metrics", f"http://{host}:{own.ports.sink_http}/metrics")]  # fmt: skip
+        if options.dashboard:
+            rows.append(("dashboard (all regions)", f"http://{host}:{p.dashboard}"))
+        return rows
     rows = [("kafka", settings.kafka_bootstrap), ("dynamodb", settings.dynamodb_endpoint)]
     if options.archive == "hdfs":
         rows.append(("hdfs", f"{settings.hdfs_url} (WebHDFS {settings.webhdfs_url})"))
@@ -86,9 +98,16 @@ def up(
     ] = None,
     anomalies: bool = typer.Option(True, help="score every API's series for anomalies and retrain the model daily"),
     train_every: float = typer.Option(86_400.0, min=60.0, help="seconds between anomaly training runs"),
+    regions: str = typer.Option(
+        "", "--regions", help="one pipeline per region (eu-west-1,us-east-1) into one table, and the global view"
+    ),
 ) -> None:
     """Set up and run the whole pipeline on the embedded default stack; Ctrl-C stops everything."""
     settings = config.load()
+    try:
+        chosen = replicas.regions(regions)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--regions") from None
     options = processes.Options(
         rate=rate, incidents=tuple(incident or ()), seed=seed, ingest=ingest, ingest_format=ingest_format,
         ingest_speedup=speedup, follow=follow, archive=archive, dashboard=not no_dashboard, correct_every=correct_every,
@@ -105,13 +124,13 @@ def up(
                 if message in ("ready", "already running"):
                     console.print(f"  [green]✓[/] {component}: {message}")
 
-            services = launcher.up(settings, options, report)
+            services = launcher.up(settings, options, report, chosen)
     except (StackError, ValueError) as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         launcher.down(settings, lambda c, m: None, stack=own_stack)
         raise typer.Exit(1) from None
     console.print(f"pipeline ready in {time.monotonic() - began:.1f}s")
-    urls = _urls(settings, options)
+    urls = _urls(settings, options, chosen)
     width = max(len(name) for name, _ in urls)
     for name, url in urls:
         console.print(f"  {name:<{width}} {url}", highlight=False)

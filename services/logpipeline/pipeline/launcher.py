@@ -11,12 +11,15 @@ import secrets
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 from logpipeline.config import Settings
 from logpipeline.kafka import topics
 from logpipeline.metrics import store
 from logpipeline.pipeline.processes import Options, Service, admin_password_file, services, stack_components
+from logpipeline.pipeline.regions import plan as regions_plan
+from logpipeline.pipeline.regions import regional_settings
 from logpipeline.stack import lifecycle, process
 from logpipeline.stack.errors import StackError
 
@@ -32,8 +35,16 @@ def log_file(settings: Settings, name: str) -> Path:
     return settings.logs / f"{settings.names.pipeline}.{name}.log"
 
 
+def instances(settings: Settings, name: str) -> list[str]:
+    """The processes of service ``name``: its own and regional pipelines' (``<name>.<region>``), by pid file."""
+    own = len(settings.names.pipeline) + 1  # "<pipeline>." before the service's name
+    regional = sorted(p.name[own : -len(".pid")] for p in settings.run.glob(f"{settings.names.pipeline}.{name}.*.pid"))
+    return [name, *regional]
+
+
 def running(settings: Settings) -> list[str]:
-    return [name for name in SERVICE_NAMES if process.read_pid(pid_file(settings, name)) is not None]
+    found = [i for name in SERVICE_NAMES for i in instances(settings, name)]
+    return [i for i in found if process.read_pid(pid_file(settings, i)) is not None]
 
 
 def _cli() -> str:
@@ -41,7 +52,9 @@ def _cli() -> str:
     return str(exe) if exe.exists() else "logpipeline"
 
 
-def planned(settings: Settings, options: Options) -> list[Service]:
+def planned(settings: Settings, options: Options, regions: Sequence[str] = ()) -> list[Service]:
+    if regions:
+        return regions_plan(settings, options, regions, python=sys.executable, cli=_cli())
     return services(settings, options, python=sys.executable, cli=_cli())
 
 
@@ -87,12 +100,15 @@ def admin_password(settings: Settings) -> Path:
     return path
 
 
-def up(settings: Settings, options: Options, report: lifecycle.Report) -> list[Service]:
-    """Start everything the options ask for; on failure stop what was started and raise StackError."""
-    plan = planned(settings, options)
+def up(settings: Settings, options: Options, report: lifecycle.Report, regions: Sequence[str] = ()) -> list[Service]:
+    """Start everything the options ask for (with ``regions``: one pipeline per region and the dashboard over them,
+    ``logpipeline.pipeline.regions``); on failure stop what was started and raise StackError."""
+    plan = planned(settings, options, regions)
     lifecycle.up(settings, report, only=stack_components(options))
     report("topics", "ensuring topics")
-    for change in topics.ensure(topics.admin_client(settings.kafka_bootstrap), topics.default_topics(settings.names)):
+    every = [regional_settings(settings, r, i).names for i, r in enumerate(regions)] or [settings.names]
+    wanted = [spec for names in every for spec in topics.default_topics(names)]
+    for change in topics.ensure(topics.admin_client(settings.kafka_bootstrap), wanted):
         report("topics", str(change))
     report("store", f"ensuring table {settings.names.table}")
     store.init_table(store.client(settings.dynamodb_endpoint), settings.names.table)
@@ -114,9 +130,10 @@ def down(settings: Settings, report: lifecycle.Report, stack: bool = True) -> in
     """Stop the source first, then the job, the sink and the dashboard, then (optionally) the stack."""
     stopped = 0
     for name in reversed(SERVICE_NAMES):
-        if process.stop(pid_file(settings, name), timeout=60.0):
-            stopped += 1
-            report(name, "stopped")
+        for instance in instances(settings, name):
+            if process.stop(pid_file(settings, instance), timeout=60.0):
+                stopped += 1
+                report(instance, "stopped")
     if stack:
         stopped += lifecycle.down(settings, report)
     return stopped

@@ -150,10 +150,10 @@ def test_callbacks_draw_every_view(world: World) -> None:
     assert problems == []
     t = truth(world.select(ALL))
     view = viewstate.View(range="6h", slo=95.0)
-    sla, levels, latency, series, top, kpis, health, label, options, anomalies = callbacks.render_overview(
-        snap, 95.0, view
-    )
+    drawn = callbacks.render_overview(snap, 95.0, view)
+    sla, levels, latency, series, top, kpis, health, label, options, anomalies, *regions = drawn
     assert texts(anomalies)[-1] == "no anomaly in this range"
+    assert regions == [[{"label": "all regions", "value": "all"}], {"display": "none"}, []]  # a store without regions
     gauge, pie, avg = sla["data"][0], levels["data"][0], latency["data"][0]
     assert gauge["value"] == pytest.approx(100 * t.sla) and gauge["gauge"]["threshold"]["value"] == 95.0
     assert dict(zip(pie["labels"], pie["values"], strict=True)) == {lv: n for lv, n in t.totals.items() if n}

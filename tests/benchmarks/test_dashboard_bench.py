@@ -31,6 +31,7 @@ from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.metrics import store, synthetic
 from support.dashboard import ensure_users, gunicorn, headers_of, refresh_request, session, sign_in_test_client
 from support.moto import moto_server
+from support.stats import pct
 
 DAYS = float(os.environ.get("BENCH_DASHBOARD_DAYS", "7"))
 APIS = synthetic.api_names(int(os.environ.get("BENCH_DASHBOARD_APIS", "2")))
@@ -39,11 +40,6 @@ CLIENTS = 50
 REPEATS = 20
 MIN = 60_000
 TABLE = "bench_dashboard"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from logpipeline.dashboard import data, timerange
 from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.metrics import query, rollup, store, synthetic
 from support.moto import MotoServer
+from support.stats import pct
 
 APIS = synthetic.api_names(20)
 HOURS = [float(h) for h in os.environ.get("BENCH_HOURS", "2,8").split(",")]
@@ -32,11 +33,6 @@ REFRESH_MINUTES = int(os.environ.get("BENCH_REFRESH_MINUTES", "60"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "20"))
 SCAN_BUDGET_S = float(os.environ.get("BENCH_SCAN_BUDGET_S", "1200"))
 MIN = 60_000
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _scan(ddb: Any, table: str, budget_s: float) -> tuple[float, int, int, bool]:
@@ -157,7 +153,7 @@ def test_dashboard_refresh_vs_scan(hours: float, tmp_path: Path) -> None:
             tiny.newest(now + 30_000)
             tiny_s.append(time.perf_counter() - began)
         assert result.sla.total > 0 and len(result.latency) == len(APIS)
-        p50, p95 = statistics.median(refresh_s), _pct(refresh_s, 0.95)
+        p50, p95 = statistics.median(refresh_s), pct(refresh_s, 0.95)
         print(
             f"\n[refresh] table {seeded} items ({hours:g} h x {len(APIS)} APIs x 6 levels), seeded at "
             f"{seeded / t_seed:.0f} items/s\n"
@@ -165,7 +161,7 @@ def test_dashboard_refresh_vs_scan(hours: float, tmp_path: Path) -> None:
             f"({reader.queries} Query calls, {reader.items_read} items read); of which reading and decoding "
             f"p50 {statistics.median(read_s) * 1000:.0f} ms, roll-ups p50 {statistics.median(compute_s) * 1000:.0f} ms\n"
             f"  full refresh, one API (the digests of its shard): p50 {statistics.median(api_s) * 1000:.0f} ms, "
-            f"p95 {_pct(api_s, 0.95) * 1000:.0f} ms ({one.queries} Query calls, {one.items_read} items read)\n"
+            f"p95 {pct(api_s, 0.95) * 1000:.0f} ms ({one.queries} Query calls, {one.items_read} items read)\n"
             f"  latest window only ({tiny.queries} Query calls, Limit 1): p50 {statistics.median(tiny_s) * 1000:.0f} ms",
             flush=True,
         )

@@ -33,17 +33,13 @@ from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.metrics import digest, store, synthetic
 from logpipeline.metrics.records import Aggregate
 from support.moto import moto_server
+from support.stats import pct
 
 DAYS = float(os.environ.get("BENCH_REGIONS_DAYS", "7"))
 REGIONS = ("eu-west-1", "us-east-1", "ap-south-1")[: int(os.environ.get("BENCH_REGIONS", "3"))]
 APIS = int(os.environ.get("BENCH_REGIONS_APIS", "20"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "20"))
 MIN = 60_000
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def seed_digests(ddb: Any, table: str, aggregates: Iterator[Aggregate], region: str = "") -> int:

@@ -140,7 +140,14 @@ def refresh_request(range_name: str, tick: int = 1, apis: Sequence[str] = ()) ->
     from logpipeline.dashboard.callbacks import OVERVIEW_OUTPUTS
 
     outs = [f"ov-{part}.{prop}" for part, prop in OVERVIEW_OUTPUTS]
-    values = [("range", range_name), ("start", None), ("end", None), ("apis", list(apis)), ("slo", 99), ("region", "all")]
+    values = [
+        ("range", range_name),
+        ("start", None),
+        ("end", None),
+        ("apis", list(apis)),
+        ("slo", 99),
+        ("region", "all"),
+    ]
     return {
         "output": ".." + "...".join(outs) + "..",
         "outputs": [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in outs],

@@ -187,6 +187,14 @@ def test_a_stopped_region_is_stale_on_the_page_and_in_metrics_and_the_other_keep
         page.wait_for_function("v => document.getElementById('ov-kpi-INFO')?.textContent === v", arg=eu_info)
         page.wait_for_selector("#region-row-us-east-1", state="detached", timeout=30_000)
         assert "region=eu-west-1" in page.url
+        api = APIS[0]  # its drill-down keeps the region: that API's figures in eu-west-1 alone
+        page.goto(f"{base}/api?name={api}&range=1h&region=eu-west-1")
+        own = f"{sum(e.api == api for e in world['truth']['eu-west-1']):,}"
+        page.wait_for_function("v => document.getElementById('api-stat-events')?.textContent === v", arg=own)
+        assert "region eu-west-1" in (page.text_content("#api-range-label") or "")
+        assert "region=eu-west-1" in (page.get_attribute("#api-back", "href") or "")
+        page.goto(f"{base}/?range=1h&refresh=5&region=eu-west-1")
+        page.wait_for_selector("#region-row-eu-west-1", timeout=30_000)
         page.select_option("#ov-region", "all")
         page.wait_for_selector("#region-row-us-east-1", timeout=30_000)
         assert "region=" not in page.url

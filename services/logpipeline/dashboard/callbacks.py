@@ -79,7 +79,8 @@ def zone_of(name: str | None) -> str:
 
 def range_label(snap: Snapshot) -> str:
     start, end = timerange.format_utc(snap.start_ms), timerange.format_utc(snap.end_ms)
-    return f"{start} → {end} UTC · {snap.resolution} buckets"
+    where = f" · region {snap.region}" if snap.region else ""
+    return f"{start} → {end} UTC · {snap.resolution} buckets{where}"
 
 
 def render_overview(
@@ -234,13 +235,15 @@ def register(app: Dash) -> None:
         Output(f"{o}-nav", "href"),
         Input(f"{o}-latency", "clickData"),
         *_controls(o),
+        State(f"{o}-region", "value"),
         prevent_initial_call=True,
     )
     def drill_down(click: dict[str, Any] | None, *controls: Any) -> Any:
         points = (click or {}).get("points") or []
         if not points or not points[0].get("customdata"):
             return no_update
-        view = viewstate.from_controls(*controls)
+        range_name, start, end, apis, slo, refresh, paused, region = controls
+        view = viewstate.from_controls(range_name, start, end, apis, slo, refresh, paused, region=region)
         return viewstate.href(api.PATH, replace(view, name=str(points[0]["customdata"])))
 
     @app.callback(
@@ -251,30 +254,38 @@ def register(app: Dash) -> None:
         Input(f"{a}-end", "value"),
         State(f"{a}-name", "data"),
         State(f"{a}-zone", "data"),
+        State(f"{a}-region", "data"),
     )
-    def refresh_api(_: int, range_name: str, start: str, end: str, name: str | None, zone: str | None) -> Any:
+    def refresh_api(
+        _: int, range_name: str, start: str, end: str, name: str | None, zone: str | None, region: str | None
+    ) -> Any:
         if not name:
             return [no_update] * len(API_OUTPUTS)
-        snap, problems = load("api", range_name, start, end, [name], name)
+        snap, problems = load("api", range_name, start, end, [name], name, region)
         if snap is no_update:
             return [no_update] * (len(API_OUTPUTS) - 1) + [problems]
         marks = user_data.marks(snap.start_ms, snap.end_ms, name)
         found = data.source().anomaly_view(snap.start_ms, snap.end_ms, name)
-        view = viewstate.from_controls(range_name, start, end, [], None, None, None)
+        view = viewstate.from_controls(range_name, start, end, [], None, None, None, region=region)
 
         def link(other: str) -> str:
             return viewstate.href(api.PATH, replace(view, name=other, apis=()))
 
         return components.plain((*render_api(snap, name, zone_of(zone), marks, found, link), problems))
 
-    @app.callback(Output(f"{a}-back", "href"), *[Input(s.component_id, "value") for s in _controls(a, False)])
+    @app.callback(
+        Output(f"{a}-back", "href"),
+        *[Input(s.component_id, "value") for s in _controls(a, False)],
+        Input(f"{a}-region", "data"),
+    )
     def back_link(*controls: Any) -> str:
-        view = viewstate.from_controls(controls[0], controls[1], controls[2], [], *controls[3:])
+        range_name, start, end, slo, refresh, paused, region = controls
+        view = viewstate.from_controls(range_name, start, end, [], slo, refresh, paused, region=region)
         return viewstate.href(overview.PATH, view)
 
     for p, sync in ((o, "syncOverviewUrl"), (a, "syncApiUrl")):
         values = [Input(s.component_id, "value") for s in _controls(p, p == o)]
-        name = [Input(f"{a}-name", "data")] if p == a else [Input(f"{o}-region", "value")]
+        name = [Input(f"{a}-name", "data"), Input(f"{a}-region", "data")] if p == a else [Input(f"{o}-region", "value")]
         app.clientside_callback(  # type: ignore[no-untyped-call]
             ClientsideFunction("logpipeline", sync), Output(f"{p}-url", "data"), *values, *name
         )

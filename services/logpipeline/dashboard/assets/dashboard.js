@@ -21,8 +21,8 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     syncOverviewUrl: function (range, start, end, apis, slo, refresh, paused, region) {
       return window.dash_clientside.logpipeline.syncUrl(range, start, end, apis, slo, refresh, paused, null, region);
     },
-    syncApiUrl: function (range, start, end, slo, refresh, paused, name) {
-      return window.dash_clientside.logpipeline.syncUrl(range, start, end, [], slo, refresh, paused, name);
+    syncApiUrl: function (range, start, end, slo, refresh, paused, name, region) {
+      return window.dash_clientside.logpipeline.syncUrl(range, start, end, [], slo, refresh, paused, name, region);
     },
     interval: function (refresh, paused) {
       return [Number(refresh || 10) * 1000, Boolean(paused)];

@@ -26,6 +26,7 @@ def layout(user: prefs.Prefs | None = None, /, **query: str | list[str]) -> Comp
     return html.Div(
         [
             dcc.Store(id=f"{P}-name", data=view.name),
+            dcc.Store(id=f"{P}-region", data=view.region),  # one region's figures (None: every region merged)
             dcc.Store(id=f"{P}-url"),
             dcc.Store(id=f"{P}-zone-pref", data=user.timezone),
             dcc.Store(id=f"{P}-zone"),

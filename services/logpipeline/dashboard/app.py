@@ -115,9 +115,8 @@ def create() -> Dash:
         if refused := elsewhere():
             return refused
         body, content_type = telemetry.exposition()
-        src = data.source()
-        if src.settings.regions:
-            now_ms = int(time.time() * 1000)
+        if data.regional():  # each region's freshness, read now (a single-region store has none to add)
+            src, now_ms = data.source(), int(time.time() * 1000)
             try:
                 body += telemetry.region_exposition(src.region_freshness(now_ms), now_ms, src.settings.stale_s)
             except Exception as exc:  # the table unreachable: the process's own metrics still answer

@@ -549,6 +549,18 @@ def source() -> Source:
         return _source
 
 
+def regional() -> bool:
+    """Whether this process shows regional pipelines (without making its source just to ask)."""
+    with _lock:
+        held = _source
+    if held is not None:
+        return bool(held.settings.regions)
+    try:
+        return bool(load_settings().regions)
+    except ValueError:
+        return False  # a bad setting is named where the source is made (the pages and /readyz)
+
+
 def use(src: Source) -> None:
     """Make ``src`` this process's source (an app pointed at a given table)."""
     global _source

@@ -7,7 +7,6 @@ that two stacks (a user's and a test run's) can live side by side.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,9 +167,10 @@ def region() -> str:
     """This pipeline's region (``LOGPIPELINE_REGION``; empty: a single-region store): the keys of everything it
     writes carry it, and it reads its own items (``logpipeline.metrics.layout``)."""
     value = os.environ.get(contracts.ENV_REGION, "").strip()
-    if value and not re.match(contracts.REGION_PATTERN, value):
-        raise ValueError(f"{contracts.ENV_REGION} must be an AWS region name (like eu-west-1), got {value!r}")
-    return value
+    try:
+        return contracts.check_region(value) if value else ""
+    except ValueError as exc:
+        raise ValueError(f"{contracts.ENV_REGION}: {exc}") from None
 
 
 def load() -> Settings:

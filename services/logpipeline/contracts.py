@@ -7,6 +7,8 @@ module, so none of them can drift from another; the operator image ships this fi
 
 from __future__ import annotations
 
+import re
+
 # -- topics -------------------------------------------------------------------------------------------------
 INPUT_TOPIC = "logging_info"
 AGGREGATES_TOPIC = "agg_logging_info"
@@ -106,6 +108,15 @@ ENV_DYNAMODB_ENDPOINT = "LOGPIPELINE_DYNAMODB_ENDPOINT"
 ENV_REGION = "LOGPIPELINE_REGION"  # a regional pipeline's region: its items' keys carry it (metrics.layout)
 ENV_REPLICA_REGIONS = "LOGPIPELINE_REPLICA_REGIONS"  # the metrics tables' replicas (global tables), comma-separated
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"  # an AWS region name (the CRD's pattern): never holds "#" or "|"
+
+
+def check_region(name: str) -> str:
+    """``name`` when it is an AWS region name (``REGION_PATTERN``); else ValueError naming it."""
+    if not re.match(REGION_PATTERN, name):
+        raise ValueError(f"{name!r} is not an AWS region name (like eu-west-1)")
+    return name
+
+
 ENV_HDFS_URL = "LOGPIPELINE_HDFS_URL"
 ENV_WEBHDFS_URL = "LOGPIPELINE_WEBHDFS_URL"
 ENV_ARCHIVE_ROOT = "LOGPIPELINE_ARCHIVE_ROOT"

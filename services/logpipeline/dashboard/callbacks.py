@@ -90,8 +90,10 @@ def render_overview(
     zone: str = "UTC",
     marks: Sequence[Mark] = (),
     anomalies: AnomalyView | None = None,
+    regions: Sequence[str] = (),
 ) -> tuple[Any, ...]:
-    """Every view of the overview from a snapshot: pure (plain data in, figures and components out)."""
+    """Every view of the overview from a snapshot: pure (plain data in, figures and components out); ``regions``:
+    the store's regional pipelines (the region control's choices)."""
     target = viewstate.View().slo if slo in (None, "") else float(slo)
 
     def link(name: str) -> str:
@@ -111,17 +113,15 @@ def render_overview(
         range_label(snap),
         [{"label": a, "value": a} for a in sorted({*snap.apis_available, *snap.apis})],
         _anomalies(anomalies or AnomalyView(), link, zone),
-        *_regions(snap, view),
+        *_regions(snap, regions),
     )
 
 
-def _regions(snap: Snapshot, view: viewstate.View) -> tuple[Any, Any, Any]:
+def _regions(snap: Snapshot, regions: Sequence[str]) -> tuple[Any, Any, Any]:
     """The region control's options and visibility, and the regions side by side (a store with regions)."""
-    if not snap.regions and not view.region:
+    if not regions:
         return components.region_options([]), {"display": "none"}, []
-    known = data.source().settings.regions if snap.region else [r.region for r in snap.regions]
-    options = components.region_options(list(dict.fromkeys([*known, *([view.region] if view.region else [])])))
-    return options, None, components.regions_table(snap.regions, snap.region)
+    return components.region_options(regions), None, components.regions_table(snap.regions, snap.region)
 
 
 def _anomalies(view: AnomalyView, link: Callable[[str], str], zone: str) -> list[Any]:
@@ -209,8 +209,10 @@ def register(app: Dash) -> None:
             return [no_update] * (len(OVERVIEW_OUTPUTS) - 1) + [problems]
         view = viewstate.from_controls(range_name, start, end, apis, slo, refresh, paused, region=region)
         marks = user_data.marks(snap.start_ms, snap.end_ms)
-        found = data.source().anomaly_view(snap.start_ms, snap.end_ms)
-        return components.plain((*render_overview(snap, slo, view, zone, marks, found), problems))
+        src = data.source()
+        found = src.anomaly_view(snap.start_ms, snap.end_ms)
+        drawn = render_overview(snap, slo, view, zone, marks, found, src.settings.regions)
+        return components.plain((*drawn, problems))
 
     @app.callback(
         Output(f"{o}-download", "data"),

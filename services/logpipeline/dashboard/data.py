@@ -263,7 +263,8 @@ class Source:
         else:
             windows, newest_end = self.read(b, now)
             ends, by_region = {self.region: newest_end}, {self.region: windows}
-        latency, p95 = model.region_latency(by_region, apis) if self.regional else (None, None)
+        # with regions, one merge per (region, API) gives both the latency by API and each region's p95
+        latency, p95 = model.region_latency(by_region, apis) if self.settings.regions else (None, None)
         rows = (
             model.region_rows(by_region, ends, apis, now, self.settings.stale_s, p95) if self.settings.regions else []
         )

@@ -9,7 +9,6 @@ naming the parameter, so an old or hand-edited link still opens.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode
@@ -85,7 +84,9 @@ def parse(params: Mapping[str, str | list[str]]) -> tuple[View, list[str]]:
     view = replace(view, paused=_one(params.get("paused")) in ("1", "true", "yes"))
     region = _one(params.get("region")) or None
     region = None if region == ALL_REGIONS else region
-    if region and not re.match(contracts.REGION_PATTERN, region):
+    try:
+        region = contracts.check_region(region) if region else None
+    except ValueError:
         problems.append(f"region: expected a region name like eu-west-1, got {region!r}")
         region = None
     return replace(view, region=region), problems

@@ -56,7 +56,6 @@ range reads one item per minute and shard instead of one per (api, level, minute
 
 from __future__ import annotations
 
-import re
 import time
 import zlib
 from typing import Any
@@ -87,9 +86,7 @@ def shard_of(api: str, shards: int) -> int:
 
 def scope(region: str) -> str:
     """The key prefix of a region's items: ``<region>#``, or nothing for a single-region store."""
-    if region and not re.match(contracts.REGION_PATTERN, region):
-        raise ValueError(f"{region!r} is not an AWS region name (like eu-west-1)")
-    return f"{region}#" if region else ""
+    return f"{contracts.check_region(region)}#" if region else ""
 
 
 def partition_key(window_start: int, api: str, shards: int, region: str = "") -> str:

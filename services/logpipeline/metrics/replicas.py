@@ -23,7 +23,6 @@ and lists no replica; the requests are checked against botocore's own DynamoDB s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -43,9 +42,7 @@ def regions(text: str | Iterable[str]) -> list[str]:
     for item in (i.strip() for i in items):
         if not item:
             continue
-        if not re.match(contracts.REGION_PATTERN, item):
-            raise ValueError(f"{item!r} is not an AWS region name (like eu-west-1)")
-        if item not in out:
+        if contracts.check_region(item) not in out:
             out.append(item)
     return out
 

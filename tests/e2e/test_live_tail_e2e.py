@@ -9,12 +9,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from confluent_kafka import Consumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 from logpipeline import config
@@ -55,26 +54,15 @@ def admin(settings: config.Settings) -> requests.Session:
     return made
 
 
-def job_lag(settings: config.Settings) -> dict[str, int]:
-    """Per query of the streaming job: records on the input topic not yet read by it."""
-    meta = topics.admin_client(settings.kafka_bootstrap).list_topics(settings.names.input_topic, timeout=10)
-    partitions = meta.topics[settings.names.input_topic].partitions
-    probe = Consumer(
-        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": "lag-probe", "enable.auto.commit": False}
-    )
-    try:
-        end = sum(probe.get_watermark_offsets(TopicPartition(settings.names.input_topic, p), timeout=10)[1]
-                  for p in partitions)  # fmt: skip
-    finally:
-        probe.close()
+def rows_read(settings: config.Settings) -> int:
+    """Input rows the streaming job's aggregates query has read (its counter on the job's ``/metrics``)."""
     text = requests.get(f"http://{settings.host}:{settings.ports.spark_http}/metrics", timeout=10).text
-    read: dict[str, int] = {}
     for family in text_string_to_metric_families(text):
         if family.name == "logpipeline_spark_input_rows":
             for sample in family.samples:
-                if sample.name.endswith("_total"):
-                    read[sample.labels["query"]] = int(sample.value)
-    return {query: end - n for query, n in read.items()}
+                if sample.name.endswith("_total") and sample.labels["query"] == "aggregates":
+                    return int(sample.value)
+    return 0
 
 
 def groups(settings: config.Settings) -> dict[str, int]:
@@ -88,22 +76,30 @@ def groups(settings: config.Settings) -> dict[str, int]:
     return {gid: len(f.result(timeout=10).members) for gid, f in described.items()}
 
 
-def sample_lag(settings: config.Settings, seconds: float) -> list[int]:
-    out: list[int] = []
+def read_rate(settings: config.Settings, seconds: float, step: Callable[[], None] = lambda: time.sleep(1)) -> float:
+    """The job's read rate (rows/s) over ``seconds``: between the first and the last micro-batch that ended in them.
+
+    The counter moves once a batch, so the rate is taken from one change of it to the last, not from the ends of the
+    interval; it holds whether the job keeps up with the traffic (the traffic's rate) or not (the job's own)."""
+    changes: list[tuple[float, int]] = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        out.append(max(job_lag(settings).values()))
-        time.sleep(1)
-    return out
+        n = rows_read(settings)
+        if not changes or n != changes[-1][1]:
+            changes.append((time.monotonic(), n))
+        step()
+    assert len(changes) >= 3, f"the job ended fewer than two micro-batches in {seconds} s: {changes}"
+    (t0, n0), (t1, n1) = changes[1], changes[-1]  # the first sample is no batch's end
+    return (n1 - n0) / (t1 - t0)
 
 
 def test_tails_leave_the_pipeline_undisturbed(pipeline: config.Settings) -> None:
     base = base_of(pipeline)
-    deadline = time.monotonic() + 240  # the job starts and catches up with the generator
-    while time.monotonic() < deadline and (not job_lag(pipeline) or max(job_lag(pipeline).values()) > 4 * RATE):
+    deadline = time.monotonic() + 240  # the job starts and reads its first batches
+    while time.monotonic() < deadline and rows_read(pipeline) < 10 * RATE:
         time.sleep(2)
     before_groups = groups(pipeline)
-    before = sample_lag(pipeline, 30)
+    before = read_rate(pipeline, 30)
     http = admin(pipeline)
     marker = f"e{uuid.uuid4().hex[:10]}"
     tails = [Tail(http, base, {}), Tail(http, base, {"level": "ERROR"}), Tail(http, base, {"q": marker})]
@@ -111,15 +107,17 @@ def test_tails_leave_the_pipeline_undisturbed(pipeline: config.Settings) -> None
         for t in tails:
             t.wait_ready()
         out = producer(pipeline.kafka_bootstrap)
-        during: list[int] = []
-        began, sent = time.monotonic(), 0
-        while time.monotonic() - began < 30:
+        sent = 0
+
+        def mark() -> None:  # ten marked events a second while the rate is measured
+            nonlocal sent
             for _ in range(10):
                 out.produce(pipeline.names.input_topic, marked(marker, time.time()))
                 out.poll(0)
                 time.sleep(0.1)
             sent += 10
-            during.append(max(job_lag(pipeline).values()))
+
+        during = read_rate(pipeline, 30, mark)
         out.flush(10)
         counts = [t.wait_counts(lambda c: c["scanned"] > 0) for t in tails]
         marks = tails[2].wait_counts(lambda c: c["matched"] >= sent)
@@ -129,13 +127,13 @@ def test_tails_leave_the_pipeline_undisturbed(pipeline: config.Settings) -> None
             t.close()
     delays = sorted(arrived - sent_at(line) for arrived, line in tails[2].lines)
     p95 = statistics.quantiles(delays, n=20)[18]
-    print(f"\njob lag before tails: {min(before)}..{max(before)}; with three tails: {min(during)}..{max(during)};"
-          f" marked lines p95 {p95:.3f} s; unfiltered tail: {counts[0]}")  # fmt: skip
+    print(f"\njob read rate before tails: {before:.0f} rows/s; with three tails: {during:.0f} rows/s"
+          f" (traffic {RATE}/s); marked lines p95 {p95:.3f} s; unfiltered tail: {counts[0]}")  # fmt: skip
     assert marks["matched"] == marks["sent"] == sent and p95 <= 1.5
     assert counts[0]["sampled_out"] > 0 and counts[0]["matched"] == counts[0]["sent"] + counts[0]["sampled_out"]
-    # The job reads in micro-batches, so its lag is a saw: it drops when a batch ends to what arrived while the batch
-    # ran. With three tails open, the lowest point stays within two seconds of traffic of the lowest without them.
-    assert min(during) <= min(before) + 2 * RATE, (before, during)
+    # The job reads as fast with three tails open as without them: the traffic's rate where it keeps up, its own
+    # where it does not (a busy CI machine); a tail that slowed the broker or took the job's partitions would show.
+    assert during >= 0.85 * before, (before, during)
     assert during_groups == before_groups  # no group joined, no member added or lost
 
 

@@ -161,7 +161,7 @@ class Evaluator:
         this evaluator left them (a group another evaluator wrote meanwhile: as read)."""
         with self.metrics.duration.time():
             self.refresh(now_ms)
-            states = state.read_states(self.ddb, self.table)
+            states = state.read_states(self.ddb, self.table, self.region)
             silences = state.read_silences(self.ddb, self.table)
             targets = state.read_targets(self.ddb, self.table)
             for defined in self.definition.objectives:
@@ -169,7 +169,7 @@ class Evaluator:
                     group = f"{defined.name}|{api}"
                     override = targets.get((defined.name, api))
                     objective = defined if override is None else replace(defined, target=override)
-                    old = states.get(group) or AlertState(objective.name, api)
+                    old = states.get(group) or AlertState(objective.name, api, region=self.region)
                     if old.outbox is not None:
                         if old.outbox.lease_until > now_ms:
                             continue  # another evaluator is delivering this group's notice
@@ -185,7 +185,7 @@ class Evaluator:
                         self.metrics.conflicts.inc()
                         continue
                     states[group] = self._deliver(written) if written.outbox is not None else written
-            state.write_summaries(self.ddb, self.table, self.summaries(states, now_ms), now_ms)
+            state.write_summaries(self.ddb, self.table, self.summaries(states, now_ms), now_ms, self.region)
             self.metrics.evaluations.inc()
             self.metrics.items_read.set(self.reader.items_read)
             self.metrics.firing_now(states.values())
@@ -206,7 +206,7 @@ class Evaluator:
                 "budgetRemaining": round(a.budget_remaining, 5),
                 "exhaustionSeconds": None if a.exhaustion_ms is None else round(a.exhaustion_ms / 1000),
                 "history": [list(h) for h in (st.history if st else ())][-10:],
-                "at": now_ms,
+                "at": now_ms, **({"region": self.region} if self.region else {}),
             })  # fmt: skip
         return out
 

@@ -210,7 +210,7 @@ def register(app: Dash) -> None:
         view = viewstate.from_controls(range_name, start, end, apis, slo, refresh, paused, region=region)
         marks = user_data.marks(snap.start_ms, snap.end_ms)
         src = data.source()
-        found = src.anomaly_view(snap.start_ms, snap.end_ms)
+        found = src.anomaly_view(snap.start_ms, snap.end_ms, region=snap.region)
         drawn = render_overview(snap, slo, view, zone, marks, found, src.settings.regions)
         return components.plain((*drawn, problems))
 
@@ -267,7 +267,7 @@ def register(app: Dash) -> None:
         if snap is no_update:
             return [no_update] * (len(API_OUTPUTS) - 1) + [problems]
         marks = user_data.marks(snap.start_ms, snap.end_ms, name)
-        found = data.source().anomaly_view(snap.start_ms, snap.end_ms, name)
+        found = data.source().anomaly_view(snap.start_ms, snap.end_ms, name, snap.region)
         view = viewstate.from_controls(range_name, start, end, [], None, None, None, region=region)
 
         def link(other: str) -> str:

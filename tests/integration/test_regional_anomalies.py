@@ -69,11 +69,11 @@ def test_each_regions_scorer_keeps_its_own_anomalies_and_each_is_announced_once(
 
     (tmp_path / "hook-secret").write_text(SECRET)
     with WebhookServer(SECRET) as hook:
-        doc: dict[str, Any] = {
+        section: dict[str, Any] = {
             "receivers": [{"name": "hook", "webhook": {"url": hook.url, "secretFile": str(tmp_path / "hook-secret")}}],
             "anomalies": {"receivers": ["hook"], "severity": "ticket"},
         }
-        notifiers = {r: Notifier(ddb, name, slo.parse(doc), receivers.deliver, Metrics(), r) for r in REGIONS}
+        notifiers = {r: Notifier(ddb, name, slo.parse(section), receivers.deliver, Metrics(), r) for r in REGIONS}
         assert notifiers["eu-west-1"].once(T0 + 3 * MINUTE) == 1  # eu-west-1's alone
         assert [d.body["region"] for d in hook.accepted] == ["eu-west-1"]
         assert notifiers["us-east-1"].once(T0 + 3 * MINUTE) == 1  # us-east-1's was left for its own notifier
@@ -82,7 +82,7 @@ def test_each_regions_scorer_keeps_its_own_anomalies_and_each_is_announced_once(
         keys = [d.headers.get(receivers.IDEMPOTENCY_HEADER) for d in hook.accepted]
         assert len(set(keys)) == 2 and all(f"anomaly:{r}|{API}" in str(k) for r, k in zip(REGIONS, keys, strict=True))
 
-    src = data.Source(DashboardSettings(name, server.endpoint, 4, None, 180, regions=REGIONS))
+    src = data.Source(DashboardSettings(name, server.endpoint, 4, None, 180, 0, regions=REGIONS))
     both = src.anomaly_view(T0, T0 + 10 * MINUTE, API)
     assert sorted(a["region"] for a in both.anomalies) == list(REGIONS)
     assert both.scores == {}  # a band is one region's model: none in the global view

@@ -67,6 +67,7 @@ class Evaluator:
         self.metrics = metrics or Metrics()
         self.for_ms, self.stop = for_ms, stop
         self.region = region  # a regional pipeline judges its own region's windows
+        self.adopted = False  # the first cycle takes over the states kept before they were per region
         self.reader = query.Reader(ddb, table, region=region)
         longest = max((o.window_ms // MINUTE_MS for o in definition.objectives), default=0)
         self.span = max(longest, LONGEST_RULE_MINUTES) + SETTLE_MINUTES
@@ -161,6 +162,11 @@ class Evaluator:
         this evaluator left them (a group another evaluator wrote meanwhile: as read)."""
         with self.metrics.duration.time():
             self.refresh(now_ms)
+            if not self.adopted:
+                copied = state.adopt(self.ddb, self.table, self.region)
+                if copied:
+                    log.info("alert states moved to the region's keys", extra={"fields": {"states": copied}})
+                self.adopted = True
             states = state.read_states(self.ddb, self.table, self.region)
             silences = state.read_silences(self.ddb, self.table)
             targets = state.read_targets(self.ddb, self.table)

@@ -55,6 +55,15 @@ def ensure_table(ddb: Any, table: str) -> bool:
 def encode_state(state: AlertState) -> str:
     doc = asdict(state)
     doc.pop("version")
+    if not doc["region"]:
+        doc.pop("region")  # a single-region store's states stay as they were
+    return orjson.dumps(doc).decode()
+
+
+def encode_silence(silence: Silence) -> str:
+    doc = asdict(silence)
+    if doc["region"] is None:
+        doc.pop("region")  # a silence of every region reads as before
     return orjson.dumps(doc).decode()
 
 
@@ -101,6 +110,22 @@ def write_state(ddb: Any, table: str, state: AlertState) -> AlertState:
     return new
 
 
+def adopt(ddb: Any, table: str, region: str) -> int:
+    """A regional evaluator's first cycle: copy the alert states it kept under the region-less keys (before states
+    were kept per region) to its region's keys, while its region has none, so a firing alert is neither forgotten
+    nor notified again. Returns the states copied."""
+    if not region or store.partition(ddb, table_name(table), key_of(ALERT, region)):
+        return 0
+    copied = 0
+    for old in read_states(ddb, table).values():
+        try:
+            write_state(ddb, table, replace(old, region=region, version=0))
+            copied += 1
+        except Conflict:
+            pass  # another evaluator of this region copied it first
+    return copied
+
+
 def read_targets(ddb: Any, table: str) -> dict[tuple[str, str], float]:
     """Per-API targets set from the dashboard, by (SLO, API): they replace the definition's target for that API."""
     out = {}
@@ -135,7 +160,7 @@ def add_silence(ddb: Any, table: str, silence: Silence) -> Silence:
     try:
         ddb.put_item(
             TableName=table_name(table),
-            Item={"pk": {"S": SILENCE}, "sk": {"S": silence.id}, "doc": {"S": orjson.dumps(asdict(silence)).decode()}},
+            Item={"pk": {"S": SILENCE}, "sk": {"S": silence.id}, "doc": {"S": encode_silence(silence)}},
         )
     except Exception as exc:
         raise store.classify(exc) from exc

@@ -100,7 +100,10 @@ class Scoring:
         running = self.written_until is not None and not self.stale
         if running and (latest is None or latest[0] == self.model_name):
             return  # the model in use stays until a newer one comes
-        status = table.read_status(self.ddb, self.cfg.table, self.cfg.region) or {}
+        status = table.read_status(self.ddb, self.cfg.table, self.cfg.region)
+        if status is None and self.cfg.region:  # kept under the region-less key before the status was per region
+            status = table.read_status(self.ddb, self.cfg.table)
+        status = status or {}
         written = status.get("written_until") or self.written_until
         until = int(written) if written else self._closed_until(now_ms)
         bootstrap = until - int(self.cfg.bootstrap_days * DAY_MS)

@@ -89,7 +89,7 @@ def merged_status(statuses: list[dict[str, Any] | None]) -> dict[str, Any] | Non
     learning = [entry for s in found for entry in s.get("learning") or []]
     warmup = max((s.get("warmup_minutes") or 0 for s in found), default=0) or None
     return {"learning": learning, "series": sum(s.get("series", 0) for s in found), "warmup_minutes": warmup,
-            "written_until": min((s.get("written_until") or 0 for s in found), default=0) or None}  # fmt: skip
+            "written_until": min((w for s in found if (w := s.get("written_until"))), default=None)}  # fmt: skip
 
 
 def anomaly_marks(anomalies: list[dict[str, Any]], start_ms: int, end_ms: int) -> list[Mark]:

@@ -401,21 +401,22 @@ def test_a_regional_evaluator_takes_over_the_states_kept_before_they_were_per_re
     them to its region's keys on its first cycle, so the alert firing before the upgrade goes on firing without a
     second notice, and resolves with one."""
     region = "eu-west-1"
-    failing = [a for m in range(-60, 3) for a in minute_aggregates(m, 1.0 if m >= 0 else 0.0)]
+    # three clean days first, as the region-less store has them (the ticket rule looks back 3 days)
+    failing = [a for m in range(-3 * 1440, 2) for a in minute_aggregates(m, 1.0 if m >= 0 else 0.0)]
     store.bulk_load(world.ddb, world.table, failing, region=region)
     before = world.evaluator()  # as before the upgrade: its region's windows, region-less state keys
     before.reader = query.Reader(world.ddb, world.table, region=region)
-    for m in (1, 2, 3):
+    for m in (1, 2):
         before.cycle(T0 + m * MINUTE)
     group = f"checkout-availability|{API}"
     assert world.states()[group].status == "firing" and [b["kind"] for b in hook.bodies()] == ["firing"]
     after = Evaluator(world.ddb, world.table, world.definition, receivers.deliver, world.metrics, region=region)
-    store.bulk_load(world.ddb, world.table, minute_aggregates(3, 1.0), region=region)
-    after.cycle(T0 + 4 * MINUTE)
+    store.bulk_load(world.ddb, world.table, minute_aggregates(2, 0.0), region=region)
+    after.cycle(T0 + 3 * MINUTE)  # the failing minutes are still in its 5-minute window: firing
     moved = state.read_states(world.ddb, world.table, region)[group]
     assert (moved.status, moved.region, moved.fired_at) == ("firing", region, world.states()[group].fired_at)
     assert [b["kind"] for b in hook.bodies()] == ["firing"]  # not notified again
-    for m in range(4, 12):
+    for m in range(3, 12):
         store.bulk_load(world.ddb, world.table, minute_aggregates(m, 0.0), region=region)
         after.cycle(T0 + (m + 1) * MINUTE)
     assert [b["kind"] for b in hook.bodies()] == ["firing", "resolved"]

@@ -17,7 +17,9 @@ from logpipeline.alerting import lifecycle, receivers, slo, state
 from logpipeline.alerting.evaluator import Evaluator
 from logpipeline.alerting.service import load_definition
 from logpipeline.alerting.telemetry import Metrics
-from logpipeline.metrics import digest, store, synthetic
+from logpipeline.dashboard import data
+from logpipeline.dashboard.settings import DashboardSettings
+from logpipeline.metrics import digest, query, store, synthetic
 from logpipeline.metrics.records import Aggregate
 from support.moto import MotoServer
 from support.receivers import SmtpServer, WebhookServer, recorded_sms, start_recording
@@ -349,3 +351,72 @@ def test_a_target_set_for_one_api_replaces_the_definitions(world: World, hook: W
     assert [s for _, s in changes] == ["pending:page", "firing:page"], changes  # after the pending minute
     with pytest.raises(ValueError, match="target: expected a share between 0 and 1"):
         state.write_target(world.ddb, world.table, "checkout-availability", API, 1.5, "editor")
+
+
+def test_each_regions_evaluator_judges_and_keeps_its_own_alerts(world: World, hook: WebhookServer,
+                                                                server: MotoServer) -> None:  # fmt: skip
+    """Two regional pipelines' evaluators on one table (a global table's replica holds both regions' items):
+    eu-west-1's outage pages with its region named, us-east-1 stays quiet on its clean traffic, neither writes the
+    other's state, and a silence of us-east-1 alone holds back nothing of eu-west-1's."""
+    regions = ("eu-west-1", "us-east-1")
+    for region in regions:  # an hour of clean traffic in each region, under its own keys
+        clean = [a for m in range(-60, 0) for a in minute_aggregates(m, 0.0)]
+        store.bulk_load(world.ddb, world.table, clean, region=region)
+    state.add_silence(world.ddb, world.table,
+                      lifecycle.Silence("", T0, T0 + 60 * MINUTE, slo="checkout-availability", region="us-east-1"))  # fmt: skip
+    evs = {r: Evaluator(world.ddb, world.table, world.definition, receivers.deliver, world.metrics, region=r)
+           for r in regions}  # fmt: skip
+    for m in range(0, 3):
+        store.bulk_load(world.ddb, world.table, minute_aggregates(m, 1.0), region="eu-west-1")  # eu fails
+        store.bulk_load(world.ddb, world.table, minute_aggregates(m, 0.0), region="us-east-1")
+        for ev in evs.values():
+            ev.cycle(T0 + (m + 1) * MINUTE)
+    group = f"checkout-availability|{API}"
+    eu, us = (state.read_states(world.ddb, world.table, r) for r in regions)
+    assert (eu[group].status, eu[group].severity, eu[group].region) == ("firing", "page", "eu-west-1")
+    assert group not in us  # us-east-1's clean minutes: never even pending
+    assert state.read_states(world.ddb, world.table) == {}  # nothing under the region-less keys
+    for region in regions:  # each cycle's summaries under the region's own key, of that region alone
+        _, summaries = state.read_summaries(world.ddb, world.table, region)
+        assert summaries and {s["region"] for s in summaries} == {region}
+    page = [b for b in hook.bodies() if b["kind"] == "firing"]
+    assert len(page) == 1 and page[0]["region"] == "eu-west-1" and "region=eu-west-1" in page[0]["dashboard"]
+    for m in range(3, 6):  # now us-east-1 fails too: it fires, and its own silence holds its notice back
+        for region in regions:
+            store.bulk_load(world.ddb, world.table, minute_aggregates(m, 1.0), region=region)
+        for ev in evs.values():
+            ev.cycle(T0 + (m + 1) * MINUTE)
+    us = state.read_states(world.ddb, world.table, "us-east-1")
+    assert us[group].status == "firing" and [b["region"] for b in hook.bodies()] == ["eu-west-1"]
+    board = data.Source(DashboardSettings(world.table, server.endpoint, 4, None, 180, 0, regions=regions)).slo_board()
+    assert sorted((s["region"], s["status"]) for s in board.summaries) == [("eu-west-1", "firing"),
+                                                                           ("us-east-1", "firing")]  # fmt: skip
+    assert sorted(s.region for s in board.paging()) == list(regions)
+
+
+def test_a_regional_evaluator_takes_over_the_states_kept_before_they_were_per_region(
+    world: World, hook: WebhookServer
+) -> None:
+    """An upgrade: a regional pipeline's evaluator kept its states under the region-less keys. The new one copies
+    them to its region's keys on its first cycle, so the alert firing before the upgrade goes on firing without a
+    second notice, and resolves with one."""
+    region = "eu-west-1"
+    # three clean days first, as the region-less store has them (the ticket rule looks back 3 days)
+    failing = [a for m in range(-3 * 1440, 2) for a in minute_aggregates(m, 1.0 if m >= 0 else 0.0)]
+    store.bulk_load(world.ddb, world.table, failing, region=region)
+    before = world.evaluator()  # as before the upgrade: its region's windows, region-less state keys
+    before.reader = query.Reader(world.ddb, world.table, region=region)
+    for m in (1, 2):
+        before.cycle(T0 + m * MINUTE)
+    group = f"checkout-availability|{API}"
+    assert world.states()[group].status == "firing" and [b["kind"] for b in hook.bodies()] == ["firing"]
+    after = Evaluator(world.ddb, world.table, world.definition, receivers.deliver, world.metrics, region=region)
+    store.bulk_load(world.ddb, world.table, minute_aggregates(2, 0.0), region=region)
+    after.cycle(T0 + 3 * MINUTE)  # the failing minutes are still in its 5-minute window: firing
+    moved = state.read_states(world.ddb, world.table, region)[group]
+    assert (moved.status, moved.region, moved.fired_at) == ("firing", region, world.states()[group].fired_at)
+    assert [b["kind"] for b in hook.bodies()] == ["firing"]  # not notified again
+    for m in range(3, 12):
+        store.bulk_load(world.ddb, world.table, minute_aggregates(m, 0.0), region=region)
+        after.cycle(T0 + (m + 1) * MINUTE)
+    assert [b["kind"] for b in hook.bodies()] == ["firing", "resolved"]

@@ -1,12 +1,14 @@
 """The dashboard's regions (pure parts): the setting, the URL's region, each region's row beside the others, the
-stale banner and the freshness gauges of ``/metrics``."""
+stale banner, the freshness gauges of ``/metrics`` and each region's alerts on the SLO page."""
 
 from __future__ import annotations
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from logpipeline.dashboard import components, model, settings, telemetry, viewstate
+from logpipeline.alerting import lifecycle
+from logpipeline.alerting.lifecycle import AlertState
+from logpipeline.dashboard import components, model, settings, slo_components, telemetry, viewstate
 from logpipeline.events.schema import ERROR_LEVELS
 from logpipeline.metrics import rollup, synthetic
 from logpipeline.metrics.records import Aggregate
@@ -111,3 +113,23 @@ def test_the_global_latency_merges_each_region_and_api_once_and_equals_one_pass_
         assert abs(sum(t <= p95[region] for t in times) / len(times) - 0.95) <= 0.03, region
     only, _ = model.region_latency({"eu-west-1": eu, "us-east-1": us}, ["/api/v1/service-02"])
     assert [lat.api for lat in only] == ["/api/v1/service-02"]
+
+
+def test_the_slo_page_lists_each_regions_alerts_and_the_banner_names_the_region() -> None:
+    def row(region: str, left: float) -> dict[str, object]:
+        return {"slo": "checkout", "api": "/pay", "objective": "availability", "target": 0.999, "window": "30d",
+                "status": "firing" if left < 0.5 else "inactive", "severity": None, "burn": {}, "events": {},
+                "budgetRemaining": left, "exhaustionSeconds": None, "history": [], "region": region}  # fmt: skip
+
+    eu = AlertState("checkout", "/pay", lifecycle.FIRING, "page", fired_at=T0, region="eu-west-1")
+    board = model.SloBoard(T0, [row("us-east-1", 0.9), row("eu-west-1", 0.1)], [eu], [])
+    assert [r["region"] for r in board.rows()] == ["eu-west-1", "us-east-1"]  # the least budget left first
+    table = str(slo_components.slo_table(board.rows()))
+    assert "'region'" in table and "eu-west-1" in table and "us-east-1" in table
+    assert len(slo_components.target_options(board.summaries)) == 1  # a target holds in every region
+    banner = str(slo_components.alert_banner(board.paging()))
+    assert "checkout (/pay in eu-west-1)" in banner
+    single = str(slo_components.slo_table([{**row("", 0.9)} | {"region": ""}]))
+    assert "'region'" not in single  # a single-region store's table has no region column
+    silences = [lifecycle.Silence("s1", T0, T0 + MIN, slo="checkout", region="us-east-1")]
+    assert "us-east-1" in str(slo_components.silences_table(silences))

@@ -138,8 +138,8 @@ class TestRegions:
     def test_each_region_runs_its_own_pipeline_and_one_dashboard_shows_them_all(self, settings: Settings) -> None:
         plan = regions.plan(settings, processes.Options(), ["eu-west-1", "us-east-1"], python="py", cli="lp")
         assert _names(plan) == [
-            "sink.eu-west-1", "spark.eu-west-1", "correction.eu-west-1",
-            "sink.us-east-1", "spark.us-east-1", "correction.us-east-1",
+            "sink.eu-west-1", "spark.eu-west-1", "correction.eu-west-1", "anomalies.eu-west-1", "training.eu-west-1",
+            "sink.us-east-1", "spark.us-east-1", "correction.us-east-1", "anomalies.us-east-1", "training.us-east-1",
             "dashboard", "generator.eu-west-1", "generator.us-east-1",
         ]  # fmt: skip
         by = {s.name: s for s in plan}
@@ -155,6 +155,13 @@ class TestRegions:
         ]
         assert seeds == ["0", "1"]  # the same APIs and minutes, each region its own traffic
         assert by["dashboard"].env["LOGPIPELINE_DASHBOARD_REGIONS"] == "eu-west-1,us-east-1"
+        scorer, training = by["anomalies.us-east-1"], by["training.us-east-1"]
+        for own in (scorer, training):  # each scores and trains on its own region's windows and archive
+            assert own.env["LOGPIPELINE_REGION"] == "us-east-1"
+            assert own.env["LOGPIPELINE_PIPELINE"] == "logpipeline-us-east-1"
+        assert scorer.argv[scorer.argv.index("--http-port") + 1] == str(
+            settings.ports.anomalies_http + 2 * regions.PORT_STEP
+        )
         ports = [int(s.ready_url.split(":")[2].split("/")[0]) for s in plan if s.ready_url]
         assert len(ports) == len(set(ports))  # no two processes on one port
         assert {s.name.split(".")[0] for s in plan} <= set(launcher.SERVICE_NAMES)
@@ -162,8 +169,17 @@ class TestRegions:
     def test_what_regions_cannot_do_yet_is_named(self, settings: Settings, tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="--ingest feeds a single pipeline"):
             regions.plan(settings, processes.Options(ingest=tmp_path / "a.log"), ["eu-west-1"], "py", "lp")
-        with pytest.raises(ValueError, match="alerts service runs on single-region pipelines"):
-            regions.plan(settings, processes.Options(alerting=tmp_path / "a.yaml"), ["eu-west-1"], "py", "lp")
+
+    def test_each_region_runs_its_own_alerts_service(self, settings: Settings, tmp_path: Path) -> None:
+        options = processes.Options(alerting=tmp_path / "a.yaml")
+        plan = regions.plan(settings, options, ["eu-west-1", "us-east-1"], "py", "lp")
+        alerts = {s.name: s for s in plan if s.name.startswith("alerts")}
+        assert sorted(alerts) == ["alerts.eu-west-1", "alerts.us-east-1"]  # none without a region
+        for i, region in enumerate(("eu-west-1", "us-east-1")):
+            own = alerts[f"alerts.{region}"]
+            assert own.env["LOGPIPELINE_REGION"] == region  # it judges and keeps its own region's alerts
+            port = own.argv[own.argv.index("--http-port") + 1]
+            assert port == str(settings.ports.alerts_http + (i + 1) * regions.PORT_STEP)
 
     def test_down_finds_every_regional_process(self, settings: Settings) -> None:
         settings.run.mkdir(parents=True)

@@ -67,6 +67,7 @@ class Evaluator:
         self.metrics = metrics or Metrics()
         self.for_ms, self.stop = for_ms, stop
         self.region = region  # a regional pipeline judges its own region's windows
+        self.adopted = False  # the first cycle takes over the states kept before they were per region
         self.reader = query.Reader(ddb, table, region=region)
         longest = max((o.window_ms // MINUTE_MS for o in definition.objectives), default=0)
         self.span = max(longest, LONGEST_RULE_MINUTES) + SETTLE_MINUTES
@@ -161,7 +162,12 @@ class Evaluator:
         this evaluator left them (a group another evaluator wrote meanwhile: as read)."""
         with self.metrics.duration.time():
             self.refresh(now_ms)
-            states = state.read_states(self.ddb, self.table)
+            if not self.adopted:
+                copied = state.adopt(self.ddb, self.table, self.region)
+                if copied:
+                    log.info("alert states moved to the region's keys", extra={"fields": {"states": copied}})
+                self.adopted = True
+            states = state.read_states(self.ddb, self.table, self.region)
             silences = state.read_silences(self.ddb, self.table)
             targets = state.read_targets(self.ddb, self.table)
             for defined in self.definition.objectives:
@@ -169,7 +175,7 @@ class Evaluator:
                     group = f"{defined.name}|{api}"
                     override = targets.get((defined.name, api))
                     objective = defined if override is None else replace(defined, target=override)
-                    old = states.get(group) or AlertState(objective.name, api)
+                    old = states.get(group) or AlertState(objective.name, api, region=self.region)
                     if old.outbox is not None:
                         if old.outbox.lease_until > now_ms:
                             continue  # another evaluator is delivering this group's notice
@@ -185,7 +191,7 @@ class Evaluator:
                         self.metrics.conflicts.inc()
                         continue
                     states[group] = self._deliver(written) if written.outbox is not None else written
-            state.write_summaries(self.ddb, self.table, self.summaries(states, now_ms), now_ms)
+            state.write_summaries(self.ddb, self.table, self.summaries(states, now_ms), now_ms, self.region)
             self.metrics.evaluations.inc()
             self.metrics.items_read.set(self.reader.items_read)
             self.metrics.firing_now(states.values())
@@ -206,7 +212,7 @@ class Evaluator:
                 "budgetRemaining": round(a.budget_remaining, 5),
                 "exhaustionSeconds": None if a.exhaustion_ms is None else round(a.exhaustion_ms / 1000),
                 "history": [list(h) for h in (st.history if st else ())][-10:],
-                "at": now_ms,
+                "at": now_ms, **({"region": self.region} if self.region else {}),
             })  # fmt: skip
         return out
 

@@ -60,6 +60,7 @@ class AlertState:
     outbox: Notice | None = None
     history: tuple[tuple[str, str, int], ...] = field(default=())  # (event, severity, at ms), newest last
     version: int = 0  # the store's version of this state (conditional writes)
+    region: str = ""  # the regional pipeline whose evaluator judges it ("": a single-region store)
 
     @property
     def group(self) -> str:
@@ -78,14 +79,13 @@ class Silence:
     severity: str | None = None
     comment: str = ""
     created_by: str = ""
+    region: str | None = None  # one region's alerts only (None: every region's)
 
     def matches(self, state: AlertState, severity: str | None, now_ms: int) -> bool:
         if not self.starts <= now_ms < self.ends:
             return False
-        return all(
-            want is None or want == have
-            for want, have in ((self.slo, state.slo), (self.api, state.api), (self.severity, severity))
-        )
+        wanted = ((self.slo, state.slo), (self.api, state.api), (self.severity, severity), (self.region, state.region))
+        return all(want is None or want == have for want, have in wanted)
 
 
 def _history(state: AlertState, event: str, severity: str | None, now_ms: int) -> tuple[tuple[str, str, int], ...]:
@@ -144,7 +144,9 @@ def notified(state: AlertState, kind: str, severity: str, now_ms: int) -> AlertS
 
 
 def idempotency_key(state: AlertState, kind: str, now_ms: int) -> str:
-    return f"{state.group}|{state.fired_at or state.resolved_at}|{kind}|{now_ms}"
+    """One notice's key (receivers drop a second delivery of it); a region's alerts have keys of their own."""
+    scope = f"{state.region}|" if state.region else ""
+    return f"{scope}{state.group}|{state.fired_at or state.resolved_at}|{kind}|{now_ms}"
 
 
 def page_firing(states: list[AlertState]) -> list[AlertState]:

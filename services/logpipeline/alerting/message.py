@@ -36,11 +36,11 @@ def _utc(ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M", time.gmtime(ms // 1000))
 
 
-def dashboard_link(base: str, api: str, start_ms: int, end_ms: int) -> str:
+def dashboard_link(base: str, api: str, start_ms: int, end_ms: int, region: str = "") -> str:
     """The dashboard's view of ``[start_ms, end_ms)`` (a custom range, whole minutes): the API's drill-down page, or
-    the overview for all APIs."""
+    the overview for all APIs; a regional alert's link shows its region."""
     end_ms = -(-end_ms // 60_000) * 60_000
-    query = {"range": "custom", "start": _utc(start_ms), "end": _utc(end_ms)}
+    query = {"range": "custom", "start": _utc(start_ms), "end": _utc(end_ms), **({"region": region} if region else {})}
     if api != ALL_APIS:
         return f"{base}/api?{urlencode({'name': api, **query})}"
     return f"{base}/?{urlencode(query)}"
@@ -58,6 +58,7 @@ def payload(
         "kind": kind,
         "slo": objective.name,
         "api": state.api,
+        **({"region": state.region} if state.region else {}),
         "objective": objective.objective,
         "target": objective.target,
         "window": window_label(objective.window_ms // 60_000),
@@ -77,7 +78,7 @@ def payload(
         "exhaustionSeconds": None if assessment.exhaustion_ms is None else round(assessment.exhaustion_ms / 1000),
         "firedAt": state.fired_at,
         "at": now_ms,
-        "dashboard": dashboard_link(dashboard, state.api, start, now_ms),
+        "dashboard": dashboard_link(dashboard, state.api, start, now_ms, state.region),
     }
 
 
@@ -97,6 +98,7 @@ def anomaly_payload(doc: dict[str, Any], kind: str, severity: str, now_ms: int, 
         "kind": kind,
         "severity": severity,
         "api": doc["api"],
+        **({"region": doc["region"]} if doc.get("region") else {}),
         "metric": doc["metric"],
         "since": doc["since"],
         "last": doc["last"],
@@ -107,7 +109,9 @@ def anomaly_payload(doc: dict[str, Any], kind: str, severity: str, now_ms: int, 
         "score": doc["worst_score"],
         "related": doc["related"],
         "at": now_ms,
-        "dashboard": dashboard_link(dashboard, doc["api"], doc["since"] - 30 * 60_000, end + 10 * 60_000),
+        "dashboard": dashboard_link(
+            dashboard, doc["api"], doc["since"] - 30 * 60_000, end + 10 * 60_000, doc.get("region") or ""
+        ),
     }
 
 
@@ -118,7 +122,8 @@ def _value(metric: str, v: float | None) -> str:
 
 def _anomaly_subject(p: dict[str, Any]) -> str:
     head = "RESOLVED" if p["status"] == "resolved" else f"[{str(p['severity']).upper()}]"
-    return f"{head} anomaly {p['api']} {p['metric']}: {_value(p['metric'], p['worstObserved'])} where {_value(p['metric'], p['worstExpected'])} was expected"
+    where = f" in {p['region']}" if p.get("region") else ""
+    return f"{head} anomaly {p['api']}{where} {p['metric']}: {_value(p['metric'], p['worstObserved'])} where {_value(p['metric'], p['worstExpected'])} was expected"
 
 
 def _anomaly_lines(p: dict[str, Any]) -> list[str]:
@@ -139,7 +144,8 @@ def subject(p: dict[str, Any]) -> str:
         return _anomaly_subject(p)
     api = "all APIs" if p["api"] == ALL_APIS else p["api"]
     head = "RESOLVED" if p["status"] == "resolved" else f"[{str(p['severity']).upper()}]"
-    return f"{head} SLO {p['slo']} ({api}): {p['objective']} {p['target']:.3%} over {p['window']}"
+    where = f" in {p['region']}" if p.get("region") else ""
+    return f"{head} SLO {p['slo']} ({api}){where}: {p['objective']} {p['target']:.3%} over {p['window']}"
 
 
 def lines(p: dict[str, Any]) -> list[str]:
@@ -181,7 +187,7 @@ def sms(p: dict[str, Any]) -> str:
     exhaustion = _duration(None if p["exhaustionSeconds"] is None else p["exhaustionSeconds"] * 1000)
     burn = max(p["burnRates"].values(), default=0.0) if p["rule"] is None else p["burnRates"][p["rule"]["short"]]
     body = (
-        f"{head} SLO {p['slo']} api={api}: burn {burn:g}, budget used {p['budgetConsumed']:.0%}, "
+        f"{head} SLO {p['slo']} api={api}{' region=' + p['region'] if p.get('region') else ''}: burn {burn:g}, budget used {p['budgetConsumed']:.0%}, "
         f"exhausted in {exhaustion}. {p['dashboard']}"
     )
     return body[:SMS_MAX]

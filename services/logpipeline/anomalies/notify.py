@@ -3,8 +3,9 @@
 The anomalies table is the outbox: the scorer marks a new anomaly ``firing`` and an ended one ``resolved``; the
 notifier, on its own thread so a slow receiver never delays scoring, delivers what is marked and clears the mark.
 A scorer that stops between marking and delivering leaves the mark, and the next one delivers it: a notice is
-sent at least once (its idempotency key, ``anomaly:<api>|<metric>|<start>:<kind>``, lets a receiver drop a
-repeat). Anomalies of metrics the definition leaves out are cleared unsent.
+sent at least once (its idempotency key, ``anomaly:<api>|<metric>|<start>:<kind>``, with ``<region>|`` before the
+API for a regional pipeline, lets a receiver drop a repeat). Anomalies of metrics the definition leaves out are
+cleared unsent.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ Deliver = Callable[[Receiver, dict[str, Any], str, threading.Event | None], None
 
 
 class Notifier:
-    def __init__(self, ddb: Any, table_name: str, definition: Definition, deliver: Deliver, metrics: Metrics) -> None:
+    def __init__(
+        self, ddb: Any, table_name: str, definition: Definition, deliver: Deliver, metrics: Metrics, region: str = ""
+    ) -> None:
         assert definition.anomalies is not None, "a definition with an anomalies section"
         self.ddb, self.table, self.definition, self.deliver, self.metrics = (
             ddb,
@@ -36,6 +39,7 @@ class Notifier:
             deliver,
             metrics,
         )
+        self.region = region  # a regional pipeline's notifier delivers its own region's anomalies
         self.notices = definition.anomalies
         self.receivers = [
             r for r in (definition.receivers_by_name[n] for n in self.notices.receivers)
@@ -45,12 +49,14 @@ class Notifier:
     def once(self, now_ms: int, stop: threading.Event | None = None) -> int:
         """Deliver every pending notice; returns how many were delivered to every receiver."""
         done = 0
-        for key, kind, doc in table.pending_notices(self.ddb, self.table, now_ms - LOOKBACK_MS, now_ms + 60_000):
+        due = table.pending_notices(self.ddb, self.table, now_ms - LOOKBACK_MS, now_ms + 60_000, self.region)
+        for key, kind, doc in due:
             if doc["metric"] not in self.notices.metrics:
                 table.delivered(self.ddb, self.table, key, kind)
                 continue
             payload = message.anomaly_payload(doc, kind, self.notices.severity, now_ms, self.definition.dashboard_url)
-            ident = f"anomaly:{doc['api']}|{doc['metric']}|{doc['since']}:{kind}"
+            scope = f"{doc['region']}|" if doc.get("region") else ""
+            ident = f"anomaly:{scope}{doc['api']}|{doc['metric']}|{doc['since']}:{kind}"
             failed = False
             for receiver in self.receivers:
                 try:

@@ -100,7 +100,10 @@ class Scoring:
         running = self.written_until is not None and not self.stale
         if running and (latest is None or latest[0] == self.model_name):
             return  # the model in use stays until a newer one comes
-        status = table.read_status(self.ddb, self.cfg.table) or {}
+        status = table.read_status(self.ddb, self.cfg.table, self.cfg.region)
+        if status is None and self.cfg.region:  # kept under the region-less key before the status was per region
+            status = table.read_status(self.ddb, self.cfg.table)
+        status = status or {}
         written = status.get("written_until") or self.written_until
         until = int(written) if written else self._closed_until(now_ms)
         bootstrap = until - int(self.cfg.bootstrap_days * DAY_MS)
@@ -157,12 +160,12 @@ class Scoring:
         return done
 
     def _write(self, out: Minute) -> None:
-        table.write_scores(self.ddb, self.cfg.table, out.scores)
+        table.write_scores(self.ddb, self.cfg.table, out.scores, region=self.cfg.region)
         records: list[tuple[str, bytes]] = [
             (f"{s.api}|{s.metric}", orjson.dumps({"kind": "score", **s.doc()})) for s in out.scores
         ]
         for anomaly in [*out.opened, *out.updated, *out.closed]:
-            new = table.put_anomaly(self.ddb, self.cfg.table, anomaly)
+            new = table.put_anomaly(self.ddb, self.cfg.table, anomaly, region=self.cfg.region)
             if new:
                 self.metrics.opened.labels(anomaly.metric).inc()
                 log.info("anomaly", extra={"fields": anomaly.doc()})
@@ -182,7 +185,7 @@ class Scoring:
             "written_until": self.written_until, "model": self.model_name, "warmup_minutes": warmup,
             "learning": [{"api": a, "metric": m, "history_minutes": h} for a, m, h in learning],
             "series": len(self.scorer.detectors), "at": int(time.time() * 1000),
-        })  # fmt: skip
+        }, self.cfg.region)  # fmt: skip
 
 
 class AnomalyService:
@@ -204,7 +207,9 @@ class AnomalyService:
             table.ensure_table(self.ddb, self.cfg.table)
             definition = self.cfg.definition
             if definition is not None and definition.anomalies is not None:
-                notifier = Notifier(self.ddb, self.cfg.table, definition, receivers.deliver, self.scoring.metrics)
+                notifier = Notifier(
+                    self.ddb, self.cfg.table, definition, receivers.deliver, self.scoring.metrics, self.cfg.region
+                )
                 threading.Thread(target=notifier.run, args=(self.stop,), name="anomaly-notices", daemon=True).start()
             while not self.stop.is_set():
                 try:

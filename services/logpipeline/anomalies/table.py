@@ -10,6 +10,11 @@ Items, all read with Query (never a Scan):
   finds it new, and only that one announces it.
 - ``pk = scorer``, ``sk = status``: the last minute scored, the model in use, and the series still learning (the
   UI's cold-start message).
+
+A regional pipeline's scorer (``region``) scores its own region's windows and keeps every item above under its
+region's prefix (``<region>#score|…``, ``<region>#anomaly|…``, ``<region>#scorer``; ``metrics.layout.scope``): on
+a global table no region's scorer writes another's items, and the same API's anomaly in two regions is two
+anomalies, each announced once. An anomaly's document names its region.
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ def ensure_table(ddb: Any, table: str) -> bool:
     return store.ensure_keyed_table(ddb, table_name(table))
 
 
+def _pk(region: str, *parts: str) -> str:
+    return layout.scope(region) + "|".join(parts)
+
+
 def _day(ms: int) -> str:
     return layout.day_of(ms)
 
@@ -47,7 +56,11 @@ def _expires(ms: int, retention_days: int) -> dict[str, str]:
 
 
 def write_scores(
-    ddb: Any, table: str, scores: Sequence[Score], retention_days: int = layout.DEFAULT_RETENTION_DAYS
+    ddb: Any,
+    table: str,
+    scores: Sequence[Score],
+    retention_days: int = layout.DEFAULT_RETENTION_DAYS,
+    region: str = "",
 ) -> int:
     """One item per API and minute holding its series; returns the items written."""
     grouped: dict[tuple[str, int], dict[str, Any]] = {}
@@ -57,7 +70,7 @@ def write_scores(
         {
             "PutRequest": {
                 "Item": {
-                    "pk": {"S": f"{SCORE}|{api}|{_day(minute)}"},
+                    "pk": {"S": _pk(region, SCORE, api, _day(minute))},
                     "sk": {"S": f"{minute:013d}"},
                     "doc": {"S": orjson.dumps(docs).decode()},
                     layout.TTL_ATTRIBUTE: _expires(minute, retention_days),
@@ -84,7 +97,8 @@ def write_scores(
 
 
 def _by_day(ddb: Any, table: str, prefix: str, start_ms: int, end_ms: int, tail: str) -> list[dict[str, Any]]:
-    """Items of ``<prefix>|<day>`` partitions whose sort key starts with a minute in ``[start_ms, end_ms)``."""
+    """Items of ``<prefix>|<day>`` partitions (``prefix`` with its region's scope) whose sort key starts with a
+    minute in ``[start_ms, end_ms)``."""
     items: list[dict[str, Any]] = []
     for day in layout.days_between(start_ms, end_ms):
         request = {
@@ -100,27 +114,31 @@ def _by_day(ddb: Any, table: str, prefix: str, start_ms: int, end_ms: int, tail:
     return items
 
 
-def read_scores(ddb: Any, table: str, api: str, start_ms: int, end_ms: int) -> dict[int, dict[str, Any]]:
+def read_scores(
+    ddb: Any, table: str, api: str, start_ms: int, end_ms: int, region: str = ""
+) -> dict[int, dict[str, Any]]:
     """An API's scores per minute start, for minutes in ``[start_ms, end_ms)``: metric -> score document."""
     out: dict[int, dict[str, Any]] = {}
-    for item in _by_day(ddb, table, f"{SCORE}|{api}", start_ms, end_ms, ""):
+    for item in _by_day(ddb, table, _pk(region, SCORE, api), start_ms, end_ms, ""):
         out[int(item["sk"]["S"])] = orjson.loads(item["doc"]["S"])
     return out
 
 
-def _anomaly_key(anomaly: Anomaly) -> dict[str, dict[str, str]]:
+def _anomaly_key(anomaly: Anomaly, region: str) -> dict[str, dict[str, str]]:
     return {
-        "pk": {"S": f"{ANOMALY}|{_day(anomaly.since)}"},
+        "pk": {"S": _pk(region, ANOMALY, _day(anomaly.since))},
         "sk": {"S": f"{anomaly.since:013d}|{anomaly.api}|{anomaly.metric}"},
     }
 
 
-def put_anomaly(ddb: Any, table: str, anomaly: Anomaly, retention_days: int = layout.DEFAULT_RETENTION_DAYS) -> bool:
+def put_anomaly(
+    ddb: Any, table: str, anomaly: Anomaly, retention_days: int = layout.DEFAULT_RETENTION_DAYS, region: str = ""
+) -> bool:
     """Write an anomaly; True when it was not there before (a new anomaly). A new one is written with its
     ``firing`` notice due, an ended one gets its ``resolved`` notice due: the notifier delivers them and clears
     each mark (both may be due at once: an anomaly that ended before its first notice went out)."""
-    key = _anomaly_key(anomaly)
-    doc = {"S": orjson.dumps(anomaly.doc()).decode()}
+    key = _anomaly_key(anomaly, region)
+    doc = {"S": orjson.dumps({**anomaly.doc(), **({"region": region} if region else {})}).decode()}
     now = {"N": str(int(time.time() * 1000))}
     expires = _expires(anomaly.last, retention_days)
     name = table_name(table)
@@ -149,7 +167,7 @@ def _due(kind: str) -> str:
 
 
 def pending_notices(
-    ddb: Any, table: str, start_ms: int, end_ms: int
+    ddb: Any, table: str, start_ms: int, end_ms: int, region: str = ""
 ) -> list[tuple[dict[str, str], str, dict[str, Any]]]:
     """Notices due for anomalies that started in ``[start_ms, end_ms)``: (key, kind, anomaly document), an
     anomaly's ``firing`` before its ``resolved``."""
@@ -159,7 +177,7 @@ def pending_notices(
             "TableName": table_name(table),
             "KeyConditionExpression": "pk = :p",
             "FilterExpression": f"attribute_exists({_due(FIRING)}) OR attribute_exists({_due(RESOLVED)})",
-            "ExpressionAttributeValues": {":p": {"S": f"{ANOMALY}|{day}"}},
+            "ExpressionAttributeValues": {":p": {"S": _pk(region, ANOMALY, day)}},
         }
         for item in store.query_all(ddb, request):
             key = {"pk": item["pk"], "sk": item["sk"]}
@@ -176,23 +194,24 @@ def delivered(ddb: Any, table: str, key: dict[str, Any], kind: str) -> None:
         raise store.classify(exc) from exc
 
 
-def read_anomalies(ddb: Any, table: str, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
-    """Anomalies that started in ``[start_ms, end_ms)``, newest first."""
-    out = [orjson.loads(item["doc"]["S"]) for item in _by_day(ddb, table, ANOMALY, start_ms, end_ms, "|~")]
+def read_anomalies(ddb: Any, table: str, start_ms: int, end_ms: int, region: str = "") -> list[dict[str, Any]]:
+    """A region's anomalies that started in ``[start_ms, end_ms)``, newest first."""
+    found = _by_day(ddb, table, _pk(region, ANOMALY), start_ms, end_ms, "|~")
+    out = [orjson.loads(item["doc"]["S"]) for item in found]
     return sorted(out, key=lambda d: (-d["since"], d["api"], d["metric"]))
 
 
-def write_status(ddb: Any, table: str, status: dict[str, Any]) -> None:
-    item = {"pk": {"S": SCORER}, "sk": {"S": "status"}, "doc": {"S": orjson.dumps(status).decode()}}
+def write_status(ddb: Any, table: str, status: dict[str, Any], region: str = "") -> None:
+    item = {"pk": {"S": _pk(region, SCORER)}, "sk": {"S": "status"}, "doc": {"S": orjson.dumps(status).decode()}}
     try:
         ddb.put_item(TableName=table_name(table), Item=item)
     except Exception as exc:
         raise store.classify(exc) from exc
 
 
-def read_status(ddb: Any, table: str) -> dict[str, Any] | None:
+def read_status(ddb: Any, table: str, region: str = "") -> dict[str, Any] | None:
     try:
-        got = ddb.get_item(TableName=table_name(table), Key={"pk": {"S": SCORER}, "sk": {"S": "status"}})
+        got = ddb.get_item(TableName=table_name(table), Key={"pk": {"S": _pk(region, SCORER)}, "sk": {"S": "status"}})
     except Exception as exc:
         raise store.classify(exc) from exc
     item = got.get("Item")

@@ -24,6 +24,13 @@ FILE = typer.Option(
 ENDPOINT = typer.Option(None, "--endpoint", help="DynamoDB API URL; default: the local stack's server")
 
 
+def _region(region: str | None, hint: str = "--region") -> str | None:
+    try:
+        return contracts.check_region(region) if region else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
+
+
 def _definition(path: Path | None) -> slo.Definition:
     chosen = path or (
         Path(os.environ[contracts.ENV_ALERTING_FILE]) if os.environ.get(contracts.ENV_ALERTING_FILE) else None
@@ -92,10 +99,12 @@ def silence(
     slo_name: str | None = typer.Option(None, "--slo", help="match this SLO (default: any)"),
     api: str | None = typer.Option(None, "--api", help="match this API (default: any; * is the all-APIs alert)"),
     severity: str | None = typer.Option(None, "--severity", help="match page or ticket (default: any)"),
+    region: str | None = typer.Option(None, "--region", help="match one regional pipeline's alerts (default: any)"),
     comment: str = typer.Option("", help="why"),
     endpoint: str | None = ENDPOINT,
 ) -> None:
     """Hold back notices of matching alerts for a while."""
+    region = _region(region)
     if severity is not None and severity not in slo.SEVERITIES:
         raise typer.BadParameter(f"expected page or ticket, got {severity!r}", param_hint="--severity")
     try:
@@ -108,7 +117,9 @@ def silence(
     made = state.add_silence(
         ddb,
         table,
-        lifecycle.Silence("", now, now + length, slo_name, api, severity, comment, os.environ.get("USER", "")),
+        lifecycle.Silence(
+            "", now, now + length, slo_name, api, severity, comment, os.environ.get("USER", ""), region=region
+        ),
     )
     console.print(f"silence {made.id} until {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(made.ends / 1000))}")
 
@@ -124,20 +135,27 @@ def expire(silence_id: str, endpoint: str | None = ENDPOINT) -> None:
 
 
 @app.command("status")
-def status(endpoint: str | None = ENDPOINT) -> None:
-    """Every alert's state and the silences."""
+def status(
+    endpoint: str | None = ENDPOINT,
+    region: str | None = typer.Option(
+        None, "--region", help=f"a regional pipeline's alerts (default: ${contracts.ENV_REGION}, else the store's)"
+    ),
+) -> None:
+    """Every alert's state (of one region, for regional pipelines) and the silences."""
     ddb, table = _ddb(endpoint)
     state.ensure_table(ddb, table)
     now = int(time.time() * 1000)
     alerts = Table("SLO", "API", "status", "severity", "since")
-    for st in sorted(state.read_states(ddb, table).values(), key=lambda s: s.group):
+    own = _region(region) or config.region()
+    for st in sorted(state.read_states(ddb, table, own).values(), key=lambda s: s.group):
         since = st.fired_at if st.status == lifecycle.FIRING else st.resolved_at
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(since / 1000)) if since else ""
         alerts.add_row(st.slo, st.api, st.status, st.severity or "", when)
     console.print(alerts)
     silences = Table("silence", "matchers", "ends", "active")
     for s in state.read_silences(ddb, table):
-        matchers = ", ".join(f"{k}={v}" for k, v in (("slo", s.slo), ("api", s.api), ("severity", s.severity)) if v)
+        labels = (("slo", s.slo), ("api", s.api), ("severity", s.severity), ("region", s.region))
+        matchers = ", ".join(f"{k}={v}" for k, v in labels if v)
         ends = time.strftime("%Y-%m-%d %H:%M", time.gmtime(s.ends / 1000))
         silences.add_row(s.id, matchers or "(all)", ends, "yes" if s.starts <= now < s.ends else "no")
     console.print(silences)

@@ -168,6 +168,8 @@ def render_api(
 def _no_band(snap: Snapshot) -> str | None:
     if snap.end_ms - snap.start_ms > BAND_MAX_MS:
         return "expected ranges are drawn for ranges up to a day: choose a shorter range"
+    if snap.region is None and len(snap.regions) > 1:
+        return "expected ranges are each region's own: choose a region to see them"
     return None
 
 
@@ -208,9 +210,9 @@ def register(app: Dash) -> None:
         if snap is no_update:
             return [no_update] * (len(OVERVIEW_OUTPUTS) - 1) + [problems]
         view = viewstate.from_controls(range_name, start, end, apis, slo, refresh, paused, region=region)
-        marks = user_data.marks(snap.start_ms, snap.end_ms)
+        marks = user_data.marks(snap.start_ms, snap.end_ms, region=snap.region)
         src = data.source()
-        found = src.anomaly_view(snap.start_ms, snap.end_ms)
+        found = src.anomaly_view(snap.start_ms, snap.end_ms, region=snap.region)
         drawn = render_overview(snap, slo, view, zone, marks, found, src.settings.regions)
         return components.plain((*drawn, problems))
 
@@ -266,8 +268,8 @@ def register(app: Dash) -> None:
         snap, problems = load("api", range_name, start, end, [name], name, region)
         if snap is no_update:
             return [no_update] * (len(API_OUTPUTS) - 1) + [problems]
-        marks = user_data.marks(snap.start_ms, snap.end_ms, name)
-        found = data.source().anomaly_view(snap.start_ms, snap.end_ms, name)
+        marks = user_data.marks(snap.start_ms, snap.end_ms, name, snap.region)
+        found = data.source().anomaly_view(snap.start_ms, snap.end_ms, name, snap.region)
         view = viewstate.from_controls(range_name, start, end, [], None, None, None, region=region)
 
         def link(other: str) -> str:

@@ -391,18 +391,21 @@ def learning_note(status: dict[str, Any] | None, problem: str | None) -> Compone
 
 
 def anomalies_list(anomalies: Sequence[dict[str, Any]], link: Callable[[str], str], zone: str = "UTC") -> Component:
-    """Anomalies newest first: series, since when (and until), expected against observed, the related series."""
+    """Anomalies newest first: series (and region), since when (and until), expected against observed, the related
+    series."""
     units = {"error_rate": (100.0, "%"), "p95": (1.0, " ms"), "events": (1.0, "/min")}
 
     def value(metric: str, v: float | None) -> str:
         scale, unit = units.get(metric, (1.0, ""))
         return "-" if v is None else f"{v * scale:.3g}{unit}"
 
-    head = html.Thead(html.Tr([html.Th(t) for t in ("API", "metric", "since", "until", "expected", "observed",
-                                                    "related")]))  # fmt: skip
+    regional = any(a.get("region") for a in anomalies)
+    names = ("API", *(("region",) if regional else ()), "metric", "since", "until", "expected", "observed", "related")
+    head = html.Thead(html.Tr([html.Th(t) for t in names]))
     body = [
         html.Tr([
             html.Td(dcc.Link(a["api"], href=link(a["api"]), className="api-link")),
+            *([html.Td(a.get("region") or "")] if regional else []),
             html.Td(a["metric"]),
             html.Td(_at(a["since"], zone)),
             html.Td("open" if a.get("open") else _at(a["last"] + 60_000, zone)),
@@ -411,7 +414,7 @@ def anomalies_list(anomalies: Sequence[dict[str, Any]], link: Callable[[str], st
             html.Td(", ".join(f"{r['api']} {r['metric']}" for r in a.get("related", [])[:3]) or "-"),
         ])
         for a in anomalies[:50]
-    ] or [html.Tr(html.Td("no anomaly in this range", colSpan=7, className="text-muted"))]  # fmt: skip
+    ] or [html.Tr(html.Td("no anomaly in this range", colSpan=len(names), className="text-muted"))]  # fmt: skip
     table = dbc.Table([head, html.Tbody(body)], bordered=False, hover=True, size="sm", color="dark",
                       className="anomalies-table")  # fmt: skip
     return cast(Component, table)

@@ -162,7 +162,7 @@ class Source:
         self._latest_revision = -1
         self._revisions_lock = threading.Lock()
         self._board: tuple[float, model.SloBoard] | None = None
-        self._anomaly_views: dict[tuple[int, int, str | None], tuple[float, model.AnomalyView]] = {}
+        self._anomaly_views: dict[tuple[int, int, str | None, str | None], tuple[float, model.AnomalyView]] = {}
 
     def follow_revisions(self, now_ms: int) -> bool:
         """Every ``revision_check_s``: read the change signal (the ``latest`` item, and the hours' items when it
@@ -420,16 +420,21 @@ class Source:
         return status
 
     def slo_board(self) -> model.SloBoard:
-        """Alert states, silences and where each SLO stands (the alerts service's last cycle): three Queries of the
-        alerts table, at most every ``BOARD_TTL_S``; an empty board where alerting does not run."""
+        """Alert states, silences and where each SLO stands (the alerts service's last cycle; with regions, each
+        region's, ``at`` the oldest of their cycles): Queries of the alerts table, at most every ``BOARD_TTL_S``; an
+        empty board where alerting does not run."""
         now = time.monotonic()
         if self._board and now - self._board[0] < BOARD_TTL_S:
             return self._board[1]
         table = self.settings.table
         try:
-            at, summaries = alert_state.read_summaries(self.ddb, table)
+            # each region's evaluator keeps its own states and summaries; the board shows every region's
+            regions = list(self.regional) or [self.region]
+            cycles = [alert_state.read_summaries(self.ddb, table, r) for r in regions]
+            ats = [at for at, _ in cycles if at is not None]
             board = model.SloBoard(
-                at, summaries, list(alert_state.read_states(self.ddb, table).values()),
+                min(ats, default=None), [s for _, found in cycles for s in found],
+                [st for r in regions for st in alert_state.read_states(self.ddb, table, r).values()],
                 alert_state.read_silences(self.ddb, table),
             )  # fmt: skip
         except store.TableMissing:
@@ -440,25 +445,31 @@ class Source:
         self._board = (now, board)
         return board
 
-    def anomaly_view(self, start_ms: int, end_ms: int, api: str | None = None) -> model.AnomalyView:
+    def anomaly_view(
+        self, start_ms: int, end_ms: int, api: str | None = None, region: str | None = None
+    ) -> model.AnomalyView:
         """The anomalies that started in the range, the scorer's status and, with ``api``, that API's minute scores
         (ranges up to ``BAND_MAX_MS``): Queries of the anomalies table, at most every ``BOARD_TTL_S`` per range.
+        Regional pipelines: every region's anomalies (each names its region), or ``region``'s alone; the scores and
+        the scores one region's (a band is one region's model: with several regions in view there are none), the
+        status every region's scorer's together (``model.merged_status``).
         Never fails a page: a missing or unreadable table is a ``problem``."""
-        key = (start_ms // 60_000, end_ms // 60_000, api)
+        key = (start_ms // 60_000, end_ms // 60_000, api, region)
         now = time.monotonic()
         with self._views_lock:
             held = self._anomaly_views.get(key)
         if held and now - held[0] < BOARD_TTL_S:
             return held[1]
         table = self.settings.table
+        regions = [region] if region else (list(self.regional) or [self.region])
         try:
+            found = [a for r in regions for a in anomaly_table.read_anomalies(self.ddb, table, start_ms, end_ms, r)]
+            found.sort(key=lambda d: (-d["since"], d["api"], d["metric"], d.get("region", "")))
+            status = model.merged_status([anomaly_table.read_status(self.ddb, table, r) for r in regions])
             scores = {}
-            if api is not None and end_ms - start_ms <= BAND_MAX_MS:
-                scores = anomaly_table.read_scores(self.ddb, table, api, start_ms, end_ms)
-            found = anomaly_table.read_anomalies(self.ddb, table, start_ms, end_ms)
-            view = model.AnomalyView(
-                [a for a in found if api is None or a["api"] == api], anomaly_table.read_status(self.ddb, table), scores
-            )
+            if len(regions) == 1 and api is not None and end_ms - start_ms <= BAND_MAX_MS:
+                scores = anomaly_table.read_scores(self.ddb, table, api, start_ms, end_ms, regions[0])
+            view = model.AnomalyView([a for a in found if api is None or a["api"] == api], status, scores)
         except store.TableMissing:
             view = model.AnomalyView(problem="anomaly detection is not running (no anomalies table)")
         except Exception as exc:

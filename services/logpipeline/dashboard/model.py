@@ -29,12 +29,14 @@ class SloBoard:
     problem: str = ""
 
     def rows(self) -> list[dict[str, Any]]:
-        """One row per SLO and API, the least budget left first."""
-        return sorted(self.summaries, key=lambda r: (r.get("budgetRemaining", 1.0), r["slo"], r["api"]))
+        """One row per SLO and API (and region), the least budget left first."""
+        return sorted(
+            self.summaries, key=lambda r: (r.get("budgetRemaining", 1.0), r["slo"], r["api"], r.get("region", ""))
+        )
 
     def paging(self) -> list[AlertState]:
         """Alerts firing at page severity (the overview's banner)."""
-        return sorted(page_firing(self.states), key=lambda s: s.group)
+        return sorted(page_firing(self.states), key=lambda s: (s.group, s.region))
 
     def active_silences(self, now_ms: int) -> list[Silence]:
         return sorted((s for s in self.silences if s.starts <= now_ms < s.ends), key=lambda s: s.ends)
@@ -50,11 +52,15 @@ class Mark:
     api: str | None = None  # the API it is about (None: all)
 
 
+def _in(region: str) -> str:
+    return f" in {region}" if region else ""
+
+
 def alert_marks(states: list[AlertState], start_ms: int, end_ms: int) -> list[Mark]:
     """Each alert's fired, escalated and resolved moments within ``[start_ms, end_ms)``."""
     return sorted(
         (
-            Mark(at, "alert", f"{event} {severity}: {state.slo} ({state.api})", state.api)
+            Mark(at, "alert", f"{event} {severity}: {state.slo} ({state.api}{_in(state.region)})", state.api)
             for state in states
             for event, severity, at in state.history
             if start_ms <= at < end_ms
@@ -74,13 +80,26 @@ class AnomalyView:
     problem: str | None = None
 
 
+def merged_status(statuses: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The scorers' status over several regions: every region's series still learning
+    and the sum of their series; None when no region's scorer has scored yet; one region's as it is."""
+    found = [s for s in statuses if s is not None]
+    if len(statuses) == 1 or not found:
+        return found[0] if found else None
+    learning = [entry for s in found for entry in s.get("learning") or []]
+    warmup = max((s.get("warmup_minutes") or 0 for s in found), default=0) or None
+    return {"learning": learning, "series": sum(s.get("series", 0) for s in found), "warmup_minutes": warmup,
+            "written_until": min((w for s in found if (w := s.get("written_until"))), default=None)}  # fmt: skip
+
+
 def anomaly_marks(anomalies: list[dict[str, Any]], start_ms: int, end_ms: int) -> list[Mark]:
     """Each anomaly's start within ``[start_ms, end_ms)`` as a mark on the time series."""
     return [
         Mark(
             a["since"],
             "anomaly",
-            f"{a['metric']} anomaly: {a['observed']:.4g} where {a['expected']:.4g} was expected",
+            f"{a['metric']} anomaly{_in(a.get('region') or '')}: {a['observed']:.4g} where {a['expected']:.4g} was"
+            " expected",
             a["api"],
         )
         for a in anomalies

@@ -41,11 +41,12 @@ def _history(events: Sequence[Sequence[Any]]) -> str:
 
 
 def slo_table(rows: Sequence[dict[str, Any]]) -> Component:
-    """Every SLO and API, the least budget left first: status, budget remaining, burn rates, time to exhaustion,
-    and when its alert last fired and resolved."""
+    """Every SLO and API (and region, for regional pipelines), the least budget left first: status, budget
+    remaining, burn rates, time to exhaustion, and when its alert last fired and resolved."""
+    regional = any(r.get("region") for r in rows)
     head = html.Thead(
         html.Tr(
-            [html.Th(h) for h in ("SLO", "API", "status", "budget left")]
+            [html.Th(h) for h in ("SLO", "API", *(("region",) if regional else ()), "status", "budget left")]
             + [html.Th(f"burn {w}") for w in BURN_WINDOWS]
             + [html.Th("exhausted in"), html.Th("fired / resolved")]
         )
@@ -59,6 +60,7 @@ def slo_table(rows: Sequence[dict[str, Any]]) -> Component:
                 [
                     html.Td(f"{r['slo']} · {r['objective']} {100 * r['target']:.2f}% / {r['window']}"),
                     html.Td(_api(r["api"])),
+                    *([html.Td(r.get("region") or "")] if regional else []),
                     html.Td(dbc.Badge(status, color=STATUS_COLOR.get(r["status"], "secondary"))),
                     html.Td(f"{100 * left:.1f}%", className="text-danger" if left < 0.25 else ""),
                     *[html.Td(f"{r['burn'].get(w, 0.0):.2f}") for w in BURN_WINDOWS],
@@ -68,7 +70,7 @@ def slo_table(rows: Sequence[dict[str, Any]]) -> Component:
             )
         )
     if not body:
-        body = [html.Tr(html.Td("no SLO judged yet", colSpan=4 + len(BURN_WINDOWS) + 2, className="text-muted"))]
+        body = [html.Tr(html.Td("no SLO judged yet", colSpan=6 + len(BURN_WINDOWS), className="text-muted"))]
     table = dbc.Table([head, html.Tbody(body)], id="slo-table-rows", bordered=False, hover=True, size="sm",
                       color="dark")  # fmt: skip
     return cast(Component, table)
@@ -77,12 +79,15 @@ def slo_table(rows: Sequence[dict[str, Any]]) -> Component:
 def silences_table(silences: Sequence[Silence]) -> Component:
     if not silences:
         return html.Small("no active silence", className="text-muted", id="slo-silences-none")
+    regional = any(s.region for s in silences)
     rows = [
         html.Tr([html.Td(s.id), html.Td(s.slo or "any"), html.Td(_api(s.api) if s.api else "any"),
+                 *([html.Td(s.region or "any")] if regional else []),
                  html.Td(s.severity or "any"), html.Td(when(s.ends)), html.Td(s.comment)])
         for s in silences
     ]  # fmt: skip
-    head = html.Thead(html.Tr([html.Th(h) for h in ("silence", "SLO", "API", "severity", "until", "comment")]))
+    names = ("silence", "SLO", "API", *(("region",) if regional else ()), "severity", "until", "comment")
+    head = html.Thead(html.Tr([html.Th(h) for h in names]))
     return cast(Component, dbc.Table([head, html.Tbody(rows)], size="sm", color="dark", id="slo-silences-rows"))
 
 
@@ -115,11 +120,13 @@ def target_form(prefix: str) -> Component:
 
 
 def target_options(summaries: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
-    """One choice per SLO and API the evaluator judged, showing its target now."""
-    return [
-        {"label": f"{r['slo']} · {_api(r['api'])} · {100 * r['target']:g}%", "value": f"{r['slo']}|{r['api']}"}
+    """One choice per SLO and API the evaluator judged, showing its target now (a target holds in every region)."""
+    choices = {
+        f"{r['slo']}|{r['api']}": {"label": f"{r['slo']} · {_api(r['api'])} · {100 * r['target']:g}%",
+                                   "value": f"{r['slo']}|{r['api']}"}
         for r in sorted(summaries, key=lambda r: (r["slo"], r["api"]))
-    ]
+    }  # fmt: skip
+    return list(choices.values())
 
 
 def parse_target(text: str | None) -> float | None:
@@ -139,6 +146,8 @@ def alert_banner(paging: Sequence[AlertState]) -> list[Component]:
     """A banner while a page-severity alert fires, naming each SLO and API and linking to the SLO page."""
     if not paging:
         return []
-    names = ", ".join(f"{s.slo} ({_api(s.api)}) since {when(s.fired_at)}" for s in paging)
+    names = ", ".join(
+        f"{s.slo} ({_api(s.api)}{' in ' + s.region if s.region else ''}) since {when(s.fired_at)}" for s in paging
+    )
     text = f"Paging: {names}. "
     return [dbc.Alert([text, dcc.Link("SLOs", href="/slos")], color="danger", id="alert-banner", className="py-2")]

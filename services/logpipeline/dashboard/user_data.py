@@ -62,13 +62,14 @@ def delete(view_id: str, actor: str, admin: bool) -> None:
 
 
 MARKS_TTL_S = 5.0
-_marks: dict[tuple[int, int], tuple[float, list[Mark]]] = {}
+_marks: dict[tuple[int, int, str | None], tuple[float, list[Mark]]] = {}
 
 
-def marks(start_ms: int, end_ms: int, api: str | None = None) -> list[Mark]:
-    """Annotations and alert moments in ``[start_ms, end_ms)`` (read at most every few seconds per range); with
-    ``api``, those about that API or about none. Empty when the tables do not answer: marks never fail a page."""
-    key = (start_ms // 60_000, end_ms // 60_000)
+def marks(start_ms: int, end_ms: int, api: str | None = None, region: str | None = None) -> list[Mark]:
+    """Annotations, alert moments and anomalies in ``[start_ms, end_ms)`` (read at most every few seconds per
+    range); with ``api``, those about that API or about none; with ``region``, that region's alerts and anomalies
+    (annotations hold everywhere). Empty when the tables do not answer: marks never fail a page."""
+    key = (start_ms // 60_000, end_ms // 60_000, region)
     now = time.monotonic()
     with _lock:
         hit = _marks.get(key)
@@ -76,8 +77,10 @@ def marks(start_ms: int, end_ms: int, api: str | None = None) -> list[Mark]:
         try:
             found = [Mark(a.at, a.kind, a.text if a.api is None else f"{a.text} ({a.api})", a.api)
                      for a in notes.between(*_table(), start_ms, end_ms)]  # fmt: skip
-            found += model.alert_marks(data.source().slo_board().states, start_ms, end_ms)
-            found += model.anomaly_marks(data.source().anomaly_view(start_ms, end_ms).anomalies, start_ms, end_ms)
+            states = [s for s in data.source().slo_board().states if region is None or s.region == region]
+            found += model.alert_marks(states, start_ms, end_ms)
+            anomalies = data.source().anomaly_view(start_ms, end_ms, region=region).anomalies
+            found += model.anomaly_marks(anomalies, start_ms, end_ms)
         except Exception as exc:
             log.warning("marks unreadable", extra={"fields": {"error": str(exc)[:200]}})
             telemetry.MARKS_UNREADABLE.inc()

@@ -4,10 +4,13 @@ processes of each region, and the one dashboard over all of them.
 Each region is a pipeline of its own, as it would be in its own AWS region: its input, aggregates and dead-letter
 topics (``logging_info.<region>`` …), its streaming job (checkpoints under its own pipeline name
 ``<pipeline>-<region>``), its sink writing with the region in every key (``LOGPIPELINE_REGION``), its correction
-and its traffic source (a seed of its own). All write the one metrics table, as regional replicas of a global
-table hold every region's items; the local DynamoDB-API server serves one table to all, which is what each
-replica holds once replication has caught up. One dashboard shows the global view. Region ``i``'s service ports
-are the pipeline's own plus ``PORT_STEP * (i + 1)``; its processes are named ``<service>.<region>``.
+and its traffic source (a seed of its own); with ``--alerting``, its own alerts service judging its region's SLOs
+(``alerting.state``: its alert states under its own keys); its anomaly scorer and training job (``anomalies.table``:
+its scores and anomalies under its own keys, its models in its own archive). All write the one metrics table, as
+regional replicas of a global table hold every region's items; the local DynamoDB-API server serves one table to
+all, which is what each replica holds once replication has caught up. One dashboard shows the global view. Region
+``i``'s service ports are the pipeline's own plus ``PORT_STEP * (i + 1)``; its processes are named
+``<service>.<region>``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from logpipeline.config import Settings
 from logpipeline.pipeline.processes import SERVICE_PORTS, Options, Service, services
 
 PORT_STEP = 100
-REGIONAL = ("sink", "spark", "correction", "generator")  # each region's own; alerts and anomalies: not yet per region
+# each region's own: alerts (with --alerting) judge its SLOs, the anomaly scorer and training its series
+REGIONAL = ("sink", "spark", "correction", "alerts", "anomalies", "training", "generator")
 
 
 def regional_settings(settings: Settings, region: str, index: int) -> Settings:
@@ -55,14 +59,12 @@ def check(options: Options) -> None:
     """ValueError naming what ``--regions`` cannot do (yet)."""
     if options.ingest is not None:
         raise ValueError("--regions generates each region's traffic: --ingest feeds a single pipeline")
-    if options.alerting is not None:
-        raise ValueError("--regions: the alerts service runs on single-region pipelines for now")
 
 
 def plan(settings: Settings, options: Options, regions: Sequence[str], python: str, cli: str) -> list[Service]:
     """Every region's processes (sources last), then the dashboard's global view over them."""
     check(options)
-    single = replace(options, dashboard=False, anomalies=False)
+    single = replace(options, dashboard=False)
     regional: list[Service] = []
     for index, region in enumerate(regions):
         own = regional_settings(settings, region, index)

@@ -55,3 +55,6 @@ def test_an_anomaly_message_says_what_moved_since_when_and_what_else() -> None:
     assert message.sms(ended).startswith("RESOLVED anomaly /api/v1/pay error_rate")
     assert "until 2026-07-01 00:11 UTC" in message.text(ended)
     assert "<li>" in message.html_body(p)
+    regional = message.anomaly_payload({**anomaly, "region": "eu-west-1"}, "firing", "ticket", T0, "http://dash")
+    assert message.subject(regional).startswith("[TICKET] anomaly /api/v1/pay in eu-west-1 error_rate")
+    assert "region=eu-west-1" in regional["dashboard"] and "region" not in p

@@ -65,6 +65,31 @@ def test_the_notice_states_what_an_operator_needs() -> None:
     assert "<a href=" in message.html_body(p)
 
 
+def test_a_silence_may_name_one_region() -> None:
+    eu, us = AlertState("checkout", "/pay", region="eu-west-1"), AlertState("checkout", "/pay", region="us-east-1")
+    one = lifecycle.Silence("x", 0, 10 * MIN, slo="checkout", region="eu-west-1")
+    every = lifecycle.Silence("y", 0, 10 * MIN, slo="checkout")
+    assert one.matches(eu, "page", MIN) and not one.matches(us, "page", MIN)
+    assert every.matches(eu, "page", MIN) and every.matches(us, "page", MIN)
+
+
+def test_a_regional_alert_says_its_region_and_has_keys_of_its_own() -> None:
+    objective = slo.Objective("checkout", slo.AVAILABILITY, 0.999, 30 * 86_400_000, ("m",), "/pay")
+    judged = Assessment("page", RULES[0], {5: 200.0, 60: 16.7}, {5: 5000, 60: 60000}, 0.02, 3_600_000.0)
+    fired = 1_780_000_000_000
+    eu = AlertState("checkout", "/pay", lifecycle.FIRING, "page", fired_at=fired, region="eu-west-1")
+    p = message.payload("firing", eu, objective, judged, fired + MIN, "https://dash.example.org")
+    assert p["region"] == "eu-west-1"
+    assert message.subject(p).startswith("[PAGE] SLO checkout (/pay) in eu-west-1: availability")
+    assert message.sms(p).startswith("PAGE SLO checkout api=/pay region=eu-west-1: burn 200")
+    assert "region=eu-west-1" in p["dashboard"]  # the link opens the region's own figures
+    us = AlertState("checkout", "/pay", lifecycle.FIRING, "page", fired_at=fired, region="us-east-1")
+    keys = {lifecycle.idempotency_key(st, lifecycle.FIRED, fired) for st in (eu, us, AlertState("checkout", "/pay"))}
+    assert len(keys) == 3  # the same alert firing in two regions at once: two notices, neither dropped as a repeat
+    single = message.payload("firing", AlertState("checkout", "/pay", fired_at=fired), objective, judged, fired, "")
+    assert "region" not in single and "region" not in single["dashboard"]
+
+
 def test_webhook_signature_is_hmac_sha256_over_timestamp_and_body() -> None:
     body = b'{"slo":"x"}'
     want = hmac.new(b"key", b"1700000000." + body, hashlib.sha256).hexdigest()

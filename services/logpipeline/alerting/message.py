@@ -20,6 +20,11 @@ from logpipeline.alerting.slo import ALL_APIS, Objective
 SMS_MAX = 320  # two SMS segments
 
 
+def where(region: str | None) -> str:
+    """`` in <region>`` after what a regional pipeline's alert or anomaly is about (nothing without a region)."""
+    return f" in {region}" if region else ""
+
+
 def _duration(ms: float | None) -> str:
     if ms is None:
         return "not burning"
@@ -122,8 +127,7 @@ def _value(metric: str, v: float | None) -> str:
 
 def _anomaly_subject(p: dict[str, Any]) -> str:
     head = "RESOLVED" if p["status"] == "resolved" else f"[{str(p['severity']).upper()}]"
-    where = f" in {p['region']}" if p.get("region") else ""
-    return f"{head} anomaly {p['api']}{where} {p['metric']}: {_value(p['metric'], p['worstObserved'])} where {_value(p['metric'], p['worstExpected'])} was expected"
+    return f"{head} anomaly {p['api']}{where(p.get('region'))} {p['metric']}: {_value(p['metric'], p['worstObserved'])} where {_value(p['metric'], p['worstExpected'])} was expected"
 
 
 def _anomaly_lines(p: dict[str, Any]) -> list[str]:
@@ -144,8 +148,9 @@ def subject(p: dict[str, Any]) -> str:
         return _anomaly_subject(p)
     api = "all APIs" if p["api"] == ALL_APIS else p["api"]
     head = "RESOLVED" if p["status"] == "resolved" else f"[{str(p['severity']).upper()}]"
-    where = f" in {p['region']}" if p.get("region") else ""
-    return f"{head} SLO {p['slo']} ({api}){where}: {p['objective']} {p['target']:.3%} over {p['window']}"
+    return (
+        f"{head} SLO {p['slo']} ({api}){where(p.get('region'))}: {p['objective']} {p['target']:.3%} over {p['window']}"
+    )
 
 
 def lines(p: dict[str, Any]) -> list[str]:

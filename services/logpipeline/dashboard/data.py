@@ -450,9 +450,9 @@ class Source:
     ) -> model.AnomalyView:
         """The anomalies that started in the range, the scorer's status and, with ``api``, that API's minute scores
         (ranges up to ``BAND_MAX_MS``): Queries of the anomalies table, at most every ``BOARD_TTL_S`` per range.
-        Regional pipelines: every region's anomalies (each names its region), or ``region``'s alone; the scores and
-        the scores one region's (a band is one region's model: with several regions in view there are none), the
-        status every region's scorer's together (``model.merged_status``).
+        Regional pipelines: every region's anomalies (each names its region), or ``region``'s alone; the scores of
+        one region only (a band is one region's model: with several regions in view there are none); the status of
+        every region's scorer together (``model.merged_status``).
         Never fails a page: a missing or unreadable table is a ``problem``."""
         key = (start_ms // 60_000, end_ms // 60_000, api, region)
         now = time.monotonic()

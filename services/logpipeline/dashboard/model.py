@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from logpipeline.alerting.lifecycle import AlertState, Silence, page_firing
+from logpipeline.alerting.message import where
 from logpipeline.dashboard import buckets
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
 from logpipeline.metrics import rollup
@@ -52,15 +53,11 @@ class Mark:
     api: str | None = None  # the API it is about (None: all)
 
 
-def _in(region: str) -> str:
-    return f" in {region}" if region else ""
-
-
 def alert_marks(states: list[AlertState], start_ms: int, end_ms: int) -> list[Mark]:
     """Each alert's fired, escalated and resolved moments within ``[start_ms, end_ms)``."""
     return sorted(
         (
-            Mark(at, "alert", f"{event} {severity}: {state.slo} ({state.api}{_in(state.region)})", state.api)
+            Mark(at, "alert", f"{event} {severity}: {state.slo} ({state.api}{where(state.region)})", state.api)
             for state in states
             for event, severity, at in state.history
             if start_ms <= at < end_ms
@@ -98,7 +95,7 @@ def anomaly_marks(anomalies: list[dict[str, Any]], start_ms: int, end_ms: int) -
         Mark(
             a["since"],
             "anomaly",
-            f"{a['metric']} anomaly{_in(a.get('region') or '')}: {a['observed']:.4g} where {a['expected']:.4g} was"
+            f"{a['metric']} anomaly{where(a.get('region'))}: {a['observed']:.4g} where {a['expected']:.4g} was"
             " expected",
             a["api"],
         )

@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from dash.development.base_component import Component
 
+from logpipeline.alerting import message
 from logpipeline.alerting.lifecycle import AlertState, Silence
 from logpipeline.alerting.slo import ALL_APIS
 
@@ -146,8 +147,6 @@ def alert_banner(paging: Sequence[AlertState]) -> list[Component]:
     """A banner while a page-severity alert fires, naming each SLO and API and linking to the SLO page."""
     if not paging:
         return []
-    names = ", ".join(
-        f"{s.slo} ({_api(s.api)}{' in ' + s.region if s.region else ''}) since {when(s.fired_at)}" for s in paging
-    )
+    names = ", ".join(f"{s.slo} ({_api(s.api)}{message.where(s.region)}) since {when(s.fired_at)}" for s in paging)
     text = f"Paging: {names}. "
     return [dbc.Alert([text, dcc.Link("SLOs", href="/slos")], color="danger", id="alert-banner", className="py-2")]

@@ -420,3 +420,28 @@ def test_a_regional_evaluator_takes_over_the_states_kept_before_they_were_per_re
         store.bulk_load(world.ddb, world.table, minute_aggregates(m, 0.0), region=region)
         after.cycle(T0 + (m + 1) * MINUTE)
     assert [b["kind"] for b in hook.bodies()] == ["firing", "resolved"]
+
+
+def test_the_alerts_commands_silence_and_show_one_region(world: World, server: MotoServer,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from typer.testing import CliRunner
+
+    from logpipeline.cli.main import app
+
+    monkeypatch.setenv(contracts.ENV_TABLE, world.table)
+    monkeypatch.delenv(contracts.ENV_REGION, raising=False)
+    firing = lifecycle.AlertState(
+        "checkout-availability", API, lifecycle.FIRING, "page", fired_at=T0, region="eu-west-1"
+    )
+    state.write_state(world.ddb, world.table, firing)
+    runner, at = CliRunner(), ["--endpoint", server.endpoint]
+    made = runner.invoke(app, ["alerts", "silence", "--for", "1h", "--region", "us-east-1", *at])
+    assert made.exit_code == 0, made.output
+    [silence] = state.read_silences(world.ddb, world.table)
+    assert silence.region == "us-east-1" and not silence.matches(firing, "page", silence.starts)
+    refused = runner.invoke(app, ["alerts", "silence", "--region", "us#east", *at])
+    assert refused.exit_code == 2 and "not an AWS region name" in refused.output
+    eu = runner.invoke(app, ["alerts", "status", "--region", "eu-west-1", *at], terminal_width=200)
+    assert eu.exit_code == 0 and "firing" in eu.output and "region=us-east-1" in eu.output
+    plain = runner.invoke(app, ["alerts", "status", *at], terminal_width=200)
+    assert plain.exit_code == 0 and "firing" not in plain.output  # the region-less store has no state

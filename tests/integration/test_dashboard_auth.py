@@ -62,7 +62,8 @@ def base(moto: MotoServer, table: str) -> Iterator[str]:
 
 def silence_request(clicks: int = 1) -> dict[str, Any]:
     """The SLO page's silence form, as Dash's renderer posts it."""
-    state_of = {"slo-silence-slo": None, "slo-silence-api": None, "slo-silence-for": "1h", "slo-silence-comment": "x"}
+    state_of = {"slo-silence-slo": None, "slo-silence-api": None, "slo-silence-region": None, "slo-silence-for": "1h",
+                "slo-silence-comment": "x"}  # fmt: skip
     return {
         "output": "slo-silence-result.children",
         "outputs": {"id": "slo-silence-result", "property": "children"},

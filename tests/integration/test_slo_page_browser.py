@@ -114,3 +114,29 @@ def test_an_editor_sets_an_apis_target_from_the_page(page: Any, judged: tuple[st
     page.fill("#slo-target-value", "150")
     page.click("#slo-target-set")
     page.wait_for_selector("text=target: expected a percentage between 0 and 100", timeout=30_000)
+
+
+def test_a_single_region_store_hides_the_silence_forms_region(page: Any) -> None:
+    page.goto(f"{page.base}/slos")
+    page.wait_for_selector("#slo-table-rows tbody tr td", timeout=60_000)
+    assert page.is_hidden("#slo-silence-region-col")
+
+
+def test_a_silence_for_one_region_from_the_page_of_a_regional_store(judged: tuple[str, int]) -> None:
+    """With regions, the form offers the store's regions; the silence stored names the one chosen."""
+    regions = "eu-west-1,us-east-1"
+    with gunicorn(TABLE, judged[0], LOGPIPELINE_DASHBOARD_REGIONS=regions) as base, chromium() as browser:
+        tab = browser.new_page()
+        sign_in(tab, base)
+        tab.goto(f"{base}/slos")
+        tab.wait_for_selector("#slo-silence-region-col", state="visible", timeout=60_000)
+        tab.click("#slo-silence-region")
+        tab.click("#slo-silence-region >> text=eu-west-1")
+        tab.fill("#slo-silence-api", API)
+        tab.fill("#slo-silence-comment", "eu-west-1 failover drill")
+        tab.click("#slo-silence-add")
+        made = tab.wait_for_selector("#slo-silence-made", timeout=30_000).inner_text()
+        assert "in eu-west-1" in made
+    ours = [s for s in state.read_silences(store.client(judged[0]), TABLE) if s.comment == "eu-west-1 failover drill"]
+    assert len(ours) == 1 and ours[0].id in made
+    assert ours[0].region == "eu-west-1" and ours[0].api == API and ours[0].slo is None

@@ -133,3 +133,20 @@ def test_the_slo_page_lists_each_regions_alerts_and_the_banner_names_the_region(
     assert "'region'" not in single  # a single-region store's table has no region column
     silences = [lifecycle.Silence("s1", T0, T0 + MIN, slo="checkout", region="us-east-1")]
     assert "us-east-1" in str(slo_components.silences_table(silences))
+
+
+def test_the_silence_form_names_one_of_the_stores_regions_or_every_region() -> None:
+    from logpipeline.alerting import slo
+    from logpipeline.dashboard import slo_callbacks
+
+    regions = ("eu-west-1", "us-east-1")
+    made = slo_callbacks.make_silence(None, " /pay ", "1h", "drill", T0, "ed", "eu-west-1", regions)
+    assert (made.region, made.api, made.slo, made.ends - made.starts) == ("eu-west-1", "/pay", None, 3_600_000)
+    assert slo_callbacks.make_silence(None, None, "1h", None, T0, "ed", None, regions).region is None
+    assert slo_callbacks.make_silence(None, None, "1h", None, T0, "ed", "", regions).region is None
+    with pytest.raises(slo.InvalidDefinition, match="region: 'ap-south-1' is not one of this store's regions"):
+        slo_callbacks.make_silence(None, None, "1h", None, T0, "ed", "ap-south-1", regions)
+    with pytest.raises(slo.InvalidDefinition, match="none: a single-region store"):
+        slo_callbacks.make_silence(None, None, "1h", None, T0, "ed", "eu-west-1")
+    assert slo_callbacks.region_choice(regions) == ([{"label": r, "value": r} for r in regions], {})
+    assert slo_callbacks.region_choice(()) == ([], {"display": "none"})

@@ -27,11 +27,28 @@ def render_board(board: Any, now_ms: int) -> tuple[Any, ...]:
 
 
 def make_silence(
-    slo_name: str | None, api: str | None, length: str, comment: str | None, now_ms: int, who: str
+    slo_name: str | None,
+    api: str | None,
+    length: str,
+    comment: str | None,
+    now_ms: int,
+    who: str,
+    region: str | None = None,
+    regions: tuple[str, ...] = (),
 ) -> lifecycle.Silence:
-    """The form's silence, by the signed-in ``who``; InvalidDefinition naming a bad duration."""
+    """The form's silence, by the signed-in ``who``, for one of the store's ``regions`` or every region (``region``
+    empty); InvalidDefinition naming a bad duration or a region the store does not hold."""
     ends = now_ms + slo.duration_ms(length, "duration")
-    return lifecycle.Silence("", now_ms, ends, slo_name or None, (api or "").strip() or None, None, comment or "", who)
+    if region and region not in regions:
+        known = ", ".join(regions) or "none: a single-region store"
+        raise slo.InvalidDefinition(f"region: {region!r} is not one of this store's regions ({known})")
+    api = (api or "").strip() or None
+    return lifecycle.Silence("", now_ms, ends, slo_name or None, api, None, comment or "", who, region or None)
+
+
+def region_choice(regions: tuple[str, ...]) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """The silence form's region choices and its column's style: hidden for a single-region store."""
+    return [{"label": r, "value": r} for r in regions], ({} if regions else {"display": "none"})
 
 
 def register(app: Dash) -> None:
@@ -43,13 +60,17 @@ def register(app: Dash) -> None:
         Output(f"{p}-updated", "children"),
         Output(f"{p}-silence-slo", "options"),
         Output(f"{p}-target-group", "options"),
+        Output(f"{p}-silence-region", "options"),
+        Output(f"{p}-silence-region-col", "style"),
         Input(f"{p}-tick", "n_intervals"),
         Input(f"{p}-silence-result", "children"),
         Input(f"{p}-target-result", "children"),
     )
     def refresh_slos(_: int, __: Any, ___: Any) -> Any:
-        board = data.source().slo_board()
-        return components.plain((*render_board(board, int(time.time() * 1000)), s.target_options(board.summaries)))
+        source = data.source()
+        board, now = source.slo_board(), int(time.time() * 1000)
+        regions = region_choice(source.settings.regions)
+        return components.plain((*render_board(board, now), s.target_options(board.summaries), *regions))
 
     @app.callback(
         Output(f"{p}-target-result", "children"),
@@ -81,17 +102,21 @@ def register(app: Dash) -> None:
         Input(f"{p}-silence-add", "n_clicks"),
         State(f"{p}-silence-slo", "value"),
         State(f"{p}-silence-api", "value"),
+        State(f"{p}-silence-region", "value"),
         State(f"{p}-silence-for", "value"),
         State(f"{p}-silence-comment", "value"),
         prevent_initial_call=True,
     )
-    def add_silence(clicks: int | None, slo_name: str | None, api: str | None, length: str, comment: str | None) -> Any:
+    def add_silence(
+        clicks: int | None, slo_name: str | None, api: str | None, region: str | None, length: str, comment: str | None
+    ) -> Any:
         if not clicks:
             return no_update
         who = access.require(Role.EDITOR)
-        now = int(time.time() * 1000)
+        now, source = int(time.time() * 1000), data.source()
         try:
-            made = data.source().add_silence(make_silence(slo_name, api, length, comment, now, who.name))
+            silence = make_silence(slo_name, api, length, comment, now, who.name, region, source.settings.regions)
+            made = source.add_silence(silence)
         except slo.InvalidDefinition as exc:
             return components.problems([str(exc)])
         except store.Denied:
@@ -105,4 +130,6 @@ def register(app: Dash) -> None:
 
 
 def _done(made: lifecycle.Silence) -> Component:
-    return html.Small(f"silence {made.id} until {s.when(made.ends)}", className="text-success", id="slo-silence-made")
+    where = f" in {made.region}" if made.region else ""
+    return html.Small(f"silence {made.id}{where} until {s.when(made.ends)}", className="text-success",
+                      id="slo-silence-made")  # fmt: skip

@@ -93,13 +93,16 @@ def silences_table(silences: Sequence[Silence]) -> Component:
 
 
 def silence_form(prefix: str) -> Component:
-    """SLO (any when empty), API, duration and comment; the button stores the silence."""
+    """SLO (any when empty), API, region (any when empty; shown only for a store of regions), duration and comment;
+    the button stores the silence."""
+    region = dcc.Dropdown(id=f"{prefix}-silence-region", placeholder="region (any)", options=[])
     row: Component = dbc.Row(
         [
             dbc.Col(dcc.Dropdown(id=f"{prefix}-silence-slo", placeholder="SLO (any)", options=[]), md=3),
-            dbc.Col(dbc.Input(id=f"{prefix}-silence-api", placeholder="API (any)", type="text"), md=3),
+            dbc.Col(dbc.Input(id=f"{prefix}-silence-api", placeholder="API (any)", type="text"), md=2),
+            dbc.Col(region, id=f"{prefix}-silence-region-col", md=2, style={"display": "none"}),
             dbc.Col(dbc.Select(id=f"{prefix}-silence-for", options=DURATION_OPTIONS, value="2h"), md=1),
-            dbc.Col(dbc.Input(id=f"{prefix}-silence-comment", placeholder="why", type="text"), md=3),
+            dbc.Col(dbc.Input(id=f"{prefix}-silence-comment", placeholder="why", type="text"), md=2),
             dbc.Col(dbc.Button("Silence", id=f"{prefix}-silence-add", color="warning"), md=2),
         ],
         className="g-2 mb-2",

@@ -31,7 +31,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from pyspark.sql.streaming.query import StreamingQuery
 
@@ -97,7 +96,7 @@ def supervise(
     queries: dict[str, StreamingQuery], metrics: telemetry.Metrics, stop: threading.Event, opts: JobOptions
 ) -> bool:
     """Report each query's progress until a stop is requested or a query terminates; True when one failed."""
-    seen: dict[str, Any] = {}
+    seen: dict[str, str] = {}  # per query, the timestamp of the last progress report read
     failed = False
     while not stop.wait(1.0):
         for name, query in queries.items():
@@ -112,9 +111,10 @@ def supervise(
                 failed = True
                 stop.set()
                 continue
-            progress = query.lastProgress
-            if progress and progress.get("batchId") != seen.get(name):
-                seen[name] = progress.get("batchId")
+            # every report since the last read: a second's poll can span two batches, and an idle report has the
+            # batch id of the batch that runs next
+            for progress in telemetry.unread(query.recentProgress, seen.get(name)):
+                seen[name] = progress["timestamp"]
                 try:
                     telemetry.report(name, progress, metrics)
                 except Exception as exc:  # a report the job cannot read must not stop the queries

@@ -18,7 +18,7 @@ from logpipeline_spark.queries import (
     source_options,
     trigger_of,
 )
-from logpipeline_spark.telemetry import Metrics, batch_fields, skipped_offsets
+from logpipeline_spark.telemetry import Metrics, batch_fields, other_region_events, report, skipped_offsets, unread
 
 
 def test_defaults_follow_the_input_topic_and_the_archive_root(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -205,3 +205,48 @@ def test_every_dead_letter_class_is_shown_from_zero() -> None:
     text = generate_latest(Metrics().registry).decode()
     for error_class in tr.DEAD_LETTER_CLASSES:
         assert f'logpipeline_spark_dead_letters_total{{error_class="{error_class}"}} 0.0' in text
+
+
+def test_every_progress_report_since_the_last_read_is_read_once() -> None:
+    idle = {
+        "batchId": 8,
+        "timestamp": "2026-12-02T05:00:10.000Z",
+        "numInputRows": 0,
+        "durationMs": {"triggerExecution": 1},
+    }
+    ran = {"batchId": 8, "timestamp": "2026-12-02T05:00:11.000Z", "numInputRows": 5, "durationMs": {"addBatch": 30}}
+    after = {"batchId": 9, "timestamp": "2026-12-02T05:00:12.000Z", "numInputRows": 2, "durationMs": {"addBatch": 9}}
+    recent = [idle, ran, after]
+    assert unread(recent, None) == recent
+    assert unread(recent, idle["timestamp"]) == [ran, after], "the batch after an idle report of the same id is read"
+    assert unread(recent, after["timestamp"]) == []
+    metrics = Metrics()
+    for progress in recent:
+        report("aggregates", progress, metrics)
+    value = metrics.registry.get_sample_value
+    assert value("logpipeline_spark_batches_total", {"query": "aggregates"}) == 2, "the idle trigger ran no batch"
+    assert value("logpipeline_spark_input_rows_total", {"query": "aggregates"}) == 7
+
+
+def test_events_of_another_region_are_counted_and_named() -> None:
+    progress = {"batchId": 4, "timestamp": "2026-12-02T05:00:11.000Z", "numInputRows": 9, "durationMs": {"addBatch": 3},
+                "observedMetrics": {"other_regions": {"events": 3, "example": "us-east-1"}}}  # fmt: skip
+    assert other_region_events(progress) == (3, "us-east-1")
+    assert other_region_events({"observedMetrics": {"other_regions": {"events": 0, "example": None}}}) == (0, None)
+    assert other_region_events({}) == (0, None)
+    metrics = Metrics()
+    report("aggregates", progress, metrics)
+    report("aggregates", {**progress, "timestamp": "2026-12-02T05:00:12.000Z"}, metrics)
+    assert (
+        metrics.registry.get_sample_value("logpipeline_spark_other_region_events_total", {"query": "aggregates"}) == 6
+    )
+
+
+def test_the_region_comes_from_the_option_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOGPIPELINE_REGION", raising=False)
+    assert parse_args([]).region == ""
+    assert parse_args(["--region", "eu-west-1"]).region == "eu-west-1"
+    monkeypatch.setenv("LOGPIPELINE_REGION", "us-east-1")
+    assert parse_args([]).region == "us-east-1"
+    with pytest.raises(SystemExit):
+        parse_args(["--region", "moon"])

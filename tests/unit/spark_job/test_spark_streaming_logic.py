@@ -114,3 +114,42 @@ def test_the_raw_stream_keeps_every_valid_record_including_duplicates_and_late_o
     streamed: dict[str, list[Any]],
 ) -> None:
     assert sorted(r["id"] for r in streamed["raw"]) == sorted(e["id"] for batch in BATCHES for e in batch)
+
+
+def test_a_regional_jobs_aggregates_count_events_naming_another_region_and_report_them(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    from logpipeline_spark.options import JobOptions
+    from logpipeline_spark.queries import aggregates_of
+    from logpipeline_spark.telemetry import other_region_events
+
+    source = tmp_path / "in"
+    source.mkdir()
+    lines = spark.readStream.format("text").load(str(source))
+    raw = lines.select(
+        F.lit(None).cast("binary").alias("key"), F.col("value").cast("binary").alias("value"),
+        F.lit("in").alias("topic"), F.lit(0).alias("partition"), F.lit(0).cast("long").alias("offset"),
+        F.current_timestamp().alias("timestamp"),
+    )  # fmt: skip
+    opts = JobOptions(
+        "b", "file:///a", "file:///c", "in", "agg", "dlq", "p", watermark="30 seconds", region="eu-west-1"
+    )
+    query = (
+        aggregates_of(raw, opts).writeStream.format("memory").queryName("regional").outputMode("update")
+        .option("checkpointLocation", str(tmp_path / "cp")).start()
+    )  # fmt: skip
+    try:
+        events = [
+            {**event(1, T0 + 1_000), "region": "eu-west-1"},
+            {**event(2, T0 + 2_000), "region": "us-east-1"},  # sent to eu-west-1's topic: counted there, and reported
+            {**event(3, T0 + 3_000), "region": "us-east-1"},
+            event(4, T0 + 4_000),  # no region of its own: this pipeline's
+        ]
+        _write(source, 0, events)
+        query.processAllAvailable()
+        progress = [p for p in query.recentProgress if p["numInputRows"]][-1]
+        assert other_region_events(progress) == (2, "us-east-1")
+        rows = spark.table("regional").collect()
+        assert [r["log_count"] for r in rows] == [4], "every event counted once, in this pipeline's region"
+    finally:
+        query.stop()

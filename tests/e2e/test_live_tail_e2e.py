@@ -133,7 +133,9 @@ def test_tails_leave_the_pipeline_undisturbed(pipeline: config.Settings) -> None
     assert counts[0]["sampled_out"] > 0 and counts[0]["matched"] == counts[0]["sent"] + counts[0]["sampled_out"]
     # The job reads as fast with three tails open as without them: the traffic's rate where it keeps up, its own
     # where it does not (a busy CI machine); a tail that slowed the broker or took the job's partitions would show.
-    assert during >= 0.85 * before, (before, during)
+    # A job still catching up on the backlog of its start reads faster than the traffic before the tails open; once
+    # caught up it reads at the traffic's rate, which is all it needs: the bar is the lower of the two.
+    assert during >= 0.85 * min(before, RATE), (before, during)
     assert during_groups == before_groups  # no group joined, no member added or lost
 
 

@@ -96,7 +96,7 @@ def supervise(
     queries: dict[str, StreamingQuery], metrics: telemetry.Metrics, stop: threading.Event, opts: JobOptions
 ) -> bool:
     """Report each query's progress until a stop is requested or a query terminates; True when one failed."""
-    seen: dict[str, str] = {}  # per query, the timestamp of the last progress report read
+    readers = {name: telemetry.ProgressReader() for name in queries}
     failed = False
     while not stop.wait(1.0):
         for name, query in queries.items():
@@ -111,10 +111,8 @@ def supervise(
                 failed = True
                 stop.set()
                 continue
-            # every report since the last read: a second's poll can span two batches, and an idle report has the
-            # batch id of the batch that runs next
-            for progress in telemetry.unread(query.recentProgress, seen.get(name)):
-                seen[name] = progress["timestamp"]
+            # every executed batch's report once: a second's poll can span two batches
+            for progress in readers[name].new(query.lastProgress, lambda q=query: q.recentProgress):
                 try:
                     telemetry.report(name, progress, metrics)
                 except Exception as exc:  # a report the job cannot read must not stop the queries

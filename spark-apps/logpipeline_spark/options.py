@@ -44,7 +44,6 @@ class JobOptions:
     metrics_port: int = 0
     queries: tuple[str, ...] = QUERIES
     max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS
-    region: str = ""  # a regional pipeline's region: events that name another are counted (``tr.other_regions``)
 
     def path(self, *parts: str) -> str:
         return "/".join([self.archive_root.rstrip("/"), self.pipeline, *parts])
@@ -134,17 +133,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         help="seconds an event may be stamped past its record's Kafka timestamp (LOGPIPELINE_MAX_AHEAD_SECONDS, 300); "
         "later ones are dead-lettered as too_far_ahead and never move the watermark",
     )
-    p.add_argument(
-        "--region",
-        default=None,
-        help="a regional pipeline's region (default: LOGPIPELINE_REGION): events whose own region field names "
-        "another are counted in this pipeline's figures, and in logpipeline_spark_other_region_events",
-    )
     a = p.parse_args(argv)
-    try:
-        region = config.region() if a.region is None else contracts.check_region(a.region) if a.region else ""
-    except ValueError as exc:
-        p.error(f"--region: {exc}")
     queries = tuple(q for q in a.queries.split(",") if q)
     unknown = sorted(set(queries) - set(QUERIES))
     if unknown:
@@ -161,7 +150,6 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         master=a.master or None,
         queries=queries,
         max_ahead_ms=config.max_ahead_ms() if a.max_ahead is None else int(a.max_ahead * 1000),
-        region=region,
     )
 
 

@@ -52,10 +52,9 @@ def read_input(spark: SparkSession, opts: JobOptions, min_partitions: int = 0) -
 
 
 def aggregates_of(raw: DataFrame, opts: JobOptions) -> DataFrame:
-    valid = tr.parse(raw, opts.max_ahead_ms).valid
-    if opts.region:  # a regional pipeline's: events that name another region are counted (and still counted here)
-        valid = tr.other_regions(valid, opts.region)
-    events = tr.deduplicate(tr.with_event_time(tr.for_aggregation(valid), opts.watermark))
+    events = tr.deduplicate(
+        tr.with_event_time(tr.for_aggregation(tr.parse(raw, opts.max_ahead_ms).valid), opts.watermark)
+    )
     return tr.aggregate(events, opts.window)
 
 

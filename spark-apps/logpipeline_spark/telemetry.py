@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -44,13 +44,6 @@ class Metrics:
         )
         for error_class in tr.DEAD_LETTER_CLASSES:
             self.dead.labels(error_class)
-        self.other_region = Counter(
-            "logpipeline_spark_other_region_events",
-            "Events whose own region field names another region than this regional pipeline's: counted here, where "
-            "they were sent (a producer shipping to the wrong region)",
-            labels,
-            registry=self.registry,
-        )
         self.late = Counter(
             "logpipeline_spark_late_events",
             "Events older than the watermark: not counted by this query (kept in the raw archive for the correction job)",
@@ -59,18 +52,39 @@ class Metrics:
         )
 
 
-def unread(recent: Sequence[dict[str, Any]], last: str | None) -> list[dict[str, Any]]:
-    """The reports of a query's ``recentProgress`` (oldest first) that came after the one stamped ``last`` (all
-    when None). A report's ``timestamp`` (its trigger's start, ISO 8601 in UTC at a fixed width) rises with each
-    trigger; its batch id does not tell reports apart, as an idle trigger's report names the batch that runs next."""
-    return [p for p in recent if p.get("timestamp") and (last is None or str(p["timestamp"]) > last)]
+def ran(progress: dict[str, Any]) -> bool:
+    """Whether a progress report is an executed batch's (an idle trigger's report has no ``addBatch`` time)."""
+    return "addBatch" in (progress.get("durationMs") or {})
 
 
-def other_region_events(progress: dict[str, Any]) -> tuple[int, str | None]:
-    """Events of the batch whose own region field named another region (``tr.other_regions``), and one such name."""
-    seen = (progress.get("observedMetrics") or {}).get(tr.OTHER_REGIONS) or {}
-    values = seen.asDict() if hasattr(seen, "asDict") else dict(seen)  # a Row in pyspark's progress, JSON in a log
-    return int(values.get("events") or 0), values.get("example")
+class ProgressReader:
+    """Every executed batch's progress report of one query, once, from polls of its ``lastProgress``.
+
+    A poll reads one report (two calls into the JVM); ``recentProgress`` (two calls per retained report, about a
+    hundred) is read only when the last report skips a batch: the first poll, or a poll that two batches ended
+    before. Executed batches of a run have consecutive ids. An idle trigger's report carries the id of the batch
+    that runs next, so ids alone do not tell a report read before from a new one: its timestamp does."""
+
+    def __init__(self) -> None:
+        self.stamp: str | None = None  # the timestamp of the last report read
+        self.batch: int | None = None  # the id of the last executed batch reported
+
+    def new(self, last: dict[str, Any] | None, recent: Callable[[], Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
+        if not last or last.get("timestamp") == self.stamp:
+            return []
+        self.stamp = last.get("timestamp")
+        if not ran(last):
+            return []
+        batch = int(last["batchId"])
+        if self.batch is not None and batch <= self.batch:
+            return []
+        if self.batch is not None and batch == self.batch + 1:
+            out = [last]
+        else:  # reports this reader has not seen were replaced before a poll read them
+            after = -1 if self.batch is None else self.batch
+            out = [p for p in recent() if ran(p) and after < int(p["batchId"]) <= batch] or [last]
+        self.batch = batch
+        return out
 
 
 def skipped_offsets(progress: dict[str, Any]) -> int:
@@ -130,18 +144,11 @@ def report(name: str, progress: dict[str, Any], metrics: Metrics) -> None:
     fields = batch_fields(name, progress)
     metrics.input_rows.labels(name).inc(fields["input_rows"])
     metrics.output_rows.labels(name).inc(max(fields["output_rows"], 0))
-    if "addBatch" in (progress.get("durationMs") or {}):  # an idle trigger's report ran no batch
+    if ran(progress):  # an idle trigger's report ran no batch
         metrics.batches.labels(name).inc()
         metrics.duration.labels(name).set(fields["batch_ms"] / 1000.0)
     metrics.state_rows.labels(name).set(fields["state_rows"])
     metrics.late.labels(name).inc(fields["late_events"])
-    other, example = other_region_events(progress)
-    if other:
-        metrics.other_region.labels(name).inc(other)
-        log.warning(
-            "events of another region counted in this region's figures",
-            extra={"fields": {"query": name, "batch": fields["batch"], "events": other, "example": example}},
-        )
     skipped = skipped_offsets(progress)
     if skipped:
         metrics.skipped.labels(name).inc(skipped)

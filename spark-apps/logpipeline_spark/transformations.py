@@ -367,19 +367,6 @@ def for_aggregation(events: DataFrame) -> DataFrame:
     return events.select(*AGGREGATION_INPUT)
 
 
-OTHER_REGIONS = "other_regions"  # the observation (``other_regions``) in a query's progress, ``observedMetrics``
-
-
-def other_regions(events: DataFrame, region: str) -> DataFrame:
-    """``events`` as they are, observed: how many name a region (their own ``region`` field) other than ``region``,
-    this pipeline's. They were sent to this region's topic, so this region counts them (its items are the only ones
-    it writes); a producer that ships to the wrong region shows in the count instead of going unseen."""
-    other = F.col("region").isNotNull() & (F.col("region") != F.lit(region))
-    return events.observe(
-        OTHER_REGIONS, _count_if(other).alias("events"), F.max(F.when(other, F.col("region"))).alias("example")
-    )
-
-
 def with_event_time(events: DataFrame, watermark: str) -> DataFrame:
     """Adds ``event_time`` (timestamp from epoch-ms ``timestamp``) and the watermark on it."""
     return events.withColumn(EVENT_TIME, F.timestamp_millis(F.col("timestamp"))).withWatermark(EVENT_TIME, watermark)

@@ -127,16 +127,19 @@ def test_a_silence_for_one_region_from_the_page_of_a_regional_store(page: Any, j
     regions = "eu-west-1,us-east-1"
     with gunicorn(TABLE, judged[0], LOGPIPELINE_DASHBOARD_REGIONS=regions) as base:
         tab = page.context.browser.new_page()  # the module's browser (one Playwright per process)
-        sign_in(tab, base)
-        tab.goto(f"{base}/slos")
-        tab.wait_for_selector("#slo-silence-region-col", state="visible", timeout=60_000)
-        tab.click("#slo-silence-region")
-        tab.click("text=eu-west-1 >> nth=-1")
-        tab.fill("#slo-silence-api", API)
-        tab.fill("#slo-silence-comment", "eu-west-1 failover drill")
-        tab.click("#slo-silence-add")
-        made = tab.wait_for_selector("#slo-silence-made", timeout=30_000).inner_text()
-        assert "in eu-west-1" in made
+        try:
+            sign_in(tab, base)
+            tab.goto(f"{base}/slos")
+            tab.wait_for_selector("#slo-silence-region-col", state="visible", timeout=60_000)
+            tab.click("#slo-silence-region")
+            tab.click("text=eu-west-1 >> nth=-1")
+            tab.fill("#slo-silence-api", API)
+            tab.fill("#slo-silence-comment", "eu-west-1 failover drill")
+            tab.click("#slo-silence-add")
+            made = tab.wait_for_selector("#slo-silence-made", timeout=30_000).inner_text()
+            assert "in eu-west-1" in made
+        finally:
+            tab.close()
     ours = [s for s in state.read_silences(store.client(judged[0]), TABLE) if s.comment == "eu-west-1 failover drill"]
     assert len(ours) == 1 and ours[0].id in made
     assert ours[0].region == "eu-west-1" and ours[0].api == API and ours[0].slo is None

@@ -40,8 +40,7 @@ def make_silence(
     empty); InvalidDefinition naming a bad duration or a region the store does not hold."""
     ends = now_ms + slo.duration_ms(length, "duration")
     if region and region not in regions:
-        known = ", ".join(regions) or "none: a single-region store"
-        raise slo.InvalidDefinition(f"region: {region!r} is not one of this store's regions ({known})")
+        raise slo.InvalidDefinition(str(data.UnknownRegion(region, list(regions))))
     api = (api or "").strip() or None
     return lifecycle.Silence("", now_ms, ends, slo_name or None, api, None, comment or "", who, region or None)
 

@@ -18,7 +18,7 @@ from logpipeline_spark.queries import (
     source_options,
     trigger_of,
 )
-from logpipeline_spark.telemetry import Metrics, batch_fields, other_region_events, report, skipped_offsets, unread
+from logpipeline_spark.telemetry import Metrics, ProgressReader, batch_fields, report, skipped_offsets
 
 
 def test_defaults_follow_the_input_topic_and_the_archive_root(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,46 +207,32 @@ def test_every_dead_letter_class_is_shown_from_zero() -> None:
         assert f'logpipeline_spark_dead_letters_total{{error_class="{error_class}"}} 0.0' in text
 
 
-def test_every_progress_report_since_the_last_read_is_read_once() -> None:
-    idle = {
-        "batchId": 8,
-        "timestamp": "2026-12-02T05:00:10.000Z",
-        "numInputRows": 0,
-        "durationMs": {"triggerExecution": 1},
-    }
-    ran = {"batchId": 8, "timestamp": "2026-12-02T05:00:11.000Z", "numInputRows": 5, "durationMs": {"addBatch": 30}}
-    after = {"batchId": 9, "timestamp": "2026-12-02T05:00:12.000Z", "numInputRows": 2, "durationMs": {"addBatch": 9}}
-    recent = [idle, ran, after]
-    assert unread(recent, None) == recent
-    assert unread(recent, idle["timestamp"]) == [ran, after], "the batch after an idle report of the same id is read"
-    assert unread(recent, after["timestamp"]) == []
+def _report(batch: int, second: int, rows: int, ran: bool = True) -> dict[str, object]:
+    durations = {"addBatch": 5, "triggerExecution": 9} if ran else {"triggerExecution": 1}
+    return {"batchId": batch, "timestamp": f"2026-12-02T05:00:{second:02d}.000Z", "numInputRows": rows,
+            "durationMs": durations}  # fmt: skip
+
+
+def test_every_executed_batch_is_reported_once_whatever_the_polls_see() -> None:
+    reports = [_report(0, 1, 4), _report(1, 2, 0, ran=False), _report(1, 3, 5), _report(2, 4, 2), _report(3, 5, 7)]
+    asked: list[int] = []
+
+    def recent(upto: int) -> list[dict[str, object]]:
+        asked.append(upto)
+        return reports[: upto + 1]
+
+    reader = ProgressReader()
+    assert reader.new(None, lambda: recent(0)) == []
+    assert reader.new(reports[0], lambda: recent(0)) == [reports[0]], "the first poll reads what came before it"
+    assert reader.new(reports[0], lambda: recent(0)) == [], "a report read before is not read again"
+    assert reader.new(reports[1], lambda: recent(1)) == [], "an idle trigger's report ran no batch"
+    assert reader.new(reports[2], lambda: recent(2)) == [reports[2]], "the batch after it has the same id: read"
+    assert asked == [0], "the next batch of a poll needs no recentProgress"
+    assert reader.new(reports[4], lambda: recent(4)) == [reports[3], reports[4]], "two batches ended between polls"
+    assert asked == [0, 4]
     metrics = Metrics()
-    for progress in recent:
+    for progress in reports:
         report("aggregates", progress, metrics)
     value = metrics.registry.get_sample_value
-    assert value("logpipeline_spark_batches_total", {"query": "aggregates"}) == 2, "the idle trigger ran no batch"
-    assert value("logpipeline_spark_input_rows_total", {"query": "aggregates"}) == 7
-
-
-def test_events_of_another_region_are_counted_and_named() -> None:
-    progress = {"batchId": 4, "timestamp": "2026-12-02T05:00:11.000Z", "numInputRows": 9, "durationMs": {"addBatch": 3},
-                "observedMetrics": {"other_regions": {"events": 3, "example": "us-east-1"}}}  # fmt: skip
-    assert other_region_events(progress) == (3, "us-east-1")
-    assert other_region_events({"observedMetrics": {"other_regions": {"events": 0, "example": None}}}) == (0, None)
-    assert other_region_events({}) == (0, None)
-    metrics = Metrics()
-    report("aggregates", progress, metrics)
-    report("aggregates", {**progress, "timestamp": "2026-12-02T05:00:12.000Z"}, metrics)
-    assert (
-        metrics.registry.get_sample_value("logpipeline_spark_other_region_events_total", {"query": "aggregates"}) == 6
-    )
-
-
-def test_the_region_comes_from_the_option_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LOGPIPELINE_REGION", raising=False)
-    assert parse_args([]).region == ""
-    assert parse_args(["--region", "eu-west-1"]).region == "eu-west-1"
-    monkeypatch.setenv("LOGPIPELINE_REGION", "us-east-1")
-    assert parse_args([]).region == "us-east-1"
-    with pytest.raises(SystemExit):
-        parse_args(["--region", "moon"])
+    assert value("logpipeline_spark_batches_total", {"query": "aggregates"}) == 4, "the idle trigger ran no batch"
+    assert value("logpipeline_spark_input_rows_total", {"query": "aggregates"}) == 18

@@ -73,17 +73,18 @@ class ProgressReader:
         if not last or last.get("timestamp") == self.stamp:
             return []
         self.stamp = last.get("timestamp")
-        if not ran(last):
-            return []
-        batch = int(last["batchId"])
+        # an idle trigger's report names the batch that runs next: the batches before it have ended
+        batch = int(last["batchId"]) if ran(last) else int(last["batchId"]) - 1
         if self.batch is not None and batch <= self.batch:
             return []
-        if self.batch is not None and batch == self.batch + 1:
+        if self.batch is not None and batch == self.batch + 1 and ran(last):
             out = [last]
         else:  # reports this reader has not seen were replaced before a poll read them
             after = -1 if self.batch is None else self.batch
-            out = [p for p in recent() if ran(p) and after < int(p["batchId"]) <= batch] or [last]
-        self.batch = batch
+            out = [p for p in recent() if ran(p) and after < int(p["batchId"]) <= batch]
+            out = out or ([last] if ran(last) else [])
+            batch = max((int(p["batchId"]) for p in out), default=after)
+        self.batch = batch if batch >= 0 else None
         return out
 
 

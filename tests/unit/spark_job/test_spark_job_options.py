@@ -230,6 +230,10 @@ def test_every_executed_batch_is_reported_once_whatever_the_polls_see() -> None:
     assert asked == [0], "the next batch of a poll needs no recentProgress"
     assert reader.new(reports[4], lambda: recent(4)) == [reports[3], reports[4]], "two batches ended between polls"
     assert asked == [0, 4]
+    quiet = [*reports, _report(4, 6, 3), _report(5, 17, 0, ran=False)]  # batch 4 ended, then ten idle seconds
+    assert reader.new(quiet[6], lambda: quiet) == [quiet[5]], "an idle report tells that the batch before it ended"
+    assert reader.new(quiet[6], lambda: quiet) == []
+    assert ProgressReader().new(_report(0, 1, 0, ran=False), lambda: []) == [], "nothing ran yet"
     metrics = Metrics()
     for progress in reports:
         report("aggregates", progress, metrics)

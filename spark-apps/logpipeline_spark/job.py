@@ -30,7 +30,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from pyspark.sql.streaming.query import StreamingQuery
 
@@ -92,6 +93,11 @@ def run(opts: JobOptions) -> int:
     return 1 if failed else 0
 
 
+def _recent(query: StreamingQuery) -> Callable[[], list[dict[str, Any]]]:
+    """The query's retained progress reports, read when called (each report is a call into the JVM)."""
+    return lambda: list(query.recentProgress)
+
+
 def supervise(
     queries: dict[str, StreamingQuery], metrics: telemetry.Metrics, stop: threading.Event, opts: JobOptions
 ) -> bool:
@@ -112,7 +118,7 @@ def supervise(
                 stop.set()
                 continue
             # every executed batch's report once: a second's poll can span two batches
-            for progress in readers[name].new(query.lastProgress, lambda q=query: q.recentProgress):
+            for progress in readers[name].new(query.lastProgress, _recent(query)):
                 try:
                     telemetry.report(name, progress, metrics)
                 except Exception as exc:  # a report the job cannot read must not stop the queries

@@ -10,7 +10,7 @@ from dash import Dash, Input, Output, State, html, no_update
 from dash.development.base_component import Component
 
 from logpipeline.accounts.roles import Role
-from logpipeline.alerting import lifecycle, slo
+from logpipeline.alerting import lifecycle, message, slo
 from logpipeline.dashboard import components, data
 from logpipeline.dashboard import slo_components as s
 from logpipeline.dashboard.auth import access
@@ -129,6 +129,5 @@ def register(app: Dash) -> None:
 
 
 def _done(made: lifecycle.Silence) -> Component:
-    where = f" in {made.region}" if made.region else ""
-    return html.Small(f"silence {made.id}{where} until {s.when(made.ends)}", className="text-success",
-                      id="slo-silence-made")  # fmt: skip
+    return html.Small(f"silence {made.id}{message.where(made.region)} until {s.when(made.ends)}",
+                      className="text-success", id="slo-silence-made")  # fmt: skip

@@ -31,15 +31,25 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pyspark.sql.streaming.query import StreamingQuery
 
+from logpipeline import contracts
 from logpipeline.observability import configure_logging, serve, stop_on_signals
 from logpipeline_spark import session, telemetry
 from logpipeline_spark.archive import Archive
 from logpipeline_spark.options import JobOptions, parse_args
-from logpipeline_spark.queries import checkpoint_hint, running, scheduler_pools, session_conf, start
+from logpipeline_spark.queries import (
+    checkpoint_hint,
+    input_partitions,
+    local_master,
+    running,
+    scheduler_pools,
+    session_conf,
+    start,
+)
 from logpipeline_spark.route import Router, offset_log
 
 log = logging.getLogger("logpipeline_spark.job")
@@ -47,10 +57,13 @@ log = logging.getLogger("logpipeline_spark.job")
 STOP_GRACE_S = 30.0
 
 
-def _stop(queries: dict[str, StreamingQuery]) -> None:
-    """Stop each query, first letting a running micro-batch finish (up to STOP_GRACE_S)."""
+def _stop(queries: dict[str, StreamingQuery], opts: JobOptions) -> None:
+    """Stop each query, first letting a running micro-batch finish (up to STOP_GRACE_S). A real-time batch runs
+    until its end, so it is stopped at once: its restart resumes from the last committed batch, exactly."""
     deadline = time.monotonic() + STOP_GRACE_S
     for name, query in queries.items():
+        if name == "aggregates" and opts.mode == "realtime":
+            deadline = time.monotonic()
         while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
             time.sleep(0.1)
         query.stop()
@@ -63,6 +76,8 @@ def run(opts: JobOptions) -> int:
     with tempfile.NamedTemporaryFile("w", prefix="logpipeline-pools-", suffix=".xml", delete=False) as pools:
         pools.write(scheduler_pools())
     extra = session_conf(opts, pools.name)
+    if opts.mode == "realtime" and opts.master:
+        opts = replace(opts, master=local_master(opts, _input_partitions(opts)))
     log.info("job starting", extra={"fields": {k: str(v) for k, v in opts.__dict__.items()}})
     try:
         spark = session.build_session(f"logpipeline-{opts.pipeline}", master=opts.master, extra=extra)
@@ -84,13 +99,22 @@ def run(opts: JobOptions) -> int:
 
             serve("0.0.0.0", opts.metrics_port, metrics.registry, ready)
         failed = supervise(queries, metrics, stop, opts)
-        _stop(queries)
+        _stop(queries, opts)
     finally:
         if router is not None:
             router.close()
         spark.stop()
     log.info("job stopped", extra={"fields": {"failed": failed}})
     return 1 if failed else 0
+
+
+def _input_partitions(opts: JobOptions) -> int:
+    """The input topic's partition count from the broker (the contract's count when the broker cannot say)."""
+    try:
+        return len(input_partitions(opts)[opts.input_topic])
+    except Exception as exc:
+        log.warning("input partitions unknown", extra={"fields": {"topic": opts.input_topic, "error": repr(exc)}})
+        return contracts.PARTITIONS[contracts.INPUT]
 
 
 def _recent(query: StreamingQuery) -> Callable[[], list[dict[str, Any]]]:

@@ -18,6 +18,9 @@ T = TypeVar("T")
 # The job's outputs; the aggregates query writes the first, the route query the others (``queries.running``).
 QUERIES: tuple[str, ...] = ("aggregates", "dead_letters", "raw_archive")
 STATE_STORES: tuple[str, ...] = ("rocksdb", "hdfs")
+# How the aggregates query runs: planned micro-batches each trigger, or Spark's real-time mode (long-running tasks
+# that process each record as it arrives; ``queries.realtime_slots`` says how many task slots they hold).
+MODES: tuple[str, ...] = ("microbatch", "realtime")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class JobOptions:
     side_min_partitions: int = 8
     shuffle_partitions: int = 2
     state_store: str = "hdfs"
+    mode: str = "microbatch"
+    realtime_batch: str = "1 minute"
     driver_memory: str = "3g"
     ui_port: int = 4040
     metrics_port: int = 0
@@ -89,7 +94,12 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ  # spark-submit chose the master already
     p.add_argument("--master", default=_env("LOGPIPELINE_SPARK_MASTER", "" if under_submit else "local[2]"))
     p.add_argument("--starting-offsets", default=_env("LOGPIPELINE_STARTING_OFFSETS", "earliest"))
-    p.add_argument("--max-offsets-per-trigger", type=int, default=int(_env("LOGPIPELINE_MAX_OFFSETS_PER_TRIGGER", "0")))
+    p.add_argument(
+        "--max-offsets-per-trigger",
+        type=int,
+        default=int(_env("LOGPIPELINE_MAX_OFFSETS_PER_TRIGGER", "0")),
+        help="records per micro-batch at most (0: no bound); a real-time query has no batches to bound",
+    )
     p.add_argument(
         "--side-min-partitions",
         type=int,
@@ -110,6 +120,20 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         help="the aggregates query's state store for a new checkpoint (a restarted query keeps its own): hdfs "
         "(Spark's default, in the heap) or rocksdb (off the heap, changelog checkpoints; for a de-dup state larger "
         "than the heap, at about half the events/s of a backlog)",
+    )
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        default=_env(contracts.ENV_AGGREGATES_MODE, "microbatch"),
+        help="how the aggregates query runs: microbatch (one planned batch per --trigger) or realtime (Spark's "
+        "real-time mode: long-running tasks, each event counted as it arrives; RocksDB state; needs input partitions "
+        "+ 2 x shuffle partitions task slots of its own). A checkpoint written in micro-batch mode stays in it",
+    )
+    p.add_argument(
+        "--realtime-batch",
+        default=_env("LOGPIPELINE_REALTIME_BATCH", "1 minute"),
+        help="real-time mode: the length of each long-running batch, after which its offsets and state are "
+        "committed to the checkpoint and its progress reported (at least 5 seconds)",
     )
     p.add_argument(
         "--driver-memory",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 from dataclasses import replace
 
 from pyspark.sql import DataFrame, SparkSession
@@ -12,6 +14,7 @@ from pyspark.sql.streaming.readwriter import DataStreamWriter
 from logpipeline.kafka import security, topics
 from logpipeline_spark import transformations as tr
 from logpipeline_spark import upgrade
+from logpipeline_spark.archive import Archive
 from logpipeline_spark.options import JobOptions
 from logpipeline_spark.route import Router
 
@@ -26,8 +29,10 @@ CONSUMER_OPTIONS: dict[str, str] = {"kafka.fetch.max.wait.ms": "10"}
 FAIL_ON_DATA_LOSS = "false"
 
 
-def source_options(opts: JobOptions, min_partitions: int = 0) -> dict[str, str]:
-    """The Kafka source's options; ``min_partitions`` > 0 splits each batch into at least that many tasks."""
+def source_options(opts: JobOptions, min_partitions: int = 0, realtime: bool = False) -> dict[str, str]:
+    """The Kafka source's options; ``min_partitions`` > 0 splits each batch into at least that many tasks. A
+    real-time query reads each record as it arrives: no batch to bound with ``maxOffsetsPerTrigger``, which Spark
+    refuses in that mode."""
     options = {
         "kafka.bootstrap.servers": opts.bootstrap,
         "subscribe": opts.input_topic,
@@ -39,16 +44,16 @@ def source_options(opts: JobOptions, min_partitions: int = 0) -> dict[str, str]:
     user = security.client_config().get("sasl.username")
     if user:  # its consumer groups start with the user's name: what the user's ACLs allow
         options["groupIdPrefix"] = user
-    if opts.max_offsets_per_trigger > 0:
+    if opts.max_offsets_per_trigger > 0 and not realtime:
         options["maxOffsetsPerTrigger"] = str(opts.max_offsets_per_trigger)
     if min_partitions > 0:
         options["minPartitions"] = str(min_partitions)
     return options
 
 
-def read_input(spark: SparkSession, opts: JobOptions, min_partitions: int = 0) -> DataFrame:
+def read_input(spark: SparkSession, opts: JobOptions, min_partitions: int = 0, realtime: bool = False) -> DataFrame:
     """The input topic as a stream (``source_options``)."""
-    return spark.readStream.format("kafka").options(**source_options(opts, min_partitions)).load()
+    return spark.readStream.format("kafka").options(**source_options(opts, min_partitions, realtime)).load()
 
 
 def aggregates_of(raw: DataFrame, opts: JobOptions) -> DataFrame:
@@ -108,13 +113,66 @@ HDFS_CONF = {
 }
 
 
-def query_conf(query: str, opts: JobOptions) -> dict[str, str]:
-    """Session settings that a query takes at its start: its state partitions and state store. Spark keeps both in
-    the checkpoint, so a restarted query goes on with those it began with."""
+# The state checkpoint format: 1 is Spark's default; 2 names each batch's state files by unique ids, so a re-executed
+# batch never reuses a failed one's files. Real-time mode requires 2 (``CHECKPOINT_FORMAT_V1_NOT_SUPPORTED``).
+CHECKPOINT_FORMAT = "spark.sql.streaming.stateStore.checkpointFormatVersion"
+
+
+def query_conf(query: str, opts: JobOptions, checkpoint_format: int | None = None) -> dict[str, str]:
+    """Session settings that a query takes at its start: its state partitions, state store and checkpoint format.
+    Spark keeps them in the checkpoint (``checkpoint_format``: the one it holds, None when new), so a restarted
+    query goes on with those it began with. Real-time mode keeps its state in RocksDB, in format 2."""
     conf = {"spark.sql.shuffle.partitions": str(opts.shuffle_partitions)}
     if query == "aggregates":
-        conf.update(ROCKSDB_CONF if opts.state_store == "rocksdb" else HDFS_CONF)
+        realtime = opts.mode == "realtime"
+        conf.update(ROCKSDB_CONF if realtime or opts.state_store == "rocksdb" else HDFS_CONF)
+        conf[CHECKPOINT_FORMAT] = "2" if realtime or checkpoint_format == 2 else "1"
     return conf
+
+
+def aggregates_mode(opts: JobOptions, checkpoint_format: int | None) -> str:
+    """The mode the aggregates query runs in: ``opts.mode``, except that a checkpoint written in format 1 (by a
+    micro-batch query) stays in micro-batch mode: real-time mode refuses it, and a new checkpoint would count the
+    topic again from its start."""
+    if opts.mode == "realtime" and checkpoint_format == 1:
+        log.warning(
+            "aggregates query stays in micro-batch mode",
+            extra={
+                "fields": {
+                    "checkpoint": opts.checkpoint("aggregates"),
+                    "reason": "its checkpoint is in state format 1, which real-time mode refuses; real-time mode "
+                    "needs a new checkpoint (a new --pipeline name)",
+                }
+            },
+        )
+        return "microbatch"
+    return opts.mode
+
+
+def realtime_slots(opts: JobOptions, input_partitions: int) -> int:
+    """Task slots the aggregates query holds in real-time mode: one long-running task per input partition and per
+    state partition of each of its two stateful stages (de-dup, then the windows), all at once."""
+    return input_partitions + 2 * opts.shuffle_partitions
+
+
+def _threads(master: str) -> int:
+    """The task threads of a ``local``, ``local[N]``, ``local[*]`` or ``local[N,F]`` master."""
+    match = re.fullmatch(r"local(?:\[([0-9]+|\*)(?:,[0-9]+)?\])?", master)
+    if match is None or match.group(1) is None:
+        return 1
+    return (os.cpu_count() or 1) if match.group(1) == "*" else int(match.group(1))
+
+
+def local_master(opts: JobOptions, input_partitions: int) -> str | None:
+    """The master of a local-mode job: ``opts.master``, widened in real-time mode to the aggregates query's slots
+    plus two for the route query's batches. Task slots are threads: a long-running task that waits for records
+    holds its slot, not a core."""
+    master = opts.master
+    if opts.mode != "realtime" or master is None or not master.startswith("local"):
+        return master
+    threads = _threads(master)
+    wanted = realtime_slots(opts, input_partitions) + 2
+    return master if threads >= wanted else f"local[{wanted}]"
 
 
 def session_conf(opts: JobOptions, allocation_file: str) -> dict[str, str]:
@@ -169,8 +227,11 @@ def start(spark: SparkSession, opts: JobOptions, router: Router | None) -> dict[
     """Start the ``running`` queries (the route query writes through ``router``)."""
     started: dict[str, StreamingQuery] = {}
     for name in running(opts):
+        checkpoint_format, mode = None, "microbatch"
         if name == "aggregates":
-            writer = aggregates_writer(read_input(spark, opts), opts)
+            checkpoint_format = upgrade.checkpoint_format(Archive(spark), opts.checkpoint(name))
+            mode = aggregates_mode(opts, checkpoint_format)
+            writer = aggregates_writer(read_input(spark, opts, realtime=mode == "realtime"), opts)
         else:
             assert router is not None, "the route query needs its writer"
             archive = router.archive
@@ -182,16 +243,25 @@ def start(spark: SparkSession, opts: JobOptions, router: Router | None) -> dict[
         # A query's micro-batches run in the pool set on the thread that starts it.
         spark.sparkContext.setLocalProperty("spark.scheduler.pool", pool_of(name))
         # A new query keeps the session's settings as they are at its start.
-        for key, value in query_conf(name, opts).items():
+        for key, value in query_conf(name, replace(opts, mode=mode), checkpoint_format).items():
             spark.conf.set(key, value)
-        query = (
-            writer.queryName(f"{opts.pipeline}.{name}")
-            .option("checkpointLocation", opts.checkpoint(name))
-            .trigger(processingTime=trigger_of(name, opts))
-            .start()
-        )
+        writer = writer.queryName(f"{opts.pipeline}.{name}").option("checkpointLocation", opts.checkpoint(name))
+        if mode == "realtime":
+            # pyspark 4.3's typing overloads of trigger() do not list realTime yet; its implementation takes it
+            writer = writer.trigger(realTime=opts.realtime_batch)  # type: ignore[call-overload]
+        else:
+            writer = writer.trigger(processingTime=trigger_of(name, opts))
+        query = writer.start()
         started[name] = query
         log.info(
-            "query started", extra={"fields": {"query": name, "id": str(query.id), "checkpoint": opts.checkpoint(name)}}
+            "query started",
+            extra={
+                "fields": {
+                    "query": name,
+                    "id": str(query.id),
+                    "checkpoint": opts.checkpoint(name),
+                    "mode": mode,
+                }
+            },
         )
     return started

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from urllib.parse import unquote, urlparse
@@ -40,6 +41,17 @@ def route_start(archive: Archive, opts: JobOptions, partitions: Callable[[], dic
             )
             return start
     return None
+
+
+def checkpoint_format(archive: Archive, checkpoint: str) -> int | None:
+    """The state checkpoint format of a query's checkpoint, from its newest commit file's version line (``v1`` or
+    ``v2``, see ``queries.CHECKPOINT_FORMAT``); None before its first commit."""
+    commits = f"{checkpoint}/commits"
+    batches = [int(name) for name in archive.names(commits) if name.isdigit()]
+    if not batches:
+        return None
+    head = (archive.read_text(f"{commits}/{max(batches)}") or "").split("\n", 1)[0].strip()
+    return int(head[1:]) if re.fullmatch(r"v[0-9]+", head) else None
 
 
 def _path(uri: str) -> str:

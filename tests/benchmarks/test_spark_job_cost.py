@@ -65,6 +65,8 @@ def test_cpu_of_the_job_at_two_hundred_events_per_second(stack: config.Settings,
         "job: route only": ["--queries", "dead_letters,raw_archive"],
         "job: aggregates every 5 s": ["--trigger", "5 seconds"],
         "job: rocksdb state store": ["--state-store", "rocksdb"],
+        "job: real-time aggregates + route": ["--mode", "realtime"],
+        "job: real-time aggregates only": ["--mode", "realtime", "--queries", "aggregates"],
     }
     total = (len(runs) * (WARMUP + SECONDS + 60)) + 60
     per_window: defaultdict[int, int] = defaultdict(int)

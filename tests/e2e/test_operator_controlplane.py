@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from confluent_kafka.admin import AdminClient
 
+from logpipeline import versions
 from logpipeline.config import Settings
 from logpipeline_operator.builders import plan
 from support.cluster import kubectl_json, make_namespace
@@ -333,6 +334,9 @@ INVALID_SPECS: list[tuple[str, dict[str, Any], str]] = [
     ("bad", {"anomalies": {"training": {"requestCores": "half"}}}, "spec.anomalies.training.requestCores"),
     ("bad", {"metricsStore": {"replicaRegions": ["eu-west-1"]}}, "metricsStore.replicaRegions is for engine aws"),
     ("bad", {"region": "eu#west"}, "spec.region"),
+    ("bad", {"spark": {"aggregatesMode": "realtime"}},  # 2 executors x 1 core, for 3 input partitions
+     "spark.aggregatesMode realtime needs spark.executor.instances x spark.executor.cores of at least"),
+    ("bad", {"spark": {"aggregatesMode": "continuous"}}, "spec.spark.aggregatesMode"),
     ("bad", {"dashboard": {"regions": ["eu-west-1", "Mars"]}}, "spec.dashboard.regions[1]"),
     ("bad", {"dashboard": {"staleSeconds": 10}}, "spec.dashboard.staleSeconds"),
     ("bad", {"metricsStore": {"engine": "aws", "credentialsSecret": {"name": "a"},
@@ -356,6 +360,25 @@ def test_invalid_specs_are_rejected_naming_the_field(
     assert out.returncode != 0
     assert field in out.stderr, out.stderr
     assert control_plane.kubectl("get", "lp", name, "-n", namespace, check=False).returncode != 0
+
+
+def test_a_real_time_pipeline_with_a_slot_for_each_long_running_task_is_accepted(
+    control_plane: ControlPlane, namespace: str
+) -> None:
+    """3 input partitions + 2 x 2 state partitions + 1 for the route query: 8 executor cores are enough."""
+    spark = {"aggregatesMode": "realtime", "executor": {"instances": 2, "cores": 4, "requestCores": "500m"}}
+    body = {"apiVersion": "logpipeline.io/v1alpha1", "kind": "LogPipeline", "metadata": {"name": "realtime"},
+            "spec": {"spark": spark, "generator": {"enabled": False}}}  # fmt: skip
+    out = control_plane.kubectl(
+        "apply", "--dry-run=server", "-n", namespace, "-o", "json", "-f", "-", input_text=json.dumps(body)
+    )
+    stored = json.loads(out.stdout)["spec"]
+    assert stored["spark"]["aggregatesMode"] == "realtime" and stored["spark"]["version"] == versions.SPARK_VERSION
+    body["spec"]["kafka"] = {"topics": {"input": {"partitions": 4}}}  # one more long-running task than cores
+    refused = control_plane.kubectl(
+        "apply", "--dry-run=server", "-n", namespace, "-f", "-", input_text=json.dumps(body), check=False
+    )
+    assert refused.returncode != 0 and "spark.aggregatesMode realtime needs" in refused.stderr, refused.stderr
 
 
 def test_a_pipelines_region_cannot_change(control_plane: ControlPlane, namespace: str) -> None:

@@ -8,6 +8,7 @@ The tests then compare every output with an independent pandas reference: nothin
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -15,6 +16,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import hdfs
+import hdfs.util
 import orjson
 import pytest
 import requests
@@ -65,8 +68,11 @@ def _feed(bootstrap: str, topic: str, records: list[tuple[str, bytes]], per_seco
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="module")
-def scenario(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+@pytest.fixture(scope="module", params=["microbatch", "realtime"])
+def scenario(
+    stack: config.Settings, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[dict[str, Any]]:
+    mode = request.param
     unique = f"{random.getrandbits(40):010x}"
     names = config.Names(input_topic=f"in_{unique}", aggregates_topic=f"agg_{unique}", pipeline=f"it-{unique}")
     create_topics(stack, names)
@@ -90,6 +96,8 @@ def scenario(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -
         watermark="10 minutes",
         shuffle_partitions="2",
         max_offsets_per_trigger="700",
+        mode=mode,
+        realtime_batch="10 seconds",
     )
     log = tmp_path_factory.mktemp("job") / "job.log"
     feeder = threading.Thread(target=_feed, args=(stack.kafka_bootstrap, names.input_topic, records, 250), daemon=True)
@@ -99,20 +107,45 @@ def scenario(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -
     try:
         aggs.wait_until(lambda a: a.records > 0, 240, job)
         job.kill()  # crash 1: mid-stream, with records still being produced
-        seen = aggs.records
+        restarted_ms = time.time() * 1000
         job = JobProcess(args, log).start()
-        aggs.wait_until(lambda a: a.records > seen + 5, 240, job)
+        # an aggregate the second run wrote (not one of the first run's still unread: real-time mode writes one
+        # record per event, so the reader may be behind)
+        aggs.wait_until(lambda a: a.newest_update >= restarted_ms, 240, job)
         job.kill()  # crash 2
+        last_run = log.stat().st_size
         job = JobProcess(args, log).start()
         feeder.join(120)
         unique_events = {e["id"]: e for e in events}
         aggs.wait_until(lambda a: sum(v["log_count"] for v in a.latest.values()) == len(unique_events), 300, job)
         produce(stack.kafka_bootstrap, names.input_topic, [(FLUSH_API, orjson.dumps(_flush_event()))])
         aggs.wait_until(lambda a: any(k.startswith(FLUSH_API) for k in a.latest), 120, job)
+        # the last run has committed a batch (a real-time batch commits at its end, after --realtime-batch)
+        deadline = time.monotonic() + 120
+        while not any(
+            x["msg"] == "batch" and x.get("query") == "aggregates"
+            for x in (orjson.loads(y) for y in log.read_text(errors="replace")[last_run:].splitlines() if y[:1] == "{")
+        ):
+            assert job.alive() and time.monotonic() < deadline, job.tail()
+            time.sleep(0.5)
+        # and the route query has archived every valid record (a real-time aggregates query finishes long before
+        # the route query's micro-batches, which share the cores with its long-running tasks)
+        archived = {e["id"] for e in valid} | {"flush"}
+        deadline = time.monotonic() + 240
+        while not archived <= _archived_ids(stack, names):
+            assert job.alive() and time.monotonic() < deadline, job.tail()
+            time.sleep(2)
         ready = requests.get(f"http://127.0.0.1:{metrics_port}/readyz", timeout=5).status_code
         metrics = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
         exit_code = job.terminate()
+        client = hdfs.InsecureClient(stack.webhdfs_url, user=os.environ.get("USER", "root"))
+        commits = f"/{names.pipeline}/checkpoints/aggregates/commits"
+        newest = max(int(name) for name in client.list(commits) if name.isdigit())
+        with client.read(f"{commits}/{newest}") as reader:
+            commit_version = reader.read().split(b"\n", 1)[0].decode()
         yield {
+            "mode": mode,
+            "commit_version": commit_version,
             "names": names,
             "events": events,
             "valid_records": [*valid, _flush_event()],
@@ -128,6 +161,14 @@ def scenario(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -
         aggs.close()
         if job.alive():
             job.kill()
+
+
+def _archived_ids(stack: config.Settings, names: config.Names) -> set[str]:
+    """The ids in the raw archive so far; none while a batch moves its files in under the walk's feet."""
+    try:
+        return set(read_archive(stack.webhdfs_url, f"/{names.pipeline}/raw").get("id", []))
+    except hdfs.util.HdfsError:
+        return set()
 
 
 def _assert_matches_reference(rows: dict[str, dict[str, Any]], events: list[dict[str, Any]]) -> None:
@@ -175,8 +216,13 @@ def test_sigterm_stops_gracefully_and_health_and_metrics_were_served(scenario: d
     assert {"job starting", "session ready", "query started", "batch", "stop requested", "job stopped"} <= {
         x["msg"] for x in lines
     }
+    started = [x for x in lines if x["msg"] == "query started" and x["query"] == "aggregates"]
+    assert {x["mode"] for x in started} == {scenario["mode"]}, "each of the three starts in the mode asked for"
+    # real-time mode writes its state in checkpoint format 2, which its commit log's version line says
+    assert scenario["commit_version"] == ("v2" if scenario["mode"] == "realtime" else "v1")
     batches = [x for x in lines if x["msg"] == "batch" and x["query"] == "aggregates"]
     assert batches and all(x["run_ms"] > 0 and x["batch_ms"] >= x["run_ms"] for x in batches)
     operators = {op["operator"] for x in batches for op in x["state"]}
-    assert operators == {"dedupe", "stateStoreSave"}, "the de-dup and the windows report their state"
+    windows = "StatefulStreamlineAggregate" if scenario["mode"] == "realtime" else "stateStoreSave"
+    assert operators == {"dedupe", windows}, "the de-dup and the windows report their state"
     assert all(x["state_rows"] == sum(op["rows"] for op in x["state"]) for x in batches)

@@ -119,6 +119,7 @@ class LatestAggregates:
         self.consumer.subscribe([topic])
         self.latest: dict[str, dict[str, Any]] = {}
         self.records = 0
+        self.newest_update = 0  # the newest updated_at read (epoch ms of the job's wall clock)
         self.arrivals: dict[str, float] = {}
 
     def poll(self, seconds: float = 0.5, on_record: Callable[[dict[str, Any], float], None] | None = None) -> int:
@@ -130,6 +131,7 @@ class LatestAggregates:
             assert msg.key() == value["id"].encode()
             self.records += 1
             got += 1
+            self.newest_update = max(self.newest_update, int(value["updated_at"]))
             old = self.latest.get(value["id"])
             if old is None or (value["log_count"], value["updated_at"]) >= (old["log_count"], old["updated_at"]):
                 self.latest[value["id"]] = value
@@ -297,10 +299,15 @@ class Freshness:
         """The q-th of 20 quantiles (10: p50, 19: p95) of the lags."""
         return statistics.quantiles(self.lags, n=20)[q - 1] if len(self.lags) > 1 else self.lags[0]
 
+    def percentile(self, p: int) -> float:
+        """The p-th percentile of the lags."""
+        return statistics.quantiles(self.lags, n=100)[p - 1] if len(self.lags) > 1 else self.lags[0]
+
     def describe(self) -> str:
         text = f"samples {len(self.lags)}/{self.seconds} seconds visible"
         if self.lags:
-            text += f"; freshness p50 {self.quantile(10):.2f}s p95 {self.quantile(19):.2f}s"
+            text += f"; freshness p50 {self.percentile(50):.2f}s p95 {self.percentile(95):.2f}s"
+            text += f" p99 {self.percentile(99):.2f}s"
         text += f"; last event of a minute -> complete: {[round(x, 2) for x in self.minute_end_lags]}"
         if self.batch_ms:
             text += f"; aggregates query {len(self.batch_ms)} batches, median {statistics.median(self.batch_ms):.0f} ms"
@@ -313,8 +320,9 @@ def measure_freshness(
     rate: int,
     seconds: float,
     beside: Callable[[], None] | None = None,
+    mode: str = "microbatch",
 ) -> Freshness:
-    """The real job (1 s trigger) as a subprocess while ``rate`` events/s are produced in real time for ``seconds``,
+    """The real job (aggregates in ``mode``: 1 s micro-batches, or real-time) as a subprocess while ``rate`` events/s are produced in real time for ``seconds``,
     after a 10 s warm-up it has caught up with; ``beside`` runs on a thread once the measured traffic starts.
     For each second of production: the lag from sending its last event to the first moment the aggregates on the
     topic count every event of that window sent so far."""
@@ -325,7 +333,7 @@ def measure_freshness(
     create_topics(stack, names, partitions=3)
     tmp_path.mkdir(parents=True, exist_ok=True)
     job = JobProcess(
-        job_args(stack, names, f"file://{tmp_path}", trigger="1 second", shuffle_partitions="2"),
+        job_args(stack, names, f"file://{tmp_path}", trigger="1 second", shuffle_partitions="2", mode=mode),
         tmp_path / "job.log",
     ).start()
     aggs = LatestAggregates(stack.kafka_bootstrap, names.aggregates_topic)

@@ -416,6 +416,15 @@ class TestWithoutArchive:
         assert opts.queries == ("aggregates", "dead_letters")
         assert opts.checkpoint("aggregates") == "s3a://bucket/logs/lp1/checkpoints/aggregates"
 
+    def test_the_job_reads_the_aggregates_mode_from_the_config_map(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from logpipeline_spark import options
+
+        assert config.build_config_map(pipeline())["data"][contracts.ENV_AGGREGATES_MODE] == "microbatch"
+        lp = pipeline(spark={"aggregatesMode": "realtime", "executor": {"instances": 2, "cores": 4}})
+        for key, value in config.build_config_map(lp)["data"].items():
+            monkeypatch.setenv(key, value)
+        assert options.parse_args([]).mode == "realtime"
+
     def test_the_crd_requires_a_checkpoint_root_without_the_archive(self) -> None:
         rules = crd.crd_schema(crd.CRD)["properties"]["spec"]["x-kubernetes-validations"]
         assert rules[0]["rule"] == (

@@ -29,6 +29,7 @@ def endpoints(lp: Body) -> dict[str, str]:
         contracts.ENV_WATERMARK_SECONDS: str(spec["spark"]["watermarkSeconds"]),
         contracts.ENV_WINDOW: f"{spec['spark']['windowSeconds']} seconds",
         contracts.ENV_WATERMARK: f"{spec['spark']['watermarkSeconds']} seconds",
+        contracts.ENV_AGGREGATES_MODE: spec["spark"]["aggregatesMode"],
     }
     # An empty endpoint means AWS DynamoDB (region and keys from the environment).
     out[contracts.ENV_DYNAMODB_ENDPOINT] = (

@@ -6,7 +6,7 @@ pod runs as the Spark image's own user under the restricted Pod Security profile
 that from a pod template, and reach the driver at its pod IP (no Service: one that publishes only Ready pods would
 not resolve while the driver starts).
 
-In operator mode, Spark 4.2's own driver step that creates a NetworkPolicy for the executors
+In operator mode, Spark's own driver step (4.2 and 4.3) that creates a NetworkPolicy for the executors
 (``NetworkPolicyFeatureStep``) is excluded: the Kubeflow Spark operator's chart does not let its controller (which runs
 spark-submit) create NetworkPolicies, so the submission would fail with 403, and the pipeline's own policies
 (:mod:`.network`) already let Spark pods talk only to each other.

@@ -147,6 +147,8 @@ class TestSparkSubmitDriver:
         assert "spark.executor.instances=3" in cmd
         # Executors reach the driver at its pod IP, bound on every address: no Service that waits for readiness.
         assert {"spark.driver.host=$(POD_IP)", "spark.driver.bindAddress=0.0.0.0"} <= set(cmd)
+        # the executors are told the pod IP, not the wildcard the driver binds to
+        assert "spark.kubernetes.executor.useDriverPodIP=false" in cmd
         env = {e["name"]: e["valueFrom"] for e in pod["containers"][0]["env"] if "fieldRef" in e.get("valueFrom", {})}
         assert env == {"POD_NAME": {"fieldRef": {"fieldPath": "metadata.name"}},
                        "POD_IP": {"fieldRef": {"fieldPath": "status.podIP"}}}  # fmt: skip

@@ -169,6 +169,9 @@ def submit_command(lp: Body) -> list[str]:
         "spark.kubernetes.executor.podTemplateContainerName": EXECUTOR,
         "spark.driver.host": "$(POD_IP)",
         "spark.driver.bindAddress": "0.0.0.0",
+        # Spark 4.3 otherwise advertises the bind address to the executors as the driver's host (0.0.0.0 here: they
+        # fail with "Failed to connect to /0.0.0.0:7078"); with false, they reach spark.driver.host, the pod IP.
+        "spark.kubernetes.executor.useDriverPodIP": "false",
         "spark.driver.port": str(DRIVER_PORT),
         "spark.driver.blockManager.port": str(BLOCK_MANAGER_PORT),
         "spark.driver.memory": spark["driver"]["memory"],

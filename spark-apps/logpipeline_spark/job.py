@@ -62,9 +62,8 @@ def _stop(queries: dict[str, StreamingQuery], opts: JobOptions) -> None:
     until its end, so it is stopped at once: its restart resumes from the last committed batch, exactly."""
     deadline = time.monotonic() + STOP_GRACE_S
     for name, query in queries.items():
-        if name == "aggregates" and opts.mode == "realtime":
-            deadline = time.monotonic()
-        while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
+        until = time.monotonic() if name == "aggregates" and opts.mode == "realtime" else deadline
+        while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < until:
             time.sleep(0.1)
         query.stop()
         log.info("query stopped", extra={"fields": {"query": name}})

@@ -229,7 +229,8 @@ def start(spark: SparkSession, opts: JobOptions, router: Router | None) -> dict[
     for name in running(opts):
         checkpoint_format, mode = None, "microbatch"
         if name == "aggregates":
-            checkpoint_format = upgrade.checkpoint_format(Archive(spark), opts.checkpoint(name))
+            archive = router.archive if router is not None else Archive(spark)
+            checkpoint_format = upgrade.checkpoint_format(archive, opts.checkpoint(name))
             mode = aggregates_mode(opts, checkpoint_format)
             writer = aggregates_writer(read_input(spark, opts, realtime=mode == "realtime"), opts)
         else:

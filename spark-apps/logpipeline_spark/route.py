@@ -165,13 +165,18 @@ class Router:
             self.delivery.close()
 
 
+def last_commit(archive: Archive, checkpoint: str) -> int | None:
+    """The newest batch id in the commit log of ``checkpoint``, or None when the query committed none."""
+    return max((int(n) for n in archive.names(f"{checkpoint}/commits") if n.isdigit()), default=None)
+
+
 def committed_positions(archive: Archive, checkpoint: str) -> Positions | None:
     """The end positions of the last batch a query committed to ``checkpoint`` (its offset log's source offsets for
     the newest batch in its commit log), or None when it committed none."""
-    done = [int(n) for n in archive.names(f"{checkpoint}/commits") if n.isdigit()]
-    if not done:
+    done = last_commit(archive, checkpoint)
+    if done is None:
         return None
-    text = archive.read_text(f"{checkpoint}/offsets/{max(done)}")
+    text = archive.read_text(f"{checkpoint}/offsets/{done}")
     return None if text is None else source_offsets(text)
 
 

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlparse
 
 from logpipeline_spark.archive import Archive
 from logpipeline_spark.options import JobOptions
-from logpipeline_spark.route import committed_positions, starting_offsets
+from logpipeline_spark.route import committed_positions, last_commit, starting_offsets
 
 log = logging.getLogger("logpipeline_spark.job")
 
@@ -46,11 +46,10 @@ def route_start(archive: Archive, opts: JobOptions, partitions: Callable[[], dic
 def checkpoint_format(archive: Archive, checkpoint: str) -> int | None:
     """The state checkpoint format of a query's checkpoint, from its newest commit file's version line (``v1`` or
     ``v2``, see ``queries.CHECKPOINT_FORMAT``); None before its first commit."""
-    commits = f"{checkpoint}/commits"
-    batches = [int(name) for name in archive.names(commits) if name.isdigit()]
-    if not batches:
+    done = last_commit(archive, checkpoint)
+    if done is None:
         return None
-    head = (archive.read_text(f"{commits}/{max(batches)}") or "").split("\n", 1)[0].strip()
+    head = (archive.read_text(f"{checkpoint}/commits/{done}") or "").split("\n", 1)[0].strip()
     return int(head[1:]) if re.fullmatch(r"v[0-9]+", head) else None
 
 

@@ -122,7 +122,10 @@ ENV_WEBHDFS_URL = "LOGPIPELINE_WEBHDFS_URL"
 ENV_ARCHIVE_ROOT = "LOGPIPELINE_ARCHIVE_ROOT"
 ENV_CHECKPOINT_ROOT = "LOGPIPELINE_CHECKPOINT_ROOT"
 ENV_QUERIES = "LOGPIPELINE_QUERIES"  # the streaming job's queries (all of them by default)
-ENV_AGGREGATES_MODE = "LOGPIPELINE_AGGREGATES_MODE"  # the aggregates query's mode: microbatch or realtime
+ENV_AGGREGATES_MODE = "LOGPIPELINE_AGGREGATES_MODE"  # the aggregates query's mode, one of AGGREGATES_MODES
+# How the aggregates query runs: planned micro-batches each trigger, or Spark's real-time mode (long-running tasks
+# that process each record as it arrives). The first is the default.
+AGGREGATES_MODES: tuple[str, ...] = ("microbatch", "realtime")
 ENV_WINDOW = "LOGPIPELINE_WINDOW"
 ENV_WATERMARK = "LOGPIPELINE_WATERMARK"
 ENV_WATERMARK_SECONDS = "LOGPIPELINE_WATERMARK_SECONDS"

@@ -18,9 +18,8 @@ T = TypeVar("T")
 # The job's outputs; the aggregates query writes the first, the route query the others (``queries.running``).
 QUERIES: tuple[str, ...] = ("aggregates", "dead_letters", "raw_archive")
 STATE_STORES: tuple[str, ...] = ("rocksdb", "hdfs")
-# How the aggregates query runs: planned micro-batches each trigger, or Spark's real-time mode (long-running tasks
-# that process each record as it arrives; ``queries.realtime_slots`` says how many task slots they hold).
-MODES: tuple[str, ...] = ("microbatch", "realtime")
+# The aggregates query's modes (``queries.realtime_slots`` says how many task slots real-time mode holds).
+MODES: tuple[str, ...] = contracts.AGGREGATES_MODES
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     p.add_argument(
         "--mode",
         choices=MODES,
-        default=_env(contracts.ENV_AGGREGATES_MODE, "microbatch"),
+        default=_env(contracts.ENV_AGGREGATES_MODE, MODES[0]),
         help="how the aggregates query runs: microbatch (one planned batch per --trigger) or realtime (Spark's "
         "real-time mode: long-running tasks, each event counted as it arrives; RocksDB state; needs input partitions "
         "+ 2 x shuffle partitions task slots of its own). A checkpoint written in micro-batch mode stays in it",

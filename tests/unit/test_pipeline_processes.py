@@ -59,6 +59,18 @@ class TestServices:
         }
         assert every <= set(launcher.SERVICE_NAMES), every - set(launcher.SERVICE_NAMES)
 
+    def test_the_chosen_mode_reaches_the_spark_job_and_its_parser_reads_it(self, settings: Settings) -> None:
+        from logpipeline_spark import options as job_options
+
+        for mode in ("realtime", "microbatch"):
+            spark = {s.name: s for s in processes.services(settings, processes.Options(mode=mode), "py", "lp")}["spark"]
+            assert spark.argv[:3] == ["py", "-m", "logpipeline_spark.job"]
+            parsed = job_options.parse_args(spark.argv[3:])
+            assert parsed.mode == mode
+            assert parsed.starting_offsets == "earliest"
+        default = {s.name: s for s in processes.services(settings, processes.Options(), "py", "lp")}["spark"]
+        assert job_options.parse_args(default.argv[3:]).mode == "microbatch"
+
     def test_the_correction_service_can_be_left_out(self, settings: Settings) -> None:
         services = processes.services(settings, processes.Options(correct_every=0), python="py", cli="lp")
         assert "correction" not in _names(services)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from logpipeline import config
+from logpipeline import config, contracts
 from logpipeline.metrics import replicas
 from logpipeline.pipeline import launcher, processes
 from logpipeline.pipeline import regions as regional
@@ -101,6 +101,13 @@ def up(
     regions: str = typer.Option(
         "", "--regions", help="one pipeline per region (eu-west-1,us-east-1) into one table, and the global view"
     ),
+    mode: str = typer.Option(
+        contracts.AGGREGATES_MODES[0],
+        "--mode",
+        help="how the Spark job's aggregates query runs: microbatch (a planned batch each second) or realtime "
+        "(Spark's real-time mode: each event counted as it arrives, sub-second freshness at a few thousand events/s "
+        "on 2 cores). A pipeline keeps the mode its checkpoint was written in",
+    ),
 ) -> None:
     """Set up and run the whole pipeline on the embedded default stack; Ctrl-C stops everything."""
     settings = config.load()
@@ -108,10 +115,12 @@ def up(
         chosen = replicas.regions(regions)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--regions") from None
+    if mode not in contracts.AGGREGATES_MODES:
+        raise typer.BadParameter(f"{mode!r} is not one of {', '.join(contracts.AGGREGATES_MODES)}", param_hint="--mode")
     options = processes.Options(
         rate=rate, incidents=tuple(incident or ()), seed=seed, ingest=ingest, ingest_format=ingest_format,
         ingest_speedup=speedup, follow=follow, archive=archive, dashboard=not no_dashboard, correct_every=correct_every,
-        alerting=alerting, anomalies=anomalies, train_every=train_every,
+        alerting=alerting, anomalies=anomalies, train_every=train_every, mode=mode,
     )  # fmt: skip
     began = time.monotonic()
     # A stack the user started before stays up; one this command started goes down with it.

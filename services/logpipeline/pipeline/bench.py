@@ -1,10 +1,12 @@
 """``logpipeline bench``: the whole pipeline on a fixed workload, measured end to end.
 
 Figures: cold start of the pipeline, ingest events/s (generator → broker), Spark events/s (backlog
-→ aggregates visible through the query layer), freshness p50/p95 (a probe event's send time → the
-moment the query layer counts it), dashboard refresh p50/p95 (a dashboard worker's snapshot of the last
-hour, through the dashboard's own data path), the CPU of each component on a quiet stream (200 events/s, as
-``logpipeline up``'s generator sends), and the peak resident memory of each component and of the whole stack.
+→ aggregates visible through the query layer), the CPU of each component on a quiet stream (200 events/s, as
+``logpipeline up``'s generator sends), freshness p50/p95/p99 at each background rate (1k and 10k events/s): a probe
+event's send time → the moment the aggregates topic counts it, and → the moment the query layer counts it,
+dashboard refresh p50/p95 (a dashboard worker's snapshot of the last hour, through the dashboard's own data path),
+and the peak resident memory of each component and of the whole stack. The Spark job's aggregates query runs in
+``BenchConfig.mode`` (the command runs each mode it is given, one after another).
 
 The bench runs on its own topics and table (named after the run), so it never mixes with a
 pipeline's data; it starts the stack when none runs and stops what it started.
@@ -23,12 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from logpipeline import config
+from confluent_kafka import Consumer
+
+from logpipeline import config, contracts
 from logpipeline.dashboard import data, timerange
 from logpipeline.dashboard import settings as dashboard_settings
 from logpipeline.events import codec
 from logpipeline.kafka.producer import Sender
-from logpipeline.metrics import query, rollup, store
+from logpipeline.metrics import query, records, rollup, store
 from logpipeline.pipeline import launcher, processes
 from logpipeline.stack import lifecycle, process
 
@@ -40,11 +44,30 @@ PROBE_API = "bench-probe"
 class BenchConfig:
     events: int = 200_000
     freshness_seconds: float = 60.0
-    freshness_rate: float = 2_000.0
+    freshness_rates: tuple[float, ...] = (1_000.0, 10_000.0)
     probe_interval: float = 0.5
     refreshes: int = 30
     quiet_rate: float = 200.0
     quiet_seconds: float = 60.0
+    mode: str = contracts.AGGREGATES_MODES[0]
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """The probes' latencies at one background rate: send → counted on the aggregates topic, and → counted by
+    the query layer (inf: not within 120 s)."""
+
+    rate: float
+    topic: list[float]
+    query: list[float]
+
+    def rows(self) -> list[tuple[str, str]]:
+        def figures(values: list[float]) -> str:
+            p50, p95, p99 = (percentile(values, p) for p in (50, 95, 99))
+            return f"{p50:.2f} s / {p95:.2f} s / {p99:.2f} s ({len(values)} probes)"
+
+        at = f"freshness at {self.rate:,.0f} events/s p50/p95/p99"
+        return [(f"{at}: → aggregates topic", figures(self.topic)), (f"{at}: → query layer", figures(self.query))]
 
 
 @dataclass
@@ -52,9 +75,7 @@ class BenchResult:
     cold_start_s: float | None = None
     ingest_events_per_s: float = 0.0
     spark_events_per_s: float = 0.0
-    freshness_p50_s: float = 0.0
-    freshness_p95_s: float = 0.0
-    freshness_samples: int = 0
+    freshness: list[Freshness] = field(default_factory=list)
     refresh_p50_ms: float = 0.0
     refresh_p95_ms: float = 0.0
     peak_rss: dict[str, int] = field(default_factory=dict)
@@ -67,10 +88,10 @@ class BenchResult:
             ("cold start (stack + services)", f"{self.cold_start_s:.1f} s" if self.cold_start_s else "stack was up"),
             ("ingest (generator → Kafka)", f"{self.ingest_events_per_s:,.0f} events/s"),
             ("Spark (backlog → query layer)", f"{self.spark_events_per_s:,.0f} events/s"),
-            ("freshness p50 / p95", f"{self.freshness_p50_s:.2f} s / {self.freshness_p95_s:.2f} s"
-             f" ({self.freshness_samples} probes)"),
-            ("dashboard refresh p50 / p95", f"{self.refresh_p50_ms:.0f} ms / {self.refresh_p95_ms:.0f} ms"),
         ]  # fmt: skip
+        for freshness in self.freshness:
+            rows += freshness.rows()
+        rows.append(("dashboard refresh p50 / p95", f"{self.refresh_p50_ms:.0f} ms / {self.refresh_p95_ms:.0f} ms"))
         rows += [
             (f"CPU at {self.quiet_rate:.0f} events/s: {name}", f"{share:.1%} of a core")
             for name, share in sorted(self.cpu_share.items())
@@ -145,19 +166,69 @@ def _generate(cli: str, count: int, seed: int, start_ms: int) -> dict[str, float
     return summary
 
 
-def _probe_freshness(settings: config.Settings, reader: query.Reader, cfg: BenchConfig) -> list[float]:
-    """Send one probe event every interval; each one's latency is send → counted by the query layer."""
+def topic_latencies(timeline: list[tuple[float, int, int]], sent: list[tuple[int, float, int]]) -> list[float]:
+    """For each probe (window, wall send time, expected count of its window): send → the first time the topic's
+    count of that window reached it (``timeline``: (wall time, window, count) in arrival order; inf: never)."""
+    out = []
+    for window, sent_at, expected in sent:
+        arrivals = (t for t, w, total in timeline if w == window and total >= expected and t >= sent_at)
+        out.append(next(arrivals, float("inf")) - sent_at)
+    return out
+
+
+class TopicWatch(threading.Thread):
+    """Follows the aggregates topic for the probe API's records: when (wall time) each window's count grew to what."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        super().__init__(daemon=True)
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex}",
+                                  "auto.offset.reset": "earliest", "enable.auto.commit": False})  # fmt: skip
+        self.consumer.subscribe([topic])
+        self.timeline: list[tuple[float, int, int]] = []  # (wall time, window start, that window's count)
+        self._latest: dict[str, tuple[int, int]] = {}  # id -> version (log_count, updated_at)
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        prefix = f"{PROBE_API}|".encode()
+        while not self._stop_event.is_set():
+            for msg in self.consumer.consume(10_000, timeout=0.2):
+                if msg.error() is not None or not (msg.key() or b"").startswith(prefix):
+                    continue
+                now = time.time()
+                agg = records.parse(msg.value())
+                if agg.version > self._latest.get(agg.id, (-1, -1)):
+                    self._latest[agg.id] = agg.version
+                total = sum(v[0] for k, v in self._latest.items() if k.endswith(f"|{agg.window_start}"))
+                self.timeline.append((now, agg.window_start, total))
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(10)
+        self.consumer.close()
+
+
+def _probe_freshness(settings: config.Settings, reader: query.Reader, cfg: BenchConfig, rate: float) -> Freshness:
+    """Send one probe event every interval; each one's latency is send → counted on the aggregates topic, and
+    send → counted by the query layer."""
     sender = Sender.connect(settings.kafka_bootstrap, settings.names.input_topic)
+    watch = TopicWatch(settings.kafka_bootstrap, settings.names.aggregates_topic)
+    watch.start()
+    sent: list[tuple[int, float, int]] = []
     try:
-        return probe_loop(sender, reader, cfg)
+        through_query = probe_loop(sender, reader, cfg, sent)
     finally:
         sender.close()  # no reconnect attempts once the stack is stopped
+        watch.stop()
+    return Freshness(rate, topic_latencies(watch.timeline, sent), through_query)
 
 
-def probe_loop(sender: Sender, reader: query.Reader, cfg: BenchConfig) -> list[float]:
+def probe_loop(
+    sender: Sender, reader: query.Reader, cfg: BenchConfig, sent: list[tuple[int, float, int]] | None = None
+) -> list[float]:
     """Freshness probes for ``cfg.freshness_seconds``: one event every ``cfg.probe_interval`` seconds through
-    ``sender``; each latency is send → counted by ``reader`` (inf after 120 s). The real-pod benchmark runs it in a
-    pod of the services image."""
+    ``sender``; each latency is send → counted by ``reader`` (inf after 120 s); ``sent`` collects each probe's
+    (window, wall send time, expected count of its window). The real-pod benchmark runs it in a pod of the
+    services image."""
     latencies: list[float] = []
     pending: list[tuple[int, float, int]] = []  # (window_start, send time, expected count in that window)
     sent_in: dict[int, int] = {}
@@ -166,14 +237,17 @@ def probe_loop(sender: Sender, reader: query.Reader, cfg: BenchConfig) -> list[f
     while time.monotonic() < deadline or pending:
         now = time.monotonic()
         if now >= next_probe and now < deadline:
-            ts = int(time.time() * 1000)
+            sent_wall = time.time()
+            ts = int(sent_wall * 1000)
             window = ts - ts % 60_000
             sent_in[window] = sent_in.get(window, 0) + 1
             event = {"id": str(uuid.uuid4()), "timestamp": ts, "api": PROBE_API, "response_time": 1.0,
                      "status_code": 200, "log_level": "INFO", "schema_version": 1}  # fmt: skip
             sender.send(PROBE_API, codec.encode(event))
             sender.producer.flush(5)
-            pending.append((window, time.monotonic(), sent_in[window]))
+            pending.append((window, now, sent_in[window]))
+            if sent is not None:
+                sent.append((window, sent_wall, sent_in[window]))
             next_probe += cfg.probe_interval
         if pending:
             seen: dict[int, int] = {}
@@ -213,7 +287,8 @@ def _quiet_cpu(cli: str, sampler: MemorySampler, cfg: BenchConfig) -> dict[str, 
 def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchResult:
     result = BenchResult()
     settings = _bench_settings(settings)
-    options = processes.Options(generator=False, dashboard=False, anomalies=False)  # figures comparable run to run
+    # figures comparable run to run
+    options = processes.Options(generator=False, dashboard=False, anomalies=False, mode=cfg.mode)
     stack_was_up = lifecycle.is_up(settings)
     watched = [spec.name for c in lifecycle.all_components(settings) for spec in c.processes()]
     watched += [launcher.pid_file(settings, name).stem for name in launcher.SERVICE_NAMES]
@@ -242,23 +317,21 @@ def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchRes
             time.sleep(0.5)
         result.spark_events_per_s = cfg.events / (time.monotonic() - t0)
 
-        report(f"freshness: background load {cfg.freshness_rate:.0f} events/s, probes every {cfg.probe_interval}s")
-        load = subprocess.Popen(
-            [cli, "generate", "--rate", str(cfg.freshness_rate), "--duration", str(cfg.freshness_seconds + 30)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            latencies = _probe_freshness(settings, reader, cfg)
-        finally:
-            load.terminate()
-            load.wait(30)
-        result.freshness_samples = len(latencies)
-        result.freshness_p50_s = percentile(latencies, 50)
-        result.freshness_p95_s = percentile(latencies, 95)
-
         report(f"CPU: {cfg.quiet_rate:.0f} events/s for {cfg.quiet_seconds:.0f} s after 20 s of it")
         result.quiet_rate = cfg.quiet_rate
         result.cpu_share = _quiet_cpu(cli, sampler, cfg)
+
+        for rate in cfg.freshness_rates:
+            report(f"freshness: background load {rate:,.0f} events/s, probes every {cfg.probe_interval}s")
+            load = subprocess.Popen(
+                [cli, "generate", "--rate", str(rate), "--duration", str(cfg.freshness_seconds + 30)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                result.freshness.append(_probe_freshness(settings, reader, cfg, rate))
+            finally:
+                load.terminate()
+                load.wait(30)
 
         report(f"dashboard refresh: {cfg.refreshes} refreshes of the last hour, as a dashboard worker computes them")
         # The dashboard's own path (``Source.snapshot``: bucket cache, shared tail, revisions, roll-ups), with a

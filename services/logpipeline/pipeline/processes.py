@@ -38,6 +38,7 @@ class Options:
     alerts_interval: float = 60.0  # seconds between evaluation cycles
     anomalies: bool = True  # the anomaly scorer and its daily training
     train_every: float = 86_400.0  # seconds between training runs
+    mode: str = contracts.AGGREGATES_MODES[0]  # how the Spark job's aggregates query runs
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def services(settings: Settings, options: Options, python: str, cli: str) -> lis
 
     # Everything already on the topic counts; after the first start the checkpoint decides.
     out.append(spark("spark", "logpipeline_spark.job", p.spark_http, "--ui-port", str(p.spark_ui),
-                     "--starting-offsets", "earliest"))  # fmt: skip
+                     "--starting-offsets", "earliest", "--mode", options.mode))  # fmt: skip
     if options.correct_every > 0:
         out.append(spark("correction", "logpipeline_spark.correct", p.correction_http,
                          "--every", str(options.correct_every), "--driver-memory", "1g"))  # fmt: skip

@@ -15,6 +15,7 @@ pipeline's data; it starts the stack when none runs and stops what it started.
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -50,6 +51,7 @@ class BenchConfig:
     quiet_rate: float = 200.0
     quiet_seconds: float = 60.0
     mode: str = contracts.AGGREGATES_MODES[0]
+    probe_api: str = PROBE_API  # the probes' api: its windows hold probes only
 
 
 @dataclass(frozen=True)
@@ -179,8 +181,9 @@ def topic_latencies(timeline: list[tuple[float, int, int]], sent: list[tuple[int
 class TopicWatch(threading.Thread):
     """Follows the aggregates topic for the probe API's records: when (wall time) each window's count grew to what."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, api: str) -> None:
         super().__init__(daemon=True)
+        self.api = api
         self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex}",
                                   "auto.offset.reset": "earliest", "enable.auto.commit": False})  # fmt: skip
         self.consumer.subscribe([topic])
@@ -189,7 +192,7 @@ class TopicWatch(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self) -> None:
-        prefix = f"{PROBE_API}|".encode()
+        prefix = f"{self.api}|".encode()
         while not self._stop_event.is_set():
             for msg in self.consumer.consume(10_000, timeout=0.2):
                 if msg.error() is not None or not (msg.key() or b"").startswith(prefix):
@@ -211,11 +214,15 @@ def _probe_freshness(settings: config.Settings, reader: query.Reader, cfg: Bench
     """Send one probe event every interval; each one's latency is send → counted on the aggregates topic, and
     send → counted by the query layer."""
     sender = Sender.connect(settings.kafka_bootstrap, settings.names.input_topic)
-    watch = TopicWatch(settings.kafka_bootstrap, settings.names.aggregates_topic)
+    watch = TopicWatch(settings.kafka_bootstrap, settings.names.aggregates_topic, cfg.probe_api)
     watch.start()
     sent: list[tuple[int, float, int]] = []
     try:
         through_query = probe_loop(sender, reader, cfg, sent)
+        # the query layer counted them all (or gave up), so the topic holds them: give the watch time to read them
+        deadline = time.monotonic() + 15
+        while math.inf in topic_latencies(watch.timeline, sent) and time.monotonic() < deadline:
+            time.sleep(0.5)
     finally:
         sender.close()  # no reconnect attempts once the stack is stopped
         watch.stop()
@@ -241,9 +248,9 @@ def probe_loop(
             ts = int(sent_wall * 1000)
             window = ts - ts % 60_000
             sent_in[window] = sent_in.get(window, 0) + 1
-            event = {"id": str(uuid.uuid4()), "timestamp": ts, "api": PROBE_API, "response_time": 1.0,
+            event = {"id": str(uuid.uuid4()), "timestamp": ts, "api": cfg.probe_api, "response_time": 1.0,
                      "status_code": 200, "log_level": "INFO", "schema_version": 1}  # fmt: skip
-            sender.send(PROBE_API, codec.encode(event))
+            sender.send(cfg.probe_api, codec.encode(event))
             sender.producer.flush(5)
             pending.append((window, now, sent_in[window]))
             if sent is not None:
@@ -252,7 +259,7 @@ def probe_loop(
         if pending:
             seen: dict[int, int] = {}
             for window in {w for w, _, _ in pending}:
-                seen[window] = _total(reader, window, window + 60_000, [PROBE_API])
+                seen[window] = _total(reader, window, window + 60_000, [cfg.probe_api])
             arrived = time.monotonic()
             still = []
             for window, sent_at, expected in pending:
@@ -291,8 +298,8 @@ def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchRes
     options = processes.Options(generator=False, dashboard=False, anomalies=False, mode=cfg.mode)
     stack_was_up = lifecycle.is_up(settings)
     watched = [spec.name for c in lifecycle.all_components(settings) for spec in c.processes()]
-    watched += [launcher.pid_file(settings, name).stem for name in launcher.SERVICE_NAMES]
-    sampler = MemorySampler(settings.run, watched)
+    services = {launcher.pid_file(settings, name).stem: name for name in launcher.SERVICE_NAMES}
+    sampler = MemorySampler(settings.run, watched + list(services))
     sampler.start()
     cli = launcher.planned(settings, options)[0].argv[0]
     reader = query.Reader(store.client(settings.dynamodb_endpoint), settings.names.table)
@@ -319,7 +326,7 @@ def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchRes
 
         report(f"CPU: {cfg.quiet_rate:.0f} events/s for {cfg.quiet_seconds:.0f} s after 20 s of it")
         result.quiet_rate = cfg.quiet_rate
-        result.cpu_share = _quiet_cpu(cli, sampler, cfg)
+        result.cpu_share = {services.get(k, k): v for k, v in _quiet_cpu(cli, sampler, cfg).items()}
 
         for rate in cfg.freshness_rates:
             report(f"freshness: background load {rate:,.0f} events/s, probes every {cfg.probe_interval}s")
@@ -328,7 +335,9 @@ def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchRes
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             try:
-                result.freshness.append(_probe_freshness(settings, reader, cfg, rate))
+                result.freshness.append(
+                    _probe_freshness(settings, reader, replace(cfg, probe_api=f"{PROBE_API}-{rate:.0f}"), rate)
+                )
             finally:
                 load.terminate()
                 load.wait(30)
@@ -347,7 +356,8 @@ def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchRes
         result.refresh_p95_ms = percentile(times, 95)
     finally:
         sampler.stop()
-        result.peak_rss, result.peak_total_rss = sampler.peak, sampler.peak_total
+        result.peak_rss = {services.get(k, k): v for k, v in sampler.peak.items()}
+        result.peak_total_rss = sampler.peak_total
         report("stopping")
         launcher.down(settings, lambda c, m: None, stack=not stack_was_up)
     return result

@@ -60,7 +60,7 @@ def aggregates_of(raw: DataFrame, opts: JobOptions) -> DataFrame:
     events = tr.deduplicate(
         tr.with_event_time(tr.for_aggregation(tr.parse(raw, opts.max_ahead_ms).valid), opts.watermark)
     )
-    return tr.aggregate(events, opts.window)
+    return tr.aggregate(events, opts.window, binary_sketch=True)  # for ``aggregate_records`` only
 
 
 def aggregates_writer(raw: DataFrame, opts: JobOptions) -> DataStreamWriter:

@@ -39,6 +39,7 @@ from logpipeline.events.coercions import INTEGER_TEXT, LEVEL_ALIASES, NUMERIC_TE
 from logpipeline.events.schema import DEFAULT_MAX_AHEAD_MS
 
 KLL_K = 200
+QUANTILE_RANKS: tuple[float, ...] = (0.5, 0.95, 0.99)  # p50, p95, p99
 PERCENTILE_RANK_ERROR = 0.0165
 STAGE = "spark"
 
@@ -388,8 +389,11 @@ def _count_if(condition: Column) -> Column:
     return F.sum(F.when(condition, 1).otherwise(0)).cast("long")
 
 
-def aggregate(events: DataFrame, window: str) -> DataFrame:
-    """Per (tumbling window, api, log_level) aggregates, exactly the columns and types of ``AGGREGATE_FIELDS``."""
+def aggregate(events: DataFrame, window: str, binary_sketch: bool = False) -> DataFrame:
+    """Per (tumbling window, api, log_level) aggregates, exactly the columns and types of ``AGGREGATE_FIELDS``;
+    with ``binary_sketch``, ``response_time_sketch`` holds the sketch's bytes, which ``aggregate_records`` writes as
+    the same unbroken base64 (JSON's own encoding of binary), at less than half the cost per record of ``base64``
+    and stripping its line breaks: what a real-time query pays for every event."""
     status = F.col("status_code")
     grouped = events.groupBy(F.window(EVENT_TIME, window).alias("window"), "api", "log_level").agg(
         F.count(F.lit(1)).cast("long").alias("log_count"),
@@ -404,20 +408,25 @@ def aggregate(events: DataFrame, window: str) -> DataFrame:
     )
     window_start = F.unix_millis(F.col("window.start"))
     sketch = F.col("_sketch")
+    # one reading of the sketch for the three ranks (a call per rank reads and sorts it three times)
+    quantiles = F.kll_sketch_get_quantile_double(sketch, F.array(*(F.lit(r) for r in QUANTILE_RANKS)))
     columns: dict[str, Column] = {
         "id": F.concat_ws("|", "api", "log_level", window_start.cast("string")),
         "window_start": window_start,
         "window_end": F.unix_millis(F.col("window.end")),
-        "p50_response_time": F.kll_sketch_get_quantile_double(sketch, F.lit(0.5)),
-        "p95_response_time": F.kll_sketch_get_quantile_double(sketch, F.lit(0.95)),
-        "p99_response_time": F.kll_sketch_get_quantile_double(sketch, F.lit(0.99)),
-        # Spark may wrap base64 in 76-character lines; the contract is one unbroken string.
+        **{f"{name}_response_time": quantiles[i] for i, name in enumerate(("p50", "p95", "p99"))},
+        # Spark's base64 wraps 76-character lines; the contract is one unbroken string.
         "response_time_sketch": F.regexp_replace(F.base64(sketch), r"[\r\n]", ""),
         "updated_at": _now_ms(),
     }
-    return grouped.select(
-        *[columns.get(f.name, F.col(f.name)).cast(_TYPES[f.type]).alias(f.name) for f in AGGREGATE_FIELDS]
-    )
+    if binary_sketch:
+        columns["response_time_sketch"] = sketch
+    return grouped.select(*[
+        columns.get(f.name, F.col(f.name)).alias(f.name)
+        if binary_sketch and f.name == "response_time_sketch"
+        else columns.get(f.name, F.col(f.name)).cast(_TYPES[f.type]).alias(f.name)
+        for f in AGGREGATE_FIELDS
+    ])  # fmt: skip
 
 
 def _now_ms() -> Column:
@@ -449,7 +458,8 @@ def api_summary(aggregates: DataFrame) -> DataFrame:
 
 
 def aggregate_records(aggregates: DataFrame) -> DataFrame:
-    """Aggregates as Kafka sink rows: key = aggregate id, value = the JSON object of ``AGGREGATE_FIELDS``."""
+    """Aggregates as Kafka sink rows: key = aggregate id, value = the JSON object of ``AGGREGATE_FIELDS`` (a binary
+    ``response_time_sketch`` is written as unbroken base64, like the string form)."""
     value = F.to_json(F.struct(*[F.col(f.name) for f in AGGREGATE_FIELDS]))
     return aggregates.select(F.col("id").alias("key"), value.alias("value"))
 

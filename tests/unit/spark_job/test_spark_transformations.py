@@ -248,6 +248,30 @@ def test_aggregate_records_are_keyed_by_id_with_the_full_json_value(spark: Spark
     assert (value["log_count"], value["p99_response_time"], value["status_2xx"]) == (1, 12.5, 1)
 
 
+def test_records_from_the_binary_sketch_equal_those_from_the_base64_column(spark: SparkSession) -> None:
+    """The streaming job keeps the sketch binary up to the JSON writer (``binary_sketch``): the records are the
+    same bytes as from the string column, one unbroken base64 string the sink decodes to the same sketch."""
+    rng = random.Random(3)
+    # below KLL_K values per group the sketch holds them all: no random compaction, the same bytes each time
+    events = [
+        event(i, T0 + (i % 2) * 60_000 + i, rt=round(rng.uniform(1, 900), 2), api=f"/a{i % 3}") for i in range(1_000)
+    ]
+    frame = _events(spark, events).cache()
+    same_clock = F.lit(1).cast("long")  # the write time is the only column that may differ
+    as_text = tr.aggregate(frame, "1 minute").withColumn("updated_at", same_clock)
+    as_bytes = tr.aggregate(frame, "1 minute", binary_sketch=True).withColumn("updated_at", same_clock)
+    assert dict(as_bytes.dtypes)["response_time_sketch"] == "binary"
+    text_records = {r["key"]: r["value"] for r in tr.aggregate_records(as_text).collect()}
+    byte_records = {r["key"]: r["value"] for r in tr.aggregate_records(as_bytes).collect()}
+    assert len(text_records) == 6 and byte_records == text_records
+    for value in byte_records.values():
+        sketch = orjson.loads(value)["response_time_sketch"]
+        assert len(sketch) > 76 and "\n" not in sketch and "\r" not in sketch
+        parsed = records.parse(value.encode())
+        assert parsed.sketch and parsed.p95_response_time == orjson.loads(value)["p95_response_time"]
+    frame.unpersist()
+
+
 @pytest.mark.parametrize(("ts", "date", "hour"), [(T0, "2026-01-01", "00"), (T0 - 1, "2025-12-31", "23")])
 def test_archive_partitions_come_from_event_time_in_utc(spark: SparkSession, ts: int, date: str, hour: str) -> None:
     valid = tr.parse(raw_frame(spark, [event(1, ts)])).valid

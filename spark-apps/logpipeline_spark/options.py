@@ -180,10 +180,3 @@ def from_args(cls: type[T], args: argparse.Namespace, **derived: Any) -> T:
     """An options dataclass from parsed arguments: each field from the argument of the same name, or ``derived``."""
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     return cls(**{**{k: v for k, v in vars(args).items() if k in names}, **derived})
-
-
-# Kafka consumer settings of the input readers. With the consumer's default fetch.max.wait.ms (500 ms), a task
-# that read its range up to the end of the partition waited about that long before it finished: in a backlog read
-# as three 100k-record batches, the last batch took about 1 s longer than the others (three tasks on two cores, so
-# two such waits in a row). A live stream rarely waits, since a fetch returns as soon as new records arrive; a
-# catch-up after a restart, or a topic that goes quiet, does.

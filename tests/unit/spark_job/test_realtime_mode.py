@@ -63,6 +63,9 @@ def test_a_real_time_reader_has_no_batch_to_bound() -> None:
     opts = parse_args(["--mode", "realtime", "--max-offsets-per-trigger", "700"])
     assert source_options(opts)["maxOffsetsPerTrigger"] == "700", "the micro-batch readers keep the bound"
     assert "maxOffsetsPerTrigger" not in source_options(opts, realtime=True), "Spark refuses it in real-time mode"
+    # an idle real-time task long-polls: one fetch per partition per 500 ms, not one per 10 ms
+    assert source_options(opts, realtime=True)["kafka.fetch.max.wait.ms"] == "500"
+    assert source_options(opts)["kafka.fetch.max.wait.ms"] == "10"
 
 
 def test_a_local_job_in_real_time_mode_gets_a_thread_per_long_running_task() -> None:

@@ -414,19 +414,15 @@ def aggregate(events: DataFrame, window: str, binary_sketch: bool = False) -> Da
         "id": F.concat_ws("|", "api", "log_level", window_start.cast("string")),
         "window_start": window_start,
         "window_end": F.unix_millis(F.col("window.end")),
-        **{f"{name}_response_time": quantiles[i] for i, name in enumerate(("p50", "p95", "p99"))},
+        **{f"p{round(rank * 100)}_response_time": quantiles[i] for i, rank in enumerate(QUANTILE_RANKS)},
         # Spark's base64 wraps 76-character lines; the contract is one unbroken string.
         "response_time_sketch": F.regexp_replace(F.base64(sketch), r"[\r\n]", ""),
         "updated_at": _now_ms(),
     }
+    typed = {f.name: columns.get(f.name, F.col(f.name)).cast(_TYPES[f.type]) for f in AGGREGATE_FIELDS}
     if binary_sketch:
-        columns["response_time_sketch"] = sketch
-    return grouped.select(*[
-        columns.get(f.name, F.col(f.name)).alias(f.name)
-        if binary_sketch and f.name == "response_time_sketch"
-        else columns.get(f.name, F.col(f.name)).cast(_TYPES[f.type]).alias(f.name)
-        for f in AGGREGATE_FIELDS
-    ])  # fmt: skip
+        typed["response_time_sketch"] = sketch
+    return grouped.select(*[column.alias(name) for name, column in typed.items()])
 
 
 def _now_ms() -> Column:

@@ -188,7 +188,7 @@ class TopicWatch(threading.Thread):
                                   "auto.offset.reset": "earliest", "enable.auto.commit": False})  # fmt: skip
         self.consumer.subscribe([topic])
         self.timeline: list[tuple[float, int, int]] = []  # (wall time, window start, that window's count)
-        self._latest: dict[str, tuple[int, int]] = {}  # id -> version (log_count, updated_at)
+        self._counts: dict[int, dict[str, int]] = {}  # window start -> aggregate id -> its newest log_count
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -199,10 +199,9 @@ class TopicWatch(threading.Thread):
                     continue
                 now = time.time()
                 agg = records.parse(msg.value())
-                if agg.version > self._latest.get(agg.id, (-1, -1)):
-                    self._latest[agg.id] = agg.version
-                total = sum(v[0] for k, v in self._latest.items() if k.endswith(f"|{agg.window_start}"))
-                self.timeline.append((now, agg.window_start, total))
+                window = self._counts.setdefault(agg.window_start, {})
+                window[agg.id] = max(window.get(agg.id, 0), agg.log_count)
+                self.timeline.append((now, agg.window_start, sum(window.values())))
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -212,7 +211,9 @@ class TopicWatch(threading.Thread):
 
 def _probe_freshness(settings: config.Settings, reader: query.Reader, cfg: BenchConfig, rate: float) -> Freshness:
     """Send one probe event every interval; each one's latency is send → counted on the aggregates topic, and
-    send → counted by the query layer."""
+    send → counted by the query layer. The probes of each rate have an api of their own, so no run's probes count
+    toward another's."""
+    cfg = replace(cfg, probe_api=f"{PROBE_API}-{rate:.0f}")
     sender = Sender.connect(settings.kafka_bootstrap, settings.names.input_topic)
     watch = TopicWatch(settings.kafka_bootstrap, settings.names.aggregates_topic, cfg.probe_api)
     watch.start()
@@ -335,9 +336,7 @@ def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchRes
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             try:
-                result.freshness.append(
-                    _probe_freshness(settings, reader, replace(cfg, probe_api=f"{PROBE_API}-{rate:.0f}"), rate)
-                )
+                result.freshness.append(_probe_freshness(settings, reader, cfg, rate))
             finally:
                 load.terminate()
                 load.wait(30)

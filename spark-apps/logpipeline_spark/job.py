@@ -36,9 +36,9 @@ from typing import Any
 
 from pyspark.sql.streaming.query import StreamingQuery
 
-from logpipeline import contracts
+from logpipeline import config, contracts
 from logpipeline.observability import configure_logging, serve, stop_on_signals
-from logpipeline_spark import session, telemetry
+from logpipeline_spark import jvm, session, telemetry
 from logpipeline_spark.archive import Archive
 from logpipeline_spark.options import JobOptions, parse_args
 from logpipeline_spark.queries import (
@@ -49,6 +49,7 @@ from logpipeline_spark.queries import (
     scheduler_pools,
     session_conf,
     start,
+    thinned,
 )
 from logpipeline_spark.route import Router, offset_log
 
@@ -77,6 +78,13 @@ def run(opts: JobOptions) -> int:
     extra = session_conf(opts, pools.name)
     if opts.mode == "realtime" and opts.master:
         opts = replace(opts, master=local_master(opts, _input_partitions(opts)))
+    if thinned(opts) and opts.master:  # under spark-submit, the app image has it in Spark's jars
+        try:
+            extra["spark.jars"] = str(jvm.jar(config.load().cache))
+        except jvm.JvmBuildError as exc:
+            os.unlink(pools.name)
+            log.error("job not started", extra={"fields": {"error": str(exc)}})
+            return 1
     log.info("job starting", extra={"fields": {k: str(v) for k, v in opts.__dict__.items()}})
     try:
         spark = session.build_session(f"logpipeline-{opts.pipeline}", master=opts.master, extra=extra)

@@ -43,6 +43,7 @@ class JobOptions:
     state_store: str = "hdfs"
     mode: str = "microbatch"
     realtime_batch: str = "1 minute"
+    realtime_emit_ms: int = 250
     driver_memory: str = "3g"
     ui_port: int = 4040
     metrics_port: int = 0
@@ -135,6 +136,14 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         "committed to the checkpoint and its progress reported (at least 5 seconds)",
     )
     p.add_argument(
+        "--realtime-emit-ms",
+        type=int,
+        default=int(_env("LOGPIPELINE_REALTIME_EMIT_MS", "250")),
+        help="real-time mode: the shortest time between two records of one window from one task, in ms (0: a record "
+        "for every event). A window's first update in an interval is written at once, its newest one when the "
+        "interval is over and more data arrives, and every window's newest one at the end of each batch",
+    )
+    p.add_argument(
         "--driver-memory",
         default=_env("LOGPIPELINE_SPARK_DRIVER_MEMORY", "3g"),
         help="heap of a local-mode job, whose driver is also its executor and holds the de-dup state "
@@ -163,6 +172,8 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         p.error(f"--queries: unknown {', '.join(unknown)}; expected some of {', '.join(QUERIES)}")
     if not re.fullmatch(r"[1-9][0-9]*[kmgt]?", a.driver_memory.lower()):
         p.error(f"--driver-memory: expected a size such as 3g or 2048m, got {a.driver_memory!r}")
+    if a.realtime_emit_ms < 0:
+        p.error(f"--realtime-emit-ms: expected ms >= 0, got {a.realtime_emit_ms}")
     if a.max_ahead is not None and a.max_ahead < 0:
         p.error(f"--max-ahead: expected seconds >= 0, got {a.max_ahead}")
     return from_args(

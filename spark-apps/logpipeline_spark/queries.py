@@ -12,8 +12,8 @@ from pyspark.sql.streaming.query import StreamingQuery
 from pyspark.sql.streaming.readwriter import DataStreamWriter
 
 from logpipeline.kafka import security, topics
+from logpipeline_spark import jvm, upgrade
 from logpipeline_spark import transformations as tr
-from logpipeline_spark import upgrade
 from logpipeline_spark.archive import Archive
 from logpipeline_spark.options import JobOptions
 from logpipeline_spark.route import Router
@@ -68,10 +68,20 @@ def read_input(spark: SparkSession, opts: JobOptions, min_partitions: int = 0, r
 
 
 def aggregates_of(raw: DataFrame, opts: JobOptions) -> DataFrame:
+    """The aggregates of the input. A real-time query updates a window for every event; with ``realtime_emit_ms``
+    its updates are thinned per window (``jvm.latest_per_key``) before the quantiles and the JSON are made."""
     events = tr.deduplicate(
         tr.with_event_time(tr.for_aggregation(tr.parse(raw, opts.max_ahead_ms).valid), opts.watermark)
     )
-    return tr.aggregate(events, opts.window, binary_sketch=True)  # for ``aggregate_records`` only
+    totals = tr.window_totals(events, opts.window)
+    if thinned(opts):
+        totals = jvm.latest_per_key(totals, tr.WINDOW_KEY, opts.realtime_emit_ms)
+    return tr.finish(totals, binary_sketch=True)  # for ``aggregate_records`` only
+
+
+def thinned(opts: JobOptions) -> bool:
+    """Whether the aggregates query thins its updates (``aggregates_of``), which needs the job's JVM part."""
+    return opts.mode == "realtime" and opts.realtime_emit_ms > 0
 
 
 def aggregates_writer(raw: DataFrame, opts: JobOptions) -> DataStreamWriter:
@@ -243,7 +253,8 @@ def start(spark: SparkSession, opts: JobOptions, router: Router | None) -> dict[
             archive = router.archive if router is not None else Archive(spark)
             checkpoint_format = upgrade.checkpoint_format(archive, opts.checkpoint(name))
             mode = aggregates_mode(opts, checkpoint_format)
-            writer = aggregates_writer(read_input(spark, opts, realtime=mode == "realtime"), opts)
+            in_mode = replace(opts, mode=mode)
+            writer = aggregates_writer(read_input(spark, in_mode, realtime=mode == "realtime"), in_mode)
         else:
             assert router is not None, "the route query needs its writer"
             archive = router.archive

@@ -389,13 +389,15 @@ def _count_if(condition: Column) -> Column:
     return F.sum(F.when(condition, 1).otherwise(0)).cast("long")
 
 
-def aggregate(events: DataFrame, window: str, binary_sketch: bool = False) -> DataFrame:
-    """Per (tumbling window, api, log_level) aggregates, exactly the columns and types of ``AGGREGATE_FIELDS``;
-    with ``binary_sketch``, ``response_time_sketch`` holds the sketch's bytes, which ``aggregate_records`` writes as
-    the same unbroken base64 (JSON's own encoding of binary), at less than half the cost per record of ``base64``
-    and stripping its line breaks: what a real-time query pays for every event."""
+# The aggregates' key: one record per window, api and level.
+WINDOW_KEY: tuple[str, ...] = ("window", "api", "log_level")
+
+
+def window_totals(events: DataFrame, window: str) -> DataFrame:
+    """Per (tumbling window, api, log_level): counts, response-time extremes and mean, and the KLL sketch
+    (``_sketch``, binary); ``finish`` turns them into aggregates."""
     status = F.col("status_code")
-    grouped = events.groupBy(F.window(EVENT_TIME, window).alias("window"), "api", "log_level").agg(
+    return events.groupBy(F.window(EVENT_TIME, window).alias("window"), "api", "log_level").agg(
         F.count(F.lit(1)).cast("long").alias("log_count"),
         F.avg("response_time").alias("avg_response_time"),
         F.min("response_time").alias("min_response_time"),
@@ -406,6 +408,13 @@ def aggregate(events: DataFrame, window: str, binary_sketch: bool = False) -> Da
         _count_if(status >= 500).alias("status_5xx"),
         F.kll_sketch_agg_double("response_time", KLL_K).alias("_sketch"),
     )
+
+
+def finish(totals: DataFrame, binary_sketch: bool = False) -> DataFrame:
+    """Aggregates from ``window_totals``: exactly the columns and types of ``AGGREGATE_FIELDS``. With
+    ``binary_sketch``, ``response_time_sketch`` holds the sketch's bytes, which ``aggregate_records`` writes as the
+    same unbroken base64 (JSON's own encoding of binary), at less than half the cost per record of ``base64`` and
+    stripping its line breaks."""
     window_start = F.unix_millis(F.col("window.start"))
     sketch = F.col("_sketch")
     # one reading of the sketch for the three ranks (a call per rank reads and sorts it three times)
@@ -422,7 +431,12 @@ def aggregate(events: DataFrame, window: str, binary_sketch: bool = False) -> Da
     typed = {f.name: columns.get(f.name, F.col(f.name)).cast(_TYPES[f.type]) for f in AGGREGATE_FIELDS}
     if binary_sketch:
         typed["response_time_sketch"] = sketch
-    return grouped.select(*[column.alias(name) for name, column in typed.items()])
+    return totals.select(*[column.alias(name) for name, column in typed.items()])
+
+
+def aggregate(events: DataFrame, window: str, binary_sketch: bool = False) -> DataFrame:
+    """Per (tumbling window, api, log_level) aggregates (``window_totals``, then ``finish``)."""
+    return finish(window_totals(events, window), binary_sketch)
 
 
 def _now_ms() -> Column:

@@ -66,7 +66,7 @@ def test_parser_joins_continuations_resolves_args_and_keeps_heredocs() -> None:
 
 def test_spark_image_and_connector_are_the_pinned_spark_release() -> None:
     text = DOCKERFILES["spark-app"].read_text()
-    (maven, spark) = dockerfile.base_images(text)
+    (maven, spark) = dict.fromkeys(dockerfile.base_images(text))  # the JVM part is compiled against Spark's jars
     assert spark.startswith(f"apache/spark:{versions.SPARK_VERSION}-scala{versions.SCALA_BINARY}-")
     assert maven.startswith("maven:")
     pom = ET.parse(ROOT / "spark-apps/connector/pom.xml").getroot()
@@ -77,6 +77,7 @@ def test_spark_image_and_connector_are_the_pinned_spark_release() -> None:
     assert dep.findtext("m:artifactId", namespaces=ns) in text  # kept by the copy step's include list
     assert c.SPARK_MAIN.removeprefix("local://").startswith("/opt/logpipeline/spark-apps/logpipeline_spark/")
     assert "COPY spark-apps/logpipeline_spark /opt/logpipeline/spark-apps/logpipeline_spark" in text
+    assert "COPY spark-apps/jvm /src" in text and "COPY --from=jvm /jars/ /opt/spark/jars/" in text
 
 
 def test_users_match_the_pod_security_contexts() -> None:

@@ -1,0 +1,84 @@
+"""The job's JVM part: ``io.logpipeline.spark.LatestPerKey`` (``spark-apps/jvm``), which thins the real-time
+aggregates query's updates to at most one per window and interval.
+
+The app image compiles it into Spark's jars (``spark-apps/Dockerfile``). A local-mode job compiles it once per
+source and Spark release into the cache, with the JDK's ``javac`` against pyspark's own jars (nothing is fetched),
+and puts the jar on the session's classpath (``session_jars``)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pyspark
+from pyspark.sql import DataFrame
+from pyspark.sql.classic.dataframe import DataFrame as ClassicFrame
+
+SOURCES = Path(__file__).resolve().parent.parent / "jvm"
+LATEST_PER_KEY = "io.logpipeline.spark.LatestPerKey"
+# The class-file level: Spark 4 runs on Java 17 or newer.
+RELEASE = "17"
+
+
+class JvmBuildError(RuntimeError):
+    """The job's JVM part could not be compiled; says why and what to do."""
+
+
+def _sources() -> list[Path]:
+    return sorted(SOURCES.rglob("*.java"))
+
+
+def _fingerprint(sources: list[Path]) -> str:
+    digest = hashlib.sha256(f"{pyspark.__version__}:{RELEASE}".encode())
+    for src in sources:
+        digest.update(str(src.relative_to(SOURCES)).encode() + b"\0" + src.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _javac() -> str:
+    home = os.environ.get("JAVA_HOME")
+    found = shutil.which("javac", path=str(Path(home) / "bin")) if home else None
+    found = found or shutil.which("javac")
+    if found is None:
+        raise JvmBuildError(
+            "real-time mode needs the JDK's javac once, to compile spark-apps/jvm into the cache; install a JDK "
+            "(JAVA_HOME or javac on PATH) or run the job with --mode microbatch"
+        )
+    return found
+
+
+def jar(cache: Path) -> Path:
+    """The compiled jar in ``cache/jvm`` (built when absent; concurrent builds each write their own and the last
+    rename wins, with the same content)."""
+    sources = _sources()
+    target = cache / "jvm" / f"logpipeline-spark-{_fingerprint(sources)}.jar"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    spark_jars = Path(pyspark.__file__).parent / "jars"
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        classes = Path(tmp) / "classes"
+        command = [_javac(), "--release", RELEASE, "-Xlint:all,-path", "-Werror", "-d", str(classes)]
+        command += ["-cp", str(spark_jars / "*"), *map(str, sources)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise JvmBuildError(f"javac failed on spark-apps/jvm ({done.returncode}): {done.stderr.strip()[-2000:]}")
+        built = Path(tmp) / target.name
+        with zipfile.ZipFile(built, "w", zipfile.ZIP_DEFLATED) as out:
+            for path in sorted(classes.rglob("*.class")):
+                out.write(path, path.relative_to(classes).as_posix())
+        os.replace(built, target)
+    return target
+
+
+def latest_per_key(rows: DataFrame, keys: tuple[str, ...], interval_ms: int) -> DataFrame:
+    """``rows`` thinned per key: at most one row per key per ``interval_ms`` in each task, held rows passed when
+    their interval is over and at the end of the task's input (``LatestPerKey``); same schema."""
+    spark = rows.sparkSession
+    thinned = getattr(spark._jvm, LATEST_PER_KEY).apply(rows._jdf, ",".join(keys), interval_ms)
+    return ClassicFrame(thinned, spark)

@@ -3,13 +3,18 @@ key's first row in an interval and its newest row pass, in order; the aggregates
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import orjson
+import pyspark
 import pytest
 from pyspark.errors import IllegalArgumentException
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from spark_frames import T0, event, raw_frame
 
+from logpipeline import config
 from logpipeline.metrics import records
 from logpipeline_spark import jvm
 from logpipeline_spark import transformations as tr
@@ -78,3 +83,29 @@ def test_a_wrong_call_names_the_problem(
 ) -> None:
     with pytest.raises(IllegalArgumentException, match=problem):
         jvm.latest_per_key(_updates(spark, [(T0, "/a", "INFO", 0)]), keys, interval)
+
+
+CHECK = Path(__file__).parent / "jvm" / "LatestPerKeyCheck.java"
+
+
+def _check(tmp_path: Path, *args: str) -> list[str]:
+    """Runs ``LatestPerKeyCheck`` (compiled against the job's jar) and returns what it saw, in order."""
+    classpath = f"{jvm.jar(config.load().cache)}:{Path(pyspark.__file__).parent / 'jars' / '*'}"
+    subprocess.run(["javac", "--release", jvm.RELEASE, "-cp", classpath, "-d", str(tmp_path), str(CHECK)], check=True)
+    main = "io.logpipeline.spark.LatestPerKeyCheck"
+    done = subprocess.run(["java", "-cp", f"{tmp_path}:{classpath}", main, *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_a_held_row_passes_when_its_interval_is_over_without_waiting_for_more_input(tmp_path: Path) -> None:
+    # three versions at once, then no row for 3 s: the newest passes after 100 ms, long before the input ends
+    assert _check(tmp_path, "100", "3000", "3", "end") == ["out k:0", "out k:2", "input ended"]
+
+
+def test_the_inputs_failure_fails_the_task_with_its_own_error_after_the_rows_due(tmp_path: Path) -> None:
+    assert _check(tmp_path, "100", "1000", "2", "fail") == [
+        "out k:0",
+        "out k:1",
+        "failed java.lang.UnsupportedOperationException",
+    ]

@@ -8,27 +8,37 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
+import org.apache.spark.util.TaskCompletionListener;
 
 /**
  * Thins an update stream to at most one row per key per interval, in each task: the streaming job's real-time
  * aggregates query updates a window's row for every event, and each row is a ~5 KB record for the broker, the sink
  * and the store. A row whose key was last passed on at least {@code intervalMs} ago passes at once; a newer row of
- * the same key within the interval replaces the held one. Held rows pass as soon as their interval is over and the
- * task sees its next row, and all of them pass when the task's input ends (the end of a real-time batch), so the
- * last row of every key is always written. Rows are full values, so a dropped row is superseded, not lost.
+ * the same key within the interval replaces the held one. A held row passes as soon as its interval is over, and
+ * all of them pass when the task's input ends (the end of a real-time batch), so the last row of every key is always
+ * written. Rows are full values, so a dropped row is superseded, not lost.
  */
 public final class LatestPerKey implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
 
+  /** The reader's queue: rows waiting to be thinned (a few MB of ~5 KB aggregates at most). */
+  private static final int QUEUE = 1024;
+  /** What the reader puts after the input's last row. */
+  private static final Object END = new Object();
+
   private final int[] keys;
   private final long intervalMs;
 
-  private LatestPerKey(int[] keys, long intervalMs) {
+  LatestPerKey(int[] keys, long intervalMs) {
     this.keys = keys;
     this.intervalMs = intervalMs;
   }
@@ -47,32 +57,93 @@ public final class LatestPerKey implements MapPartitionsFunction<Row, Row> {
     return new Thinned(input);
   }
 
+  /** Throws {@code failure} as it is (a checked one too): the task fails with the input's own error. */
+  @SuppressWarnings("unchecked")
+  private static <T extends Throwable> T rethrow(Throwable failure) throws T {
+    throw (T) failure;
+  }
+
   /** A key's state in one task: when it last passed a row, and the newest row held since. */
   private static final class Slot {
     long passedAt;
     Row held;
   }
 
+  /**
+   * The thinned rows of one task. A reader thread (with the task's context) pulls the input into a bounded queue, so
+   * that a held row passes when its interval is over even while no new row arrives.
+   */
   private final class Thinned implements Iterator<Row> {
-    private final Iterator<Row> input;
+    private final BlockingQueue<Object> arrived = new ArrayBlockingQueue<>(QUEUE);
     private final Map<List<Object>, Slot> slots = new HashMap<>();
     private final ArrayDeque<Row> out = new ArrayDeque<>();
     private int holding;
-    private long nextSweep;
+    private long nextSweep = Long.MAX_VALUE;
+    private boolean ended;
 
     Thinned(Iterator<Row> input) {
-      this.input = input;
+      TaskContext task = TaskContext.get();
+      Thread reader = new Thread(() -> read(input, task), "latest-per-key-reader");
+      reader.setDaemon(true);
+      if (task != null) { // a consumer that stops early (task killed or failed) must not leave the reader blocked
+        task.addTaskCompletionListener((TaskCompletionListener) done -> reader.interrupt());
+      }
+      reader.start();
+    }
+
+    private void read(Iterator<Row> input, TaskContext task) {
+      Object last = END;
+      try {
+        if (task == null) {
+          pull(input);
+        } else {
+          TaskContext.withTaskContext(task, () -> pull(input));
+        }
+      } catch (Throwable failure) { // the consumer rethrows it as the task's failure
+        last = failure;
+      }
+      try {
+        arrived.put(last);
+      } catch (InterruptedException stopped) {
+        Thread.currentThread().interrupt(); // the task is over: nobody reads the queue any more
+      }
+    }
+
+    private Object pull(Iterator<Row> input) {
+      try {
+        while (input.hasNext()) {
+          arrived.put(input.next());
+        }
+      } catch (InterruptedException stopped) {
+        throw new IllegalStateException("input reader interrupted: the task ended", stopped);
+      }
+      return null;
     }
 
     @Override
     public boolean hasNext() {
-      while (out.isEmpty() && input.hasNext()) {
-        take(input.next(), System.currentTimeMillis());
-      }
-      if (out.isEmpty() && holding > 0) { // input ended: every held row passes
+      while (out.isEmpty() && !ended) {
+        long wait = holding > 0 ? Math.max(0L, nextSweep - System.currentTimeMillis()) : -1L;
+        Object item;
+        try {
+          item = wait < 0 ? arrived.take() : arrived.poll(wait, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException killed) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while waiting for input: the task was killed", killed);
+        }
         long now = System.currentTimeMillis();
-        for (Slot slot : slots.values()) {
-          release(slot, now);
+        if (item == null) {
+          sweep(now);
+        } else if (item == END) { // input ended: every held row passes
+          ended = true;
+          for (Slot slot : slots.values()) {
+            release(slot, now);
+          }
+        } else if (item instanceof Throwable failure) {
+          ended = true;
+          throw LatestPerKey.<RuntimeException>rethrow(failure);
+        } else {
+          take((Row) item, now);
         }
       }
       return !out.isEmpty();

@@ -52,3 +52,13 @@ def stack() -> Iterator[config.Settings]:
 def unique() -> str:
     """A short unique suffix for topic, table and path names, so tests never share state."""
     return uuid.uuid4().hex[:10]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every Spark JVM this process starts carries the streaming job's jar: pyspark starts one JVM per process, at
+    the first session, and a later session's ``spark.jars`` does not reach the driver's classpath."""
+    from logpipeline import config as settings
+    from logpipeline_spark import jvm
+
+    if "PYSPARK_SUBMIT_ARGS" not in os.environ:
+        os.environ["PYSPARK_SUBMIT_ARGS"] = f"--jars {jvm.jar(settings.load().cache)} pyspark-shell"

@@ -59,7 +59,10 @@ def test_spark_writes_parquet_to_hdfs_read_back_over_webhdfs(stack: Settings, un
     spark = build_session("it-hdfs", master="local[1]", settings=stack, with_kafka=False)
     path = f"/it/{unique}/table"
     rows = [(i, f"api-{i % 3}", float(i) * 1.5) for i in range(50)]
-    spark.createDataFrame(rows, "id INT, api STRING, rt DOUBLE").coalesce(1).write.parquet(stack.hdfs_url + path)
+    try:
+        spark.createDataFrame(rows, "id INT, api STRING, rt DOUBLE").coalesce(1).write.parquet(stack.hdfs_url + path)
+    finally:
+        spark.stop()  # a session left running would be the one later tests' getOrCreate returns, with its settings
     fs = fsspec.filesystem("webhdfs", host=stack.host, port=stack.ports.namenode_http, user="root")
     files = [f for f in fs.ls(path, detail=False) if f.endswith(".parquet")]
     assert files, f"no parquet file under {path}"

@@ -73,18 +73,18 @@ def _stop(queries: dict[str, StreamingQuery], opts: JobOptions) -> None:
 def run(opts: JobOptions) -> int:
     """Start the queries and supervise them until a signal or a failure; returns the exit code."""
     stop = stop_on_signals(log)
-    with tempfile.NamedTemporaryFile("w", prefix="logpipeline-pools-", suffix=".xml", delete=False) as pools:
-        pools.write(scheduler_pools())
-    extra = session_conf(opts, pools.name)
-    if opts.mode == "realtime" and opts.master:
-        opts = replace(opts, master=local_master(opts, _input_partitions(opts)))
+    jars: dict[str, str] = {}
     if thinned(opts) and opts.master:  # under spark-submit, the app image has it in Spark's jars
         try:
-            extra["spark.jars"] = str(jvm.jar(config.load().cache))
+            jars["spark.jars"] = str(jvm.jar(config.load().cache))
         except jvm.JvmBuildError as exc:
-            os.unlink(pools.name)
             log.error("job not started", extra={"fields": {"error": str(exc)}})
             return 1
+    with tempfile.NamedTemporaryFile("w", prefix="logpipeline-pools-", suffix=".xml", delete=False) as pools:
+        pools.write(scheduler_pools())
+    extra = {**session_conf(opts, pools.name), **jars}
+    if opts.mode == "realtime" and opts.master:
+        opts = replace(opts, master=local_master(opts, _input_partitions(opts)))
     log.info("job starting", extra={"fields": {k: str(v) for k, v in opts.__dict__.items()}})
     try:
         spark = session.build_session(f"logpipeline-{opts.pipeline}", master=opts.master, extra=extra)

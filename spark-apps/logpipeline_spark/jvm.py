@@ -3,7 +3,7 @@ aggregates query's updates to at most one per window and interval.
 
 The app image compiles it into Spark's jars (``spark-apps/Dockerfile``). A local-mode job compiles it once per
 source and Spark release into the cache, with the JDK's ``javac`` against pyspark's own jars (nothing is fetched),
-and puts the jar on the session's classpath (``session_jars``)."""
+whose path the job gives the session as ``spark.jars`` (``jar``)."""
 
 from __future__ import annotations
 

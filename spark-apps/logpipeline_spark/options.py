@@ -140,8 +140,8 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         type=int,
         default=int(_env("LOGPIPELINE_REALTIME_EMIT_MS", "250")),
         help="real-time mode: the shortest time between two records of one window from one task, in ms (0: a record "
-        "for every event). A window's first update in an interval is written at once, its newest one when the "
-        "interval is over and more data arrives, and every window's newest one at the end of each batch",
+        "for every event). A window's first update in an interval is written at once, its newest one as soon as the "
+        "interval is over, and every window's newest one at the end of each batch",
     )
     p.add_argument(
         "--driver-memory",

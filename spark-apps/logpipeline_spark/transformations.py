@@ -397,7 +397,7 @@ def window_totals(events: DataFrame, window: str) -> DataFrame:
     """Per (tumbling window, api, log_level): counts, response-time extremes and mean, and the KLL sketch
     (``_sketch``, binary); ``finish`` turns them into aggregates."""
     status = F.col("status_code")
-    return events.groupBy(F.window(EVENT_TIME, window).alias("window"), "api", "log_level").agg(
+    return events.groupBy(F.window(EVENT_TIME, window).alias(WINDOW_KEY[0]), *WINDOW_KEY[1:]).agg(
         F.count(F.lit(1)).cast("long").alias("log_count"),
         F.avg("response_time").alias("avg_response_time"),
         F.min("response_time").alias("min_response_time"),

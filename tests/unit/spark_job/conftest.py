@@ -7,8 +7,6 @@ from collections.abc import Iterator
 import pytest
 from pyspark.sql import SparkSession
 
-from logpipeline import config
-from logpipeline_spark import jvm
 from logpipeline_spark.session import build_session
 
 
@@ -18,12 +16,7 @@ def spark() -> Iterator[SparkSession]:
         "unit-transformations",
         master="local[1]",
         with_kafka=False,
-        extra={
-            "spark.sql.shuffle.partitions": "1",
-            "spark.ui.enabled": "false",
-            "spark.driver.memory": "512m",
-            "spark.jars": str(jvm.jar(config.load().cache)),  # the job's JVM part
-        },
+        extra={"spark.sql.shuffle.partitions": "1", "spark.ui.enabled": "false", "spark.driver.memory": "512m"},
     )
     session.sparkContext.setLogLevel("ERROR")
     yield session

@@ -126,6 +126,9 @@ ENV_AGGREGATES_MODE = "LOGPIPELINE_AGGREGATES_MODE"  # the aggregates query's mo
 # How the aggregates query runs: planned micro-batches each trigger, or Spark's real-time mode (long-running tasks
 # that process each record as it arrives). The first is the default.
 AGGREGATES_MODES: tuple[str, ...] = ("microbatch", "realtime")
+# Real-time mode: the shortest time between two records of one window from one task, in ms (0: one per event).
+ENV_REALTIME_EMIT_MS = "LOGPIPELINE_REALTIME_EMIT_MS"
+REALTIME_EMIT_MS = 250
 ENV_WINDOW = "LOGPIPELINE_WINDOW"
 ENV_WATERMARK = "LOGPIPELINE_WATERMARK"
 ENV_WATERMARK_SECONDS = "LOGPIPELINE_WATERMARK_SECONDS"

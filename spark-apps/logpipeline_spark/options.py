@@ -43,7 +43,7 @@ class JobOptions:
     state_store: str = "hdfs"
     mode: str = "microbatch"
     realtime_batch: str = "1 minute"
-    realtime_emit_ms: int = 250
+    realtime_emit_ms: int = contracts.REALTIME_EMIT_MS
     driver_memory: str = "3g"
     ui_port: int = 4040
     metrics_port: int = 0
@@ -138,7 +138,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     p.add_argument(
         "--realtime-emit-ms",
         type=int,
-        default=int(_env("LOGPIPELINE_REALTIME_EMIT_MS", "250")),
+        default=int(_env(contracts.ENV_REALTIME_EMIT_MS, str(contracts.REALTIME_EMIT_MS))),
         help="real-time mode: the shortest time between two records of one window from one task, in ms (0: a record "
         "for every event). A window's first update in an interval is written at once, its newest one as soon as the "
         "interval is over, and every window's newest one at the end of each batch",

@@ -30,6 +30,7 @@ def endpoints(lp: Body) -> dict[str, str]:
         contracts.ENV_WINDOW: f"{spec['spark']['windowSeconds']} seconds",
         contracts.ENV_WATERMARK: f"{spec['spark']['watermarkSeconds']} seconds",
         contracts.ENV_AGGREGATES_MODE: spec["spark"]["aggregatesMode"],
+        contracts.ENV_REALTIME_EMIT_MS: str(spec["spark"]["realtimeEmitMs"]),
     }
     # An empty endpoint means AWS DynamoDB (region and keys from the environment).
     out[contracts.ENV_DYNAMODB_ENDPOINT] = (

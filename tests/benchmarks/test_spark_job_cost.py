@@ -24,6 +24,7 @@ import pytest
 from logpipeline import config
 from logpipeline.stack.process import cpu_seconds
 from support.spark_job import REPO, JobProcess, create_topics, job_args, pace
+from support.threads import ThreadSampler, busiest
 
 RATE = int(os.environ.get("BENCH_COST_RATE", "200"))
 WARMUP = float(os.environ.get("BENCH_COST_WARMUP", "60"))
@@ -31,8 +32,9 @@ SECONDS = float(os.environ.get("BENCH_COST_SECONDS", "120"))
 TARGET = 0.15
 
 
-def _measure(start: Callable[[], subprocess.Popen[bytes]], ready: Callable[[], bool]) -> float:
-    """Share of one core that the process started by ``start`` uses over SECONDS, after WARMUP."""
+def _measure(start: Callable[[], subprocess.Popen[bytes]], ready: Callable[[], bool]) -> tuple[float, list[str]]:
+    """Share of one core that the process started by ``start`` uses over SECONDS, after WARMUP, and its busiest
+    threads."""
     proc = start()
     try:
         deadline = time.monotonic() + 240
@@ -40,10 +42,13 @@ def _measure(start: Callable[[], subprocess.Popen[bytes]], ready: Callable[[], b
             assert proc.poll() is None and time.monotonic() < deadline, "did not start"
             time.sleep(1)
         time.sleep(WARMUP)
+        sampler = ThreadSampler(proc.pid)
+        sampler.start()
         before, began = cpu_seconds(proc.pid), time.monotonic()
         time.sleep(SECONDS)
         assert proc.poll() is None, "stopped while measured"
-        return (cpu_seconds(proc.pid) - before) / (time.monotonic() - began)
+        groups, elapsed = sampler.stop(), time.monotonic() - began
+        return (cpu_seconds(proc.pid) - before) / elapsed, busiest(groups, elapsed)
     finally:
         proc.terminate()
         try:
@@ -100,11 +105,12 @@ def test_cpu_of_the_job_at_two_hundred_events_per_second(stack: config.Settings,
                 assert proc is not None
                 return proc
 
-        shares[label] = _measure(
+        shares[label], threads = _measure(
             start, lambda log=log: log.exists() and "query started" in log.read_text("utf-8", "replace")
         )
         assert feeder.is_alive(), "the events stopped flowing"
         print(f"\n{label}: {shares[label]:.1%} of one core ({sum(per_window.values())} events sent so far)", flush=True)
+        print("  busiest threads:\n    " + "\n    ".join(threads), flush=True)
     reference = shares.get("count-only query (reference)", float("nan"))
     print(f"\nCPU at {RATE} events/s ({SECONDS:.0f} s after {WARMUP:.0f} s of traffic), share of one core:")
     for label, share in shares.items():

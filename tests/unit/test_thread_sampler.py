@@ -1,0 +1,65 @@
+"""The benchmarks' per-thread CPU breakdown finds a busy thread by its native name and counts ended threads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+
+from support.threads import ENDED, ThreadSampler, busiest
+
+# A child whose thread "spin-worker-7" burns CPU while another sleeps, and whose short-lived "brief-N" threads
+# burn 0.3 s of CPU each and end.
+CHILD = textwrap.dedent(
+    """
+    import ctypes, sys, threading, time
+    libc = ctypes.CDLL(None)
+    def name(text):
+        libc.prctl(15, text.encode(), 0, 0, 0)  # PR_SET_NAME: the thread's name in /proc
+    def spin(label, seconds):  # until the thread itself has used ``seconds`` of CPU
+        name(label)
+        while time.thread_time() < seconds:
+            pass
+    def idle():
+        name("idle-worker-1")
+        time.sleep(60)
+    threading.Thread(target=idle, daemon=True).start()
+    threading.Thread(target=spin, args=("spin-worker-7", 60), daemon=True).start()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for i in range(3):
+        t = threading.Thread(target=spin, args=(f"brief-{i}", 0.3))
+        t.start()
+        t.join()
+    print("briefs done", flush=True)
+    sys.stdin.readline()
+    """
+)
+
+
+def test_the_busy_thread_leads_and_ended_threads_are_counted() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline().strip() == "ready"
+        sampler = ThreadSampler(proc.pid)
+        sampler.start()
+        began = time.monotonic()
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "briefs done"
+        time.sleep(0.5)
+        groups = sampler.stop()
+        elapsed = time.monotonic() - began
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert max(groups, key=lambda g: groups[g]) == "spin-worker-N", groups
+    assert groups["spin-worker-N"] > 0.2 * elapsed, groups
+    assert groups.get("idle-worker-N", 0.0) < 0.05, groups
+    assert groups.get(ENDED, 0.0) > 0.6, groups  # the three brief threads, gone from /proc when sampled
+    lines = busiest(groups, elapsed, top=2)
+    assert len(lines) == 2 and lines[0].startswith("spin-worker-N")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections import defaultdict
 from pathlib import Path
 
 from logpipeline.stack.process import cpu_seconds
 
 ENDED = "(threads that ended)"
+JIT = "CN CompilerThre"  # HotSpot's C1 and C2 compiler threads, folded
 
 
 def _group(name: str) -> str:
@@ -83,3 +85,19 @@ def busiest(groups: dict[str, float], elapsed: float, top: int = 8) -> list[str]
     """The ``top`` groups as printable lines: name and share of one core over ``elapsed`` seconds."""
     ranked = sorted(groups.items(), key=lambda item: item[1], reverse=True)[:top]
     return [f"{name:24} {seconds / elapsed:6.1%}" for name, seconds in ranked if seconds > 0]
+
+
+def settle(pid: int, quiet: float, longest: float, window: float = 30.0) -> tuple[float, float]:
+    """Wait until the JIT compiler threads of ``pid`` use less than ``quiet`` of a core over a ``window``, or until
+    ``longest`` seconds have passed: a JVM that runs new code compiles it for minutes, and that is a start-up cost,
+    not what the process costs once warm. Returns (seconds waited, the last window's compiler share)."""
+    began, share = time.monotonic(), float("nan")
+    while time.monotonic() - began < longest:
+        sampler = ThreadSampler(pid)
+        sampler.start()
+        start = time.monotonic()
+        time.sleep(window)
+        share = sampler.stop().get(JIT, 0.0) / (time.monotonic() - start)
+        if share < quiet:
+            break
+    return time.monotonic() - began, share

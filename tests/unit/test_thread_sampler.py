@@ -7,7 +7,7 @@ import sys
 import textwrap
 import time
 
-from support.threads import ENDED, ThreadSampler, busiest
+from support.threads import ENDED, ThreadSampler, busiest, settle
 
 # A child whose thread "spin-worker-7" burns CPU while another sleeps, and whose short-lived "brief-N" threads
 # burn 0.3 s of CPU each and end.
@@ -39,9 +39,7 @@ CHILD = textwrap.dedent(
 
 
 def test_the_busy_thread_leads_and_ended_threads_are_counted() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen([sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdin is not None
         assert proc.stdout.readline().strip() == "ready"
@@ -63,3 +61,31 @@ def test_the_busy_thread_leads_and_ended_threads_are_counted() -> None:
     assert groups.get(ENDED, 0.0) > 0.6, groups  # the three brief threads, gone from /proc when sampled
     lines = busiest(groups, elapsed, top=2)
     assert len(lines) == 2 and lines[0].startswith("spin-worker-N")
+
+
+# A child whose "C2 CompilerThread0" (named as HotSpot names it) works for about a second and then rests.
+COMPILING = textwrap.dedent(
+    """
+    import ctypes, threading, time
+    def compile_then_rest():
+        ctypes.CDLL(None).prctl(15, b"C2 CompilerThread0", 0, 0, 0)
+        while time.thread_time() < 1.0:
+            pass
+        time.sleep(60)
+    threading.Thread(target=compile_then_rest, daemon=True).start()
+    time.sleep(60)
+    """
+)
+
+
+def test_settle_waits_for_the_compiler_threads_to_rest_and_gives_up_at_its_limit() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", COMPILING])
+    try:
+        time.sleep(0.2)
+        busy_for, busy_share = settle(proc.pid, quiet=0.05, longest=0.5, window=0.4)
+        assert busy_share > 0.2 and busy_for < 1.5, (busy_for, busy_share)  # still compiling at its limit
+        waited, share = settle(proc.pid, quiet=0.05, longest=20, window=0.4)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert share < 0.05 and waited < 10, (waited, share)

@@ -427,12 +427,16 @@ class TestWithoutArchive:
             monkeypatch.setenv(key, value)
         assert options.parse_args([]).mode == "realtime"
 
-    def test_the_job_reads_the_realtime_emit_interval_from_the_config_map(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_the_job_reads_the_realtime_emit_interval_from_the_config_map(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         from logpipeline_spark import options
 
         data = config.build_config_map(pipeline())["data"]
         assert data[contracts.ENV_REALTIME_EMIT_MS] == str(contracts.REALTIME_EMIT_MS)
-        lp = pipeline(spark={"aggregatesMode": "realtime", "realtimeEmitMs": 0, "executor": {"instances": 2, "cores": 4}})
+        lp = pipeline(
+            spark={"aggregatesMode": "realtime", "realtimeEmitMs": 0, "executor": {"instances": 2, "cores": 4}}
+        )
         for key, value in config.build_config_map(lp)["data"].items():
             monkeypatch.setenv(key, value)
         assert options.parse_args([]).realtime_emit_ms == 0

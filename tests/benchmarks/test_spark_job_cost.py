@@ -127,7 +127,7 @@ def test_cpu_of_the_job_at_two_hundred_events_per_second(stack: config.Settings,
         print(f"\n{label}: {shares[label]:.1%} of one core ({sum(per_window.values())} events sent so far)", flush=True)
         print("  busiest threads:\n    " + "\n    ".join(threads), flush=True)
     reference = shares.get("count-only query (reference)", float("nan"))
-    print(f"\nCPU at {RATE} events/s ({SECONDS:.0f} s after {WARMUP:.0f} s of traffic), share of one core:")
+    print(f"\nCPU at {RATE} events/s ({SECONDS:.0f} s once the JIT rested, after {WARMUP:.0f} s of traffic at least):")
     for label, share in shares.items():
         print(f"  {label:32} {share:6.1%}   {share / reference:5.1f}x the count-only query")
     job = shares.get("job: aggregates + route", float("nan"))

@@ -1,14 +1,14 @@
 """What the streaming job costs on a quiet stream: CPU of the whole job (Python driver and JVM) at 200 events/s.
 
-Each configuration runs as a process of its own, one after another, on the same topic while events are produced
-in real time at ``BENCH_COST_RATE`` (200) events/s: after ``BENCH_COST_WARMUP`` (60) seconds of traffic and then
-until the JVM's JIT compiler threads use less than ``BENCH_COST_JIT_QUIET`` (5%) of a core over 30 s (at most
+Each configuration runs as a process of its own, one after another, on the same topic while events are produced in
+real time at ``BENCH_COST_RATE`` (200) events/s: after ``BENCH_COST_WARMUP`` (60) seconds of traffic and then until
+the JVM's JIT compiler threads use less than ``BENCH_COST_JIT_QUIET`` (5%) of a core over 30 s (at most
 ``BENCH_COST_SETTLE`` (600) seconds more: at 200 events/s the JIT compiles the job's code for minutes, a start-up
 cost that would otherwise be half the figure), its CPU seconds over ``BENCH_COST_SECONDS`` (120) give its share of
-one core, printed with its busiest threads. The reference is a count-only query over the
-same topic (``support.spark_count``, 1 s trigger): the least a micro-batch job reading it can cost. Checkpoints and
-the archive are on the stack's HDFS, as ``logpipeline up`` has them: on a ``file://`` path without Hadoop's native
-library, each checkpoint file costs a few ``chmod``/``ls``/``readlink`` processes, whose CPU the figure would miss. Target of the
+one core, printed with its busiest threads. The reference is a count-only query over the same topic
+(``support.spark_count``, 1 s trigger): the least a micro-batch job reading it can cost. Checkpoints and the archive
+are on the stack's HDFS, as ``logpipeline up`` has them: on a ``file://`` path without Hadoop's native library, each
+checkpoint file costs a few ``chmod``/``ls``/``readlink`` processes, whose CPU the figure would miss. Target of the
 job with both queries: at most 15% of one core.
 """
 

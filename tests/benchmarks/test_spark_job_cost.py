@@ -27,7 +27,6 @@ from pathlib import Path
 import pytest
 
 from logpipeline import config
-from logpipeline.stack.process import cpu_seconds
 from support.spark_job import REPO, JobProcess, create_topics, job_args, pace
 from support.threads import ThreadSampler, busiest, settle
 
@@ -53,11 +52,11 @@ def _measure(start: Callable[[], subprocess.Popen[bytes]], ready: Callable[[], b
         print(f"\n  warm-up: {WARMUP + waited:.0f} s; then the JIT used {jit:.1%} of a core", flush=True)
         sampler = ThreadSampler(proc.pid)
         sampler.start()
-        before, began = cpu_seconds(proc.pid), time.monotonic()
+        began = time.monotonic()
         time.sleep(SECONDS)
         assert proc.poll() is None, "stopped while measured"
         groups, elapsed = sampler.stop(), time.monotonic() - began
-        return (cpu_seconds(proc.pid) - before) / elapsed, busiest(groups, elapsed)
+        return sampler.seconds / elapsed, busiest(groups, elapsed)
     finally:
         proc.terminate()
         try:

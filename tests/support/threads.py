@@ -13,7 +13,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from logpipeline.stack.process import cpu_seconds
+from logpipeline.stack.process import cpu_seconds, descendants
 
 ENDED = "(threads that ended)"
 JIT = "CN CompilerThre"  # HotSpot's C1 and C2 compiler threads, folded
@@ -21,18 +21,6 @@ JIT = "CN CompilerThre"  # HotSpot's C1 and C2 compiler threads, folded
 
 def _group(name: str) -> str:
     return re.sub(r"\d+", "N", name.strip())
-
-
-def _tree(pid: int) -> list[int]:
-    out = [pid]
-    for tid in _listdir(f"/proc/{pid}/task"):
-        try:
-            children = Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
-        except OSError:
-            continue
-        for child in children:
-            out.extend(_tree(int(child)))
-    return out
 
 
 def _listdir(path: str) -> list[str]:
@@ -46,7 +34,7 @@ def thread_cpu(pid: int) -> dict[tuple[int, int], tuple[str, float]]:
     """Every living thread of ``pid`` and its children: (pid, tid) -> (name group, CPU seconds so far)."""
     tick = os.sysconf("SC_CLK_TCK")
     out: dict[tuple[int, int], tuple[str, float]] = {}
-    for p in _tree(pid):
+    for p in [pid, *descendants(pid)]:
         for tid in _listdir(f"/proc/{p}/task"):
             try:
                 stat = Path(f"/proc/{p}/task/{tid}/stat").read_text()
@@ -60,22 +48,25 @@ def thread_cpu(pid: int) -> dict[tuple[int, int], tuple[str, float]]:
 
 class ThreadSampler:
     """CPU seconds per thread-name group between ``start()`` and ``stop()``; what ended threads used (gone from
-    ``/proc`` but still counted in their process) is its own row."""
+    ``/proc`` but still counted in their process) is its own row. ``seconds``: the process tree's CPU seconds over
+    the same span."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self._threads: dict[tuple[int, int], tuple[str, float]] = {}
         self._total = 0.0
+        self.seconds = 0.0
 
     def start(self) -> None:
         self._threads, self._total = thread_cpu(self.pid), cpu_seconds(self.pid)
 
     def stop(self) -> dict[str, float]:
         now, total = thread_cpu(self.pid), cpu_seconds(self.pid)
+        self.seconds = total - self._total
         groups: defaultdict[str, float] = defaultdict(float)
         for key, (name, seconds) in now.items():
             groups[name] += seconds - self._threads.get(key, (name, 0.0))[1]
-        ended = (total - self._total) - sum(groups.values())
+        ended = self.seconds - sum(groups.values())
         if ended > 0:
             groups[ENDED] += ended
         return dict(groups)

@@ -59,6 +59,7 @@ def test_the_busy_thread_leads_and_ended_threads_are_counted() -> None:
     assert groups["spin-worker-N"] > 0.2 * elapsed, groups
     assert groups.get("idle-worker-N", 0.0) < 0.05, groups
     assert groups.get(ENDED, 0.0) > 0.6, groups  # the three brief threads, gone from /proc when sampled
+    assert abs(sampler.seconds - sum(groups.values())) < 0.05, (sampler.seconds, groups)  # the tree's total
     lines = busiest(groups, elapsed, top=2)
     assert len(lines) == 2 and lines[0].startswith("spin-worker-N")
 

@@ -128,7 +128,7 @@ def stop(pidfile: Path, timeout: float = 20.0) -> bool:
 def rss_bytes(pid: int) -> int:
     """Resident memory of a process and its children (best effort)."""
     total = 0
-    for p in [pid, *_children(pid)]:
+    for p in [pid, *descendants(pid)]:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -141,7 +141,7 @@ def rss_bytes(pid: int) -> int:
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by a process and its living children (best effort)."""
     ticks = 0
-    for p in [pid, *_children(pid)]:
+    for p in [pid, *descendants(pid)]:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -150,14 +150,15 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _children(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
+    """The pids of a process's living children, their children, and so on (best effort)."""
     out: list[int] = []
     try:
         for tid in os.listdir(f"/proc/{pid}/task"):
             text = Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
             for child in text:
                 out.append(int(child))
-                out.extend(_children(int(child)))
+                out.extend(descendants(int(child)))
     except OSError:
         pass
     return out

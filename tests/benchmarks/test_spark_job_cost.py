@@ -28,7 +28,7 @@ import pytest
 
 from logpipeline import config
 from logpipeline_spark.correct import window_ms
-from logpipeline_spark.options import JobOptions
+from logpipeline_spark.options import parse_args
 from support.spark_job import REPO, JobProcess, create_topics, job_args, pace
 from support.threads import ThreadSampler, busiest, settle
 
@@ -42,11 +42,11 @@ TARGET = 0.15
 
 def _whole_batch(extra: list[str]) -> float:
     """Seconds a run is measured at least: a real-time run over one whole batch (its end costs more than its
-    middle)."""
-    if "realtime" not in extra:
+    middle), with its mode and batch as the job reads them (arguments, else ``LOGPIPELINE_*`` settings)."""
+    if extra == ["--count"]:
         return 0.0
-    batch = extra[extra.index("--realtime-batch") + 1] if "--realtime-batch" in extra else JobOptions.realtime_batch
-    return window_ms(batch) / 1000
+    opts = parse_args(extra)
+    return window_ms(opts.realtime_batch) / 1000 if opts.mode == "realtime" else 0.0
 
 
 def _measure(

@@ -2,12 +2,13 @@
 dead-letter topic, both exactly once per micro-batch.
 
 The query's stream is the input judged record by record (``transformations.classify``: its plan is analysed once,
-when the query starts). Each micro-batch (``foreachBatch``) of it is kept in memory for the batch's passes:
+when the query starts). Each micro-batch (``foreachBatch``) of it is read and judged once:
 1. the valid events, written as Parquet to ``<raw>/_staging/<batch>`` and moved into ``<raw>/date=…/hour=…`` under
-   names of the batch (``Archive.publish``), replacing the files of an earlier attempt at the same batch;
-2. the invalid records (read only when the first pass counted some), sent with their reasons in one Kafka
-   transaction that also commits the batch's end positions, read from the query's offset log
-   (``logpipeline.kafka.transactions``): a replayed batch whose transaction committed is not sent again.
+   names of the batch (``Archive.publish``), replacing the files of an earlier attempt at the same batch; the same
+   pass counts the batch's records and collects its invalid ones (observed metrics of the write);
+2. the invalid records, sent with their reasons in one Kafka transaction that also commits the batch's end
+   positions, read from the query's offset log (``logpipeline.kafka.transactions``): a replayed batch whose
+   transaction committed is not sent again. Without the raw archive, the batch's one pass collects them.
 
 Spark commits the batch to the query's checkpoint after both. Readers skip ``_staging`` (Spark ignores paths that
 start with ``_``), and read the dead-letter topic with ``isolation.level=read_committed``.
@@ -22,8 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from pyspark import StorageLevel
-from pyspark.sql import DataFrame, Observation
+from pyspark.sql import DataFrame, Observation, Row
 from pyspark.sql import functions as F
 
 from logpipeline import contracts
@@ -65,9 +65,8 @@ def offset_log(archive: Archive, checkpoint: str) -> Callable[[int], Positions]:
     return positions
 
 
-def dead_letter_rows(invalid: DataFrame) -> list[Record]:
-    """The batch's dead-letter records (``tr.dead_letter_records``) on the driver, as the producer sends them."""
-    rows = tr.dead_letter_records(invalid).collect()
+def dead_letter_rows(rows: list[Row]) -> list[Record]:
+    """Dead-letter records (rows of ``tr.dead_letter_record``) as the producer sends them."""
     return [
         (
             None if r["key"] is None else bytes(r["key"]),
@@ -110,28 +109,28 @@ class Router:
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
-        # The batch's records judged by the stream's plan (``transformations.classify``), kept for both outputs; the
-        # first action (the archive's write) fills the cache.
-        staged = batch.persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            fields: dict[str, Any] = {"batch": batch_id}
-            invalid: int | None = None  # unknown until something counted them
-            if self.raw is not None:
-                rows, valid = Observation(f"route-rows-{batch_id}"), Observation(f"route-valid-{batch_id}")
-                parsed = tr.split_classified(staged.observe(rows, F.count(F.lit(1)).alias("n")))
-                fields["files"] = self._archive(parsed.valid.observe(valid, F.count(F.lit(1)).alias("n")), batch_id)
-                fields["records"], fields["valid"] = int(rows.get["n"]), int(valid.get["n"])
-                invalid = fields["records"] - fields["valid"]
-                fields["archive_ms"] = _ms_since(started)
+        fields: dict[str, Any] = {"batch": batch_id}
+        rejected: list[Row] | None = None  # the batch's dead letters, once a pass collected them
+        if self.raw is not None:
+            # One pass: the archive's write, observed for the batch's counts and (with dead letters) invalid records.
+            seen = Observation(f"route-{batch_id}")
+            metrics = [F.count(F.lit(1)).alias("records"), F.count_if(F.col(tr.CLASSIFIED).isNull()).alias("valid")]
             if self.delivery is not None:
-                began = time.monotonic()
-                rejected = tr.split_classified(staged).invalid if invalid != 0 else None
-                fields["dead_letters"] = self._dead_letters(rejected, batch_id)
-                fields["dead_letters_ms"] = _ms_since(began)
-            fields["ms"] = _ms_since(started)
-            log.info("route batch", extra={"fields": fields})
-        finally:
-            staged.unpersist()
+                metrics.append(F.collect_list(tr.classified_dead_letter()).alias("dead"))
+            observed = batch.observe(seen, *metrics)
+            fields["files"] = self._archive(tr.split_classified(observed).valid, batch_id)
+            counts = seen.get
+            fields["records"], fields["valid"] = int(counts["records"]), int(counts["valid"])
+            rejected = counts.get("dead")
+            fields["archive_ms"] = _ms_since(started)
+        if self.delivery is not None:
+            began = time.monotonic()
+            if rejected is None:
+                rejected = tr.dead_letter_records(tr.split_classified(batch).invalid).collect()
+            fields["dead_letters"] = self._dead_letters(dead_letter_rows(rejected), batch_id)
+            fields["dead_letters_ms"] = _ms_since(began)
+        fields["ms"] = _ms_since(started)
+        log.info("route batch", extra={"fields": fields})
 
     def _archive(self, valid: DataFrame, batch_id: int) -> int:
         """Write the batch's valid events in one task (a quiet stream's batch is small; a backlog's leaves the other
@@ -142,9 +141,9 @@ class Router:
         out.mode("overwrite").partitionBy("date", "hour").parquet(staging)
         return self.archive.publish(staging, self.raw, batch_id)
 
-    def _dead_letters(self, invalid: DataFrame | None, batch_id: int) -> int:
-        """Send the batch's invalid records (None: it has none) with its end positions, unless a transaction with
-        those positions committed already (a batch replayed after a crash)."""
+    def _dead_letters(self, records: list[Record], batch_id: int) -> int:
+        """Send the batch's dead-letter records with its end positions, unless a transaction with those positions
+        committed already (a batch replayed after a crash)."""
         assert self.delivery is not None
         ends = self.positions(batch_id)
         if self.delivery.delivered(ends):
@@ -153,7 +152,6 @@ class Router:
                 extra={"fields": {"batch": batch_id, "positions": describe(ends)}},
             )
             return 0
-        records = dead_letter_rows(invalid) if invalid is not None else []
         self.delivery.deliver(records, ends)
         if self.metrics is not None:
             for error_class, n in classes(records).items():

@@ -342,21 +342,37 @@ DEAD_LETTER_CLASSES: tuple[str, ...] = (
 )
 
 
-def dead_letter_records(invalid: DataFrame) -> DataFrame:
-    """Invalid records as Kafka sink rows: original key and value, the reason in ``dlq.*`` headers."""
+def dead_letter_record(
+    key: Column, value: Column, topic: Column, partition: Column, offset: Column, error_class: Column, reason: Column
+) -> Column:
+    """An invalid record as a Kafka sink row, struct(key, value, headers): its original key and value, the reason in
+    ``dlq.*`` headers."""
 
     def header(name: str, value: Column) -> Column:
         return F.struct(F.lit(name).alias("key"), value.cast("binary").alias("value"))
 
-    position = F.concat(F.col("partition").cast("string"), F.lit(":"), F.col("offset").cast("string"))
+    position = F.concat(partition.cast("string"), F.lit(":"), offset.cast("string"))
     headers = F.array(
-        header(contracts.DLQ_REASON, F.col("reason")),
+        header(contracts.DLQ_REASON, reason),
         header(contracts.DLQ_STAGE, F.lit(STAGE)),
-        header(contracts.DLQ_SOURCE, F.col("topic")),
+        header(contracts.DLQ_SOURCE, topic),
         header(contracts.DLQ_POSITION, position),
-        header(contracts.DLQ_ERROR_CLASS, F.col("error_class")),
+        header(contracts.DLQ_ERROR_CLASS, error_class),
     )
-    return invalid.select("key", "value", headers.alias("headers"))
+    return F.struct(key.alias("key"), value.alias("value"), headers.alias("headers"))
+
+
+def dead_letter_records(invalid: DataFrame) -> DataFrame:
+    """Invalid records (``parse``'s) as Kafka sink rows (``dead_letter_record``)."""
+    columns = ("key", "value", "topic", "partition", "offset", "error_class", "reason")
+    return invalid.select(dead_letter_record(*[F.col(c) for c in columns]).alias("r")).select("r.*")
+
+
+def classified_dead_letter() -> Column:
+    """A ``classify`` row's dead-letter record (``dead_letter_record``); null for a valid event."""
+    problem = F.col(CLASSIFIED)
+    raw = [F.col(_RAW + n) for n in ("key", "value", "topic", "partition", "offset")]
+    return F.when(problem.isNotNull(), dead_letter_record(*raw, problem["error_class"], problem["reason"]))
 
 
 # The event columns the aggregates read; ``for_aggregation`` drops the rest before any shuffle.

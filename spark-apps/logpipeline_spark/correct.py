@@ -45,7 +45,7 @@ from logpipeline_spark.telemetry import CorrectionMetrics
 
 log = logging.getLogger("logpipeline_spark.correct")
 
-DEFAULT_SETTLE_S = 210  # the streaming job's watermark (1 minute), its archive trigger (10 s) and a margin
+DEFAULT_SETTLE_S = 210  # the streaming job's watermark (1 minute), its archive trigger (1 minute) and a margin
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ class JobOptions:
     window: str = "1 minute"
     watermark: str = "1 minute"
     trigger: str = "1 second"
-    side_trigger: str = "10 seconds"
+    side_trigger: str = contracts.SIDE_TRIGGER
     master: str | None = "local[2]"
     starting_offsets: str = "earliest"
     max_offsets_per_trigger: int = 0
@@ -87,7 +87,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     p.add_argument("--trigger", default=_env("LOGPIPELINE_TRIGGER", "1 second"), help="of the aggregates query")
     p.add_argument(
         "--side-trigger",
-        default=_env("LOGPIPELINE_SIDE_TRIGGER", "10 seconds"),
+        default=_env(contracts.ENV_SIDE_TRIGGER, contracts.SIDE_TRIGGER),
         help="of the route query (raw archive and dead letters: no second-level latency needed; longer means fewer, "
         "larger Parquet files)",
     )

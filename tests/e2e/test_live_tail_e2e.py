@@ -162,7 +162,8 @@ def test_a_minute_clicked_on_the_chart_shows_its_logs_from_the_archive(pipeline:
         page.wait_for_selector("#ov-series-minute:has-text('Logs of')", timeout=30_000)
         href = page.get_attribute("#ov-series-minute", "href") or ""
         assert href.startswith("/tail?minute=")
-        deadline = time.monotonic() + 120  # the route query writes the archive every micro-batch
+        # the route query writes the archive every micro-batch, a minute apart (``contracts.SIDE_TRIGGER``)
+        deadline = time.monotonic() + 180
         while True:
             page.goto(f"{base}/tail?minute={minute}&q={marker}")
             page.wait_for_selector("#tail-minute-summary", timeout=60_000)

@@ -151,3 +151,13 @@ def test_a_damaged_file_is_named_and_the_others_still_read(tmp_path: Path) -> No
 def test_a_minute_that_names_no_time_is_answered_with_a_message(minute: str) -> None:
     title, body = tail_callbacks.minute_view({"minute": minute})
     assert title == "Logs of a minute" and "minute: expected epoch milliseconds" in str(body)
+
+
+def test_a_recent_minute_says_its_logs_may_still_be_on_their_way() -> None:
+    minute = T0 + 60_000  # 00:01, ended at 00:02
+    ended = (minute + 60_000) / 1000
+    assert "is not over" in tail_callbacks.recent_note(minute, ended - 10)
+    note = tail_callbacks.recent_note(minute, ended + 30)
+    assert note.startswith("; the minute ended 30 s ago and the archive takes in logs every 60 s")
+    assert note.endswith("(until 00:03:15 UTC)")
+    assert tail_callbacks.recent_note(minute, ended + 75) == "", "complete once a side trigger and a write passed"

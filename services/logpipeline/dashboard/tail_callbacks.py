@@ -65,6 +65,7 @@ def minute_view(query: dict[str, Any]) -> tuple[str, Any]:
     summary = f"{found.matched} matching events in {found.files} files ({took:.1f} s)"
     if found.matched > len(found.lines):
         summary += f"; the first {len(found.lines)} shown"
+    summary += recent_note(minute, time.time())
     if found.unreadable:
         summary += f"; {len(found.unreadable)} files unreadable: {'; '.join(found.unreadable)[:500]}"
     rows = [
@@ -79,6 +80,21 @@ def minute_view(query: dict[str, Any]) -> tuple[str, Any]:
             html.Small(summary, id=f"{tail.P}-minute-summary", className="text-muted"),
             html.Div(rows, className="font-monospace small", style={"whiteSpace": "pre-wrap"}),
         ]
+    )
+
+
+def recent_note(minute: int, now_s: float) -> str:
+    """What the summary of ``minute`` adds while the route query may still be writing it: a minute's logs reach the
+    archive at the job's side trigger (``contracts.SIDE_TRIGGER_S``, the default) after the minute ends."""
+    ended_s = (minute + archive.MINUTE_MS) / 1000
+    complete_s = ended_s + contracts.SIDE_TRIGGER_S + 15  # and a large batch's write
+    if now_s >= complete_s:
+        return ""
+    when = "is not over" if now_s < ended_s else f"ended {int(now_s - ended_s)} s ago"
+    until = archive_stamp(int(complete_s * 1000))[:8]
+    return (
+        f"; the minute {when} and the archive takes in logs every {contracts.SIDE_TRIGGER_S} s: some may still be "
+        f"on their way (until {until} UTC)"
     )
 
 

@@ -6,7 +6,9 @@ from xml.etree import ElementTree
 
 import pytest
 
+from logpipeline import contracts
 from logpipeline_spark import transformations as tr
+from logpipeline_spark.correct import window_ms
 from logpipeline_spark.options import QUERIES, parse_args
 from logpipeline_spark.queries import (
     checkpoint_hint,
@@ -88,6 +90,8 @@ def test_each_query_has_its_trigger_and_state_partitions() -> None:
         "route": "7 seconds",
     }
     assert query_conf("route", opts) == {"spark.sql.shuffle.partitions": "3"}
+    # the route query's default, which the dashboard's note on a recent minute names in seconds
+    assert window_ms(trigger_of("route", parse_args([]))) == contracts.SIDE_TRIGGER_S * 1000
     aggregates = query_conf("aggregates", opts)
     assert aggregates["spark.sql.shuffle.partitions"] == "3"
     assert aggregates["spark.sql.streaming.stateStore.providerClass"].endswith(".HDFSBackedStateStoreProvider")

@@ -371,8 +371,9 @@ def dead_letter_records(invalid: DataFrame) -> DataFrame:
 def classified_dead_letter() -> Column:
     """A ``classify`` row's dead-letter record (``dead_letter_record``); null for a valid event."""
     problem = F.col(CLASSIFIED)
-    raw = [F.col(_RAW + n) for n in ("key", "value", "topic", "partition", "offset")]
-    return F.when(problem.isNotNull(), dead_letter_record(*raw, problem["error_class"], problem["reason"]))
+    key, value, topic, partition, offset = (F.col(_RAW + n) for n in ("key", "value", "topic", "partition", "offset"))
+    record = dead_letter_record(key, value, topic, partition, offset, problem["error_class"], problem["reason"])
+    return F.when(problem.isNotNull(), record)
 
 
 # The event columns the aggregates read; ``for_aggregation`` drops the rest before any shuffle.

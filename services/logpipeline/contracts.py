@@ -130,6 +130,11 @@ AGGREGATES_MODES: tuple[str, ...] = ("microbatch", "realtime")
 ENV_REALTIME_EMIT_MS = "LOGPIPELINE_REALTIME_EMIT_MS"
 REALTIME_EMIT_MS = 250
 ENV_WINDOW = "LOGPIPELINE_WINDOW"
+# Options of every Spark JVM the product starts (driver and executors). Spark's generated code for the events' parse
+# has a method over HotSpot's 8,000-byte limit (``GeneratedIteratorForCodegenStage…generate_doConsume_0``, 10,465
+# bytes), which the JIT otherwise never compiles: the parse of every record ran interpreted.
+SPARK_JAVA_OPTIONS = "-XX:-DontCompileHugeMethods"
+SPARK_JAVA_OPTION_KEYS: tuple[str, ...] = ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions")
 # The route query's trigger: how often the raw archive and the dead-letter topic are written. A minute: each batch
 # is planned, read and written at a fixed cost (at 200 events/s every 10 s it was over a third of the job's CPU), the
 # archive gets fewer, larger files, and a minute's logs are all archived about a minute after it ends.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
-from logpipeline import config, versions
+from logpipeline import config, contracts, versions
 
 
 def build_session(
@@ -28,6 +28,8 @@ def build_session(
         .config("spark.hadoop.dfs.client.use.datanode.hostname", "true")
         .config("spark.driver.memory", "1g")
     )
+    for key in contracts.SPARK_JAVA_OPTION_KEYS:  # a local driver's JVM starts with them; executors under any master
+        builder = builder.config(key, contracts.SPARK_JAVA_OPTIONS)
     if master:  # None: keep the master given by spark-submit
         builder = builder.master(master)
     if with_kafka:

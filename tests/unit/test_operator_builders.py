@@ -133,6 +133,12 @@ class TestSparkApplication:
         # The Spark operator's controller may not create NetworkPolicies: Spark's own step is left out (ours apply).
         excluded = app["spec"]["sparkConf"]["spark.kubernetes.driver.pod.excludedFeatureSteps"]
         assert excluded == "org.apache.spark.deploy.k8s.features.NetworkPolicyFeatureStep"
+        # the JIT compiles the parse's huge generated method, in the driver and the executors
+        conf = app["spec"]["sparkConf"]
+        assert {k: conf[k] for k in contracts.SPARK_JAVA_OPTION_KEYS} == {
+            "spark.driver.extraJavaOptions": "-XX:-DontCompileHugeMethods",
+            "spark.executor.extraJavaOptions": "-XX:-DontCompileHugeMethods",
+        }
 
 
 class TestSparkSubmitDriver:
@@ -149,6 +155,7 @@ class TestSparkSubmitDriver:
         assert {"spark.driver.host=$(POD_IP)", "spark.driver.bindAddress=0.0.0.0"} <= set(cmd)
         # the executors are told the pod IP, not the wildcard the driver binds to
         assert "spark.kubernetes.executor.useDriverPodIP=false" in cmd
+        assert "spark.driver.extraJavaOptions=-XX:-DontCompileHugeMethods" in cmd  # the driver JVM spark-submit starts
         env = {e["name"]: e["valueFrom"] for e in pod["containers"][0]["env"] if "fieldRef" in e.get("valueFrom", {})}
         assert env == {"POD_NAME": {"fieldRef": {"fieldPath": "metadata.name"}},
                        "POD_IP": {"fieldRef": {"fieldPath": "status.podIP"}}}  # fmt: skip

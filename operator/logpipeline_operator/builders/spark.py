@@ -66,6 +66,7 @@ def _conf(lp: Body) -> dict[str, str]:
     conf = {
         "spark.sql.shuffle.partitions": str(max(2, spark["executor"]["instances"] * spark["executor"]["cores"] * 2)),
         "spark.kubernetes.executor.podNamePrefix": child_name(lp, "spark"),
+        **dict.fromkeys(contracts.SPARK_JAVA_OPTION_KEYS, contracts.SPARK_JAVA_OPTIONS),
     }
     if spark["executor"].get("requestCores"):
         conf["spark.kubernetes.executor.request.cores"] = spark["executor"]["requestCores"]

@@ -280,3 +280,11 @@ def test_archive_partitions_come_from_event_time_in_utc(spark: SparkSession, ts:
     aggregates = tr.closed_window_partitions(tr.aggregate(tr.with_event_time(valid, "1 minute"), "1 minute"))
     agg_row = aggregates.select("date", "hour").first()
     assert agg_row is not None and (agg_row["date"], agg_row["hour"]) == (date, hour)
+
+
+def test_the_jit_may_compile_the_parses_huge_generated_method(spark: SparkSession) -> None:
+    """The parse's generated code has a method over HotSpot's 8,000-byte limit; the session's JVM compiles it anyway
+    (``contracts.SPARK_JAVA_OPTIONS``), else every record's parse runs interpreted."""
+    runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()  # type: ignore[union-attr]
+    assert "-XX:-DontCompileHugeMethods" in list(runtime.getInputArguments())
+    assert spark.conf.get("spark.executor.extraJavaOptions") == "-XX:-DontCompileHugeMethods"

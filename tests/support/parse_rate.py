@@ -1,0 +1,83 @@
+"""The events' parse alone, in one task, as a process: records judged per CPU second of its JVM.
+
+``python -m support.parse_rate --java-options OPTS [--records N] [--rounds R]`` builds a local session whose JVM
+starts with ``OPTS`` (in place of the product's ``contracts.SPARK_JAVA_OPTIONS``), caches ``N`` generated records in
+memory and runs ``transformations.parse`` over them ``R`` times (valid events written to Spark's no-op sink), printing
+one JSON line per round: ``{"round": i, "records_per_cpu_s": …}``. The JVM's CPU comes from ``/proc``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+from pathlib import Path
+
+import orjson
+from pyspark.sql import Row
+
+from logpipeline import contracts
+from logpipeline_spark import transformations as tr
+from logpipeline_spark.session import build_session
+
+T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
+
+
+def _jvm_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="support.parse_rate")
+    p.add_argument("--java-options", required=True)
+    p.add_argument("--records", type=int, default=320_000)
+    p.add_argument("--rounds", type=int, default=8)
+    a = p.parse_args()
+    extra = {key: a.java_options for key in contracts.SPARK_JAVA_OPTION_KEYS}
+    spark = build_session(
+        "parse-rate", master="local[1]", with_kafka=False, extra={"spark.ui.enabled": "false", **extra}
+    )
+    spark.sparkContext.setLogLevel("WARN")
+    rng = random.Random(7)
+    arrival = T0 + 1_000
+    rows = [
+        Row(
+            key=None,
+            value=orjson.dumps(
+                {
+                    "id": f"id-{n}",
+                    "timestamp": T0 + n % 60_000,
+                    "api": f"/api/{n % 12}",
+                    "response_time": rng.random() * 100,
+                    "status_code": 200 if n % 20 else 500,
+                    "log_level": "ERROR" if n % 20 == 0 else "INFO",
+                }
+            ),
+            topic="in",
+            partition=0,
+            offset=n,
+            timestamp=arrival,
+        )
+        for n in range(a.records // 16)
+    ]
+    schema = "key binary, value binary, topic string, partition int, offset long, timestamp long"
+    raw = spark.createDataFrame(rows, schema)
+    raw = raw.withColumn("timestamp", (raw["timestamp"] / 1000).cast("timestamp"))
+    for _ in range(4):  # 16 copies: the records themselves come from the cache, not from Python
+        raw = raw.unionByName(raw)
+    raw = raw.cache()
+    records = raw.count()
+    pid = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())  # type: ignore[union-attr]
+    for i in range(a.rounds):
+        began, cpu = time.monotonic(), _jvm_cpu_s(pid)
+        tr.parse(raw).valid.write.format("noop").mode("overwrite").save()
+        used = _jvm_cpu_s(pid) - cpu
+        line = {"round": i, "records": records, "cpu_s": round(used, 2), "wall_s": round(time.monotonic() - began, 2)}
+        print(orjson.dumps({**line, "records_per_cpu_s": round(records / used)}).decode(), flush=True)
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -130,6 +130,9 @@ AGGREGATES_MODES: tuple[str, ...] = ("microbatch", "realtime")
 ENV_REALTIME_EMIT_MS = "LOGPIPELINE_REALTIME_EMIT_MS"
 REALTIME_EMIT_MS = 250
 ENV_WINDOW = "LOGPIPELINE_WINDOW"
+ENV_WATERMARK = "LOGPIPELINE_WATERMARK"
+ENV_WATERMARK_SECONDS = "LOGPIPELINE_WATERMARK_SECONDS"
+ENV_MAX_AHEAD_SECONDS = "LOGPIPELINE_MAX_AHEAD_SECONDS"
 # Options of every Spark JVM the product starts (driver and executors). Spark's generated code for the events' parse
 # has a method over HotSpot's 8,000-byte limit (``GeneratedIteratorForCodegenStage…generate_doConsume_0``, 10,465
 # bytes), which the JIT otherwise never compiles: the parse of every record ran interpreted.
@@ -139,11 +142,8 @@ SPARK_JAVA_OPTION_KEYS: tuple[str, ...] = ("spark.driver.extraJavaOptions", "spa
 # is planned, read and written at a fixed cost (at 200 events/s every 10 s it was over a third of the job's CPU), the
 # archive gets fewer, larger files, and a minute's logs are all archived about a minute after it ends.
 ENV_SIDE_TRIGGER = "LOGPIPELINE_SIDE_TRIGGER"
-SIDE_TRIGGER = "1 minute"
 SIDE_TRIGGER_S = 60
-ENV_WATERMARK = "LOGPIPELINE_WATERMARK"
-ENV_WATERMARK_SECONDS = "LOGPIPELINE_WATERMARK_SECONDS"
-ENV_MAX_AHEAD_SECONDS = "LOGPIPELINE_MAX_AHEAD_SECONDS"
+SIDE_TRIGGER = f"{SIDE_TRIGGER_S} seconds"
 ENV_SINK_METRICS_URL = "LOGPIPELINE_SINK_METRICS_URL"
 ENV_JOB_METRICS_URL = "LOGPIPELINE_JOB_METRICS_URL"
 ENV_DASHBOARD_METRICS_PORT = "LOGPIPELINE_DASHBOARD_METRICS_PORT"

@@ -3,30 +3,24 @@
 ``python -m support.parse_rate --java-options OPTS [--records N] [--rounds R]`` builds a local session whose JVM
 starts with ``OPTS`` (in place of the product's ``contracts.SPARK_JAVA_OPTIONS``), caches ``N`` generated records in
 memory and runs ``transformations.parse`` over them ``R`` times (valid events written to Spark's no-op sink), printing
-one JSON line per round: ``{"round": i, "records_per_cpu_s": …}``. The JVM's CPU comes from ``/proc``.
+one JSON line per round: ``{"round": i, "records_per_cpu_s": …}``. The JVM's CPU comes from ``/proc`` (``stack.process.cpu_seconds``).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import time
-from pathlib import Path
 
 import orjson
 from pyspark.sql import Row
 
 from logpipeline import contracts
+from logpipeline.stack.process import cpu_seconds
 from logpipeline_spark import transformations as tr
 from logpipeline_spark.session import build_session
 
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
-
-
-def _jvm_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -71,9 +65,9 @@ def main() -> None:
     records = raw.count()
     pid = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())  # type: ignore[union-attr]
     for i in range(a.rounds):
-        began, cpu = time.monotonic(), _jvm_cpu_s(pid)
+        began, cpu = time.monotonic(), cpu_seconds(pid)
         tr.parse(raw).valid.write.format("noop").mode("overwrite").save()
-        used = _jvm_cpu_s(pid) - cpu
+        used = cpu_seconds(pid) - cpu
         line = {"round": i, "records": records, "cpu_s": round(used, 2), "wall_s": round(time.monotonic() - began, 2)}
         print(orjson.dumps({**line, "records_per_cpu_s": round(records / used)}).decode(), flush=True)
     spark.stop()

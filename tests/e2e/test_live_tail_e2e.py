@@ -1,6 +1,10 @@
-"""The live tail beside the whole pipeline, as ``logpipeline up`` runs it, with 5,000 events/s from the generator:
+"""The live tail beside the whole pipeline, as ``logpipeline up`` runs it, with 2,000 events/s from the generator:
 tails never slow the streaming job nor join a consumer group, and a minute clicked on the overview's chart opens
-that minute's logs, read back from the raw archive on HDFS."""
+that minute's logs, read back from the raw archive on HDFS.
+
+The rate is four times a tail's lines per second (the unfiltered tail samples) and leaves the two cores some room:
+at 5,000 events/s the generator, three tails each scanning every event, the broker and the job saturate them, and the
+job's read rate then measures its share of the CPU, not whether a tail disturbed the broker or its partitions."""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from support import local_pipeline
 from support.dashboard import ARTIFACTS, chromium, session, sign_in
 from support.tail import Tail, marked, producer, sent_at
 
-RATE = 5_000
+RATE = 2_000
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +166,7 @@ def test_a_minute_clicked_on_the_chart_shows_its_logs_from_the_archive(pipeline:
         page.wait_for_selector("#ov-series-minute:has-text('Logs of')", timeout=30_000)
         href = page.get_attribute("#ov-series-minute", "href") or ""
         assert href.startswith("/tail?minute=")
-        # the route query writes the archive every micro-batch, a minute apart (``contracts.SIDE_TRIGGER``)
+        # the route query writes the archive every micro-batch (every ``local_pipeline.SIDE_TRIGGER`` here)
         deadline = time.monotonic() + 180
         while True:
             page.goto(f"{base}/tail?minute={minute}&q={marker}")

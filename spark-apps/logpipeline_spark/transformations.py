@@ -42,6 +42,7 @@ KLL_K = 200
 QUANTILE_RANKS: tuple[float, ...] = (0.5, 0.95, 0.99)  # p50, p95, p99
 PERCENTILE_RANK_ERROR = 0.0165
 STAGE = "spark"
+REPAIR_BARRIER_FIELDS = 6  # repaired fields per ``inline`` barrier of ``_judge`` (its generated method's size)
 
 _TYPES: dict[str, T.DataType] = {
     "string": T.StringType(),
@@ -227,9 +228,14 @@ def _judge(staged: DataFrame, max_ahead_ms: int) -> _Judged:
     t, s = F.col("_typed"), F.col("_text")
     corrupt = t[_CORRUPT]
     repaired = {f.name: _repaired(f, t[f.name], s[f.name], corrupt) for f in EVENT_FIELDS}
-    # The repaired fields behind a barrier too: each is computed once per record, and the checks below refer to its
-    # column instead of each holding a copy of it.
-    frame = staged.select("*", F.inline(F.array(F.struct(*[v.alias(_E + n) for n, v in repaired.items()]))))
+    # The repaired fields behind barriers too: each is computed once per record, and the checks below refer to its
+    # column instead of each holding a copy of it. A few fields per barrier: the generated code of each stays below
+    # the JIT's 8,000-byte method limit (all in one: 10,465 bytes, run interpreted unless the JVM is told otherwise).
+    frame = staged
+    names = list(repaired)
+    for at in range(0, len(names), REPAIR_BARRIER_FIELDS):
+        group = names[at : at + REPAIR_BARRIER_FIELDS]
+        frame = frame.select("*", F.inline(F.array(F.struct(*[repaired[n].alias(_E + n) for n in group]))))
     e = {n: F.col(_E + n) for n in repaired}
     arrival = F.unix_millis(F.col("timestamp"))
     ahead = e["timestamp"] - arrival

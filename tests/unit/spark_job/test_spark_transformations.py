@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
-from pyspark.sql import Row, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 from spark_frames import T0, event, raw_frame
@@ -282,9 +282,31 @@ def test_archive_partitions_come_from_event_time_in_utc(spark: SparkSession, ts:
     assert agg_row is not None and (agg_row["date"], agg_row["hour"]) == (date, hour)
 
 
+JIT_HUGE_METHOD_BYTES = 8_000  # HotSpot does not compile a larger method (-XX:+DontCompileHugeMethods, its default)
+
+
+def _largest_generated_methods(spark: SparkSession, frame: DataFrame) -> list[int]:
+    """Bytecode size of the largest method of each whole-stage generated class of ``frame``'s plan, compiled as the
+    query would compile it (``org.apache.spark.sql.execution.debug.codegenStringSeq``)."""
+    debug = getattr(getattr(spark._jvm.org.apache.spark.sql.execution.debug, "package$"), "MODULE$")  # type: ignore[union-attr]
+    stages = debug.codegenStringSeq(frame._jdf.queryExecution().executedPlan())
+    return [int(stages.apply(i)._3().maxMethodCodeSize()) for i in range(stages.size())]
+
+
+def test_the_valid_events_parse_compiles_within_the_jits_method_limit(spark: SparkSession) -> None:
+    """The aggregates' path (``parse(...).valid``, every field repaired, checked and typed) generates no method the JIT
+    would leave interpreted under HotSpot's defaults: the repaired fields sit behind barriers of
+    ``REPAIR_BARRIER_FIELDS`` (all 17 behind one: a 10,833-byte method)."""
+    valid = tr.parse(raw_frame(spark, [event(1, T0), "not json"])).valid
+    sizes = _largest_generated_methods(spark, valid)
+    assert sizes and max(sizes) < JIT_HUGE_METHOD_BYTES, sizes
+
+
 def test_the_jit_may_compile_the_parses_huge_generated_method(spark: SparkSession) -> None:
-    """The parse's generated code has a method over HotSpot's 8,000-byte limit; the session's JVM compiles it anyway
-    (``contracts.SPARK_JAVA_OPTIONS``), else every record's parse runs interpreted."""
+    """The route query's generated code (``classify``: the valid events and each invalid record's error) has a method
+    over HotSpot's 8,000-byte limit; the session's JVM compiles it anyway (``contracts.SPARK_JAVA_OPTIONS``), else
+    every record's judgement runs interpreted."""
+    assert max(_largest_generated_methods(spark, tr.classify(raw_frame(spark, [event(1, T0)])))) > JIT_HUGE_METHOD_BYTES
     runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()  # type: ignore[union-attr]
     assert "-XX:-DontCompileHugeMethods" in list(runtime.getInputArguments())
     assert spark.conf.get("spark.executor.extraJavaOptions") == "-XX:-DontCompileHugeMethods"

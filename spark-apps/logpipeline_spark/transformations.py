@@ -42,6 +42,7 @@ KLL_K = 200
 QUANTILE_RANKS: tuple[float, ...] = (0.5, 0.95, 0.99)  # p50, p95, p99
 PERCENTILE_RANK_ERROR = 0.0165
 STAGE = "spark"
+ERROR_BARRIER_CHECKS = 16  # an invalid record's checks per ``inline`` barrier of ``classify``
 REPAIR_BARRIER_FIELDS = 6  # repaired fields per ``inline`` barrier of ``_judge`` (its generated method's size)
 
 _TYPES: dict[str, T.DataType] = {
@@ -217,7 +218,7 @@ def stage(raw: DataFrame) -> DataFrame:
 class _Judged(NamedTuple):
     frame: DataFrame  # the staged records with their repaired fields (``_e_<field>``)
     ok: Column  # the record is a valid event
-    error: Column  # an invalid record's first problem: struct(error_class, reason)
+    errors: list[Column]  # an invalid record's problems in order, each struct(error_class, reason) or null
     event: list[Column]  # the valid event's columns: EVENT_FIELDS typed, then LINEAGE_COLUMNS
 
 
@@ -270,7 +271,7 @@ def _judge(staged: DataFrame, max_ahead_ms: int) -> _Judged:
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
     ]
-    return _Judged(frame, ok, F.coalesce(not_json, *field_errors, skew), event)
+    return _Judged(frame, ok, [not_json, *field_errors, skew], event)
 
 
 def split(staged: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> Parsed:
@@ -278,7 +279,7 @@ def split(staged: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> Parsed
     j = _judge(staged, max_ahead_ms)
     invalid = (
         j.frame.where(~j.ok)
-        .select(*RAW_COLUMNS, j.error.alias("_error"))
+        .select(*RAW_COLUMNS, F.coalesce(*j.errors).alias("_error"))
         .select(*RAW_COLUMNS, F.col("_error.error_class").alias("error_class"), F.col("_error.reason").alias("reason"))
     )
     return Parsed(j.frame.where(j.ok).select(*j.event), invalid)
@@ -294,9 +295,14 @@ def classify(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> DataFr
     to hand to a batch writer, which splits each batch with ``split_classified``: its plan is analysed once, when the
     query starts, not for every batch."""
     j = _judge(stage(raw), max_ahead_ms)
-    return j.frame.select(
-        *j.event, *[F.col(n).alias(_RAW + n) for n in RAW_COLUMNS], F.when(~j.ok, j.error).alias(CLASSIFIED)
-    )
+    frame = j.frame.select("*", F.inline(F.array(F.struct(j.ok.alias("_ok")))))
+    ok, firsts = F.col("_ok"), []
+    for at in range(0, len(j.errors), ERROR_BARRIER_CHECKS):
+        name = f"_first{at}"
+        first = F.when(~ok, F.coalesce(*j.errors[at : at + ERROR_BARRIER_CHECKS]))
+        frame = frame.select("*", F.inline(F.array(F.struct(first.alias(name)))))
+        firsts.append(F.col(name))
+    return frame.select(*j.event, *[F.col(n).alias(_RAW + n) for n in RAW_COLUMNS], F.coalesce(*firsts).alias(CLASSIFIED))
 
 
 def split_classified(classified: DataFrame) -> Parsed:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 import os
 import re
 import shutil
@@ -96,7 +97,7 @@ def remove_kube_chains() -> None:
         dump = subprocess.run(["iptables", "-w", "5", "-t", table, "-S"], capture_output=True, text=True).stdout
         chains = [line.split()[1] for line in dump.splitlines() if line.startswith("-N KUBE-")]
         for line in dump.splitlines():
-            words = line.split()
+            words = shlex.split(line)  # a rule's comment is quoted
             jumps_to_ours = words[:1] == ["-A"] and "-j" in words and words[words.index("-j") + 1] in chains
             if jumps_to_ours and words[1] not in chains:
                 subprocess.run(["iptables", "-w", "5", "-t", table, "-D", *words[1:]], capture_output=True)

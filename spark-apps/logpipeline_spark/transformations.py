@@ -302,7 +302,9 @@ def classify(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> DataFr
         first = F.when(~ok, F.coalesce(*j.errors[at : at + ERROR_BARRIER_CHECKS]))
         frame = frame.select("*", F.inline(F.array(F.struct(first.alias(name)))))
         firsts.append(F.col(name))
-    return frame.select(*j.event, *[F.col(n).alias(_RAW + n) for n in RAW_COLUMNS], F.coalesce(*firsts).alias(CLASSIFIED))
+    return frame.select(
+        *j.event, *[F.col(n).alias(_RAW + n) for n in RAW_COLUMNS], F.coalesce(*firsts).alias(CLASSIFIED)
+    )
 
 
 def split_classified(classified: DataFrame) -> Parsed:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shlex
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path

@@ -1,9 +1,11 @@
 """The events' parse alone, in one task, as a process: records judged per CPU second of its JVM.
 
-``python -m support.parse_rate --java-options OPTS [--records N] [--rounds R]`` builds a local session whose JVM
-starts with ``OPTS`` (in place of the product's ``contracts.SPARK_JAVA_OPTIONS``), caches ``N`` generated records in
-memory and runs ``transformations.parse`` over them ``R`` times (valid events written to Spark's no-op sink), printing
-one JSON line per round: ``{"round": i, "records_per_cpu_s": …}``. The JVM's CPU comes from ``/proc`` (``stack.process.cpu_seconds``).
+``python -m support.parse_rate --java-options OPTS [--query aggregates|route] [--barriers F,C] [--records N]
+[--rounds R]`` builds a local session whose JVM starts with ``OPTS`` (in place of the product's
+``contracts.SPARK_JAVA_OPTIONS``), caches ``N`` generated records in memory and runs the query's parse over them ``R``
+times (the aggregates': ``transformations.parse``'s valid events; the route query's: ``classify``; written to
+Spark's no-op sink), with ``F`` repaired fields and ``C`` checks per barrier (default: the product's), printing one
+JSON line per round: ``{"round": i, "records_per_cpu_s": …}``. The JVM's CPU comes from ``/proc`` (``stack.process.cpu_seconds``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,11 @@ def main() -> None:
     p.add_argument("--java-options", required=True)
     p.add_argument("--records", type=int, default=320_000)
     p.add_argument("--rounds", type=int, default=8)
+    p.add_argument("--query", choices=("aggregates", "route"), default="aggregates")
+    p.add_argument("--barriers", default=f"{tr.REPAIR_BARRIER_FIELDS},{tr.ERROR_BARRIER_CHECKS}")
     a = p.parse_args()
+    fields, checks = (int(n) for n in a.barriers.split(","))
+    tr.REPAIR_BARRIER_FIELDS, tr.ERROR_BARRIER_CHECKS = fields, checks
     extra = {key: a.java_options for key in contracts.SPARK_JAVA_OPTION_KEYS}
     spark = build_session(
         "parse-rate", master="local[1]", with_kafka=False, extra={"spark.ui.enabled": "false", **extra}
@@ -66,7 +72,8 @@ def main() -> None:
     pid = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())  # type: ignore[union-attr]
     for i in range(a.rounds):
         began, cpu = time.monotonic(), cpu_seconds(pid)
-        tr.parse(raw).valid.write.format("noop").mode("overwrite").save()
+        judged = tr.parse(raw).valid if a.query == "aggregates" else tr.classify(raw)
+        judged.write.format("noop").mode("overwrite").save()
         used = cpu_seconds(pid) - cpu
         line = {"round": i, "records": records, "cpu_s": round(used, 2), "wall_s": round(time.monotonic() - began, 2)}
         print(orjson.dumps({**line, "records_per_cpu_s": round(records / used)}).decode(), flush=True)

@@ -2,7 +2,7 @@
 
 HotSpot does not compile a method over 8,000 bytes of bytecode by default. With every repaired field behind one
 ``inline`` barrier (and the route query's checks behind one), Spark's generated code for the parse has such a method
-(10,833 bytes for the aggregates', 14,558 for the route query's). For each query, three processes one after the other
+(10,833 bytes for the aggregates', 14,556 for the route query's). For each query, three processes one after the other
 (``support.parse_rate``): that layout under HotSpot's default (the reference), the same with the product's option
 (``contracts.SPARK_JAVA_OPTIONS``), and the product's layout (``transformations.REPAIR_BARRIER_FIELDS``,
 ``ERROR_BARRIER_CHECKS``) under HotSpot's default. Each parses ``BENCH_PARSE_RECORDS`` (320k) records cached in
@@ -35,7 +35,7 @@ PRODUCT = f"{tr.REPAIR_BARRIER_FIELDS},{tr.ERROR_BARRIER_CHECKS}"
 
 
 def _rates(query: str, java_options: str, barriers: str) -> list[float]:
-    cmd = [sys.executable, "-m", "support.parse_rate", "--java-options", java_options, "--query", query]
+    cmd = [sys.executable, "-m", "support.parse_rate", f"--java-options={java_options}", "--query", query]
     cmd += ["--barriers", barriers, "--records", str(RECORDS), "--rounds", str(ROUNDS)]
     env = {**os.environ, "PYTHONPATH": f"{REPO / 'tests'}:{os.environ.get('PYTHONPATH', '')}"}
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800, check=False)

@@ -299,7 +299,7 @@ def test_the_parse_compiles_within_the_jits_method_limit(spark: SparkSession, qu
     aggregates' (``parse(...).valid``: every field repaired, checked and typed) and the route query's (``classify``:
     the same and each invalid record's first problem). The repaired fields sit behind barriers of
     ``REPAIR_BARRIER_FIELDS`` (all 17 behind one: 10,833 bytes for the aggregates, 30,072 for the route query), the
-    route query's 42 checks behind barriers of ``ERROR_BARRIER_CHECKS`` (all 42 behind one: 14,558 bytes)."""
+    route query's 42 checks behind barriers of ``ERROR_BARRIER_CHECKS`` (all 42 behind one: 14,556 bytes)."""
     raw = raw_frame(spark, [event(1, T0), "not json"])
     frame = tr.parse(raw).valid if query == "aggregates" else tr.classify(raw)
     sizes = _largest_generated_methods(spark, frame)

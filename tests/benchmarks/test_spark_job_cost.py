@@ -9,7 +9,9 @@ one whole batch at least) give its share of one core, printed with its busiest t
 count-only query over the same topic (``support.spark_count``, 1 s trigger): the least a micro-batch job reading it
 can cost. Checkpoints and the archive are on the stack's HDFS, as ``logpipeline up`` has them: on a ``file://`` path
 without Hadoop's native library, each checkpoint file costs a few ``chmod``/``ls``/``readlink`` processes, whose CPU
-the figure would miss. Target of the job with both queries: at most 15% of one core.
+the figure would miss. Target of the job with both queries: at most 15% of one core. With ``BENCH_COST_PROFILE=1``
+each run's JVM is also recorded by Java Flight Recorder over the measured span (``support.jfr``), and the methods
+its samples were in are printed: where the cost goes.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pytest
 from logpipeline import config
 from logpipeline_spark.correct import window_ms
 from logpipeline_spark.options import parse_args
+from support.jfr import Profile
 from support.spark_job import REPO, JobProcess, create_topics, job_args, pace
 from support.threads import ThreadSampler, busiest, settle
 
@@ -37,6 +40,7 @@ WARMUP = float(os.environ.get("BENCH_COST_WARMUP", "60"))
 SECONDS = float(os.environ.get("BENCH_COST_SECONDS", "120"))
 SETTLE = float(os.environ.get("BENCH_COST_SETTLE", "600"))
 JIT_QUIET = float(os.environ.get("BENCH_COST_JIT_QUIET", "0.05"))
+PROFILE = os.environ.get("BENCH_COST_PROFILE", "") == "1"
 TARGET = 0.15
 
 
@@ -50,26 +54,36 @@ def _whole_batch(extra: list[str]) -> float:
 
 
 def _measure(
-    start: Callable[[], subprocess.Popen[bytes]], ready: Callable[[], bool], seconds: float
+    start: Callable[[], subprocess.Popen[bytes]], ready: Callable[[], bool], seconds: float, recording: Path
 ) -> tuple[float, list[str]]:
     """Share of one core that the process started by ``start`` uses over ``seconds``, after WARMUP, and its busiest
-    threads."""
+    threads (with ``PROFILE``, then the methods its JVM's samples were in, recorded to ``recording``)."""
     proc = start()
     try:
         deadline = time.monotonic() + 240
         while not ready():
             assert proc.poll() is None and time.monotonic() < deadline, "did not start"
             time.sleep(1)
+        # A recording's start makes the JVM recompile what it had compiled of the classes that JFR instruments
+        # (sockets, files: all of Kafka's client code), so it starts before the warm-up, not in the measured span.
+        profile = Profile(proc.pid, recording) if PROFILE else None
+        if profile:
+            profile.start()
         time.sleep(WARMUP)
         waited, jit = settle(proc.pid, JIT_QUIET, SETTLE)
         print(f"\n  warm-up: {WARMUP + waited:.0f} s; then the JIT used {jit:.1%} of a core", flush=True)
         sampler = ThreadSampler(proc.pid)
         sampler.start()
-        began = time.monotonic()
+        began, since = time.monotonic(), time.time()
         time.sleep(seconds)
         assert proc.poll() is None, "stopped while measured"
         groups, elapsed = sampler.stop(), time.monotonic() - began
-        return sampler.seconds / elapsed, busiest(groups, elapsed)
+        lines = busiest(groups, elapsed)
+        if profile:
+            profile.stop(since)
+            lines += [f"JFR samples: {len(profile.stacks)}; methods sampled in:", *profile.hot(25)]
+            lines += ["Spark's code nearest the sampled method:", *profile.nearest(25)]
+        return sampler.seconds / elapsed, lines
     finally:
         proc.terminate()
         try:
@@ -138,7 +152,10 @@ def test_cpu_of_the_job_at_two_hundred_events_per_second(stack: config.Settings,
                 return proc
 
         shares[label], threads = _measure(
-            start, lambda log=log: log.exists() and "query started" in log.read_text("utf-8", "replace"), seconds[label]
+            start,
+            lambda log=log: log.exists() and "query started" in log.read_text("utf-8", "replace"),
+            seconds[label],
+            run_dir / "profile.jfr",
         )
         assert feeder.is_alive(), "the events stopped flowing"
         print(f"\n{label}: {shares[label]:.1%} of one core ({sum(per_window.values())} events sent so far)", flush=True)

@@ -3,9 +3,9 @@
 ``Profile(pid)`` finds the JVM among a process and its children (a local job's Python driver starts it), starts a
 recording with the JDK's ``profile`` settings (a Java stack every 10 ms of each thread that runs Java code) with
 ``jcmd``, and ``stop(since)`` dumps it and reads it back with the JDK's ``jfr print --json``. ``hot(top)`` ranks the
-methods where samples were taken (self), ``inclusive(top, prefix)`` the methods of a package that were anywhere on
-the sampled stacks, ``nearest(top, prefix)`` the one nearest the sampled frame (``org.apache.spark`` tells which
-part of Spark a sample's library code was called from).
+methods where samples were taken (self), ``nearest(top, prefix)`` the method of a package nearest the sampled frame
+(``org.apache.spark`` tells which part of Spark a sample's library code was called from). ``jcmd`` and ``jfr`` are
+the JDK's that the stack's ``java`` belongs to (``find_java``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from logpipeline.stack.component import find_java
 from logpipeline.stack.process import descendants
 
 
@@ -29,6 +30,11 @@ def jvm_of(pid: int) -> int:
         except OSError:
             continue
     raise LookupError(f"no JVM among process {pid} and its children")
+
+
+def _tool(name: str) -> str:
+    """The JDK tool ``name`` beside the stack's ``java``."""
+    return str(Path(find_java("profile")).resolve().parent / name)
 
 
 def _frame(frame: dict[str, Any]) -> str:
@@ -44,7 +50,7 @@ class Profile:
         self.stacks: list[list[str]] = []
 
     def _jcmd(self, *args: str) -> None:
-        subprocess.run(["jcmd", str(self.jvm), *args], check=True, capture_output=True, timeout=60)
+        subprocess.run([_tool("jcmd"), str(self.jvm), *args], check=True, capture_output=True, timeout=60)
 
     def start(self) -> None:
         self._jcmd("JFR.start", "name=bench", "settings=profile")
@@ -54,7 +60,7 @@ class Profile:
         self._jcmd("JFR.dump", "name=bench", f"filename={self.path}")
         self._jcmd("JFR.stop", "name=bench")
         out = subprocess.run(
-            ["jfr", "print", "--json", "--stack-depth", "64", "--events", "jdk.ExecutionSample", str(self.path)],
+            [_tool("jfr"), "print", "--json", "--stack-depth", "64", "--events", "jdk.ExecutionSample", str(self.path)],
             check=True,
             capture_output=True,
             timeout=600,
@@ -69,10 +75,6 @@ class Profile:
     def hot(self, top: int = 15) -> list[str]:
         """The ``top`` methods that samples were taken in, with their share of all samples."""
         return self._rank(Counter(stack[0] for stack in self.stacks if stack), top)
-
-    def inclusive(self, top: int = 15, prefix: str = "org.apache.spark") -> list[str]:
-        """The ``top`` methods named with ``prefix`` that were on the sampled stacks, once per sample."""
-        return self._rank(Counter(m for stack in self.stacks for m in set(stack) if m.startswith(prefix)), top)
 
     def nearest(self, top: int = 15, prefix: str = "org.apache.spark") -> list[str]:
         """The ``top`` methods named with ``prefix`` nearest the sampled frame: what of Spark's own code each sample

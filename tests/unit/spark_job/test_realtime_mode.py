@@ -14,6 +14,7 @@ from logpipeline_spark.archive import Archive
 from logpipeline_spark.options import parse_args
 from logpipeline_spark.queries import (
     CHECKPOINT_FORMAT,
+    PRODUCER_OPTIONS,
     aggregates_mode,
     local_master,
     query_conf,
@@ -69,6 +70,13 @@ def test_a_real_time_reader_has_no_batch_to_bound() -> None:
     assert int(realtime["kafka.fetch.min.bytes"]) >= 16 * 1024
     assert 100 <= int(realtime["kafka.fetch.max.wait.ms"]) <= 200
     assert source_options(opts)["kafka.fetch.max.wait.ms"] == "10"
+
+
+def test_no_kafka_client_of_the_job_pushes_its_metrics_to_the_broker() -> None:
+    # while the push is on, each network poll formats log strings to say when the next push is due
+    opts = parse_args([])
+    for options in (source_options(opts), source_options(opts, realtime=True), PRODUCER_OPTIONS):
+        assert options["kafka.enable.metrics.push"] == "false"
 
 
 def test_a_local_job_in_real_time_mode_gets_a_thread_per_long_running_task() -> None:

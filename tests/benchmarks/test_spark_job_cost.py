@@ -78,7 +78,7 @@ def _measure(
         time.sleep(seconds)
         assert proc.poll() is None, "stopped while measured"
         groups, elapsed = sampler.stop(), time.monotonic() - began
-        lines = busiest(groups, elapsed)
+        lines = busiest(groups, elapsed, top=12, started=sampler.started)
         if profile:
             profile.stop(since)
             lines += [f"JFR samples: {len(profile.stacks)}; methods sampled in:", *profile.hot(25)]

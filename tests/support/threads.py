@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from logpipeline.stack.process import cpu_seconds, descendants
@@ -47,35 +48,63 @@ def thread_cpu(pid: int) -> dict[tuple[int, int], tuple[str, float]]:
 
 
 class ThreadSampler:
-    """CPU seconds per thread-name group between ``start()`` and ``stop()``; what ended threads used (gone from
-    ``/proc`` but still counted in their process) is its own row. ``seconds``: the process tree's CPU seconds over
-    the same span."""
+    """CPU seconds per thread-name group between ``start()`` and ``stop()``, read every ``every`` seconds, so that a
+    thread that starts and ends in the span (a real-time batch's shuffle threads, a micro-batch's tasks) is counted
+    under its own name; what threads used after their last reading (gone from ``/proc`` but still counted in their
+    process) is its own row, ``ENDED``. ``seconds``: the process tree's CPU seconds over the same span; ``started``:
+    how many threads of each group began in it."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self._threads: dict[tuple[int, int], tuple[str, float]] = {}
+    def __init__(self, pid: int, every: float = 0.5) -> None:
+        self.pid, self.every = pid, every
+        self._first: dict[tuple[int, int], tuple[str, float]] = {}
+        self._last: dict[tuple[int, int], tuple[str, float]] = {}
         self._total = 0.0
+        self._done = threading.Event()
+        self._reader: threading.Thread | None = None
         self.seconds = 0.0
+        self.started: Counter[str] = Counter()
+
+    def _read(self) -> None:
+        self._last.update(thread_cpu(self.pid))
+
+    def _poll(self) -> None:
+        while not self._done.wait(self.every):
+            self._read()
 
     def start(self) -> None:
-        self._threads, self._total = thread_cpu(self.pid), cpu_seconds(self.pid)
+        self._first, self._total = thread_cpu(self.pid), cpu_seconds(self.pid)
+        self._last = dict(self._first)
+        self._done.clear()
+        self._reader = threading.Thread(target=self._poll, name="thread-sampler", daemon=True)
+        self._reader.start()
 
     def stop(self) -> dict[str, float]:
-        now, total = thread_cpu(self.pid), cpu_seconds(self.pid)
+        self._done.set()
+        if self._reader is not None:
+            self._reader.join()
+        self._read()
+        total = cpu_seconds(self.pid)
         self.seconds = total - self._total
         groups: defaultdict[str, float] = defaultdict(float)
-        for key, (name, seconds) in now.items():
-            groups[name] += seconds - self._threads.get(key, (name, 0.0))[1]
+        self.started = Counter(name for key, (name, _) in self._last.items() if key not in self._first)
+        for key, (name, seconds) in self._last.items():
+            groups[name] += seconds - self._first.get(key, (name, 0.0))[1]  # a thread born in the span: all of it
         ended = self.seconds - sum(groups.values())
         if ended > 0:
             groups[ENDED] += ended
         return dict(groups)
 
 
-def busiest(groups: dict[str, float], elapsed: float, top: int = 8) -> list[str]:
-    """The ``top`` groups as printable lines: name and share of one core over ``elapsed`` seconds."""
+def busiest(groups: dict[str, float], elapsed: float, top: int = 8, started: Counter[str] | None = None) -> list[str]:
+    """The ``top`` groups as printable lines: name and share of one core over ``elapsed`` seconds, and how many of
+    the group's threads began in the span (``started``, when given and not none)."""
     ranked = sorted(groups.items(), key=lambda item: item[1], reverse=True)[:top]
-    return [f"{name:24} {seconds / elapsed:6.1%}" for name, seconds in ranked if seconds > 0]
+    born = started or Counter()
+    return [
+        f"{name:24} {seconds / elapsed:6.1%}" + (f"  ({born[name]} threads started)" if born[name] else "")
+        for name, seconds in ranked
+        if seconds > 0
+    ]
 
 
 def settle(pid: int, quiet: float, longest: float, window: float = 30.0) -> tuple[float, float]:

@@ -1,4 +1,5 @@
-"""The benchmarks' per-thread CPU breakdown finds a busy thread by its native name and counts ended threads."""
+"""The benchmarks' per-thread CPU breakdown finds a busy thread by its native name, and names the threads that began
+and ended in the span."""
 
 from __future__ import annotations
 
@@ -38,12 +39,12 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_the_busy_thread_leads_and_ended_threads_are_counted() -> None:
+def test_the_busy_thread_leads_and_threads_that_began_and_ended_in_the_span_are_named() -> None:
     proc = subprocess.Popen([sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdin is not None
         assert proc.stdout.readline().strip() == "ready"
-        sampler = ThreadSampler(proc.pid)
+        sampler = ThreadSampler(proc.pid, every=0.05)
         sampler.start()
         began = time.monotonic()
         proc.stdin.write("go\n")
@@ -58,10 +59,14 @@ def test_the_busy_thread_leads_and_ended_threads_are_counted() -> None:
     assert max(groups, key=lambda g: groups[g]) == "spin-worker-N", groups
     assert groups["spin-worker-N"] > 0.2 * elapsed, groups
     assert groups.get("idle-worker-N", 0.0) < 0.05, groups
-    assert groups.get(ENDED, 0.0) > 0.6, groups  # the three brief threads, gone from /proc when sampled
+    # the three brief threads, gone from /proc at the end, under their name; only their last 50 ms are unnamed
+    assert groups.get("brief-N", 0.0) > 0.6, groups
+    assert groups.get(ENDED, 0.0) < 0.3, groups
+    assert sampler.started == {"brief-N": 3}, sampler.started
     assert abs(sampler.seconds - sum(groups.values())) < 0.05, (sampler.seconds, groups)  # the tree's total
-    lines = busiest(groups, elapsed, top=2)
+    lines = busiest(groups, elapsed, top=2, started=sampler.started)
     assert len(lines) == 2 and lines[0].startswith("spin-worker-N")
+    assert lines[1].startswith("brief-N") and lines[1].endswith("(3 threads started)"), lines
 
 
 # A child whose "C2 CompilerThread0" (named as HotSpot names it) works for about a second and then rests.

@@ -18,6 +18,12 @@ T = TypeVar("T")
 # The job's outputs; the aggregates query writes the first, the route query the others (``queries.running``).
 QUERIES: tuple[str, ...] = ("aggregates", "dead_letters", "raw_archive")
 STATE_STORES: tuple[str, ...] = ("rocksdb", "hdfs")
+# State partitions of a new checkpoint by mode. In real-time mode each one is a long-running task of each of the two
+# stateful stages (de-dup, windows), and each task of a stage keeps shuffle connections to each task of the next,
+# flushed every 50 ms: on a quiet stream (200 events/s) one partition instead of two took the job from 19.6% to 12.5%
+# of a core (the real-time shuffle's threads 3.0% to 1.2%; ``tests/benchmarks/test_spark_job_cost.py``). Micro-batch
+# tasks end with each batch and two share a backlog's windows between two cores.
+SHUFFLE_PARTITIONS: dict[str, int] = {"realtime": 1, "microbatch": 2}
 # The aggregates query's modes (``queries.realtime_slots`` says how many task slots real-time mode holds).
 MODES: tuple[str, ...] = contracts.AGGREGATES_MODES
 
@@ -110,8 +116,9 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
     p.add_argument(
         "--shuffle-partitions",
         type=int,
-        default=int(_env("LOGPIPELINE_SHUFFLE_PARTITIONS", "2")),
-        help="state partitions of a new checkpoint (a restarted query keeps its own)",
+        default=int(_env("LOGPIPELINE_SHUFFLE_PARTITIONS", "0")),
+        help="state partitions of a new checkpoint (a restarted query keeps its own); 0, the default: "
+        f"{SHUFFLE_PARTITIONS['realtime']} in real-time mode, {SHUFFLE_PARTITIONS['microbatch']} in micro-batch mode",
     )
     p.add_argument(
         "--state-store",
@@ -172,6 +179,8 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         p.error(f"--queries: unknown {', '.join(unknown)}; expected some of {', '.join(QUERIES)}")
     if not re.fullmatch(r"[1-9][0-9]*[kmgt]?", a.driver_memory.lower()):
         p.error(f"--driver-memory: expected a size such as 3g or 2048m, got {a.driver_memory!r}")
+    if a.shuffle_partitions < 0:
+        p.error(f"--shuffle-partitions: expected 0 (by mode) or more, got {a.shuffle_partitions}")
     if a.realtime_emit_ms < 0:
         p.error(f"--realtime-emit-ms: expected ms >= 0, got {a.realtime_emit_ms}")
     if a.max_ahead is not None and a.max_ahead < 0:
@@ -183,6 +192,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         dlq_topic=a.dlq_topic or contracts.dlq_topic(a.input_topic),
         master=a.master or None,
         queries=queries,
+        shuffle_partitions=a.shuffle_partitions or SHUFFLE_PARTITIONS[a.mode],
         max_ahead_ms=config.max_ahead_ms() if a.max_ahead is None else int(a.max_ahead * 1000),
     )
 

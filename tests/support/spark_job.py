@@ -333,7 +333,7 @@ def measure_freshness(
     create_topics(stack, names, partitions=3)
     tmp_path.mkdir(parents=True, exist_ok=True)
     job = JobProcess(
-        job_args(stack, names, f"file://{tmp_path}", trigger="1 second", shuffle_partitions="2", mode=mode),
+        job_args(stack, names, f"file://{tmp_path}", trigger="1 second", mode=mode),
         tmp_path / "job.log",
     ).start()
     aggs = LatestAggregates(stack.kafka_bootstrap, names.aggregates_topic)

@@ -79,13 +79,23 @@ def test_no_kafka_client_of_the_job_pushes_its_metrics_to_the_broker() -> None:
         assert options["kafka.enable.metrics.push"] == "false"
 
 
+def test_a_new_real_time_checkpoint_has_one_state_partition_unless_told() -> None:
+    realtime, microbatch = parse_args(["--mode", "realtime"]), parse_args(["--mode", "microbatch"])
+    assert (realtime.shuffle_partitions, microbatch.shuffle_partitions) == (1, 2)
+    assert query_conf("aggregates", realtime)["spark.sql.shuffle.partitions"] == "1"
+    assert realtime_slots(realtime, 3) == 5, "each input partition, and one task of each stateful stage"
+    assert parse_args(["--mode", "realtime", "--shuffle-partitions", "3"]).shuffle_partitions == 3
+    with pytest.raises(SystemExit):
+        parse_args(["--shuffle-partitions", "-1"])
+
+
 def test_a_local_job_in_real_time_mode_gets_a_thread_per_long_running_task() -> None:
     opts = parse_args(["--mode", "realtime", "--master", "local[2]", "--shuffle-partitions", "2"])
     assert realtime_slots(opts, 3) == 3 + 2 * 2, "each input partition, and each state partition of both stages"
     assert local_master(opts, 3) == "local[9]", "and two for the route query's batches"
     wide = parse_args(["--mode", "realtime", "--master", "local[16]"])
     assert local_master(wide, 3) == "local[16]"
-    assert local_master(parse_args(["--mode", "realtime", "--master", "local"]), 1) == "local[7]"
+    assert local_master(parse_args(["--mode", "realtime", "--master", "local"]), 1) == "local[5]"
     assert local_master(parse_args(["--mode", "microbatch", "--master", "local[2]"]), 3) == "local[2]"
     k8s = parse_args(["--mode", "realtime", "--master", "k8s://https://api:6443"])
     assert local_master(k8s, 3) == "k8s://https://api:6443", "executors' cores are the operator's to size"

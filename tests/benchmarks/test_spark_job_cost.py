@@ -60,7 +60,7 @@ def _measure(
     ready: Callable[[], bool],
     seconds: float,
     recording: Path,
-    window: float = 60.0,
+    window: float,
 ) -> tuple[float, list[str]]:
     """Share of one core that the process started by ``start`` uses over ``seconds``, after WARMUP and once its JIT
     rested over ``window`` seconds, and its busiest

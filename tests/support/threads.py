@@ -97,7 +97,7 @@ class ThreadSampler:
 
 def busiest(groups: dict[str, float], elapsed: float, top: int = 8, started: Counter[str] | None = None) -> list[str]:
     """The ``top`` groups as printable lines: name and share of one core over ``elapsed`` seconds, and how many of
-    the group's threads began in the span (``started``, when given and not none)."""
+    the group's threads began in the span (``started``, ``ThreadSampler.started``)."""
     ranked = sorted(groups.items(), key=lambda item: item[1], reverse=True)[:top]
     born = started or Counter()
     return [

@@ -365,8 +365,8 @@ def test_invalid_specs_are_rejected_naming_the_field(
 def test_a_real_time_pipeline_with_a_slot_for_each_long_running_task_is_accepted(
     control_plane: ControlPlane, namespace: str
 ) -> None:
-    """3 input partitions + 2 x 2 state partitions + 1 for the route query: 8 executor cores are enough."""
-    spark = {"aggregatesMode": "realtime", "executor": {"instances": 2, "cores": 4, "requestCores": "500m"}}
+    """3 input partitions + 2 x 1 state partition + 1 for the route query: 6 executor cores are enough."""
+    spark = {"aggregatesMode": "realtime", "executor": {"instances": 2, "cores": 3, "requestCores": "500m"}}
     body = {"apiVersion": "logpipeline.io/v1alpha1", "kind": "LogPipeline", "metadata": {"name": "realtime"},
             "spec": {"spark": spark, "generator": {"enabled": False}}}  # fmt: skip
     out = control_plane.kubectl(

@@ -124,8 +124,10 @@ ENV_CHECKPOINT_ROOT = "LOGPIPELINE_CHECKPOINT_ROOT"
 ENV_QUERIES = "LOGPIPELINE_QUERIES"  # the streaming job's queries (all of them by default)
 ENV_AGGREGATES_MODE = "LOGPIPELINE_AGGREGATES_MODE"  # the aggregates query's mode, one of AGGREGATES_MODES
 # How the aggregates query runs: planned micro-batches each trigger, or Spark's real-time mode (long-running tasks
-# that process each record as it arrives). The first is the default.
-AGGREGATES_MODES: tuple[str, ...] = ("microbatch", "realtime")
+# that process each record as it arrives). The first is the default of a local job and ``logpipeline up``: on a quiet
+# stream it costs a third of 1 s micro-batches and its aggregates are fresher. The operator's LogPipeline keeps
+# micro-batches by default: real-time mode holds a task slot per long-running task, which its CRD checks.
+AGGREGATES_MODES: tuple[str, ...] = ("realtime", "microbatch")
 # Real-time mode: the shortest time between two records of one window from one task, in ms (0: one per event).
 ENV_REALTIME_EMIT_MS = "LOGPIPELINE_REALTIME_EMIT_MS"
 REALTIME_EMIT_MS = 250

@@ -99,6 +99,9 @@ def job_args(
         "pipeline": names.pipeline,
         "ui-port": "0",
         "metrics-port": str(metrics_port),
+        # Micro-batches unless a test chooses (the job's default is real-time mode): the tests that leave it out
+        # speak of triggers and batches.
+        "mode": "microbatch",
         **{k.replace("_", "-"): v for k, v in options.items()},
     }
     return [item for k, v in args.items() for item in (f"--{k}", v)]

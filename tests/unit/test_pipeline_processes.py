@@ -69,7 +69,7 @@ class TestServices:
             assert parsed.mode == mode
             assert parsed.starting_offsets == "earliest"
         default = {s.name: s for s in processes.services(settings, processes.Options(), "py", "lp")}["spark"]
-        assert job_options.parse_args(default.argv[3:]).mode == "microbatch"
+        assert job_options.parse_args(default.argv[3:]).mode == "realtime", "the cheaper and fresher mode"
 
     def test_the_correction_service_can_be_left_out(self, settings: Settings) -> None:
         services = processes.services(settings, processes.Options(correct_every=0), python="py", cli="lp")

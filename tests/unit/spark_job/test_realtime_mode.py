@@ -29,9 +29,9 @@ def test_the_mode_comes_from_the_flag_or_the_environment(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("LOGPIPELINE_AGGREGATES_MODE", raising=False)
-    assert (parse_args([]).mode, parse_args([]).realtime_batch) == ("microbatch", "1 minute")
-    monkeypatch.setenv("LOGPIPELINE_AGGREGATES_MODE", "realtime")
-    assert parse_args([]).mode == "realtime"
+    assert (parse_args([]).mode, parse_args([]).realtime_batch) == ("realtime", "1 minute")
+    monkeypatch.setenv("LOGPIPELINE_AGGREGATES_MODE", "microbatch")
+    assert parse_args([]).mode == "microbatch"
     assert parse_args(["--mode", "microbatch", "--realtime-batch", "30 seconds"]).realtime_batch == "30 seconds"
     with pytest.raises(SystemExit):
         parse_args(["--mode", "continuous"])

@@ -32,9 +32,10 @@ RATE = 2_000
 
 @pytest.fixture(scope="module")
 def pipeline(stack: config.Settings) -> Iterator[config.Settings]:
-    with local_pipeline.running(
-        "tail", processes.Options(generator=False, correct_every=0, anomalies=False)
-    ) as settings:
+    # Micro-batches: the job's read rate is read from its input counter, which moves at each batch's end (a
+    # real-time batch lasts a minute).
+    options = processes.Options(generator=False, correct_every=0, anomalies=False, mode="microbatch")
+    with local_pipeline.running("tail", options) as settings:
         cli = Path(sys.executable).with_name("logpipeline")
         traffic = subprocess.Popen(
             [str(cli), "generate", "--rate", str(RATE), "--no-diurnal", "--seed", "11"],

@@ -84,7 +84,9 @@ def test_the_heap_is_set_only_for_a_jvm_the_job_starts(monkeypatch: pytest.Monke
 
 
 def test_each_query_has_its_trigger_and_state_partitions() -> None:
-    opts = parse_args(["--trigger", "2 seconds", "--side-trigger", "7 seconds", "--shuffle-partitions", "3"])
+    opts = parse_args(
+        ["--mode", "microbatch", "--trigger", "2 seconds", "--side-trigger", "7 seconds", "--shuffle-partitions", "3"]
+    )
     assert {q: trigger_of(q, opts) for q in ("aggregates", "route")} == {
         "aggregates": "2 seconds",
         "route": "7 seconds",
@@ -95,7 +97,7 @@ def test_each_query_has_its_trigger_and_state_partitions() -> None:
     aggregates = query_conf("aggregates", opts)
     assert aggregates["spark.sql.shuffle.partitions"] == "3"
     assert aggregates["spark.sql.streaming.stateStore.providerClass"].endswith(".HDFSBackedStateStoreProvider")
-    rocksdb = query_conf("aggregates", parse_args(["--state-store", "rocksdb"]))
+    rocksdb = query_conf("aggregates", parse_args(["--mode", "microbatch", "--state-store", "rocksdb"]))
     assert rocksdb["spark.sql.streaming.stateStore.providerClass"].endswith(".RocksDBStateStoreProvider")
     assert rocksdb["spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled"] == "true"
 

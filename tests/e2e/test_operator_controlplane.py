@@ -110,9 +110,13 @@ def test_spec_changes_roll_out_to_children(control_plane: ControlPlane, namespac
         {
             "sink": {"replicas": 3},
             "kafka": {"topics": {"input": {"partitions": 6}}},
+            # real-time mode: 6 input partitions + 3 need 9 task slots, 3 executors of the example's 3 cores
+            "spark": {"executor": {"instances": 3}},
             "dashboard": {"ingress": {"enabled": False}},
         },
     )
+    app = {"apiVersion": "sparkoperator.k8s.io/v1beta2", "kind": "SparkApplication"}
+    app["metadata"] = {"name": "example-stream"}
     sink = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "example-sink"}}
     topic = {
         "apiVersion": "kafka.strimzi.io/v1",
@@ -123,6 +127,7 @@ def test_spec_changes_roll_out_to_children(control_plane: ControlPlane, namespac
     wait_for(lambda: (_get(control_plane, sink) or {}).get("spec", {}).get("replicas") == 3, 60, "sink replicas 3")
     wait_for(lambda: (_get(control_plane, topic) or {}).get("spec", {}).get("partitions") == 6, 60, "6 partitions")
     wait_for(lambda: _get(control_plane, ingress) is None, 60, "the Ingress pruned")
+    wait_for(lambda: (_get(control_plane, app) or {})["spec"]["executor"]["instances"] == 3, 60, "3 executors")
     wait_for(
         lambda: (_get(control_plane, sink) or {}).get("status", {}).get("availableReplicas") == 3, 90, "3 sink pods"
     )
@@ -334,7 +339,7 @@ INVALID_SPECS: list[tuple[str, dict[str, Any], str]] = [
     ("bad", {"anomalies": {"training": {"requestCores": "half"}}}, "spec.anomalies.training.requestCores"),
     ("bad", {"metricsStore": {"replicaRegions": ["eu-west-1"]}}, "metricsStore.replicaRegions is for engine aws"),
     ("bad", {"region": "eu#west"}, "spec.region"),
-    ("bad", {"spark": {"aggregatesMode": "realtime"}},  # 2 executors x 1 core, for 3 input partitions
+    ("bad", {"spark": {"executor": {"instances": 2}}},  # real-time by default; 2 executors x 1 core, 3 partitions
      "spark.aggregatesMode realtime needs spark.executor.instances x spark.executor.cores of at least"),
     ("bad", {"spark": {"aggregatesMode": "continuous"}}, "spec.spark.aggregatesMode"),
     ("bad", {"dashboard": {"regions": ["eu-west-1", "Mars"]}}, "spec.dashboard.regions[1]"),
@@ -379,6 +384,21 @@ def test_a_real_time_pipeline_with_a_slot_for_each_long_running_task_is_accepted
         "apply", "--dry-run=server", "-n", namespace, "-f", "-", input_text=json.dumps(body), check=False
     )
     assert refused.returncode != 0 and "spark.aggregatesMode realtime needs" in refused.stderr, refused.stderr
+
+
+def test_a_pipeline_without_executors_runs_in_real_time_with_a_slot_per_task(
+    control_plane: ControlPlane, namespace: str
+) -> None:
+    """The defaults: real-time mode, two executors of 3 cores (6 slots for 3 input partitions) requesting 1 core."""
+    body = {"apiVersion": "logpipeline.io/v1alpha1", "kind": "LogPipeline", "metadata": {"name": "defaults"},
+            "spec": {"generator": {"enabled": False}}}  # fmt: skip
+    out = control_plane.kubectl(
+        "apply", "--dry-run=server", "-n", namespace, "-o", "json", "-f", "-", input_text=json.dumps(body)
+    )
+    stored = json.loads(out.stdout)["spec"]
+    assert stored["spark"]["aggregatesMode"] == "realtime"
+    assert stored["spark"]["executor"] == {"instances": 2, "cores": 3, "requestCores": "1", "memory": "2g"}
+    assert stored["kafka"]["topics"]["input"]["partitions"] == 3
 
 
 def test_a_pipelines_region_cannot_change(control_plane: ControlPlane, namespace: str) -> None:

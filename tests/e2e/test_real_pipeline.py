@@ -189,6 +189,15 @@ def test_every_child_pod_runs_and_the_status_follows(
     executors = [p for p in pods if _executor(p)]
     assert len(dashboards) == 2 and len(executors) == 1, [p["metadata"]["name"] for p in pods]
     assert all(p["status"]["podIP"].startswith("198.18.") for p in pods)
+    driver = next(p["metadata"]["name"] for p in pods if _spark(p) and not _executor(p))
+    assert _started_queries(real_node, run.ns, driver) == {"aggregates": "realtime", "route": "microbatch"}
+
+
+def _started_queries(node: runner.Node, ns: str, driver: str) -> dict[str, str]:
+    """Each query the driver's log says it started, with its mode (its ``query started`` JSON lines)."""
+    log = node.cp.kubectl("logs", driver, "-n", ns, check=False).stdout
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{") and '"query started"' in line]
+    return {line["query"]: line["mode"] for line in lines}
 
 
 def _count_input(node: runner.Node, ns: str) -> dict[str, Any]:

@@ -176,7 +176,11 @@ class TestSparkSubmitDriver:
         app = spark.build_spark_application(pipeline(spark=small))["spec"]
         assert (app["driver"]["coreRequest"], app["executor"]["coreRequest"]) == ("250m", "0.5")
         plain = spark.build_spark_application(pipeline())["spec"]
-        assert "coreRequest" not in plain["driver"] and "coreRequest" not in plain["executor"]
+        assert "coreRequest" not in plain["driver"]
+        # the default executors: the task slots of real-time mode (3 cores each) for a request of 1 core each
+        assert (plain["executor"]["cores"], plain["executor"]["coreRequest"]) == (3, "1")
+        given = spark.build_spark_application(pipeline(spark={"executor": {"cores": 2}}))["spec"]
+        assert "coreRequest" not in given["executor"], "executors given without requestCores request their cores"
 
     def test_executors_start_from_a_restricted_pod_template(self) -> None:
         lp = pipeline(spark={"mode": "submit"})
@@ -428,11 +432,11 @@ class TestWithoutArchive:
     def test_the_job_reads_the_aggregates_mode_from_the_config_map(self, monkeypatch: pytest.MonkeyPatch) -> None:
         from logpipeline_spark import options
 
-        assert config.build_config_map(pipeline())["data"][contracts.ENV_AGGREGATES_MODE] == "microbatch"
-        lp = pipeline(spark={"aggregatesMode": "realtime", "executor": {"instances": 2, "cores": 4}})
+        assert config.build_config_map(pipeline())["data"][contracts.ENV_AGGREGATES_MODE] == "realtime"
+        lp = pipeline(spark={"aggregatesMode": "microbatch", "executor": {"instances": 2, "cores": 1}})
         for key, value in config.build_config_map(lp)["data"].items():
             monkeypatch.setenv(key, value)
-        assert options.parse_args([]).mode == "realtime"
+        assert options.parse_args([]).mode == "microbatch"
 
     def test_the_job_reads_the_realtime_emit_interval_from_the_config_map(
         self, monkeypatch: pytest.MonkeyPatch

@@ -120,7 +120,9 @@ def spec(namespace: str, built: Images, events_per_second: int, spark_mode: str 
             "mode": spark_mode,
             "image": built.spark_app,
             "driver": {"memory": "1g", "requestCores": "250m"},
-            "executor": {"instances": 1, "cores": 1, "memory": "1g", "requestCores": "250m"},
+            # real-time mode, the default: a task slot per input partition (3) and per stateful stage (2), and one
+            # for the route query
+            "executor": {"instances": 1, "cores": 6, "memory": "1g", "requestCores": "250m"},
         },
         "metricsStore": {
             "engine": "aws",

@@ -120,6 +120,9 @@ def test_values_at_each_bound_are_valid_and_just_past_it_invalid(spark: SparkSes
         ({"log_level": "loud"}, False),
         ({"id": "x" * 64, "api": "a" * 256}, True),
         ({"api": "a" * 257}, False),
+        ({"message": "é" * 8192}, True),  # bounds count characters: 16,384 UTF-8 bytes
+        ({"message": "é" * 8193}, False),
+        ({"api": "日" * 256}, True),
     ]
     values = [{**event(n, T0), **change} for n, (change, _) in enumerate(cases)]
     parsed = tr.parse(raw_frame(spark, values))

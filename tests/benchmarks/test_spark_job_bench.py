@@ -10,7 +10,8 @@ caught up with. For each second of production, the lag from sending its last eve
 the aggregates on the topic count every event of that window sent so far; and the same lag for the last
 event of each minute. Environment: BENCH_EVENTS (throughput events, default 300000), BENCH_ROUNDS (7) of
 which BENCH_WARMUP (3) warm up the JVM, BENCH_SECONDS (freshness duration, default 150), BENCH_RATE (default 10000), BENCH_MODES (the freshness runs'
-modes, comma-separated; default both).
+modes, comma-separated; default both). With BENCH_PROFILE=1 the last aggregation round is recorded with Java Flight
+Recorder (``support.jfr``; the recording starts a round earlier) and the share of its samples in each part of the path is printed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from logpipeline.generator import traffic
 from logpipeline_spark import options, queries
 from logpipeline_spark import transformations as tr
 from logpipeline_spark.session import build_session
+from support.jfr import Profile
 from support.spark_job import create_topics, measure_freshness, produce
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "300000"))
@@ -40,6 +42,19 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 WARMUP = int(os.environ.get("BENCH_WARMUP", "3"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "150"))
 RATE = int(os.environ.get("BENCH_RATE", "10000"))
+PROFILE = os.environ.get("BENCH_PROFILE", "") == "1"
+# Parts of the aggregation path, each by a method on its samples' stacks (``Profile.within``).
+PATH_PARTS = {
+    "Kafka read": "KafkaBatchPartitionReader.next",
+    "JSON parse (from_json)": "JsonToStructs",
+    "  of which a reader per record (an 8 KB buffer each)": "CreateJacksonParser$.utf8String",
+    "string lengths (UTF-8 characters counted)": "UTF8String.numChars",
+    "de-dup (state store)": "StreamingDeduplicateExec",
+    "window aggregation (state store)": "StateStoreSaveExec",
+    "KLL sketches": "org.apache.datasketches",
+    "aggregates to Kafka": "KafkaDataWriter",
+    "planning each batch": "IncrementalExecution",
+}
 
 
 def _names(tag: str) -> config.Names:
@@ -94,6 +109,7 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
     for key, value in queries.query_conf("aggregates", opts).items():  # as the job starts that query
         spark.conf.set(key, value)
     results: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    profile: Profile | None = None
     for round_ in range(ROUNDS):  # interleaved, so JIT warm-up favours neither; the first rounds are warm-up
         raw = queries.read_input(spark, opts)
         results["count"].append(
@@ -102,7 +118,15 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
         raw = queries.read_input(spark, opts)
         records = tr.aggregate_records(queries.aggregates_of(raw, opts))
         kafka = {"kafka.bootstrap.servers": stack.kafka_bootstrap, "topic": names.aggregates_topic}
+        if PROFILE and round_ == ROUNDS - 2:  # a recording's start makes the JVM compile much again: a round early
+            profile = Profile(os.getpid(), tmp_path / "aggregation.jfr")
+            profile.start()
+        since = time.time()
         results["job"].append(_run(records, f"agg{round_}", tmp_path / f"a{round_}", "update", "kafka", **kafka))
+        if profile is not None and round_ == ROUNDS - 1:
+            profile.stop(since)  # the last round's samples
+            print(f"JFR samples of agg{round_}: {len(profile.stacks)}; in each part (with what it calls):")
+            print("\n".join([*profile.within(PATH_PARTS), "methods sampled in:", *profile.hot(20)]))
     spark.stop()
     for name, runs in results.items():
         assert [rows for _, rows in runs] == [EVENTS] * len(runs), name

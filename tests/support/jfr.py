@@ -4,7 +4,8 @@
 recording with the JDK's ``profile`` settings (a Java stack every 10 ms of each thread that runs Java code) with
 ``jcmd``, and ``stop(since)`` dumps it and reads it back with the JDK's ``jfr print --json``. ``hot(top)`` ranks the
 methods where samples were taken (self), ``nearest(top, prefix)`` the method of a package nearest the sampled frame
-(``org.apache.spark`` tells which part of Spark a sample's library code was called from). ``jcmd`` and ``jfr`` are
+(``org.apache.spark`` tells which part of Spark a sample's library code was called from), ``within(parts)`` the share
+of samples in each named part of the code, with what it calls. ``jcmd`` and ``jfr`` are
 the JDK's that the stack's ``java`` belongs to (``find_java``).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,15 @@ class Profile:
         was in, or called from."""
         counts = Counter(next((m for m in stack if m.startswith(prefix)), "(none)") for stack in self.stacks)
         return self._rank(counts, top)
+
+    def within(self, parts: Mapping[str, str]) -> list[str]:
+        """Each part's share of all samples: those whose stack holds a method with the part's text in its name
+        (inclusive: a part's share counts what it calls)."""
+        total = max(len(self.stacks), 1)
+        return [
+            f"{sum(any(text in m for m in stack) for stack in self.stacks) / total:6.1%}  {label}"
+            for label, text in parts.items()
+        ]
 
     def _rank(self, counts: Counter[str], top: int) -> list[str]:
         total = max(len(self.stacks), 1)

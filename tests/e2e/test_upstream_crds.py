@@ -44,10 +44,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
         },
         "dashboard": {"ingress": {"tlsSecretName": "dashboard-tls"}},
     },
-    # A small cluster: less CPU requested than the cores (the SparkApplication's coreRequest), topics kept by the
-    # operator, a DynamoDB-compatible endpoint.
+    # A small cluster: less CPU requested than the cores (the SparkApplication's coreRequest; 2 x 3 cores are the
+    # task slots of real-time mode, the default), topics kept by the operator, a DynamoDB-compatible endpoint.
     "operator-small-plain-kafka-endpoint": {
-        "spark": {"mode": "operator", "driver": {"requestCores": "250m"}, "executor": {"requestCores": "0.5"}},
+        "spark": {
+            "mode": "operator",
+            "driver": {"requestCores": "250m"},
+            "executor": {"cores": 3, "requestCores": "0.5"},
+        },
         "kafka": {"topicManagement": "operator", "authentication": "none"},
         "metricsStore": {
             "engine": "aws",

@@ -115,8 +115,11 @@ def test_spec_changes_roll_out_to_children(control_plane: ControlPlane, namespac
             "dashboard": {"ingress": {"enabled": False}},
         },
     )
-    app = {"apiVersion": "sparkoperator.k8s.io/v1beta2", "kind": "SparkApplication"}
-    app["metadata"] = {"name": "example-stream"}
+    app = {
+        "apiVersion": "sparkoperator.k8s.io/v1beta2",
+        "kind": "SparkApplication",
+        "metadata": {"name": "example-stream"},
+    }
     sink = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "example-sink"}}
     topic = {
         "apiVersion": "kafka.strimzi.io/v1",

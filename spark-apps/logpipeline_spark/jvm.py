@@ -1,5 +1,6 @@
-"""The job's JVM part: ``io.logpipeline.spark.LatestPerKey`` (``spark-apps/jvm``), which thins the real-time
-aggregates query's updates to at most one per window and interval.
+"""The job's JVM part (``spark-apps/jvm``): ``io.logpipeline.spark.CleanEvents``, the events' fast path (a record
+that is plainly a valid event read once from its bytes), and ``io.logpipeline.spark.LatestPerKey``, which thins the
+real-time aggregates query's updates to at most one per window and interval.
 
 The app image compiles it into Spark's jars (``spark-apps/Dockerfile``). A local-mode job compiles it once per
 source and Spark release into the cache, with the JDK's ``javac`` against pyspark's own jars (nothing is fetched),
@@ -7,6 +8,7 @@ whose path the job gives the session as ``spark.jars`` (``jar``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -15,12 +17,18 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import orjson
 import pyspark
 from pyspark.sql import DataFrame
 from pyspark.sql.classic.dataframe import DataFrame as ClassicFrame
 
+from logpipeline.events import Field
+
 SOURCES = Path(__file__).resolve().parent.parent / "jvm"
 LATEST_PER_KEY = "io.logpipeline.spark.LatestPerKey"
+CLEAN_EVENTS = "io.logpipeline.spark.CleanEvents"
+CLEAN = "_clean"  # ``clean_events``' flag column
+CLEAN_PREFIX = "_c_"  # of its typed field columns
 # The class-file level: Spark 4 runs on Java 17 or newer.
 RELEASE = "17"
 
@@ -46,8 +54,8 @@ def _javac() -> str:
     found = found or shutil.which("javac")
     if found is None:
         raise JvmBuildError(
-            "real-time mode needs the JDK's javac once, to compile spark-apps/jvm into the cache; install a JDK "
-            "(JAVA_HOME or javac on PATH) or run the job with --mode microbatch"
+            "a local job needs the JDK's javac once, to compile spark-apps/jvm into the cache; install a JDK "
+            "(JAVA_HOME or javac on PATH)"
         )
     return found
 
@@ -82,3 +90,13 @@ def latest_per_key(rows: DataFrame, keys: tuple[str, ...], interval_ms: int) -> 
     spark = rows.sparkSession
     thinned = getattr(spark._jvm, LATEST_PER_KEY).apply(rows._jdf, ",".join(keys), interval_ms)
     return ClassicFrame(thinned, spark)
+
+
+def clean_events(raw: DataFrame, fields: tuple[Field, ...], max_ahead_ms: int) -> DataFrame:
+    """``raw`` (Kafka's columns) with ``CLEAN`` (the record is plainly a valid event of ``fields``: printable ASCII,
+    one standard JSON object, each field of its exact JSON type and within its bounds, the event time in epoch ms at
+    most ``max_ahead_ms`` past the record's timestamp) and, for such a record, its typed fields as ``CLEAN_PREFIX`` +
+    name (``CleanEvents``). Every other record is left to the Spark expressions of ``transformations.parse``."""
+    spark = raw.sparkSession
+    table = orjson.dumps([dataclasses.asdict(field) for field in fields]).decode()
+    return ClassicFrame(getattr(spark._jvm, CLEAN_EVENTS).apply(raw._jdf, table, max_ahead_ms), spark)

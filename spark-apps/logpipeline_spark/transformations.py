@@ -37,6 +37,7 @@ from logpipeline import contracts
 from logpipeline.events import AGGREGATE_FIELDS, ERROR_LEVELS, EVENT_FIELDS, LOG_LEVELS, Field
 from logpipeline.events.coercions import INTEGER_TEXT, LEVEL_ALIASES, NUMERIC_TEXT, RFC3339_TEXT, TIMESTAMP_RULE
 from logpipeline.events.schema import DEFAULT_MAX_AHEAD_MS
+from logpipeline_spark import jvm
 
 KLL_K = 200
 QUANTILE_RANKS: tuple[float, ...] = (0.5, 0.95, 0.99)  # p50, p95, p99
@@ -205,12 +206,15 @@ def _repaired(f: Field, typed: Column, text: Column, corrupt: Column) -> Column:
     return value
 
 
-def stage(raw: DataFrame) -> DataFrame:
-    """Raw Kafka records (``RAW_COLUMNS``) with their typed JSON parse (``_typed``) and, for a record that parse
-    refused, its parse as text (``_text``): each record parsed once, a frame that ``split`` judges. A batch writer that needs both sides persists it and splits it."""
-    typed = F.from_json(raw["value"].cast("string"), _typed_schema(), _JSON_OPTIONS)
+def stage(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> DataFrame:
+    """Raw Kafka records (``RAW_COLUMNS``) with the fast path's verdict (``jvm.clean_events``: ``_clean`` and, for a
+    record that is plainly a valid event, its typed fields ``_c_<field>``) and, for every other record, its typed
+    JSON parse (``_typed``) and, when that parse refused it, its parse as text (``_text``): each record parsed once,
+    a frame that ``split`` judges. A batch writer that needs both sides persists it and splits it."""
+    checked = jvm.clean_events(raw.select(*RAW_COLUMNS), EVENT_FIELDS, max_ahead_ms)
+    typed = F.when(~F.col(jvm.CLEAN), F.from_json(F.col("value").cast("string"), _typed_schema(), _JSON_OPTIONS))
     # inline() is a barrier: without it the optimizer copies the parse into each expression of ``split``.
-    staged = raw.select(*RAW_COLUMNS, F.inline(F.array(F.struct(typed.alias("_typed")))))
+    staged = checked.select("*", F.inline(F.array(F.struct(typed.alias("_typed")))))
     # The text parse, only of records the typed parse refused (a CASE is lazy), behind a barrier of its own: the
     # expressions of ``split`` then refer to its column instead of each holding a copy of the parse.
     corrupt = F.col("_typed")[_CORRUPT]
@@ -229,9 +233,12 @@ _E = "_e_"
 
 
 def _judge(staged: DataFrame, max_ahead_ms: int) -> _Judged:
-    t, s = F.col("_typed"), F.col("_text")
+    t, s, clean = F.col("_typed"), F.col("_text"), F.col(jvm.CLEAN)
     corrupt = t[_CORRUPT]
-    repaired = {f.name: _repaired(f, t[f.name], s[f.name], corrupt) for f in EVENT_FIELDS}
+    repaired = {
+        f.name: F.when(clean, F.col(jvm.CLEAN_PREFIX + f.name)).otherwise(_repaired(f, t[f.name], s[f.name], corrupt))
+        for f in EVENT_FIELDS
+    }
     # The repaired fields behind barriers too: each is computed once per record, and the checks below refer to its
     # column instead of each holding a copy of it. A few fields per barrier: the generated code of each stays below
     # the JIT's 8,000-byte method limit (all in one: 10,465 bytes, run interpreted unless the JVM is told otherwise).
@@ -245,7 +252,7 @@ def _judge(staged: DataFrame, max_ahead_ms: int) -> _Judged:
     ahead = e["timestamp"] - arrival
     parsed = F.col("value").isNotNull() & t.isNotNull() & (corrupt.isNull() | s[_CORRUPT].isNull())
     checks = [_accepts(f, e[f.name]) for f in EVENT_FIELDS]
-    ok = functools.reduce(operator.and_, checks, parsed & (ahead <= F.lit(max_ahead_ms)))
+    ok = clean | functools.reduce(operator.and_, checks, parsed & (ahead <= F.lit(max_ahead_ms)))
     value = F.col("value").cast("string")
     not_json = F.when(
         F.col("value").isNull(), _error("not_json", F.lit("value: expected a JSON object, got an empty record"))
@@ -297,7 +304,7 @@ def classify(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> DataFr
     ``_raw_`` and ``CLASSIFIED`` (an invalid record's problem, struct(error_class, reason); null when valid). A stream
     to hand to a batch writer, which splits each batch with ``split_classified``: its plan is analysed once, when the
     query starts, not for every batch."""
-    j = _judge(stage(raw), max_ahead_ms)
+    j = _judge(stage(raw, max_ahead_ms), max_ahead_ms)
     frame = j.frame.select("*", F.inline(F.array(F.struct(j.ok.alias("_ok")))))
     ok, firsts = F.col("_ok"), []
     for at in range(0, len(j.errors), ERROR_BARRIER_CHECKS):
@@ -330,10 +337,11 @@ def parse(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> Parsed:
     ``LINEAGE_COLUMNS``; ``invalid`` keeps the original ``key``/``value`` bytes with ``topic``, ``partition``,
     ``offset``, ``error_class`` and ``reason`` (the first problem found, in field order). An event stamped more
     than ``max_ahead_ms`` past its record's Kafka timestamp (the broker's append time on the input topic) is
-    invalid too (``too_far_ahead``): it never reaches the watermark. Each record is parsed once; the text parse
-    that repairs or names a mistyped field runs only for records whose typed parse failed.
+    invalid too (``too_far_ahead``): it never reaches the watermark. A record that is plainly a valid event is read
+    once, from its bytes, by the fast path (``jvm.clean_events``); every other one by Spark's JSON reader, once
+    typed, and as text only when the typed parse failed (to repair or name a mistyped field).
     """
-    return split(stage(raw), max_ahead_ms)
+    return split(stage(raw, max_ahead_ms), max_ahead_ms)
 
 
 def _field_errors(f: Field, value: Column, raw: Column, corrupt: Column) -> list[Column]:

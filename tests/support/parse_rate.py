@@ -17,8 +17,9 @@ import time
 import orjson
 from pyspark.sql import Row
 
-from logpipeline import contracts
+from logpipeline import config, contracts
 from logpipeline.stack.process import cpu_seconds
+from logpipeline_spark import jvm
 from logpipeline_spark import transformations as tr
 from logpipeline_spark.session import build_session
 
@@ -36,6 +37,7 @@ def main() -> None:
     fields, checks = (int(n) for n in a.barriers.split(","))
     tr.REPAIR_BARRIER_FIELDS, tr.ERROR_BARRIER_CHECKS = fields, checks
     extra = {key: a.java_options for key in contracts.SPARK_JAVA_OPTION_KEYS}
+    extra["spark.jars"] = str(jvm.jar(config.load().cache))  # the parse's fast path
     spark = build_session(
         "parse-rate", master="local[1]", with_kafka=False, extra={"spark.ui.enabled": "false", **extra}
     )

@@ -93,10 +93,11 @@ def latest_per_key(rows: DataFrame, keys: tuple[str, ...], interval_ms: int) -> 
 
 
 def clean_events(raw: DataFrame, fields: tuple[Field, ...], max_ahead_ms: int) -> DataFrame:
-    """``raw`` (Kafka's columns) with ``CLEAN`` (the record is plainly a valid event of ``fields``: printable ASCII,
-    one standard JSON object, each field of its exact JSON type and within its bounds, the event time in epoch ms at
-    most ``max_ahead_ms`` past the record's timestamp) and, for such a record, its typed fields as ``CLEAN_PREFIX`` +
-    name (``CleanEvents``). Every other record is left to the Spark expressions of ``transformations.parse``."""
+    """``raw`` (Kafka's columns) with ``CLEAN`` (the record is plainly a valid event of ``fields``: ASCII, one
+    standard JSON object, each field of its exact JSON type and within its bounds, the event time in epoch ms at most
+    ``max_ahead_ms`` past the record's timestamp) and, for such a record, its typed fields as ``CLEAN_PREFIX`` + name
+    and no ``key``, ``value`` or ``topic`` (``CleanEvents``). Every other record is left as it came to the Spark
+    expressions of ``transformations.parse``."""
     spark = raw.sparkSession
     table = orjson.dumps([dataclasses.asdict(field) for field in fields]).decode()
     return ClassicFrame(getattr(spark._jvm, CLEAN_EVENTS).apply(raw._jdf, table, max_ahead_ms), spark)

@@ -7,7 +7,8 @@ HotSpot does not compile a method over 8,000 bytes of bytecode by default. With 
 (``contracts.SPARK_JAVA_OPTIONS``), and the product's layout (``transformations.REPAIR_BARRIER_FIELDS``,
 ``ERROR_BARRIER_CHECKS``) under HotSpot's default, then with the option (as the product runs). Each parses ``BENCH_PARSE_RECORDS`` (320k) records cached in
 memory, in one task, ``BENCH_PARSE_ROUNDS`` (8) times; the median of each run's last half (the JIT warm) and its
-ratio to the reference are printed. ``BENCH_PARSE_QUERIES``: ``aggregates,route`` by default.
+ratio to the reference are printed. ``BENCH_PARSE_QUERIES``: ``aggregates,route`` by default. The same for the
+events' fast path (``jvm.clean_events``): the Spark expressions alone (the reference) against the product's parse.
 """
 
 from __future__ import annotations
@@ -34,15 +35,17 @@ ONE_BARRIER = "17,42"  # every repaired field behind one barrier, every check be
 PRODUCT = f"{tr.REPAIR_BARRIER_FIELDS},{tr.ERROR_BARRIER_CHECKS}"
 
 
-def _rates(query: str, java_options: str, barriers: str) -> list[float]:
+def _rates(query: str, java_options: str, barriers: str, fast_path: str = "on") -> list[float]:
     cmd = [sys.executable, "-m", "support.parse_rate", f"--java-options={java_options}", "--query", query]
-    cmd += ["--barriers", barriers, "--records", str(RECORDS), "--rounds", str(ROUNDS)]
+    cmd += ["--barriers", barriers, "--records", str(RECORDS), "--rounds", str(ROUNDS), "--fast-path", fast_path]
     env = {**os.environ, "PYTHONPATH": f"{REPO / 'tests'}:{os.environ.get('PYTHONPATH', '')}"}
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800, check=False)
     assert out.returncode == 0, out.stderr[-3000:]
     rounds = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     for r in rounds:
-        print(f"  {query:10} {java_options:28} barriers {barriers:5} {json.dumps(r)}", flush=True)
+        print(
+            f"  {query:10} {java_options:28} barriers {barriers:5} fast path {fast_path:3} {json.dumps(r)}", flush=True
+        )
     assert len(rounds) == ROUNDS, out.stdout[-2000:]
     return [float(r["records_per_cpu_s"]) for r in rounds]
 
@@ -50,7 +53,6 @@ def _rates(query: str, java_options: str, barriers: str) -> list[float]:
 @pytest.mark.timeout(3600)
 @pytest.mark.parametrize("query", QUERIES)
 def test_the_parse_within_the_jits_method_limit(query: str) -> None:
-    warm = ROUNDS // 2
     runs = {
         f"one barrier, {DEFAULT} (reference)": _rates(query, DEFAULT, ONE_BARRIER),
         f"one barrier, {contracts.SPARK_JAVA_OPTIONS}": _rates(query, contracts.SPARK_JAVA_OPTIONS, ONE_BARRIER),
@@ -59,6 +61,23 @@ def test_the_parse_within_the_jits_method_limit(query: str) -> None:
             query, contracts.SPARK_JAVA_OPTIONS, PRODUCT
         ),
     }
+    _print(query, runs)
+
+
+@pytest.mark.timeout(3600)
+@pytest.mark.parametrize("query", QUERIES)
+def test_the_parse_with_and_without_its_fast_path(query: str) -> None:
+    """The events' fast path (``jvm.clean_events``) against the Spark expressions alone, on plain valid events."""
+    options = contracts.SPARK_JAVA_OPTIONS
+    runs = {
+        "Spark expressions alone (reference)": _rates(query, options, PRODUCT, fast_path="off"),
+        "with the fast path (product)": _rates(query, options, PRODUCT),
+    }
+    _print(query, runs)
+
+
+def _print(query: str, runs: dict[str, list[float]]) -> None:
+    warm = ROUNDS // 2
     medians = {label: statistics.median(rates[warm:]) for label, rates in runs.items()}
     ref = next(iter(medians.values()))
     print(f"\n{query} query's parse, one task, JIT warm (median of rounds {warm}-{ROUNDS - 1}):")

@@ -47,9 +47,10 @@ PROFILE = os.environ.get("BENCH_PROFILE", "") == "1"
 # Parts of the aggregation path, each by a method on its samples' stacks (``Profile.within``).
 PATH_PARTS = {
     "Kafka read": "KafkaBatchPartitionReader.next",
-    "JSON parse (from_json)": "JsonToStructs",
-    "  of which a reader per record (an 8 KB buffer each)": "CreateJacksonParser$.utf8String",
-    "string lengths (UTF-8 characters counted)": "UTF8String.numChars",
+    "fast path (plainly valid events, CleanEvents)": "io.logpipeline.spark.CleanEvents",
+    "  of which the JSON parse (Jackson)": "UTF8StreamJsonParser",
+    "JSON parse of other records (from_json)": "JsonToStructs",
+    "the parse's barriers (inline)": "GenerateExec",
     "de-dup (state store)": "StreamingDeduplicateExec",
     "window aggregation (state store)": "StateStoreSaveExec",
     "KLL sketches": "org.apache.datasketches",

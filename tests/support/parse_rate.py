@@ -1,10 +1,11 @@
 """The events' parse alone, in one task, as a process: records judged per CPU second of its JVM.
 
 ``python -m support.parse_rate --java-options OPTS [--query aggregates|route] [--barriers F,C] [--records N]
-[--rounds R]`` builds a local session whose JVM starts with ``OPTS`` (in place of the product's
+[--rounds R] [--fast-path on|off]`` builds a local session whose JVM starts with ``OPTS`` (in place of the product's
 ``contracts.SPARK_JAVA_OPTIONS``), caches ``N`` generated records in memory and runs the query's parse over them ``R``
 times (the aggregates': ``transformations.parse``'s valid events; the route query's: ``classify``; written to
-Spark's no-op sink), with ``F`` repaired fields and ``C`` checks per barrier (default: the product's), printing one
+Spark's no-op sink), with ``F`` repaired fields and ``C`` checks per barrier (default: the product's), with the
+events' fast path or without it (``support.spark_parse``), printing one
 JSON line per round: ``{"round": i, "records_per_cpu_s": …}``. The JVM's CPU comes from ``/proc`` (``stack.process.cpu_seconds``).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import random
 import time
+from contextlib import nullcontext
 
 import orjson
 from pyspark.sql import Row
@@ -22,6 +24,7 @@ from logpipeline.stack.process import cpu_seconds
 from logpipeline_spark import jvm
 from logpipeline_spark import transformations as tr
 from logpipeline_spark.session import build_session
+from support.spark_parse import without_fast_path
 
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 
@@ -33,6 +36,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=8)
     p.add_argument("--query", choices=("aggregates", "route"), default="aggregates")
     p.add_argument("--barriers", default=f"{tr.REPAIR_BARRIER_FIELDS},{tr.ERROR_BARRIER_CHECKS}")
+    p.add_argument("--fast-path", choices=("on", "off"), default="on", help="off: the Spark expressions alone")
     a = p.parse_args()
     fields, checks = (int(n) for n in a.barriers.split(","))
     tr.REPAIR_BARRIER_FIELDS, tr.ERROR_BARRIER_CHECKS = fields, checks
@@ -74,7 +78,8 @@ def main() -> None:
     pid = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())  # type: ignore[union-attr]
     for i in range(a.rounds):
         began, cpu = time.monotonic(), cpu_seconds(pid)
-        judged = tr.parse(raw).valid if a.query == "aggregates" else tr.classify(raw)
+        with nullcontext() if a.fast_path == "on" else without_fast_path():
+            judged = tr.parse(raw).valid if a.query == "aggregates" else tr.classify(raw)
         judged.write.format("noop").mode("overwrite").save()
         used = cpu_seconds(pid) - cpu
         line = {"round": i, "records": records, "cpu_s": round(used, 2), "wall_s": round(time.monotonic() - began, 2)}

@@ -1,8 +1,8 @@
 """The events' fast path (``jvm.clean_events``, the JVM part ``CleanEvents``) never changes what the parse says.
 
 Every record of a corpus (generated traffic, the repairs of the coercion table, and records at each edge of the fast
-path's rule) is parsed twice: as the job parses it, and by the Spark expressions alone (the fast path replaced by one
-that takes no record). Both must give the same valid events, column for column, and the same invalid records with
+path's rule) is parsed twice: as the job parses it, and by the Spark expressions alone
+(``support.spark_parse.without_fast_path``). Both must give the same valid events, column for column, and the same invalid records with
 the same class and reason; and the fast path must take the plain records and leave the others.
 """
 
@@ -13,13 +13,13 @@ from typing import Any
 import orjson
 import pytest
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 from spark_frames import T0, event, raw_frame
 
-from logpipeline.events import EVENT_FIELDS, Field
+from logpipeline.events import EVENT_FIELDS
 from logpipeline.generator import traffic
 from logpipeline_spark import jvm
 from logpipeline_spark import transformations as tr
+from support.spark_parse import without_fast_path
 
 ARRIVAL = T0 + 10_000
 PLAIN = {**event(0, T0 + 1234, api="/api/v1/orders", rt=12.5, status=503, level="ERROR"), "ip_address": "10.0.0.1"}
@@ -83,6 +83,9 @@ EDGES: list[tuple[bytes | None, bool]] = [
     (_json({}).decode().encode("utf-16-le"), False),
     (_json({})[:-1] + b',"m":"\xff"}', False),  # not UTF-8
     (_json({}) + b" trailing", False),
+    (_json({"message": "a\x01b"}), True),  # a control character escaped, as JSON writes it
+    (_json({})[:-1] + b',"message":"a\x01b"}', False),  # unescaped
+    (b"{\x00" + _json({})[1:], False),
     (_json({}) + b"\n", True),
     (b"  \t" + _json({}), True),
     (_json({})[:-1] + b',"api":"/b"}', False),  # a field twice
@@ -98,13 +101,6 @@ EDGES: list[tuple[bytes | None, bool]] = [
     (b'{"id":', False),
     (None, False),
 ]
-
-
-def _spark_only(raw: DataFrame, fields: tuple[Field, ...], max_ahead_ms: int) -> DataFrame:
-    """A fast path that takes no record: the Spark expressions parse everything."""
-    types = {"string": "string", "long": "long", "int": "int", "double": "double"}
-    typed = [F.lit(None).cast(types[f.type]).alias(jvm.CLEAN_PREFIX + f.name) for f in fields]
-    return raw.select("*", F.lit(False).alias(jvm.CLEAN), *typed)
 
 
 def _corpus() -> list[bytes | None]:
@@ -138,20 +134,21 @@ def test_the_fast_path_takes_the_plain_records_and_leaves_the_others(corpus_fram
         503,
     )
     assert first["_c_trace_id"] is None
+    # a clean record goes on without what only a dead letter needs; the others keep all of it
+    assert all(row["value"] is None and row["key"] is None for row in checked if row[jvm.CLEAN])
+    assert all(row["key"] == b"k" for row in checked if not row[jvm.CLEAN])
 
 
 @pytest.mark.parametrize("path", ["parse", "classify"])
-def test_the_parse_is_the_same_with_and_without_the_fast_path(
-    corpus_frame: DataFrame, monkeypatch: pytest.MonkeyPatch, path: str
-) -> None:
+def test_the_parse_is_the_same_with_and_without_the_fast_path(corpus_frame: DataFrame, path: str) -> None:
     def judged() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         if path == "parse":
             return _outcome(tr.parse(corpus_frame, 300_000))
         return _outcome(tr.split_classified(tr.classify(corpus_frame, 300_000)))
 
     fast = judged()
-    monkeypatch.setattr(jvm, "clean_events", _spark_only)
-    slow = judged()
+    with without_fast_path():
+        slow = judged()
     assert len(fast[0]) > 400 and len(fast[1]) >= 20  # both sides of the corpus are there, every record once
     assert len(fast[0]) + len(fast[1]) == corpus_frame.count()
     assert fast == slow

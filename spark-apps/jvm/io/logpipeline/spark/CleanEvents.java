@@ -2,6 +2,9 @@ package io.logpipeline.spark;
 
 import java.io.IOException;
 import java.io.Serializable;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -31,19 +34,21 @@ import org.apache.spark.sql.types.StructType;
  * The events' fast path: a raw Kafka record that is plainly a valid event is read here, once, from its bytes, and
  * comes out with its typed fields; every other record is left to the Spark expressions of the job's parse, which
  * repair, judge and name its problems. "Plainly valid" is narrow on purpose, so that the two paths can never disagree:
- * printable ASCII bytes (no character decoding, no byte-order guesswork), one standard JSON object and nothing after
+ * ASCII bytes (no character decoding, no byte-order guesswork), one standard JSON object and nothing after
  * it, each event field at most once and of its exact JSON type (a string, or an integer as its text, for a string
  * field, an integer for an integer field, a number for a number field, an epoch in milliseconds for the event time),
  * no name that differs from a field's only in case, every bound of the field table met, required fields present, and
  * the event time no further ahead of the record's Kafka timestamp than allowed. Such a record needs no repair, so its fields are the values the
  * Spark parse gives it. Adds {@code _clean} (boolean) and a {@code _c_<field>} column per event field (null unless
- * clean) to the input's columns.
+ * clean) to the input's columns; a clean record's {@code key}, {@code value} and {@code topic} become null (only a
+ * dead letter carries them).
  */
 public final class CleanEvents implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
 
   /** Standard JSON only: Spark's reader accepts more (single quotes, NaN), which goes to its path. */
   private static final JsonFactory JSON = new JsonFactory();
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
   /** The bounds of an epoch in milliseconds in the job's timestamp rule; outside them the Spark path converts. */
   private static final long EPOCH_MS_FROM = 100_000_000_000L;
   private static final long EPOCH_MS_BELOW = 100_000_000_000_000L;
@@ -154,13 +159,15 @@ public final class CleanEvents implements MapPartitionsFunction<Row, Row> {
   private final int valueAt;
   private final int arrivalAt;
   private final int eventTimeAt;
+  private final int[] dropped;
   private final long maxAheadMs;
   private transient Map<String, Integer> index;
   private transient Set<String> folded;
 
-  CleanEvents(Rule[] rules, int valueAt, int arrivalAt, long maxAheadMs) {
+  CleanEvents(Rule[] rules, int valueAt, int arrivalAt, int[] dropped, long maxAheadMs) {
     this.rules = rules;
     this.valueAt = valueAt;
+    this.dropped = dropped;
     this.arrivalAt = arrivalAt;
     this.maxAheadMs = maxAheadMs;
     int at = -1;
@@ -192,7 +199,8 @@ public final class CleanEvents implements MapPartitionsFunction<Row, Row> {
       out = out.add(PREFIX + rule.name, rule.sparkType(), true);
     }
     int valueAt = schema.fieldIndex("value");
-    CleanEvents function = new CleanEvents(rules, valueAt, schema.fieldIndex("timestamp"), maxAheadMs);
+    int[] dropped = {schema.fieldIndex("key"), valueAt, schema.fieldIndex("topic")};
+    CleanEvents function = new CleanEvents(rules, valueAt, schema.fieldIndex("timestamp"), dropped, maxAheadMs);
     return raw.mapPartitions(function, Encoders.row(out));
   }
 
@@ -228,6 +236,9 @@ public final class CleanEvents implements MapPartitionsFunction<Row, Row> {
     values[width] = fields != null;
     if (fields != null) {
       System.arraycopy(fields, 0, values, width + 1, rules.length);
+      for (int at : dropped) { // what only an invalid record's dead letter needs: not copied on with the event
+        values[at] = null;
+      }
     }
     return RowFactory.create(values);
   }
@@ -244,7 +255,7 @@ public final class CleanEvents implements MapPartitionsFunction<Row, Row> {
 
   /** The record's typed fields when it is plainly a valid event, else null. */
   Object[] fields(byte[] value, long arrivalMs) {
-    if (value == null || arrivalMs == Long.MIN_VALUE || !printableAscii(value)) {
+    if (value == null || arrivalMs == Long.MIN_VALUE || !ascii(value)) {
       return null;
     }
     Object[] out = new Object[rules.length];
@@ -291,10 +302,25 @@ public final class CleanEvents implements MapPartitionsFunction<Row, Row> {
     return out[eventTimeAt] instanceof Long eventMs && eventMs - arrivalMs <= maxAheadMs ? out : null;
   }
 
-  /** Tab, line breaks and the printable ASCII characters only. */
-  private static boolean printableAscii(byte[] bytes) {
-    for (byte b : bytes) {
-      if ((b < 0x20 || b > 0x7e) && b != '\t' && b != '\n' && b != '\r') {
+  /**
+   * ASCII only, eight bytes at a time, and no NUL among the first four (where Jackson would guess UTF-16 or UTF-32).
+   * Any other control character is refused by the standard parser itself.
+   */
+  private static boolean ascii(byte[] bytes) {
+    int n = bytes.length;
+    for (int i = 0; i < Math.min(n, 4); i++) {
+      if (bytes[i] == 0) {
+        return false;
+      }
+    }
+    int i = 0;
+    for (; i + Long.BYTES <= n; i += Long.BYTES) {
+      if (((long) LONGS.get(bytes, i) & 0x8080808080808080L) != 0) {
+        return false;
+      }
+    }
+    for (; i < n; i++) {
+      if (bytes[i] < 0) {
         return false;
       }
     }

@@ -8,9 +8,12 @@ the same class and reason; and the fast path must take the plain records and lea
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import orjson
+import pyspark
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 from spark_frames import T0, event, raw_frame
@@ -158,3 +161,17 @@ def test_a_field_table_without_an_event_time_is_refused(spark: SparkSession) -> 
     fields = tuple(f for f in EVENT_FIELDS if f.repair != "epoch_ms")
     with pytest.raises(Exception, match="the field table has no event time"):
         jvm.clean_events(raw_frame(spark, [PLAIN]), fields, 300_000)
+
+
+def _jdks() -> list[Path]:
+    """Every JDK's ``javac`` on the machine: the app image compiles the JVM part with its base's (JDK 21 by default,
+    ``spark-apps/Dockerfile``), whose lint warns of more than JDK 17's."""
+    return sorted(p for p in Path("/usr/lib/jvm").glob("*/bin/javac") if not p.parent.parent.is_symlink())
+
+
+@pytest.mark.parametrize("javac", _jdks(), ids=lambda p: p.parent.parent.name)
+def test_the_jvm_part_compiles_without_warnings_under_each_jdk(javac: Path, tmp_path: Path) -> None:
+    classpath = str(Path(pyspark.__file__).parent / "jars" / "*")
+    command = [str(javac), "--release", jvm.RELEASE, "-Xlint:all,-path", "-Werror", "-cp", classpath]
+    done = subprocess.run([*command, "-d", str(tmp_path), *map(str, jvm.SOURCES.rglob("*.java"))], capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]

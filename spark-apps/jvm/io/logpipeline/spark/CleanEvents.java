@@ -31,17 +31,17 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * The events' fast path: a raw Kafka record that is plainly a valid event is read here, once, from its bytes, and
- * comes out with its typed fields; every other record is left to the Spark expressions of the job's parse, which
- * repair, judge and name its problems. "Plainly valid" is narrow on purpose, so that the two paths can never disagree:
- * ASCII bytes (no character decoding, no byte-order guesswork), one standard JSON object and nothing after
- * it, each event field at most once and of its exact JSON type (a string, or an integer as its text, for a string
- * field, an integer for an integer field, a number for a number field, an epoch in milliseconds for the event time),
- * no name that differs from a field's only in case, every bound of the field table met, required fields present, and
- * the event time no further ahead of the record's Kafka timestamp than allowed. Such a record needs no repair, so its fields are the values the
- * Spark parse gives it. Adds {@code _clean} (boolean) and a {@code _c_<field>} column per event field (null unless
- * clean) to the input's columns; a clean record's {@code key}, {@code value} and {@code topic} become null (only a
- * dead letter carries them).
+ * The events' fast path: a raw Kafka record that is plainly a valid event is read here, once, from its bytes, and comes
+ * out with its typed fields; every other record is left to the Spark expressions of the job's parse, which repair,
+ * judge and name its problems. "Plainly valid" is narrow on purpose, so that the two paths can never disagree: ASCII
+ * bytes (no character decoding, no byte-order guesswork), one standard JSON object and nothing after it, each event
+ * field at most once and of its exact JSON type (a string, or an integer as its text, for a string field, an integer
+ * for an integer field, a number for a number field, an epoch in milliseconds for the event time), no name that differs
+ * from a field's only in case, every bound of the field table met, required fields present, and the event time no
+ * further ahead of the record's Kafka timestamp than allowed. Such a record needs no repair, so its fields are the
+ * values the Spark parse gives it. Adds {@code _clean} (boolean) and a {@code _c_<field>} column per event field (null
+ * unless clean) to the input's columns; a clean record's {@code key}, {@code value} and {@code topic} become null (only
+ * a dead letter carries them).
  */
 public final class CleanEvents implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
@@ -64,7 +64,7 @@ public final class CleanEvents implements MapPartitionsFunction<Row, Row> {
     final double minimum;
     final double maximum;
     final int maxLength;
-    final Set<String> allowed;
+    final HashSet<String> allowed; // a Serializable type: javac 18+ warns of a field declared as Set
 
     Rule(JsonNode spec) {
       name = spec.get("name").asText();

@@ -27,7 +27,7 @@ from logpipeline.events import Field
 SOURCES = Path(__file__).resolve().parent.parent / "jvm"
 LATEST_PER_KEY = "io.logpipeline.spark.LatestPerKey"
 CLEAN_EVENTS = "io.logpipeline.spark.CleanEvents"
-CLEAN = "_clean"  # ``clean_events``' flag column
+CLEAN = "_clean"  # ``clean_events``' flag column (``CleanEvents`` names it alike)
 CLEAN_PREFIX = "_c_"  # of its typed field columns
 # The class-file level: Spark 4 runs on Java 17 or newer.
 RELEASE = "17"

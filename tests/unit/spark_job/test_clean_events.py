@@ -1,9 +1,9 @@
 """The events' fast path (``jvm.clean_events``, the JVM part ``CleanEvents``) never changes what the parse says.
 
-Every record of a corpus (generated traffic, the repairs of the coercion table, and records at each edge of the fast
-path's rule) is parsed twice: as the job parses it, and by the Spark expressions alone
-(``support.spark_parse.without_fast_path``). Both must give the same valid events, column for column, and the same invalid records with
-the same class and reason; and the fast path must take the plain records and leave the others.
+Every record of a corpus (generated traffic, and records at each edge of the fast path's rule: some it takes, some
+that the Spark expressions repair or refuse) is parsed twice: as the job parses it, and by the Spark expressions alone
+(``support.spark_parse.without_fast_path``). Both must give the same valid events, column for column, and the same
+invalid records with the same class and reason; and the fast path must take the plain records and leave the others.
 """
 
 from __future__ import annotations

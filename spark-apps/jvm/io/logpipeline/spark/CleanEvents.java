@@ -52,8 +52,9 @@ public final class CleanEvents implements MapPartitionsFunction<Row, Row> {
   /** The bounds of an epoch in milliseconds in the job's timestamp rule; outside them the Spark path converts. */
   private static final long EPOCH_MS_FROM = 100_000_000_000L;
   private static final long EPOCH_MS_BELOW = 100_000_000_000_000L;
-  public static final String CLEAN = "_clean";
-  public static final String PREFIX = "_c_";
+  /** The added columns' names; the job's Python side names them {@code jvm.CLEAN} and {@code jvm.CLEAN_PREFIX}. */
+  private static final String CLEAN = "_clean";
+  private static final String PREFIX = "_c_";
 
   /** One event field's rule, from the field table the job passes as JSON. */
   static final class Rule implements Serializable {

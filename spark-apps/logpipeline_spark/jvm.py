@@ -1,4 +1,4 @@
-"""The job's JVM part (``spark-apps/jvm``): ``io.logpipeline.spark.CleanEvents``, the events' fast path (a record
+"""The job's JVM part (``spark-apps/jvm``): ``io.logpipeline.spark.CleanEvents``, the events' fast path (a Spark expression: a record
 that is plainly a valid event read once from its bytes), and ``io.logpipeline.spark.LatestPerKey``, which thins the
 real-time aggregates query's updates to at most one per window and interval.
 
@@ -19,7 +19,10 @@ from pathlib import Path
 
 import orjson
 import pyspark
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+from pyspark.sql.classic.column import Column as ClassicColumn
 from pyspark.sql.classic.dataframe import DataFrame as ClassicFrame
 
 from logpipeline.events import Field
@@ -27,8 +30,10 @@ from logpipeline.events import Field
 SOURCES = Path(__file__).resolve().parent.parent / "jvm"
 LATEST_PER_KEY = "io.logpipeline.spark.LatestPerKey"
 CLEAN_EVENTS = "io.logpipeline.spark.CleanEvents"
+READ_JSON = "io.logpipeline.spark.ReadJson"
 CLEAN = "_clean"  # ``clean_events``' flag column (``CleanEvents`` names it alike)
 CLEAN_PREFIX = "_c_"  # of its typed field columns
+_DEAD_LETTER_ONLY = ("key", "value", "topic")  # a clean record's columns that only a dead letter needs
 # The class-file level: Spark 4 runs on Java 17 or newer.
 RELEASE = "17"
 
@@ -96,8 +101,23 @@ def clean_events(raw: DataFrame, fields: tuple[Field, ...], max_ahead_ms: int) -
     """``raw`` (Kafka's columns) with ``CLEAN`` (the record is plainly a valid event of ``fields``: ASCII, one
     standard JSON object, each field of its exact JSON type and within its bounds, the event time in epoch ms at most
     ``max_ahead_ms`` past the record's timestamp) and, for such a record, its typed fields as ``CLEAN_PREFIX`` + name
-    and no ``key``, ``value`` or ``topic`` (``CleanEvents``). Every other record is left as it came to the Spark
-    expressions of ``transformations.parse``."""
+    and no ``key``, ``value`` or ``topic`` (only a dead letter carries them). The verdict is one Spark expression
+    (``CleanEvents``) behind an ``inline`` barrier, so each record is read once. Every other record is left as it
+    came to the Spark expressions of ``transformations.parse``."""
     spark = raw.sparkSession
     table = orjson.dumps([dataclasses.asdict(field) for field in fields]).decode()
-    return ClassicFrame(getattr(spark._jvm, CLEAN_EVENTS).apply(raw._jdf, table, max_ahead_ms), spark)
+    make = getattr(spark._jvm, CLEAN_EVENTS).column
+    verdict = ClassicColumn(make(F.col("value")._jc, F.col("timestamp")._jc, table, max_ahead_ms))
+    checked = raw.select("*", F.inline(F.array(verdict)))
+    clean = F.col(CLEAN)
+    kept = [F.when(~clean, F.col(c)).alias(c) if c in _DEAD_LETTER_ONLY else F.col(c) for c in raw.columns]
+    return checked.select(*kept, clean, *[F.col(CLEAN_PREFIX + f.name) for f in fields])
+
+
+def read_json(spark: SparkSession, text: Column, schema: T.StructType, options: dict[str, str]) -> Column:
+    """``F.from_json(text, schema, options)``, Spark's own JSON reader, in an expression that stays in its stage's
+    generated code (``ReadJson``; a null text is not read). ``from_json`` itself is interpreted, and Spark runs a plan
+    node holding it row by row, every row of it, outside the stage's generated code."""
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    make = getattr(spark._jvm, READ_JSON).column
+    return Column(make(text._jc, schema.json(), orjson.dumps(options).decode(), zone))

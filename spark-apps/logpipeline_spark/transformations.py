@@ -212,13 +212,14 @@ def stage(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> DataFrame
     JSON parse (``_typed``) and, when that parse refused it, its parse as text (``_text``): each record parsed once,
     a frame that ``split`` judges. A batch writer that needs both sides persists it and splits it."""
     checked = jvm.clean_events(raw.select(*RAW_COLUMNS), EVENT_FIELDS, max_ahead_ms)
-    typed = F.when(~F.col(jvm.CLEAN), F.from_json(F.col("value").cast("string"), _typed_schema(), _JSON_OPTIONS))
+    value = F.col("value").cast("string")
+    typed = jvm.read_json(raw.sparkSession, F.when(~F.col(jvm.CLEAN), value), _typed_schema(), _JSON_OPTIONS)
     # inline() is a barrier: without it the optimizer copies the parse into each expression of ``split``.
     staged = checked.select("*", F.inline(F.array(F.struct(typed.alias("_typed")))))
     # The text parse, only of records the typed parse refused (a CASE is lazy), behind a barrier of its own: the
     # expressions of ``split`` then refer to its column instead of each holding a copy of the parse.
     corrupt = F.col("_typed")[_CORRUPT]
-    text = F.when(corrupt.isNotNull(), F.from_json(F.col("value").cast("string"), _text_schema(), _JSON_OPTIONS))
+    text = jvm.read_json(raw.sparkSession, F.when(corrupt.isNotNull(), value), _text_schema(), _JSON_OPTIONS)
     return staged.select("*", F.inline(F.array(F.struct(text.alias("_text")))))
 
 

@@ -47,10 +47,10 @@ PROFILE = os.environ.get("BENCH_PROFILE", "") == "1"
 # Parts of the aggregation path, each by a method on its samples' stacks (``Profile.within``).
 PATH_PARTS = {
     "Kafka read": "KafkaBatchPartitionReader.next",
-    "fast path (plainly valid events, CleanEvents)": "io.logpipeline.spark.CleanEvents",
+    "fast path (plainly valid events, EventRules)": "io.logpipeline.spark.EventRules",
     "  of which the JSON parse (Jackson)": "UTF8StreamJsonParser",
     "JSON parse of other records (from_json)": "JsonToStructs",
-    "the parse's barriers (inline)": "GenerateExec",
+    "the parse outside generated code (GenerateExec)": "GenerateExec",
     "de-dup (state store)": "StreamingDeduplicateExec",
     "window aggregation (state store)": "StateStoreSaveExec",
     "KLL sketches": "org.apache.datasketches",

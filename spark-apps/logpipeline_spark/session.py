@@ -28,8 +28,9 @@ def build_session(
         .config("spark.hadoop.dfs.client.use.datanode.hostname", "true")
         .config("spark.driver.memory", "1g")
         # Off: with it, Spark 4.3's optimizer drops a column the parse's last projection needs when the events' fast
-        # path (a map over rows) feeds the parse's inline barriers (INTERNAL_ERROR_ATTRIBUTE_NOT_FOUND of an
-        # ``_e_`` column, ``tests/unit/spark_job/test_clean_events.py``). The job's inputs and archives are flat.
+        # path, behind an inline barrier of its own, feeds the parse's barriers (INTERNAL_ERROR_ATTRIBUTE_NOT_FOUND
+        # of an ``_e_`` column, ``tests/unit/spark_job/test_clean_events.py``). The job's inputs and archives are
+        # flat.
         .config("spark.sql.optimizer.nestedSchemaPruning.enabled", "false")
     )
     for key in contracts.SPARK_JAVA_OPTION_KEYS:  # a local driver's JVM starts with them; executors under any master

@@ -1,6 +1,8 @@
-"""The job's JVM part (``spark-apps/jvm``): ``io.logpipeline.spark.CleanEvents``, the events' fast path (a Spark expression: a record
-that is plainly a valid event read once from its bytes), and ``io.logpipeline.spark.LatestPerKey``, which thins the
-real-time aggregates query's updates to at most one per window and interval.
+"""The job's JVM part (``spark-apps/jvm``): ``io.logpipeline.spark.CleanEvents``, the events' fast path (a Spark
+expression: a record that is plainly a valid event read once from its bytes, by the rule of ``EventRules``),
+``io.logpipeline.spark.ReadJson``, Spark's JSON reader in an expression that stays in the generated code, and
+``io.logpipeline.spark.LatestPerKey``, which thins the real-time aggregates query's updates to at most one per window
+and interval.
 
 The app image compiles it into Spark's jars (``spark-apps/Dockerfile``). A local-mode job compiles it once per
 source and Spark release into the cache, with the JDK's ``javac`` against pyspark's own jars (nothing is fetched),

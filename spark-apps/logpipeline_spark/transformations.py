@@ -53,7 +53,7 @@ _TYPES: dict[str, T.DataType] = {
     "double": T.DoubleType(),
 }
 _CORRUPT = "_corrupt_record"
-_JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
+JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
 
 # Columns of a raw frame as the Kafka source delivers them (``parse`` needs these).
 RAW_COLUMNS: tuple[str, ...] = ("key", "value", "topic", "partition", "offset", "timestamp")
@@ -80,13 +80,13 @@ def aggregate_schema() -> T.StructType:
     return struct_type(AGGREGATE_FIELDS)
 
 
-def _text_schema() -> T.StructType:
+def text_schema() -> T.StructType:
     """Every event field read as its JSON text: tells a mistyped value from an absent one."""
     fields = [T.StructField(f.name, T.StringType()) for f in EVENT_FIELDS]
     return T.StructType([*fields, T.StructField(_CORRUPT, T.StringType())])
 
 
-def _typed_schema() -> T.StructType:
+def typed_schema() -> T.StructType:
     return T.StructType([*event_schema().fields, T.StructField(_CORRUPT, T.StringType())])
 
 
@@ -174,7 +174,7 @@ def _epoch_ms(n: Column, fractional: bool) -> Column:
 
 
 def _repaired_text(f: Field, text: Column) -> Column:
-    """A field's JSON text (``_text_schema``) repaired to its type as ``coercions`` says; null when it cannot be."""
+    """A field's JSON text (``text_schema``) repaired to its type as ``coercions`` says; null when it cannot be."""
     if f.repair == "epoch_ms":
         whole = text.rlike(INTEGER_TEXT)
         return (
@@ -213,13 +213,13 @@ def stage(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> DataFrame
     a frame that ``split`` judges. A batch writer that needs both sides persists it and splits it."""
     checked = jvm.clean_events(raw.select(*RAW_COLUMNS), EVENT_FIELDS, max_ahead_ms)
     value = F.col("value").cast("string")
-    typed = jvm.read_json(raw.sparkSession, F.when(~F.col(jvm.CLEAN), value), _typed_schema(), _JSON_OPTIONS)
+    typed = jvm.read_json(raw.sparkSession, F.when(~F.col(jvm.CLEAN), value), typed_schema(), JSON_OPTIONS)
     # inline() is a barrier: without it the optimizer copies the parse into each expression of ``split``.
     staged = checked.select("*", F.inline(F.array(F.struct(typed.alias("_typed")))))
     # The text parse, only of records the typed parse refused (a CASE is lazy), behind a barrier of its own: the
     # expressions of ``split`` then refer to its column instead of each holding a copy of the parse.
     corrupt = F.col("_typed")[_CORRUPT]
-    text = jvm.read_json(raw.sparkSession, F.when(corrupt.isNotNull(), value), _text_schema(), _JSON_OPTIONS)
+    text = jvm.read_json(raw.sparkSession, F.when(corrupt.isNotNull(), value), text_schema(), JSON_OPTIONS)
     return staged.select("*", F.inline(F.array(F.struct(text.alias("_text")))))
 
 

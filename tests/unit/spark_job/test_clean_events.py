@@ -15,7 +15,8 @@ from typing import Any
 import orjson
 import pyspark
 import pytest
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
 from spark_frames import T0, event, raw_frame
 
 from logpipeline.events import EVENT_FIELDS
@@ -155,6 +156,30 @@ def test_the_parse_is_the_same_with_and_without_the_fast_path(corpus_frame: Data
     assert len(fast[0]) > 400 and len(fast[1]) >= 20  # both sides of the corpus are there, every record once
     assert len(fast[0]) + len(fast[1]) == corpus_frame.count()
     assert fast == slow
+
+
+@pytest.mark.parametrize("schema", ["typed", "text"])
+def test_the_job_reads_json_as_spark_s_from_json_does(
+    spark: SparkSession, corpus_frame: DataFrame, schema: str
+) -> None:
+    """``jvm.read_json`` (``ReadJson``) keeps Spark's JSON reader in the generated code; what it reads is the same."""
+    shape = tr.typed_schema if schema == "typed" else tr.text_schema
+    text = F.col("value").cast("string")
+
+    def read(parsed: Column) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in corpus_frame.select("offset", parsed.alias("j")).orderBy("offset").collect()]
+
+    ours = read(jvm.read_json(spark, text, shape(), tr.JSON_OPTIONS))
+    assert ours == read(F.from_json(text, shape(), tr.JSON_OPTIONS))
+    assert sum(1 for _, j in ours if j is not None and j[-1] is not None) >= 3  # records Spark's reader refused
+
+
+def test_the_expressions_name_a_column_of_the_wrong_type(corpus_frame: DataFrame) -> None:
+    as_text = corpus_frame.withColumn("value", F.col("value").cast("string"))
+    with pytest.raises(Exception, match="clean_events expects a binary value and a timestamp, got string"):
+        jvm.clean_events(as_text, EVENT_FIELDS, 300_000)
+    with pytest.raises(Exception, match="read_json expects a string, got binary"):
+        corpus_frame.select(jvm.read_json(corpus_frame.sparkSession, F.col("value"), tr.text_schema(), {}))
 
 
 def test_a_field_table_without_an_event_time_is_refused(spark: SparkSession) -> None:

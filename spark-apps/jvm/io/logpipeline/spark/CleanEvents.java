@@ -7,6 +7,7 @@ import java.util.Objects;
 
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.analysis.TypeCheckResult;
 import org.apache.spark.sql.catalyst.expressions.Expression;
 import org.apache.spark.sql.catalyst.expressions.codegen.CodeBlock;
 import org.apache.spark.sql.catalyst.expressions.codegen.CodegenContext;
@@ -14,8 +15,10 @@ import org.apache.spark.sql.catalyst.expressions.codegen.ExprCode;
 import org.apache.spark.sql.catalyst.expressions.codegen.FalseLiteral$;
 import org.apache.spark.sql.catalyst.expressions.codegen.JavaCode;
 import org.apache.spark.sql.classic.ExpressionUtils$;
+import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.sql.types.TimestampType;
 import scala.jdk.javaapi.CollectionConverters;
 
 /**
@@ -68,6 +71,15 @@ public final class CleanEvents extends Expression implements Serializable {
   @Override
   public Expression withNewChildrenInternal(scala.collection.immutable.IndexedSeq<Expression> children) {
     return new CleanEvents(children.apply(0), children.apply(1), rules);
+  }
+
+  @Override
+  public TypeCheckResult checkInputDataTypes() {
+    if (!(value.dataType() instanceof BinaryType) || !(timestamp.dataType() instanceof TimestampType)) {
+      return new TypeCheckResult.TypeCheckFailure("clean_events expects a binary value and a timestamp, got "
+          + value.dataType().simpleString() + " and " + timestamp.dataType().simpleString());
+    }
+    return TypeCheckResult.TypeCheckSuccess$.MODULE$;
   }
 
   @Override

@@ -56,7 +56,7 @@ public final class EventRules implements Serializable {
     final HashSet<UTF8String> allowed; // a Serializable type: javac 18+ warns of a field declared as Set
 
     Rule(JsonNode spec) {
-      name = spec.get("name").asText().intern(); // as Jackson's field names are: compared by identity first
+      name = spec.get("name").asText();
       String type = spec.get("type").asText();
       kind = "epoch_ms".equals(spec.path("repair").asText()) ? 't' : kindOf(type);
       required = spec.path("required").asBoolean(true);
@@ -236,11 +236,10 @@ public final class EventRules implements Serializable {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         return null;
       }
-      int next = 0; // the rule after the last field's
       while (p.nextToken() == JsonToken.FIELD_NAME) {
         String name = p.currentName();
         JsonToken token = p.nextToken();
-        Integer at = following(name, next);
+        Integer at = index.get(name);
         if (at == null) {
           if (folded.contains(name.toLowerCase(Locale.ROOT))) {
             return null;
@@ -252,7 +251,6 @@ public final class EventRules implements Serializable {
           return null;
         }
         seen[at] = true;
-        next = at + 1;
         if (token == JsonToken.VALUE_NULL) {
           continue;
         }
@@ -279,19 +277,6 @@ public final class EventRules implements Serializable {
     }
     out[0] = true;
     return out;
-  }
-
-  /**
-   * The index of the rule named {@code name}, null if none: first among the rules from {@code from} on, by identity (a
-   * record mostly lists its fields in the table's order, and Jackson's names are interned, as the rules' are).
-   */
-  private Integer following(String name, int from) {
-    for (int i = from; i < rules.length; i++) {
-      if (rules[i].name == name) {
-        return i;
-      }
-    }
-    return index.get(name);
   }
 
   /**

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.analysis.TypeCheckResult;
 import org.apache.spark.sql.catalyst.expressions.BoundReference;
 import org.apache.spark.sql.catalyst.expressions.Expression;
 import org.apache.spark.sql.catalyst.expressions.JsonToStructs;
@@ -23,6 +24,7 @@ import org.apache.spark.sql.catalyst.expressions.codegen.VariableValue;
 import org.apache.spark.sql.classic.ExpressionUtils$;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.unsafe.types.UTF8String;
 import scala.Option;
@@ -80,7 +82,21 @@ public final class ReadJson extends Expression implements Serializable {
 
   @Override
   public Expression withNewChildrenInternal(scala.collection.immutable.IndexedSeq<Expression> newChildren) {
-    return new ReadJson(newChildren.apply(0), reader);
+    return new ReadJson(newChildren.apply(0), (JsonToStructs) reader.freshCopyIfContainsStatefulExpression());
+  }
+
+  /** The reader keeps its parser's state between rows: each copy of the tree gets its own. */
+  @Override
+  public boolean stateful() {
+    return true;
+  }
+
+  @Override
+  public TypeCheckResult checkInputDataTypes() {
+    if (!(text.dataType() instanceof StringType)) {
+      return new TypeCheckResult.TypeCheckFailure("read_json expects a string, got " + text.dataType().simpleString());
+    }
+    return TypeCheckResult.TypeCheckSuccess$.MODULE$;
   }
 
   @Override

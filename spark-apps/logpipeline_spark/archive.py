@@ -27,6 +27,12 @@ class Archive:
         path = self.jvm.org.apache.hadoop.fs.Path(uri)
         return path.getFileSystem(self.conf), path
 
+    def in_safe_mode(self, uri: str) -> bool:
+        """Whether the HDFS NameNode of ``uri`` is in safe mode: read-only, as for a while after it starts, until its
+        DataNodes have reported their blocks. Never for other file systems."""
+        fs, _ = self._fs(uri)
+        return str(fs.getScheme()) == "hdfs" and bool(fs.isInSafeMode())
+
     def exists(self, uri: str) -> bool:
         fs, path = self._fs(uri)
         return bool(fs.exists(path))

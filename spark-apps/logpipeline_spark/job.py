@@ -97,6 +97,8 @@ def run(opts: JobOptions) -> int:
         if "route" in running(opts):
             archive = Archive(spark)
             router = Router(opts, archive, offset_log(archive, opts.checkpoint("route")), metrics)
+        if not wait_out_of_safe_mode(Archive(spark), (opts.checkpoint_root, opts.archive_root), stop):
+            return 1
         queries = start(spark, opts, router)
         if opts.metrics_port:
 
@@ -112,6 +114,30 @@ def run(opts: JobOptions) -> int:
         spark.stop()
     log.info("job stopped", extra={"fields": {"failed": failed}})
     return 1 if failed else 0
+
+
+SAFE_MODE_WAIT_S = 600.0  # how long the job waits for its NameNode to leave safe mode before it gives up
+
+
+def wait_out_of_safe_mode(
+    archive: Archive, roots: Sequence[str], stop: threading.Event, limit_s: float = SAFE_MODE_WAIT_S
+) -> bool:
+    """Wait while the NameNode of a root is in safe mode (as just after it starts): a query started then fails on its
+    first checkpoint write. Says so every 10 s; False when it is still in safe mode after ``limit_s`` (logged as an
+    error) or the job is asked to stop."""
+    began, said = time.monotonic(), -10.0
+    while any(archive.in_safe_mode(root) for root in roots):
+        waited = time.monotonic() - began
+        fields = {"roots": list(roots), "waited_s": round(waited)}
+        if waited > limit_s:
+            log.error("HDFS still in safe mode: queries not started", extra={"fields": {**fields, "limit_s": limit_s}})
+            return False
+        if waited - said >= 10:
+            log.warning("waiting for HDFS to leave safe mode", extra={"fields": fields})
+            said = waited
+        if stop.wait(1.0):
+            return False
+    return True
 
 
 def _input_partitions(opts: JobOptions) -> int:

@@ -193,6 +193,13 @@ def test_every_child_pod_runs_and_the_status_follows(
     assert len(dashboards) == 2 and len(executors) == 1, [p["metadata"]["name"] for p in pods]
     assert all(p["status"]["podIP"].startswith("198.18.") for p in pods)
     driver = next(p["metadata"]["name"] for p in pods if _spark(p) and not _executor(p))
+
+    # The Spark operator's driver pod has no readiness of the job's own: Ready as it runs, maybe before its queries
+    # start (the job first waits for HDFS to leave safe mode, as just after the NameNode starts).
+    def both_started() -> bool:
+        return len(_started_queries(real_node, run.ns, driver)) == 2
+
+    wait_for(both_started, 300, "both queries started", interval=2.0, fail=False)
     assert _started_queries(real_node, run.ns, driver) == {"aggregates": "realtime", "route": "microbatch"}
 
 

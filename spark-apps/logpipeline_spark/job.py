@@ -94,11 +94,11 @@ def run(opts: JobOptions) -> int:
     metrics = telemetry.Metrics()
     router: Router | None = None
     try:
-        if "route" in running(opts):
-            archive = Archive(spark)
-            router = Router(opts, archive, offset_log(archive, opts.checkpoint("route")), metrics)
-        if not wait_out_of_safe_mode(Archive(spark), (opts.checkpoint_root, opts.archive_root), stop):
+        archive = Archive(spark)
+        if not wait_out_of_safe_mode(archive, tuple(dict.fromkeys((opts.checkpoint_root, opts.archive_root))), stop):
             return 1
+        if "route" in running(opts):
+            router = Router(opts, archive, offset_log(archive, opts.checkpoint("route")), metrics)
         queries = start(spark, opts, router)
         if opts.metrics_port:
 

@@ -122,4 +122,4 @@ def read_json(spark: SparkSession, text: Column, schema: T.StructType, options: 
     node holding it row by row, every row of it, outside the stage's generated code."""
     zone = spark.conf.get("spark.sql.session.timeZone")
     make = getattr(spark._jvm, READ_JSON).column
-    return Column(make(text._jc, schema.json(), orjson.dumps(options).decode(), zone))
+    return ClassicColumn(make(text._jc, schema.json(), orjson.dumps(options).decode(), zone))

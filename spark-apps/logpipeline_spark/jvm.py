@@ -32,6 +32,7 @@ from logpipeline.events import Field
 SOURCES = Path(__file__).resolve().parent.parent / "jvm"
 LATEST_PER_KEY = "io.logpipeline.spark.LatestPerKey"
 CLEAN_EVENTS = "io.logpipeline.spark.CleanEvents"
+EVENT_RULES = "io.logpipeline.spark.EventRules"  # the rule of the fast path, which tests hold to its reference
 READ_JSON = "io.logpipeline.spark.ReadJson"
 CLEAN = "_clean"  # ``clean_events``' flag column (``CleanEvents`` names it alike)
 CLEAN_PREFIX = "_c_"  # of its typed field columns
@@ -99,6 +100,11 @@ def latest_per_key(rows: DataFrame, keys: tuple[str, ...], interval_ms: int) -> 
     return ClassicFrame(thinned, spark)
 
 
+def field_table(fields: tuple[Field, ...]) -> str:
+    """The field table as the JVM part reads it (``EventRules``): a JSON array of the fields' entries."""
+    return orjson.dumps([dataclasses.asdict(field) for field in fields]).decode()
+
+
 def clean_events(raw: DataFrame, fields: tuple[Field, ...], max_ahead_ms: int) -> DataFrame:
     """``raw`` (Kafka's columns) with ``CLEAN`` (the record is plainly a valid event of ``fields``: ASCII, one
     standard JSON object, each field of its exact JSON type and within its bounds, the event time in epoch ms at most
@@ -107,9 +113,8 @@ def clean_events(raw: DataFrame, fields: tuple[Field, ...], max_ahead_ms: int) -
     (``CleanEvents``) behind an ``inline`` barrier, so each record is read once. Every other record is left as it
     came to the Spark expressions of ``transformations.parse``."""
     spark = raw.sparkSession
-    table = orjson.dumps([dataclasses.asdict(field) for field in fields]).decode()
     make = getattr(spark._jvm, CLEAN_EVENTS).column
-    verdict = ClassicColumn(make(F.col("value")._jc, F.col("timestamp")._jc, table, max_ahead_ms))
+    verdict = ClassicColumn(make(F.col("value")._jc, F.col("timestamp")._jc, field_table(fields), max_ahead_ms))
     checked = raw.select("*", F.inline(F.array(verdict)))
     clean = F.col(CLEAN)
     kept = [F.when(~clean, F.col(c)).alias(c) if c in _DEAD_LETTER_ONLY else F.col(c) for c in raw.columns]

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.charset.StandardCharsets;
 import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -30,7 +31,8 @@ import org.apache.spark.unsafe.types.UTF8String;
  * (a string, or an integer as its text, for a string field, an integer for an integer field, a number for a number
  * field, an epoch in milliseconds for the event time), no name that differs from a field's only in case, every bound of
  * the field table met, required fields present, and the event time no further ahead of the record's Kafka timestamp
- * than allowed. Such a record needs no repair, so its fields are the values the Spark parse gives it.
+ * than allowed. Such a record needs no repair, so its fields are the values the Spark parse gives it. The plainest
+ * records are read by a pass over their bytes ({@link FlatScan}); the others with Jackson's streaming parser.
  */
 public final class EventRules implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -53,7 +55,7 @@ public final class EventRules implements Serializable {
     final double minimum;
     final double maximum;
     final int maxLength;
-    final HashSet<UTF8String> allowed; // a Serializable type: javac 18+ warns of a field declared as Set
+    final UTF8String[] allowed; // an enum's few values: compared in turn, no hash of the text
 
     Rule(JsonNode spec) {
       name = spec.get("name").asText();
@@ -64,8 +66,10 @@ public final class EventRules implements Serializable {
       maximum = spec.path("maximum").isNumber() ? spec.get("maximum").asDouble() : Double.POSITIVE_INFINITY;
       maxLength = spec.path("max_length").isNumber() ? spec.get("max_length").asInt() : -1;
       if (spec.path("enum").isArray()) {
-        allowed = new HashSet<>();
-        spec.get("enum").forEach(v -> allowed.add(UTF8String.fromString(v.asText())));
+        allowed = new UTF8String[spec.get("enum").size()];
+        for (int i = 0; i < allowed.length; i++) {
+          allowed[i] = UTF8String.fromString(spec.get("enum").get(i).asText());
+        }
       } else {
         allowed = null;
       }
@@ -94,55 +98,68 @@ public final class EventRules implements Serializable {
     Object read(JsonParser p, JsonToken token) throws IOException {
       switch (kind) {
         case 's': {
-          UTF8String text;
-          int length;
           if (token == JsonToken.VALUE_STRING) {
-            text = asciiText(p);
-            length = text != null ? text.numBytes() : -1; // one character per byte
-            if (text == null) { // an escaped non-ASCII character
-              String decoded = p.getText();
-              text = UTF8String.fromString(decoded);
-              length = decoded.codePointCount(0, decoded.length());
+            UTF8String text = asciiText(p);
+            if (text != null) {
+              return text(text, text.numBytes()); // one character per byte
             }
-          } else if (token == JsonToken.VALUE_NUMBER_INT && canonicalInteger(p)) {
-            text = UTF8String.fromString(p.getText());
-            length = text.numBytes();
-          } else {
-            return null;
+            String decoded = p.getText(); // an escaped non-ASCII character
+            return text(UTF8String.fromString(decoded), decoded.codePointCount(0, decoded.length()));
           }
-          boolean ok = (maxLength < 0 || length <= maxLength)
-              && (allowed == null || allowed.contains(text))
-              && !(required && length == 0);
-          return ok ? text : null;
+          return token == JsonToken.VALUE_NUMBER_INT && canonicalInteger(p)
+              ? text(UTF8String.fromString(p.getText()), p.getTextLength())
+              : null;
         }
         case 'd': {
           boolean number = token == JsonToken.VALUE_NUMBER_FLOAT
               || (token == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER);
-          if (!number) {
-            return null;
-          }
-          double value = p.getDoubleValue();
-          return Double.isFinite(value) && value >= minimum && value <= maximum ? value : null;
+          return number ? number(p.getDoubleValue()) : null;
         }
         default: {
           if (token != JsonToken.VALUE_NUMBER_INT) {
             return null;
           }
           JsonParser.NumberType type = p.getNumberType();
-          boolean fits = type == JsonParser.NumberType.INT || (kind != 'i' && type == JsonParser.NumberType.LONG);
-          if (!fits) {
-            return null;
-          }
-          long value = p.getLongValue();
-          if (kind == 't' && (value < EPOCH_MS_FROM || value >= EPOCH_MS_BELOW)) {
-            return null;
-          }
-          if (value < minimum || value > maximum) {
-            return null;
-          }
-          return kind == 'i' ? (Object) (int) value : (Object) value;
+          boolean fits = type == JsonParser.NumberType.INT || type == JsonParser.NumberType.LONG;
+          return fits ? integer(p.getLongValue()) : null;
         }
       }
+    }
+
+    /** A string field's value, of {@code length} characters, when it meets the field's bounds, else null. */
+    Object text(UTF8String text, int length) {
+      boolean ok = (maxLength < 0 || length <= maxLength)
+          && (allowed == null || isAllowed(text))
+          && !(required && length == 0);
+      return ok ? text : null;
+    }
+
+    private boolean isAllowed(UTF8String text) {
+      for (UTF8String value : allowed) {
+        if (value.equals(text)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /** A number field's value (a JSON number of either kind), when finite and within the field's bounds, else null. */
+    Object number(double value) {
+      return Double.isFinite(value) && value >= minimum && value <= maximum ? value : null;
+    }
+
+    /** An integer or event-time field's value (a JSON integer within a long), when plainly valid, else null. */
+    Object integer(long value) {
+      if (kind == 'i' && (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE)) {
+        return null;
+      }
+      if (kind == 't' && (value < EPOCH_MS_FROM || value >= EPOCH_MS_BELOW)) {
+        return null;
+      }
+      if (value < minimum || value > maximum) {
+        return null;
+      }
+      return kind == 'i' ? (Object) (int) value : (Object) value;
     }
 
     /** A string token as UTF-8 bytes, without a {@code String} between, when all its characters are ASCII. */
@@ -177,6 +194,8 @@ public final class EventRules implements Serializable {
   private final long maxAheadMs;
   private final HashMap<String, Integer> index = new HashMap<>();
   private final HashSet<String> folded = new HashSet<>();
+  private final byte[][] names;
+  private final int[] slots;
   /** The verdict of a record that is not plainly valid: {@code _clean} false, no field. */
   private final GenericInternalRow notClean;
 
@@ -184,15 +203,17 @@ public final class EventRules implements Serializable {
    * The rule of {@code table}, a JSON array of the field table's entries (name, type, required, minimum, maximum,
    * max_length, enum, repair), with events at most {@code maxAheadMs} ahead of their record's timestamp.
    */
-  EventRules(String table, long maxAheadMs) throws IOException {
+  public EventRules(String table, long maxAheadMs) throws IOException {
     this.table = table;
     this.maxAheadMs = maxAheadMs;
     JsonNode specs = new ObjectMapper().readTree(table);
     rules = new Rule[specs.size()];
+    names = new byte[rules.length][];
     int at = -1;
     for (int i = 0; i < rules.length; i++) {
       rules[i] = new Rule(specs.get(i));
       index.put(rules[i].name, i);
+      names[i] = rules[i].name.getBytes(StandardCharsets.UTF_8);
       folded.add(rules[i].name.toLowerCase(Locale.ROOT));
       if (rules[i].kind == 't') {
         at = i;
@@ -202,6 +223,7 @@ public final class EventRules implements Serializable {
       throw new IllegalArgumentException("the field table has no event time (a field with repair epoch_ms)");
     }
     eventTimeAt = at;
+    slots = FlatScan.slots(names);
     folded.add("_corrupt_record");
     Object[] none = new Object[1 + rules.length];
     none[0] = false;
@@ -222,14 +244,50 @@ public final class EventRules implements Serializable {
    * timestamp {@code arrivalMicros} (epoch microseconds, {@link #NO_ARRIVAL} when absent).
    */
   public InternalRow verdict(byte[] value, long arrivalMicros) {
-    Object[] fields = fields(value, arrivalMicros);
+    return verdict(value, arrivalMicros, true);
+  }
+
+  /**
+   * The verdict with the scan ({@link FlatScan}) or, {@code scan} false, with Jackson's parser alone: the reference
+   * the scan is held to in tests.
+   */
+  public InternalRow verdict(byte[] value, long arrivalMicros, boolean scan) {
+    Object[] fields = fields(value, arrivalMicros, scan);
     return fields == null ? notClean : new GenericInternalRow(fields);
   }
 
-  private Object[] fields(byte[] value, long arrivalMicros) {
-    if (value == null || arrivalMicros == NO_ARRIVAL || !ascii(value)) {
+  /** Whether the scan decides {@code value} (a record it leaves undecided is read with Jackson's parser). */
+  public boolean scanned(byte[] value) {
+    return value != null && FlatScan.read(value, rules, names, slots, folded) != FlatScan.UNSURE;
+  }
+
+  private Object[] fields(byte[] value, long arrivalMicros, boolean scan) {
+    if (value == null || arrivalMicros == NO_ARRIVAL) {
       return null;
     }
+    // the scan decides only records whose every byte it read as ASCII; the parser is given no other
+    Object[] out = scan ? FlatScan.read(value, rules, names, slots, folded) : FlatScan.UNSURE;
+    if (out == FlatScan.UNSURE) {
+      out = ascii(value) ? parsed(value) : null;
+    }
+    if (out == null) {
+      return null;
+    }
+    for (int i = 0; i < rules.length; i++) {
+      if (rules[i].required && out[1 + i] == null) {
+        return null;
+      }
+    }
+    long arrivalMs = Math.floorDiv(arrivalMicros, 1000L);
+    if (!(out[1 + eventTimeAt] instanceof Long eventMs && eventMs - arrivalMs <= maxAheadMs)) {
+      return null;
+    }
+    out[0] = true;
+    return out;
+  }
+
+  /** The record's fields read with Jackson's parser ({@link FlatScan} decides the plainest records without it). */
+  private Object[] parsed(byte[] value) {
     Object[] out = new Object[1 + rules.length];
     boolean[] seen = new boolean[rules.length];
     try (JsonParser p = JSON.createParser(value)) {
@@ -266,16 +324,6 @@ public final class EventRules implements Serializable {
     } catch (IOException | RuntimeException notPlain) { // not plain JSON: the Spark path names the problem
       return null;
     }
-    for (int i = 0; i < rules.length; i++) {
-      if (rules[i].required && out[1 + i] == null) {
-        return null;
-      }
-    }
-    long arrivalMs = Math.floorDiv(arrivalMicros, 1000L);
-    if (!(out[1 + eventTimeAt] instanceof Long eventMs && eventMs - arrivalMs <= maxAheadMs)) {
-      return null;
-    }
-    out[0] = true;
     return out;
   }
 

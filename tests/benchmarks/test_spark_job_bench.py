@@ -105,8 +105,12 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
         pipeline="bench",
         max_offsets_per_trigger=100_000,
     )
-    memory = {"spark.driver.memory": opts.driver_memory}  # the job's heap
-    spark: SparkSession = build_session("bench-throughput", master="local[2]", settings=stack, extra=memory)
+    pools = tmp_path / "pools.xml"
+    pools.write_text(queries.scheduler_pools())
+    # The job's session settings (its heap, no micro-batch without new data, its scheduler), as the job starts it
+    spark: SparkSession = build_session(
+        "bench-throughput", master="local[2]", settings=stack, extra=queries.session_conf(opts, str(pools))
+    )
     spark.sparkContext.setLogLevel("WARN")
     for key, value in queries.query_conf("aggregates", opts).items():  # as the job starts that query
         spark.conf.set(key, value)

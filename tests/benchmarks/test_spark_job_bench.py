@@ -48,7 +48,8 @@ PROFILE = os.environ.get("BENCH_PROFILE", "") == "1"
 PATH_PARTS = {
     "Kafka read": "KafkaBatchPartitionReader.next",
     "fast path (plainly valid events, EventRules)": "io.logpipeline.spark.EventRules",
-    "  of which the JSON parse (Jackson)": "UTF8StreamJsonParser",
+    "  of which the scan of plain records (FlatScan)": "io.logpipeline.spark.FlatScan",
+    "  of which the JSON parse of the others (Jackson)": "UTF8StreamJsonParser",
     "JSON parse of other records (from_json)": "JsonToStructs",
     "the parse outside generated code (GenerateExec)": "GenerateExec",
     "de-dup (state store)": "StreamingDeduplicateExec",

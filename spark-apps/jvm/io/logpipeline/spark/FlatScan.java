@@ -12,16 +12,18 @@ import org.apache.spark.unsafe.types.UTF8String;
 /**
  * The plainest event records read straight from their bytes, without a JSON parser: one object whose names and
  * strings have no escape, whose numbers are integers of at most 18 digits or decimals, and whose event fields are
- * strings, numbers, {@code true}, {@code false} or {@code null}. That is what producers write, and reading it needs no more than
- * a pass over the bytes: no tokens, no character buffers, and each string field a view of the record's own bytes.
- * Objects and arrays are passed over in fields that are not the event's. Anything else (an escape, a longer integer,
- * a malformed record) is {@link #UNSURE}: the record goes to
- * the parser-based reading of {@link EventRules}, which decides it as before. What the scan decides, that reading
- * decides alike; a unit test holds them to it.
+ * strings, numbers, {@code true}, {@code false} or {@code null}. That is what producers write, and reading it needs
+ * no more than a pass over the bytes: no tokens, no character buffers, and each string field a view of the record's
+ * own bytes. Objects and arrays are passed over in fields that are not the event's. Anything else (an escape, a
+ * non-ASCII byte, a longer integer, a malformed record) is {@link #UNSURE}: the record goes to the parser-based
+ * reading of {@link EventRules}, which decides it as before. What the scan decides, that reading decides alike; a
+ * unit test holds them to it.
  */
 final class FlatScan {
   /** The scan's answer when it cannot decide the record. */
   static final Object[] UNSURE = new Object[0];
+  /** A known field's value when it is a JSON null: the field is absent. */
+  private static final Object JSON_NULL = new Object();
   /** A JSON integer with more digits may not fit a long: Jackson's reading decides it. */
   private static final int MAX_DIGITS = 18;
   /** Longer names and numbers go to Jackson's reading, which has limits of its own (StreamReadConstraints). */
@@ -48,8 +50,8 @@ final class FlatScan {
   private int decimals;
   private boolean exact;
   private int from;
-  // whether the last known field's value was a JSON null
-  private boolean isNull;
+  // where the last name read ends (its closing quote)
+  private int nameEnd;
 
   private FlatScan(byte[] bytes, EventRules.Rule[] rules, byte[][] names, int[] slots) {
     this.b = bytes;
@@ -76,7 +78,7 @@ final class FlatScan {
   }
 
   /**
-   * The fields of the ASCII record {@code bytes} by {@code rules} (whose names, as bytes, are {@code names}): the
+   * The fields of the record {@code bytes} by {@code rules} (whose names, as bytes, are {@code names}): the
    * verdict's array with each field read, null when the record is plainly not a valid event, or {@link #UNSURE}.
    * {@code slots} is their lookup table ({@link #slots}); {@code folded} says whether an unknown name is a field's in
    * another case (such a record is not plain).
@@ -97,25 +99,17 @@ final class FlatScan {
       return end(out);
     }
     while (true) {
-      if (c != '"') {
+      int start = at + 1;
+      if (c != '"' || !name()) {
         return UNSURE;
       }
-      int start = ++at;
-      if (!string() || at - 1 - start > MAX_NAME) {
-        return UNSURE;
-      }
-      int nameEnd = at - 1;
       int field = field(start, nameEnd);
-      if (next() != ':') {
-        return UNSURE;
-      }
-      at++;
       c = next();
       if (field < 0) {
         if (folded.contains(new String(b, start, nameEnd - start, StandardCharsets.US_ASCII).toLowerCase(Locale.ROOT))) {
           return null; // the name of a field in another case: the Spark path names it
         }
-        if (skip(c, 0) == UNSURE) {
+        if (!skip(c, 0)) {
           return UNSURE;
         }
       } else {
@@ -127,10 +121,10 @@ final class FlatScan {
         if (value == UNSURE) {
           return UNSURE;
         }
-        if (value == null && !isNull) {
-          return null;
+        if (value == null) {
+          return null; // not plainly valid
         }
-        out[1 + field] = value;
+        out[1 + field] = value == JSON_NULL ? null : value;
       }
       c = next();
       if (c == '}') {
@@ -142,6 +136,23 @@ final class FlatScan {
       at++;
       c = next();
     }
+  }
+
+  /**
+   * Past a name from its opening quote, and past the colon after it; false when it is not a plain name or no colon
+   * follows. The name ends at {@link #nameEnd}.
+   */
+  private boolean name() {
+    int start = ++at;
+    if (!string() || at - 1 - start > MAX_NAME) {
+      return false;
+    }
+    nameEnd = at - 1;
+    if (next() != ':') {
+      return false;
+    }
+    at++;
+    return true;
   }
 
   /** After the object's closing brace: nothing but whitespace. */
@@ -204,51 +215,46 @@ final class FlatScan {
 
   /**
    * Past an unknown field's value starting with {@code c}, objects and arrays included (at most {@link #MAX_DEPTH}
-   * deep); {@link #UNSURE} when it is not a plain value.
+   * deep); false when it is not a plain value.
    */
-  private Object skip(int c, int depth) {
+  private boolean skip(int c, int depth) {
     if (c == '"') {
       at++;
-      return string() ? Boolean.TRUE : UNSURE;
+      return string();
     }
     if (c == '-' || (c >= '0' && c <= '9')) {
-      return number() ? Boolean.TRUE : UNSURE;
+      return number();
     }
     if (c != '{' && c != '[') {
-      return literal(c) != 0 ? Boolean.TRUE : UNSURE;
+      return literal(c) != 0;
     }
     int close = c == '{' ? '}' : ']';
     if (depth >= MAX_DEPTH) {
-      return UNSURE;
+      return false;
     }
     at++;
     int d = next();
     if (d == close) {
       at++;
-      return Boolean.TRUE;
+      return true;
     }
     while (true) {
       if (close == '}') { // a name and its colon first
-        if (d != '"') {
-          return UNSURE;
+        if (d != '"' || !name()) {
+          return false;
         }
-        int start = ++at;
-        if (!string() || at - 1 - start > MAX_NAME || next() != ':') {
-          return UNSURE;
-        }
-        at++;
         d = next();
       }
-      if (skip(d, depth + 1) == UNSURE) {
-        return UNSURE;
+      if (!skip(d, depth + 1)) {
+        return false;
       }
       d = next();
       if (d == close) {
         at++;
-        return Boolean.TRUE;
+        return true;
       }
       if (d != ',') {
-        return UNSURE;
+        return false;
       }
       at++;
       d = next();
@@ -256,11 +262,10 @@ final class FlatScan {
   }
 
   /**
-   * A known field's value starting with {@code c}: as {@code Rule.read} gives it, null when not plainly valid (or a
-   * JSON null: {@link #isNull}), {@link #UNSURE} when it is not a plain value.
+   * A known field's value starting with {@code c}: as {@code Rule.read} gives it, null when not plainly valid,
+   * {@link #JSON_NULL} for a JSON null, {@link #UNSURE} when it is not a plain value.
    */
   private Object value(EventRules.Rule rule, int c) {
-    isNull = false;
     if (c == '"') {
       int start = ++at;
       if (!string()) {
@@ -283,8 +288,7 @@ final class FlatScan {
     if (literal == 0) {
       return UNSURE;
     }
-    isNull = literal == 'n';
-    return null;
+    return literal == 'n' ? JSON_NULL : null;
   }
 
   /** The last number read, a decimal, as {@code Double.parseDouble} reads it. */

@@ -328,7 +328,8 @@ def measure_freshness(
     """The real job (aggregates in ``mode``: 1 s micro-batches, or real-time) as a subprocess while ``rate`` events/s are produced in real time for ``seconds``,
     after a 10 s warm-up it has caught up with; ``beside`` runs on a thread once the measured traffic starts.
     For each second of production: the lag from sending its last event to the first moment the aggregates on the
-    topic count every event of that window sent so far."""
+    topic count every event of that window sent so far. Checkpoints and the raw archive are on the stack's HDFS, as
+    the job keeps them (under the run's own pipeline name); ``tmp_path`` holds the job's log."""
     names = config.Names(
         input_topic=f"bench_fr_{uuid.uuid4().hex[:8]}", aggregates_topic=f"bench_agg_{uuid.uuid4().hex[:8]}",
         pipeline=uuid.uuid4().hex[:10],
@@ -336,7 +337,7 @@ def measure_freshness(
     create_topics(stack, names, partitions=3)
     tmp_path.mkdir(parents=True, exist_ok=True)
     job = JobProcess(
-        job_args(stack, names, f"file://{tmp_path}", trigger="1 second", mode=mode),
+        job_args(stack, names, stack.hdfs_url, trigger="1 second", mode=mode),
         tmp_path / "job.log",
     ).start()
     aggs = LatestAggregates(stack.kafka_bootstrap, names.aggregates_topic)

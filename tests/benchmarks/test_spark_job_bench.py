@@ -6,15 +6,16 @@ watermark, de-dup, windows, KLL, JSON records to Kafka). Both keep their checkpo
 does: on a ``file://`` path without Hadoop's native library each checkpoint file costs a few ``chmod``/``stat``
 processes, which a job on HDFS does not pay.
 
-Freshness: the real job (its two queries; the aggregates in each mode, 1 s micro-batches or real-time; 10 s
-micro-batches for the route query) as a subprocess while events are produced at 1k and 10k events/s in real time,
-after a 10 s warm-up the job has caught up with. For each second of production, the lag from sending its last event to
-the first moment the aggregates on the topic count every event of that window sent so far; and the same lag for the
-last event of each minute. Environment: BENCH_EVENTS (throughput events, default 300000), BENCH_ROUNDS (7) of which
-BENCH_WARMUP (3) warm up the JVM, BENCH_SECONDS (freshness duration, default 150), BENCH_RATE (default 10000),
-BENCH_MODES (the freshness runs' modes, comma-separated; default both). With BENCH_PROFILE=1 the last aggregation
-round is recorded with Java Flight Recorder (``support.jfr``; the recording starts a round earlier) and the share of
-its samples in each part of the path is printed.
+Freshness: the real job (its two queries; the aggregates in each mode, 1 s micro-batches or real-time; the route
+query at its default trigger, a minute; checkpoints and raw archive on the stack's HDFS) as a subprocess while
+events are produced at 1k and 10k events/s in real time, after a 10 s warm-up the job has caught up with. For each
+second of production, the lag from sending its last event to the first moment the aggregates on the topic count
+every event of that window sent so far; and the same lag for the last event of each minute. Environment:
+BENCH_EVENTS (throughput events, default 300000), BENCH_ROUNDS (7) of which BENCH_WARMUP (3) warm up the JVM,
+BENCH_SECONDS (freshness duration, default 150), BENCH_RATE (default 10000), BENCH_MODES (the freshness runs' modes,
+comma-separated; default both). With BENCH_PROFILE=1 the last aggregation round is recorded with Java Flight Recorder
+(``support.jfr``; the recording starts a round earlier) and the share of its samples in each part of the path is
+printed.
 """
 
 from __future__ import annotations

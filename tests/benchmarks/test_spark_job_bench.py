@@ -13,7 +13,10 @@ second of production, the lag from sending its last event to the first moment th
 every event of that window sent so far; and the same lag for the last event of each minute. Environment:
 BENCH_EVENTS (throughput events, default 300000), BENCH_ROUNDS (7) of which BENCH_WARMUP (3) warm up the JVM,
 BENCH_SECONDS (freshness duration, default 150), BENCH_RATE (default 10000), BENCH_MODES (the freshness runs' modes,
-comma-separated; default both). With BENCH_PROFILE=1 the last aggregation round is recorded with Java Flight Recorder
+comma-separated; default both). With BENCH_BOUND=1 each throughput round also runs the aggregation path on the
+parse's fast path alone (``_fast_path_only``: every generated event is plainly valid, so it counts the same events
+without the slow path's Spark expressions in its plan): the most a parse whose slow path is one JVM expression could
+gain. With BENCH_PROFILE=1 the last aggregation round is recorded with Java Flight Recorder
 (``support.jfr``; the recording starts a round earlier) and the share of its samples in each part of the path is
 printed.
 """
@@ -29,11 +32,12 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.streaming.query import StreamingQuery
 
 from logpipeline import config
 from logpipeline.generator import traffic
-from logpipeline_spark import options, queries
+from logpipeline_spark import jvm, options, queries
 from logpipeline_spark import transformations as tr
 from logpipeline_spark.session import build_session
 from support.jfr import Profile
@@ -47,6 +51,7 @@ WARMUP = int(os.environ.get("BENCH_WARMUP", "3"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "150"))
 RATE = int(os.environ.get("BENCH_RATE", "10000"))
 PROFILE = os.environ.get("BENCH_PROFILE", "") == "1"
+BOUND = os.environ.get("BENCH_BOUND", "") == "1"
 # Parts of the aggregation path, each by a method on its samples' stacks (``Profile.within``).
 PATH_PARTS = {
     "Kafka read": "KafkaBatchPartitionReader.next",
@@ -71,6 +76,18 @@ def _names(tag: str) -> config.Names:
 def _records(spec: traffic.TrafficSpec) -> Iterator[tuple[str, bytes]]:
     for block in traffic.blocks(spec):
         yield from zip(block.api_keys(), block.encode(), strict=True)
+
+
+def _fast_path_only(raw: DataFrame, opts: options.JobOptions) -> DataFrame:
+    """The aggregation path (``queries.aggregates_of``) with the parse's fast path alone: the plainly valid events
+    of ``jvm.clean_events``, typed as the event schema types them; every other record is dropped."""
+    checked = jvm.clean_events(raw.select(*tr.RAW_COLUMNS), tr.EVENT_FIELDS, opts.max_ahead_ms)
+    types = tr.event_schema()
+    events = checked.where(F.col(jvm.CLEAN)).select(
+        *[F.col(jvm.CLEAN_PREFIX + name).cast(types[name].dataType).alias(name) for name in tr.AGGREGATION_INPUT]
+    )
+    totals = tr.window_totals(tr.deduplicate(tr.with_event_time(events, opts.watermark)), opts.window)
+    return tr.finish(totals, binary_sketch=True)
 
 
 def _run(frame: DataFrame, name: str, checkpoint: str, mode: str, fmt: str, **options: str) -> tuple[float, int]:
@@ -134,6 +151,9 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
             profile.start()
         since = time.time()
         results["job"].append(_run(records, f"agg{round_}", f"{checkpoints}/a{round_}", "update", "kafka", **kafka))
+        if BOUND:
+            fast = tr.aggregate_records(_fast_path_only(queries.read_input(spark, opts), opts))
+            results["fast"].append(_run(fast, f"fast{round_}", f"{checkpoints}/f{round_}", "update", "kafka", **kafka))
         if profile is not None and round_ == ROUNDS - 1:
             profile.stop(since)  # the last round's samples
             print(f"JFR samples of agg{round_}: {len(profile.stacks)}; in each part (with what it calls):")
@@ -149,6 +169,12 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
             f"{label} of {len(rates['job'])} rounds after {warmed} warm-up: "
             f"count-only {count:,.0f} events/s, aggregation {job:,.0f} events/s; ratio {job / count:.2f}"
         )
+        if BOUND:
+            fast = pick(rates["fast"])
+            print(
+                f"  {label}: on the fast path alone {fast:,.0f} events/s, ratio {fast / count:.2f}; "
+                f"the aggregation path at {job / fast:.2f} of it"
+            )
 
 
 @pytest.mark.timeout(3600)

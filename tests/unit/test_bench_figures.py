@@ -1,11 +1,15 @@
-"""``logpipeline bench``'s figures: freshness to the topic from the watched timeline, and the side-by-side table."""
+"""``logpipeline bench``'s figures: freshness to the topic from the watched timeline, the side-by-side table, and the
+job's route query's rows read from its metrics (the quiet phase waits for them)."""
 
 from __future__ import annotations
 
 import math
 
+from prometheus_client import generate_latest
+
 from logpipeline.cli.bench import side_by_side
-from logpipeline.pipeline.bench import BenchResult, Freshness, topic_latencies
+from logpipeline.pipeline.bench import BenchResult, Freshness, query_rows, topic_latencies
+from logpipeline_spark import telemetry
 
 
 def test_a_probe_counts_as_arrived_when_its_window_reaches_the_expected_count() -> None:
@@ -39,3 +43,14 @@ def test_modes_side_by_side_keep_the_figure_order_and_mark_what_a_mode_lacks() -
         "realtime": [("ingest", "2 events/s"), ("CPU: spark", "40%"), ("extra", "x")],
     })  # fmt: skip
     assert rows == [["ingest", "1 events/s", "2 events/s"], ["CPU: spark", "50%", "40%"], ["extra", "-", "x"]]
+
+
+def test_the_route_querys_rows_are_read_from_the_jobs_own_metrics_text() -> None:
+    metrics = telemetry.Metrics()
+    assert query_rows(generate_latest(metrics.registry).decode(), "route") == 0.0  # before its first batch
+    metrics.input_rows.labels("aggregates").inc(5_000)
+    metrics.input_rows.labels("route").inc(1_200)
+    metrics.input_rows.labels("route").inc(800)
+    text = generate_latest(metrics.registry).decode()
+    assert query_rows(text, "route") == 2_000
+    assert query_rows(text, "aggregates") == 5_000

@@ -2,7 +2,7 @@
 
 Figures: cold start of the pipeline, ingest events/s (generator → broker), Spark events/s (backlog
 → aggregates visible through the query layer), the CPU of each component on a quiet stream (200 events/s, as
-``logpipeline up``'s generator sends), freshness p50/p95/p99 at each background rate (1k and 10k events/s): a probe
+``logpipeline up``'s generator sends, once the job's route query has read the backlog), freshness p50/p95/p99 at each background rate (1k and 10k events/s): a probe
 event's send time → the moment the aggregates topic counts it, and → the moment the query layer counts it,
 dashboard refresh p50/p95 (a dashboard worker's snapshot of the last hour, through the dashboard's own data path),
 and the peak resident memory of each component and of the whole stack. The Spark job's aggregates query runs in
@@ -21,12 +21,14 @@ import statistics
 import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from confluent_kafka import Consumer
+from prometheus_client.parser import text_string_to_metric_families
 
 from logpipeline import config, contracts
 from logpipeline.dashboard import data, timerange
@@ -275,6 +277,33 @@ def probe_loop(
     return latencies
 
 
+# How long the quiet phase waits for the job's route query to read the throughput backlog: it runs each minute.
+ROUTE_CATCH_UP_S = 300.0
+
+
+def query_rows(metrics: str, name: str) -> float:
+    """The rows the job's query ``name`` has read, from the job's ``/metrics`` text (0 before its first batch)."""
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            if sample.name == "logpipeline_spark_input_rows_total" and sample.labels.get("query") == name:
+                return sample.value
+    return 0.0
+
+
+def _route_caught_up(url: str, rows: int) -> None:
+    """Wait until the job's route query has read ``rows`` records: its batch of the throughput backlog (parse and
+    Parquet write of every event, up to a minute later) is not the quiet stream's cost."""
+    deadline = time.monotonic() + ROUTE_CATCH_UP_S
+    while True:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            read = query_rows(resp.read().decode(), "route")
+        if read >= rows:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the job's route query read {read:.0f} of {rows} records within {ROUTE_CATCH_UP_S} s")
+        time.sleep(1.0)
+
+
 def _quiet_cpu(cli: str, sampler: MemorySampler, cfg: BenchConfig) -> dict[str, float]:
     """Each component's share of one core while the generator sends ``quiet_rate`` events/s."""
     load = subprocess.Popen(
@@ -325,6 +354,8 @@ def run(settings: config.Settings, cfg: BenchConfig, report: Report) -> BenchRes
             time.sleep(0.5)
         result.spark_events_per_s = cfg.events / (time.monotonic() - t0)
 
+        report("waiting until the route query has read the backlog (raw archive and dead letters, each minute)")
+        _route_caught_up(f"http://{settings.host}:{settings.ports.spark_http}/metrics", cfg.events)
         report(f"CPU: {cfg.quiet_rate:.0f} events/s for {cfg.quiet_seconds:.0f} s after 20 s of it")
         result.quiet_rate = cfg.quiet_rate
         result.cpu_share = {services.get(k, k): v for k, v in _quiet_cpu(cli, sampler, cfg).items()}

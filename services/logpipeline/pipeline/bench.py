@@ -2,8 +2,9 @@
 
 Figures: cold start of the pipeline, ingest events/s (generator → broker), Spark events/s (backlog
 → aggregates visible through the query layer), the CPU of each component on a quiet stream (200 events/s, as
-``logpipeline up``'s generator sends, once the job's route query has read the backlog), freshness p50/p95/p99 at each background rate (1k and 10k events/s): a probe
-event's send time → the moment the aggregates topic counts it, and → the moment the query layer counts it,
+``logpipeline up``'s generator sends, once the job's route query has read the backlog), freshness p50/p95/p99 at
+each background rate (1k and 10k events/s): a probe event's send time → the moment the aggregates topic counts it,
+and → the moment the query layer counts it,
 dashboard refresh p50/p95 (a dashboard worker's snapshot of the last hour, through the dashboard's own data path),
 and the peak resident memory of each component and of the whole stack. The Spark job's aggregates query runs in
 ``BenchConfig.mode`` (the command runs each mode it is given, one after another).

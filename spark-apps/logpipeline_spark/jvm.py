@@ -1,8 +1,9 @@
 """The job's JVM part (``spark-apps/jvm``): ``io.logpipeline.spark.CleanEvents``, the events' fast path (a Spark
 expression: a record that is plainly a valid event read once from its bytes, by the rule of ``EventRules``),
-``io.logpipeline.spark.ReadJson``, Spark's JSON reader in an expression that stays in the generated code, and
-``io.logpipeline.spark.LatestPerKey``, which thins the real-time aggregates query's updates to at most one per window
-and interval.
+``io.logpipeline.spark.SlowPath``, the parse's Spark expressions for every other record as one piece of that
+expression (``valid_events``), ``io.logpipeline.spark.ReadJson``, Spark's JSON reader in an expression that stays in
+the generated code, and ``io.logpipeline.spark.LatestPerKey``, which thins the real-time aggregates query's updates to
+at most one per window and interval.
 
 The app image compiles it into Spark's jars (``spark-apps/Dockerfile``). A local-mode job compiles it once per
 source and Spark release into the cache, with the JDK's ``javac`` against pyspark's own jars (nothing is fetched),
@@ -34,6 +35,7 @@ LATEST_PER_KEY = "io.logpipeline.spark.LatestPerKey"
 CLEAN_EVENTS = "io.logpipeline.spark.CleanEvents"
 EVENT_RULES = "io.logpipeline.spark.EventRules"  # the rule of the fast path, which tests hold to its reference
 READ_JSON = "io.logpipeline.spark.ReadJson"
+SLOW_PATH = "io.logpipeline.spark.SlowPath"
 CLEAN = "_clean"  # ``clean_events``' flag column (``CleanEvents`` names it alike)
 CLEAN_PREFIX = "_c_"  # of its typed field columns
 _DEAD_LETTER_ONLY = ("key", "value", "topic")  # a clean record's columns that only a dead letter needs
@@ -119,6 +121,18 @@ def clean_events(raw: DataFrame, fields: tuple[Field, ...], max_ahead_ms: int) -
     clean = F.col(CLEAN)
     kept = [F.when(~clean, F.col(c)).alias(c) if c in _DEAD_LETTER_ONLY else F.col(c) for c in raw.columns]
     return checked.select(*kept, clean, *[F.col(CLEAN_PREFIX + f.name) for f in fields])
+
+
+def valid_events(raw: DataFrame, fields: tuple[Field, ...], max_ahead_ms: int, slow_path: DataFrame) -> DataFrame:
+    """``raw`` (Kafka's columns) with ``clean_events``' verdict, where every record the fast path leaves is judged by
+    ``slow_path`` (``transformations.slow_path``: the parse's expressions, bound and compiled as one piece by
+    ``SlowPath``): ``CLEAN`` then says the record is a valid event, plainly or once repaired, and its typed fields are
+    there either way. One expression behind an ``inline`` barrier, as in ``clean_events``."""
+    spark = raw.sparkSession
+    slow = getattr(spark._jvm, SLOW_PATH).of(slow_path._jdf)
+    make = getattr(spark._jvm, CLEAN_EVENTS).column
+    verdict = make(F.col("value")._jc, F.col("timestamp")._jc, field_table(fields), max_ahead_ms, slow)
+    return raw.select("*", F.inline(F.array(ClassicColumn(verdict))))
 
 
 def read_json(spark: SparkSession, text: Column, schema: T.StructType, options: dict[str, str]) -> Column:

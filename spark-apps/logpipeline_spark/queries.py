@@ -81,7 +81,7 @@ def aggregates_of(raw: DataFrame, opts: JobOptions) -> DataFrame:
     """The aggregates of the input. A real-time query updates a window for every event; with ``realtime_emit_ms``
     its updates are thinned per window (``jvm.latest_per_key``) before the quantiles and the JSON are made."""
     events = tr.deduplicate(
-        tr.with_event_time(tr.for_aggregation(tr.parse(raw, opts.max_ahead_ms).valid), opts.watermark)
+        tr.with_event_time(tr.for_aggregation(tr.valid_events(raw, opts.max_ahead_ms)), opts.watermark)
     )
     totals = tr.window_totals(events, opts.window)
     if thinned(opts):

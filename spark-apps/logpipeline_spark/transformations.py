@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -55,8 +55,18 @@ _TYPES: dict[str, T.DataType] = {
 _CORRUPT = "_corrupt_record"
 JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
 
-# Columns of a raw frame as the Kafka source delivers them (``parse`` needs these).
+# Columns of a raw frame as the Kafka source delivers them (``parse`` needs these), and their types.
 RAW_COLUMNS: tuple[str, ...] = ("key", "value", "topic", "partition", "offset", "timestamp")
+RAW_SCHEMA = T.StructType(
+    [
+        T.StructField(name, kind)
+        for name, kind in zip(
+            RAW_COLUMNS,
+            (T.BinaryType(), T.BinaryType(), T.StringType(), T.IntegerType(), T.LongType(), T.TimestampType()),
+            strict=True,
+        )
+    ]
+)
 # Lineage columns that ``parse`` keeps on every valid event.
 LINEAGE_COLUMNS: tuple[str, ...] = ("kafka_partition", "kafka_offset")
 EVENT_TIME = "event_time"
@@ -211,16 +221,50 @@ def stage(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> DataFrame
     record that is plainly a valid event, its typed fields ``_c_<field>``) and, for every other record, its typed
     JSON parse (``_typed``) and, when that parse refused it, its parse as text (``_text``): each record parsed once,
     a frame that ``split`` judges. A batch writer that needs both sides persists it and splits it."""
-    checked = jvm.clean_events(raw.select(*RAW_COLUMNS), EVENT_FIELDS, max_ahead_ms)
+    return _parsed(jvm.clean_events(raw.select(*RAW_COLUMNS), EVENT_FIELDS, max_ahead_ms))
+
+
+def _parsed(checked: DataFrame) -> DataFrame:
+    """``stage`` after the fast path's verdict: the typed parse, and the text parse, of every record it left."""
     value = F.col("value").cast("string")
-    typed = jvm.read_json(raw.sparkSession, F.when(~F.col(jvm.CLEAN), value), typed_schema(), JSON_OPTIONS)
+    typed = jvm.read_json(checked.sparkSession, F.when(~F.col(jvm.CLEAN), value), typed_schema(), JSON_OPTIONS)
     # inline() is a barrier: without it the optimizer copies the parse into each expression of ``split``.
     staged = checked.select("*", F.inline(F.array(F.struct(typed.alias("_typed")))))
     # The text parse, only of records the typed parse refused (a CASE is lazy), behind a barrier of its own: the
     # expressions of ``split`` then refer to its column instead of each holding a copy of the parse.
     corrupt = F.col("_typed")[_CORRUPT]
-    text = jvm.read_json(raw.sparkSession, F.when(corrupt.isNotNull(), value), text_schema(), JSON_OPTIONS)
+    text = jvm.read_json(checked.sparkSession, F.when(corrupt.isNotNull(), value), text_schema(), JSON_OPTIONS)
     return staged.select("*", F.inline(F.array(F.struct(text.alias("_text")))))
+
+
+def slow_path(spark: SparkSession, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> DataFrame:
+    """What ``parse`` makes of a record the fast path leaves, in the layout of the fast path's verdict: ``jvm.CLEAN``
+    (the record is a valid event, once repaired) and each event field typed as ``jvm.CLEAN_PREFIX`` + name, null
+    unless valid. A frame over an empty one of ``RAW_SCHEMA``, the parse's own expressions and barriers, from which
+    ``jvm.valid_events`` takes them."""
+    template = spark.createDataFrame(spark.sparkContext.emptyRDD(), RAW_SCHEMA)
+    typed = [F.lit(None).cast(_TYPES[f.type]).alias(jvm.CLEAN_PREFIX + f.name) for f in EVENT_FIELDS]
+    j = _judge(_parsed(template.select("*", F.lit(False).alias(jvm.CLEAN), *typed)), max_ahead_ms)
+    ok = F.coalesce(j.ok, F.lit(False))
+    fields = [
+        F.when(ok, column).alias(jvm.CLEAN_PREFIX + f.name)
+        for f, column in zip(EVENT_FIELDS, j.event[: len(EVENT_FIELDS)], strict=True)
+    ]
+    return j.frame.select(ok.alias(jvm.CLEAN), *fields)
+
+
+def valid_events(raw: DataFrame, max_ahead_ms: int = DEFAULT_MAX_AHEAD_MS) -> DataFrame:
+    """``parse(raw).valid``, for a query that needs only the valid events: each record judged by one expression, the
+    fast path and, for a record it leaves, the parse's Spark expressions as one piece (``jvm.valid_events``). The
+    plan stays small: its planning, code generation and task serialization each batch are those of the fast path."""
+    checked = jvm.valid_events(
+        raw.select(*RAW_COLUMNS), EVENT_FIELDS, max_ahead_ms, slow_path(raw.sparkSession, max_ahead_ms)
+    )
+    return checked.where(F.col(jvm.CLEAN)).select(
+        *[F.col(jvm.CLEAN_PREFIX + f.name).alias(f.name) for f in EVENT_FIELDS],
+        F.col("partition").alias("kafka_partition"),
+        F.col("offset").alias("kafka_offset"),
+    )
 
 
 class _Judged(NamedTuple):

@@ -158,6 +158,36 @@ def test_the_parse_is_the_same_with_and_without_the_fast_path(corpus_frame: Data
     assert fast == slow
 
 
+def test_the_aggregates_valid_events_are_the_parse_s(corpus_frame: DataFrame) -> None:
+    """``valid_events`` (the fast path with the parse's expressions as its one-piece slow path, ``SlowPath``) gives
+    exactly the valid events of ``parse``, repaired ones included, in a plan without the parse's expressions."""
+    ours = tr.valid_events(corpus_frame, 300_000)
+    valid = [tuple(r) for r in sorted(ours.collect(), key=lambda r: r["kafka_offset"])]
+    assert valid == _outcome(tr.parse(corpus_frame, 300_000))[0]
+    generated = len(_corpus()) - len(EDGES)
+    assert len(valid) > generated + 10  # the edges' valid records: plain, and repaired by the slow path
+    plan = ours._jdf.queryExecution().executedPlan().toString()
+    assert "clean_events" in plan and "slow_path(" in plan
+    assert "from_json" not in plan and "read_json" not in plan and "rlike" not in plan.lower()
+
+
+def test_the_slow_path_names_what_it_cannot_evaluate(spark: SparkSession, corpus_frame: DataFrame) -> None:
+    def slow(frame: DataFrame) -> DataFrame:
+        return jvm.valid_events(corpus_frame, EVENT_FIELDS, 300_000, frame)
+
+    template = spark.createDataFrame(spark.sparkContext.emptyRDD(), tr.RAW_SCHEMA)
+    verdict = tr.slow_path(spark, 300_000)
+    with pytest.raises(Exception, match="slow path: column key is not an input of its stage"):
+        typed = [F.lit(None).cast(f.dataType).alias(f.name) for f in verdict.schema.fields[1:]]
+        slow(template.select(F.col("key").isNotNull().alias("_clean"), *typed))
+    with pytest.raises(Exception, match="slow path: a plan node it cannot evaluate"):
+        slow(verdict.where(F.col("_clean")))
+    with pytest.raises(Exception, match="slow path: a nondeterministic expression"):
+        slow(verdict.select((F.rand() > 0.5).alias("_clean"), *verdict.columns[1:]))
+    with pytest.raises(Exception, match=r"slow path: its struct .* is not the verdict's"):
+        slow(verdict.select("_clean"))
+
+
 @pytest.mark.parametrize("schema", ["typed", "text"])
 def test_the_job_reads_json_as_spark_s_from_json_does(
     spark: SparkSession, corpus_frame: DataFrame, schema: str

@@ -26,7 +26,9 @@ import scala.jdk.javaapi.CollectionConverters;
  * {@code value} (binary) and {@code timestamp}, a struct of {@code _clean} (boolean, never null) and a {@code _c_<field>}
  * per event field, typed, null unless clean. It reads Spark's internal row directly, in the generated code of its
  * stage: no conversion of the record to a Java row and back. Every record that is not clean is left to the Spark
- * expressions of the job's parse, which repair, judge and name its problems.
+ * expressions of the job's parse, which repair, judge and name its problems; or, given a {@link SlowPath} (the
+ * aggregates query, which needs only the valid events), judged by it: {@code _clean} then says the record is a valid
+ * event, plainly or once repaired, and its fields are typed either way.
  */
 public final class CleanEvents extends Expression implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -40,14 +42,28 @@ public final class CleanEvents extends Expression implements Serializable {
   private final Expression timestamp;
   private final EventRules rules;
   private final StructType type;
+  private final SlowPath slow; // null: records that are not clean are left to the parse's Spark expressions
   private transient scala.collection.immutable.Seq<Expression> children;
 
-  /** The verdict on {@code value} and {@code timestamp} by {@code rules} (the constructor Spark's tree copies use). */
+  /** The verdict on {@code value} and {@code timestamp} by {@code rules}. */
   public CleanEvents(Expression value, Expression timestamp, EventRules rules) {
+    this(value, timestamp, rules, null);
+  }
+
+  /**
+   * The verdict, with {@code slow} judging every record that is not plainly valid (null: none); the constructor
+   * Spark's tree copies use.
+   */
+  public CleanEvents(Expression value, Expression timestamp, EventRules rules, SlowPath slow) {
     this.value = value;
     this.timestamp = timestamp;
     this.rules = rules;
     this.type = rules.schema(CLEAN, PREFIX);
+    this.slow = slow;
+    if (slow != null && !sameTypes(slow.type(), type)) {
+      throw new IllegalArgumentException("slow path: its struct " + slow.type().simpleString()
+          + " is not the verdict's " + type.simpleString());
+    }
   }
 
   /**
@@ -60,6 +76,26 @@ public final class CleanEvents extends Expression implements Serializable {
     return columns.column(new CleanEvents(columns.expression(value), columns.expression(timestamp), rules));
   }
 
+  private static boolean sameTypes(StructType a, StructType b) {
+    if (a.size() != b.size()) {
+      return false;
+    }
+    for (int i = 0; i < a.size(); i++) {
+      if (!a.fields()[i].dataType().equals(b.fields()[i].dataType())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The verdict column, every record that is not plainly valid judged by {@code slow}. */
+  public static Column column(Column value, Column timestamp, String fieldsJson, long maxAheadMs, SlowPath slow)
+      throws IOException {
+    ExpressionUtils$ columns = ExpressionUtils$.MODULE$;
+    EventRules rules = new EventRules(fieldsJson, maxAheadMs);
+    return columns.column(new CleanEvents(columns.expression(value), columns.expression(timestamp), rules, slow));
+  }
+
   @Override
   public scala.collection.immutable.Seq<Expression> children() {
     if (children == null) { // Spark asks often
@@ -70,7 +106,13 @@ public final class CleanEvents extends Expression implements Serializable {
 
   @Override
   public Expression withNewChildrenInternal(scala.collection.immutable.IndexedSeq<Expression> children) {
-    return new CleanEvents(children.apply(0), children.apply(1), rules);
+    return new CleanEvents(children.apply(0), children.apply(1), rules, slow == null ? null : slow.fresh());
+  }
+
+  /** A slow path keeps the state of Spark's JSON reader between rows: each copy of the tree gets its own. */
+  @Override
+  public boolean stateful() {
+    return slow != null;
   }
 
   @Override
@@ -101,7 +143,9 @@ public final class CleanEvents extends Expression implements Serializable {
   public Object eval(InternalRow row) {
     Object bytes = value.eval(row);
     Object arrival = timestamp.eval(row);
-    return rules.verdict((byte[]) bytes, arrival == null ? EventRules.NO_ARRIVAL : (Long) arrival);
+    long micros = arrival == null ? EventRules.NO_ARRIVAL : (Long) arrival;
+    InternalRow verdict = rules.verdict((byte[]) bytes, micros);
+    return slow == null || verdict.getBoolean(0) ? verdict : slow.judge((byte[]) bytes, micros);
   }
 
   @Override
@@ -109,8 +153,13 @@ public final class CleanEvents extends Expression implements Serializable {
     ExprCode bytes = value.genCode(ctx);
     ExprCode arrival = timestamp.genCode(ctx);
     String judge = ctx.addReferenceObj("cleanEvents", rules, EventRules.class.getName());
-    String call = "\n" + InternalRow.class.getName() + " " + ev.value() + " = " + judge + ".verdict(" + bytes.isNull() + " ? null : "
-        + bytes.value() + ", " + arrival.isNull() + " ? " + EventRules.NO_ARRIVAL + "L : " + arrival.value() + ");\n";
+    String args = "(" + bytes.isNull() + " ? null : " + bytes.value() + ", " + arrival.isNull() + " ? "
+        + EventRules.NO_ARRIVAL + "L : " + arrival.value() + ")";
+    String call = "\n" + InternalRow.class.getName() + " " + ev.value() + " = " + judge + ".verdict" + args + ";\n";
+    if (slow != null) {
+      String path = ctx.addReferenceObj("slowPath", slow, SlowPath.class.getName());
+      call += "if (!" + ev.value() + ".getBoolean(0)) {\n  " + ev.value() + " = " + path + ".judge" + args + ";\n}\n";
+    }
     CodeBlock code = new CodeBlock(
         CollectionConverters.asScala(List.of("", "\n", call)).toList(),
         CollectionConverters.asScala(List.<JavaCode>of(bytes.code(), arrival.code())).toList());
@@ -119,7 +168,7 @@ public final class CleanEvents extends Expression implements Serializable {
 
   @Override
   public int productArity() {
-    return 3;
+    return 4;
   }
 
   @Override
@@ -128,6 +177,7 @@ public final class CleanEvents extends Expression implements Serializable {
       case 0 -> value;
       case 1 -> timestamp;
       case 2 -> rules;
+      case 3 -> slow;
       default -> throw new IndexOutOfBoundsException(n);
     };
   }
@@ -140,11 +190,11 @@ public final class CleanEvents extends Expression implements Serializable {
   @Override
   public boolean equals(Object other) {
     return other instanceof CleanEvents o && o.value.equals(value) && o.timestamp.equals(timestamp)
-        && o.rules.equals(rules);
+        && o.rules.equals(rules) && Objects.equals(o.slow, slow);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(value, timestamp, rules);
+    return Objects.hash(value, timestamp, rules, slow);
   }
 }

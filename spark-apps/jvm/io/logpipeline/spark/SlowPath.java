@@ -6,6 +6,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -36,18 +38,19 @@ import scala.jdk.javaapi.CollectionConverters;
  * job's parse, taken from the optimized plan of a frame that applies them to an empty template of {@code value} and
  * {@code timestamp} (its {@code Project} nodes and {@code inline} barriers), bound stage by stage and evaluated as
  * projections, compiled once per task, only for a record that needs them. The plan that holds it is small (its
- * planning, code generation and task serialization each batch), and the expressions are the parse's own.
+ * planning, code generation and task serialization each batch), and the expressions are the parse's own. They reach
+ * the tasks as a broadcast variable, fetched once per executor: serialized with the plan, they were about 230 KB in
+ * every stage's task binary of every batch (the stateful stages' too, which hold the plan beneath them).
  */
 public final class SlowPath implements Serializable {
   private static final long serialVersionUID = 1L;
   private static final String[] INPUTS = {"value", "timestamp"};
 
-  @SuppressWarnings("serial") // Spark's expressions: its case classes, all serializable
-  private final List<List<Expression>> stages;
+  private final Broadcast<List<List<Expression>>> stages;
   private final StructType type;
   private transient UnsafeProjection[] projections;
 
-  private SlowPath(List<List<Expression>> stages, StructType type) {
+  private SlowPath(Broadcast<List<List<Expression>>> stages, StructType type) {
     this.stages = stages;
     this.type = type;
   }
@@ -109,7 +112,9 @@ public final class SlowPath implements Serializable {
     if (stages.isEmpty()) {
       throw new IllegalArgumentException("slow path: the frame computes nothing from its inputs");
     }
-    return new SlowPath(List.copyOf(stages), DataTypeUtils.fromAttributes(CollectionConverters.asScala(output).toSeq()));
+    JavaSparkContext spark = JavaSparkContext.fromSparkContext(frame.sparkSession().sparkContext());
+    return new SlowPath(spark.broadcast(List.copyOf(stages)),
+        DataTypeUtils.fromAttributes(CollectionConverters.asScala(output).toSeq()));
   }
 
   private static Attribute named(List<Attribute> attributes, String name) {
@@ -155,21 +160,19 @@ public final class SlowPath implements Serializable {
     return type;
   }
 
-  /** A copy with its own state (a stateful expression, such as Spark's JSON reader, keeps it between rows). */
+  /** A copy with its own projections (each compiles its own copy of the stages' expressions). */
   SlowPath fresh() {
-    List<List<Expression>> copies = new ArrayList<>();
-    for (List<Expression> stage : stages) {
-      copies.add(stage.stream().map(Expression::freshCopyIfContainsStatefulExpression).toList());
-    }
-    return new SlowPath(List.copyOf(copies), type);
+    return new SlowPath(stages, type);
   }
 
   /** The last stage's row for a record of {@code value} and Kafka timestamp {@code arrivalMicros}. */
   public InternalRow judge(byte[] value, long arrivalMicros) {
     if (projections == null) {
-      UnsafeProjection[] made = new UnsafeProjection[stages.size()];
+      List<List<Expression>> shared = stages.value(); // one copy per executor: each task compiles its own
+      UnsafeProjection[] made = new UnsafeProjection[shared.size()];
       for (int i = 0; i < made.length; i++) {
-        made[i] = UnsafeProjection$.MODULE$.create(CollectionConverters.asScala(stages.get(i)).toSeq());
+        List<Expression> own = shared.get(i).stream().map(Expression::freshCopyIfContainsStatefulExpression).toList();
+        made[i] = UnsafeProjection$.MODULE$.create(CollectionConverters.asScala(own).toSeq());
         made[i].initialize(0);
       }
       projections = made;
@@ -184,16 +187,16 @@ public final class SlowPath implements Serializable {
 
   @Override
   public boolean equals(Object other) {
-    return other instanceof SlowPath o && o.stages.equals(stages);
+    return other instanceof SlowPath o && o.stages.id() == stages.id();
   }
 
   @Override
   public int hashCode() {
-    return stages.hashCode();
+    return Long.hashCode(stages.id());
   }
 
   @Override
   public String toString() {
-    return "slow_path(" + stages.size() + " stages)";
+    return "slow_path(broadcast " + stages.id() + ")";
   }
 }

@@ -106,13 +106,7 @@ public final class CleanEvents extends Expression implements Serializable {
 
   @Override
   public Expression withNewChildrenInternal(scala.collection.immutable.IndexedSeq<Expression> children) {
-    return new CleanEvents(children.apply(0), children.apply(1), rules, slow == null ? null : slow.fresh());
-  }
-
-  /** A slow path keeps the state of Spark's JSON reader between rows: each copy of the tree gets its own. */
-  @Override
-  public boolean stateful() {
-    return slow != null;
+    return new CleanEvents(children.apply(0), children.apply(1), rules, slow);
   }
 
   @Override

@@ -21,13 +21,15 @@ import org.apache.spark.sql.catalyst.expressions.Expression;
 import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
 import org.apache.spark.sql.catalyst.expressions.Inline;
 import org.apache.spark.sql.catalyst.expressions.NamedExpression;
-import org.apache.spark.sql.catalyst.expressions.UnsafeProjection;
-import org.apache.spark.sql.catalyst.expressions.UnsafeProjection$;
+import org.apache.spark.sql.catalyst.expressions.SpecificInternalRow;
+import org.apache.spark.sql.catalyst.expressions.MutableProjection;
+import org.apache.spark.sql.catalyst.expressions.MutableProjection$;
 import org.apache.spark.sql.catalyst.plans.logical.Generate;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
 import org.apache.spark.sql.catalyst.plans.logical.Project;
 import org.apache.spark.sql.catalyst.types.DataTypeUtils;
 import org.apache.spark.sql.types.BinaryType;
+import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.types.TimestampType;
 import scala.jdk.javaapi.CollectionConverters;
@@ -37,7 +39,7 @@ import scala.jdk.javaapi.CollectionConverters;
  * query's plan holds inside {@link CleanEvents}: the same Spark expressions that judge and repair such a record in the
  * job's parse, taken from the optimized plan of a frame that applies them to an empty template of {@code value} and
  * {@code timestamp} (its {@code Project} nodes and {@code inline} barriers), bound stage by stage and evaluated as
- * projections, compiled once per task, only for a record that needs them. The plan that holds it is small (its
+ * projections, compiled once per task thread, only for a record that needs them. The plan that holds it is small (its
  * planning, code generation and task serialization each batch), and the expressions are the parse's own. They reach
  * the tasks as a broadcast variable, fetched once per executor: serialized with the plan, they were about 230 KB in
  * every stage's task binary of every batch (the stateful stages' too, which hold the plan beneath them).
@@ -45,10 +47,16 @@ import scala.jdk.javaapi.CollectionConverters;
 public final class SlowPath implements Serializable {
   private static final long serialVersionUID = 1L;
   private static final String[] INPUTS = {"value", "timestamp"};
+  /** Slow paths whose projections a task thread holds, at most (one per query start, seldom more than two). */
+  private static final int KEPT = 4;
+  /**
+   * Each task thread's compiled projections, by broadcast: generating a stage's code from its expressions takes
+   * milliseconds, and a micro-batch runs new tasks every batch on the same threads, one task at a time per thread.
+   */
+  private static final ThreadLocal<Map<Long, MutableProjection[]>> COMPILED = ThreadLocal.withInitial(HashMap::new);
 
   private final Broadcast<List<List<Expression>>> stages;
   private final StructType type;
-  private transient UnsafeProjection[] projections;
 
   private SlowPath(Broadcast<List<List<Expression>>> stages, StructType type) {
     this.stages = stages;
@@ -160,29 +168,43 @@ public final class SlowPath implements Serializable {
     return type;
   }
 
-  /** A copy with its own projections (each compiles its own copy of the stages' expressions). */
-  SlowPath fresh() {
-    return new SlowPath(stages, type);
-  }
-
   /** The last stage's row for a record of {@code value} and Kafka timestamp {@code arrivalMicros}. */
   public InternalRow judge(byte[] value, long arrivalMicros) {
-    if (projections == null) {
-      List<List<Expression>> shared = stages.value(); // one copy per executor: each task compiles its own
-      UnsafeProjection[] made = new UnsafeProjection[shared.size()];
-      for (int i = 0; i < made.length; i++) {
-        List<Expression> own = shared.get(i).stream().map(Expression::freshCopyIfContainsStatefulExpression).toList();
-        made[i] = UnsafeProjection$.MODULE$.create(CollectionConverters.asScala(own).toSeq());
-        made[i].initialize(0);
-      }
-      projections = made;
-    }
     InternalRow row = new GenericInternalRow(
         new Object[] {value, arrivalMicros == EventRules.NO_ARRIVAL ? null : arrivalMicros});
-    for (UnsafeProjection projection : projections) {
-      row = projection.apply(row);
+    for (MutableProjection projection : compiled()) {
+      row = projection.apply(row); // the projection's own row, which its next record overwrites
     }
-    return row.copy();
+    Object[] judged = new Object[type.size()];
+    for (int i = 0; i < judged.length; i++) {
+      judged[i] = row.isNullAt(i) ? null : row.get(i, type.fields()[i].dataType());
+    }
+    return new GenericInternalRow(judged);
+  }
+
+  /**
+   * This thread's projections of the stages, compiled on its first record of them, each of its own copy of their
+   * expressions (Spark's JSON reader keeps its parser's state between rows).
+   */
+  private MutableProjection[] compiled() {
+    Map<Long, MutableProjection[]> held = COMPILED.get();
+    MutableProjection[] made = held.get(stages.id());
+    if (made != null) {
+      return made;
+    }
+    List<List<Expression>> shared = stages.value(); // one copy per executor: each thread compiles its own copy
+    made = new MutableProjection[shared.size()];
+    for (int i = 0; i < made.length; i++) {
+      List<Expression> own = shared.get(i).stream().map(Expression::freshCopyIfContainsStatefulExpression).toList();
+      made[i] = MutableProjection$.MODULE$.create(CollectionConverters.asScala(own).toSeq());
+      List<DataType> types = own.stream().map(Expression::dataType).toList();
+      made[i].target(new SpecificInternalRow(CollectionConverters.asScala(types).toSeq())); // primitives unboxed
+    }
+    if (held.size() >= KEPT) {
+      held.clear();
+    }
+    held.put(stages.id(), made);
+    return made;
   }
 
   @Override

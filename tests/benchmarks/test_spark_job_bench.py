@@ -15,8 +15,8 @@ BENCH_EVENTS (throughput events, default 300000), BENCH_ROUNDS (7) of which BENC
 BENCH_SECONDS (freshness duration, default 150), BENCH_RATE (default 10000), BENCH_MODES (the freshness runs' modes,
 comma-separated; default both). With BENCH_BOUND=1 each throughput round also runs the aggregation path on the
 parse's fast path alone (``_fast_path_only``: every generated event is plainly valid, so it counts the same events
-without the slow path's Spark expressions in its plan): the most a parse whose slow path is one JVM expression could
-gain. With BENCH_PROFILE=1 the last aggregation round is recorded with Java Flight Recorder
+without the slow path): what the parse's slow path, in one piece of the fast path's expression (``SlowPath``), still
+costs on clean traffic. With BENCH_PROFILE=1 the last aggregation round is recorded with Java Flight Recorder
 (``support.jfr``; the recording starts a round earlier) and the share of its samples in each part of the path is
 printed.
 """

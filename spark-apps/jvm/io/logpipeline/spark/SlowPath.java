@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -50,17 +51,19 @@ public final class SlowPath implements Serializable {
   /** Slow paths whose projections a task thread holds, at most (one per query start, seldom more than two). */
   private static final int KEPT = 4;
   /**
-   * Each task thread's compiled projections, by broadcast: generating a stage's code from its expressions takes
+   * Each task thread's compiled projections, by slow path: generating a stage's code from its expressions takes
    * milliseconds, and a micro-batch runs new tasks every batch on the same threads, one task at a time per thread.
    */
-  private static final ThreadLocal<Map<Long, MutableProjection[]>> COMPILED = ThreadLocal.withInitial(HashMap::new);
+  private static final ThreadLocal<Map<String, MutableProjection[]>> COMPILED = ThreadLocal.withInitial(HashMap::new);
 
   private final Broadcast<List<List<Expression>>> stages;
   private final StructType type;
+  private final String key; // its projections in each thread (a broadcast's id is unique only in its context)
 
   private SlowPath(Broadcast<List<List<Expression>>> stages, StructType type) {
     this.stages = stages;
     this.type = type;
+    this.key = UUID.randomUUID().toString();
   }
 
   /**
@@ -187,8 +190,8 @@ public final class SlowPath implements Serializable {
    * expressions (Spark's JSON reader keeps its parser's state between rows).
    */
   private MutableProjection[] compiled() {
-    Map<Long, MutableProjection[]> held = COMPILED.get();
-    MutableProjection[] made = held.get(stages.id());
+    Map<String, MutableProjection[]> held = COMPILED.get();
+    MutableProjection[] made = held.get(key);
     if (made != null) {
       return made;
     }
@@ -203,18 +206,18 @@ public final class SlowPath implements Serializable {
     if (held.size() >= KEPT) {
       held.clear();
     }
-    held.put(stages.id(), made);
+    held.put(key, made);
     return made;
   }
 
   @Override
   public boolean equals(Object other) {
-    return other instanceof SlowPath o && o.stages.id() == stages.id();
+    return other instanceof SlowPath o && o.key.equals(key);
   }
 
   @Override
   public int hashCode() {
-    return Long.hashCode(stages.id());
+    return key.hashCode();
   }
 
   @Override

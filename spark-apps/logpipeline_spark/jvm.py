@@ -114,10 +114,7 @@ def clean_events(raw: DataFrame, fields: tuple[Field, ...], max_ahead_ms: int) -
     and no ``key``, ``value`` or ``topic`` (only a dead letter carries them). The verdict is one Spark expression
     (``CleanEvents``) behind an ``inline`` barrier, so each record is read once. Every other record is left as it
     came to the Spark expressions of ``transformations.parse``."""
-    spark = raw.sparkSession
-    make = getattr(spark._jvm, CLEAN_EVENTS).column
-    verdict = ClassicColumn(make(F.col("value")._jc, F.col("timestamp")._jc, field_table(fields), max_ahead_ms))
-    checked = raw.select("*", F.inline(F.array(verdict)))
+    checked = _verdict(raw, fields, max_ahead_ms, None)
     clean = F.col(CLEAN)
     kept = [F.when(~clean, F.col(c)).alias(c) if c in _DEAD_LETTER_ONLY else F.col(c) for c in raw.columns]
     return checked.select(*kept, clean, *[F.col(CLEAN_PREFIX + f.name) for f in fields])
@@ -128,9 +125,12 @@ def valid_events(raw: DataFrame, fields: tuple[Field, ...], max_ahead_ms: int, s
     ``slow_path`` (``transformations.slow_path``: the parse's expressions, bound and compiled as one piece by
     ``SlowPath``): ``CLEAN`` then says the record is a valid event, plainly or once repaired, and its typed fields are
     there either way. One expression behind an ``inline`` barrier, as in ``clean_events``."""
-    spark = raw.sparkSession
-    slow = getattr(spark._jvm, SLOW_PATH).of(slow_path._jdf)
-    make = getattr(spark._jvm, CLEAN_EVENTS).column
+    return _verdict(raw, fields, max_ahead_ms, getattr(raw.sparkSession._jvm, SLOW_PATH).of(slow_path._jdf))
+
+
+def _verdict(raw: DataFrame, fields: tuple[Field, ...], max_ahead_ms: int, slow: object) -> DataFrame:
+    """``raw`` with ``CleanEvents``' verdict columns behind an ``inline`` barrier (``slow``: a ``SlowPath`` or None)."""
+    make = getattr(raw.sparkSession._jvm, CLEAN_EVENTS).column
     verdict = make(F.col("value")._jc, F.col("timestamp")._jc, field_table(fields), max_ahead_ms, slow)
     return raw.select("*", F.inline(F.array(ClassicColumn(verdict))))
 

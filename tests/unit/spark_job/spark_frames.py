@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 from pyspark.sql import DataFrame, SparkSession
 
-RAW_SCHEMA = "key binary, value binary, topic string, partition int, offset long, timestamp timestamp"
+from logpipeline_spark import transformations as tr
+
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z, a window boundary
 LATE_ARRIVAL = 4_102_444_800_000  # the records' Kafka timestamp unless given: no event is too far ahead of it
 
@@ -34,4 +35,4 @@ def raw_frame(
     for offset, v in enumerate(values):
         data = orjson.dumps(v) if isinstance(v, dict) else v.encode() if isinstance(v, str) else v
         rows.append((b"k", data, "in", 0, offset, arrival))
-    return spark.createDataFrame(rows, RAW_SCHEMA)
+    return spark.createDataFrame(rows, tr.RAW_SCHEMA)

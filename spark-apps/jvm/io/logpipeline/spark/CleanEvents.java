@@ -45,14 +45,9 @@ public final class CleanEvents extends Expression implements Serializable {
   private final SlowPath slow; // null: records that are not clean are left to the parse's Spark expressions
   private transient scala.collection.immutable.Seq<Expression> children;
 
-  /** The verdict on {@code value} and {@code timestamp} by {@code rules}. */
-  public CleanEvents(Expression value, Expression timestamp, EventRules rules) {
-    this(value, timestamp, rules, null);
-  }
-
   /**
-   * The verdict, with {@code slow} judging every record that is not plainly valid (null: none); the constructor
-   * Spark's tree copies use.
+   * The verdict on {@code value} and {@code timestamp} by {@code rules}, with {@code slow} judging every record that
+   * is not plainly valid (null: none; the constructor Spark's tree copies use).
    */
   public CleanEvents(Expression value, Expression timestamp, EventRules rules, SlowPath slow) {
     this.value = value;
@@ -68,12 +63,14 @@ public final class CleanEvents extends Expression implements Serializable {
 
   /**
    * The verdict column on columns {@code value} and {@code timestamp} of a Kafka frame, for the field table
-   * {@code fieldsJson} (a JSON array of its entries) and events at most {@code maxAheadMs} ahead of their record.
+   * {@code fieldsJson} (a JSON array of its entries) and events at most {@code maxAheadMs} ahead of their record,
+   * every record that is not plainly valid judged by {@code slow} (null: left as it came).
    */
-  public static Column column(Column value, Column timestamp, String fieldsJson, long maxAheadMs) throws IOException {
+  public static Column column(Column value, Column timestamp, String fieldsJson, long maxAheadMs, SlowPath slow)
+      throws IOException {
     ExpressionUtils$ columns = ExpressionUtils$.MODULE$;
     EventRules rules = new EventRules(fieldsJson, maxAheadMs);
-    return columns.column(new CleanEvents(columns.expression(value), columns.expression(timestamp), rules));
+    return columns.column(new CleanEvents(columns.expression(value), columns.expression(timestamp), rules, slow));
   }
 
   private static boolean sameTypes(StructType a, StructType b) {
@@ -86,14 +83,6 @@ public final class CleanEvents extends Expression implements Serializable {
       }
     }
     return true;
-  }
-
-  /** The verdict column, every record that is not plainly valid judged by {@code slow}. */
-  public static Column column(Column value, Column timestamp, String fieldsJson, long maxAheadMs, SlowPath slow)
-      throws IOException {
-    ExpressionUtils$ columns = ExpressionUtils$.MODULE$;
-    EventRules rules = new EventRules(fieldsJson, maxAheadMs);
-    return columns.column(new CleanEvents(columns.expression(value), columns.expression(timestamp), rules, slow));
   }
 
   @Override

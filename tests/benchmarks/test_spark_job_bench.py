@@ -17,8 +17,8 @@ comma-separated; default both). With BENCH_BOUND=1 each throughput round also ru
 parse's fast path alone (``_fast_path_only``: every generated event is plainly valid, so it counts the same events
 without the slow path): what the parse's slow path, in one piece of the fast path's expression (``SlowPath``), still
 costs on clean traffic. With BENCH_PROFILE=1 the last aggregation round is recorded with Java Flight Recorder
-(``support.jfr``; the recording starts a round earlier) and the share of its samples in each part of the path is
-printed.
+(``support.jfr``; the recording starts a round earlier) and the share of its samples in each part of the path and in
+each stage (``STAGES``) is printed.
 """
 
 from __future__ import annotations
@@ -65,6 +65,19 @@ PATH_PARTS = {
     "KLL sketches": "org.apache.datasketches",
     "aggregates to Kafka": "KafkaDataWriter",
     "planning each batch": "IncrementalExecution",
+    "code generated in each task (the aggregations' projections)": "MutableProjection$.create",
+}
+# The path's stages, each sample in the first whose code its stack holds (a stage's stack holds the stages whose
+# output it reads only through a shuffle, so none of another's): ``Profile.split``.
+STAGES = {
+    "windows stage: final aggregation, its state, the write to Kafka": (
+        "StateStoreSaveExec",
+        "StateStoreRestoreExec",
+        "KafkaDataWriter",
+    ),
+    "de-dup stage: the de-dup and the partial aggregation": ("StreamingDeduplicateExec", "ObjectAggregationIterator"),
+    "parse stage: Kafka read, parse, shuffle write": ("ShuffleWriter",),
+    "tasks' other work (loading state stores, starting)": ("Executor$TaskRunner",),
 }
 
 
@@ -157,7 +170,9 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
         if profile is not None and round_ == ROUNDS - 1:
             profile.stop(since)  # the last round's samples
             print(f"JFR samples of agg{round_}: {len(profile.stacks)}; in each part (with what it calls):")
-            print("\n".join([*profile.within(PATH_PARTS), "methods sampled in:", *profile.hot(20)]))
+            rest = "the driver (planning, logs, scheduling) and other threads"
+            print("\n".join([*profile.within(PATH_PARTS), "by stage:", *profile.split(STAGES, rest)]))
+            print("\n".join(["methods sampled in:", *profile.hot(20)]))
     spark.stop()
     for name, runs in results.items():
         assert [rows for _, rows in runs] == [EVENTS] * len(runs), name

@@ -5,7 +5,8 @@ recording with the JDK's ``profile`` settings (a Java stack every 10 ms of each 
 ``jcmd``, and ``stop(since)`` dumps it and reads it back with the JDK's ``jfr print --json``. ``hot(top)`` ranks the
 methods where samples were taken (self), ``nearest(top, prefix)`` the method of a package nearest the sampled frame
 (``org.apache.spark`` tells which part of Spark a sample's library code was called from), ``within(parts)`` the share
-of samples in each named part of the code, with what it calls. ``jcmd`` and ``jfr`` are
+of samples in each named part of the code, with what it calls, and ``split(parts)`` each sample in one part only (the
+first that its stack is in: a query's stages, say, whose stacks hold the stages beneath them). ``jcmd`` and ``jfr`` are
 the JDK's that the stack's ``java`` belongs to (``find_java``).
 """
 
@@ -93,6 +94,21 @@ class Profile:
             for label, text in parts.items()
         ]
 
+    def split(self, parts: Mapping[str, tuple[str, ...]], rest: str = "elsewhere") -> list[str]:
+        """``split`` of this recording's samples."""
+        return split(self.stacks, parts, rest)
+
     def _rank(self, counts: Counter[str], top: int) -> list[str]:
         total = max(len(self.stacks), 1)
         return [f"{n / total:6.1%}  {method}" for method, n in counts.most_common(top)]
+
+
+def split(stacks: list[list[str]], parts: Mapping[str, tuple[str, ...]], rest: str = "elsewhere") -> list[str]:
+    """Each stack counted once: in the first part (in the order given) that holds a method with one of the part's
+    texts in its name, else in ``rest``; each part's share of all stacks."""
+    counts: Counter[str] = Counter({label: 0 for label in [*parts, rest]})
+    for stack in stacks:
+        label = next((k for k, texts in parts.items() if any(t in m for t in texts for m in stack)), rest)
+        counts[label] += 1
+    total = max(len(stacks), 1)
+    return [f"{n / total:6.1%}  {label}" for label, n in counts.items()]

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from logpipeline.stack.component import find_java
-from support.jfr import Profile
+from support.jfr import Profile, split
 
 BUSY = """
 public class Busy {
@@ -42,3 +42,19 @@ def test_the_profile_names_the_method_a_busy_jvm_spends_its_time_in(tmp_path: Pa
     finally:
         proc.kill()
         proc.wait(30)
+
+
+def test_a_split_counts_each_sample_once_in_the_first_part_its_stack_is_in() -> None:
+    stacks = [
+        ["Dedup.next", "Aggregate.next", "ShuffleWriter.write"],  # the de-dup stage, under its shuffle write
+        ["Parse.next", "ShuffleWriter.write"],
+        ["Parse.next", "ShuffleWriter.write"],
+        ["Planner.plan"],
+    ]
+    parts = {"de-dup": ("Dedup", "Aggregate"), "parse": ("ShuffleWriter",)}
+    assert split(stacks, parts) == [" 25.0%  de-dup", " 50.0%  parse", " 25.0%  elsewhere"]
+    assert split(stacks, {"parse": ("ShuffleWriter",), "de-dup": ("Dedup",)}, rest="driver") == [
+        " 75.0%  parse",
+        "  0.0%  de-dup",
+        " 25.0%  driver",
+    ]

@@ -17,9 +17,10 @@ comma-separated; default both). The throughput ratio is printed of the medians, 
 aggregation against the count-only query run just before it (a machine's drift over the run cancels). With
 BENCH_BOUND=1 each throughput round also runs the aggregation path on the parse's fast path alone
 (``_fast_path_only``: every generated event is plainly valid, so it counts the same events without the slow path):
-what the parse's slow path, in one piece of the fast path's expression (``SlowPath``), still costs on clean traffic. With BENCH_PROFILE=1 the last aggregation round is recorded with Java Flight Recorder
-(``support.jfr``; the recording starts a round earlier) and the share of its samples in each part of the path and in
-each stage (``STAGES``) is printed.
+what the parse's slow path, in one piece of the fast path's expression (``SlowPath``), still costs on clean traffic.
+With BENCH_PROFILE=1 the last aggregation round is recorded with Java Flight Recorder (``support.jfr``; the recording
+starts a round earlier) and the share of its samples in each part of the path and in each stage (``STAGES``) is
+printed.
 """
 
 from __future__ import annotations
@@ -68,8 +69,9 @@ PATH_PARTS = {
     "planning each batch": "IncrementalExecution",
     "code generated in each task (the aggregations' projections)": "MutableProjection$.create",
 }
-# The path's stages, each sample in the first whose code its stack holds (a stage's stack holds the stages whose
-# output it reads only through a shuffle, so none of another's): ``Profile.split``.
+# The path's stages; ``Profile.split`` counts each sample in the first (in this order) whose code its stack holds. A
+# stage's stack holds no other stage's code, except that the windows stage's final aggregation runs in the same
+# ``ObjectAggregationIterator`` as the de-dup stage's partial one, so the windows stage comes first.
 STAGES = {
     "windows stage: final aggregation, its state, the write to Kafka": (
         "StateStoreSaveExec",

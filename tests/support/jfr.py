@@ -90,7 +90,7 @@ class Profile:
         (inclusive: a part's share counts what it calls)."""
         total = max(len(self.stacks), 1)
         return [
-            f"{sum(any(text in m for m in stack) for stack in self.stacks) / total:6.1%}  {label}"
+            _share(sum(any(text in m for m in stack) for stack in self.stacks), total, label)
             for label, text in parts.items()
         ]
 
@@ -100,7 +100,7 @@ class Profile:
 
     def _rank(self, counts: Counter[str], top: int) -> list[str]:
         total = max(len(self.stacks), 1)
-        return [f"{n / total:6.1%}  {method}" for method, n in counts.most_common(top)]
+        return [_share(n, total, method) for method, n in counts.most_common(top)]
 
 
 def split(stacks: list[list[str]], parts: Mapping[str, tuple[str, ...]], rest: str = "elsewhere") -> list[str]:
@@ -110,5 +110,9 @@ def split(stacks: list[list[str]], parts: Mapping[str, tuple[str, ...]], rest: s
     for stack in stacks:
         label = next((k for k, texts in parts.items() if any(t in m for t in texts for m in stack)), rest)
         counts[label] += 1
-    total = max(len(stacks), 1)
-    return [f"{n / total:6.1%}  {label}" for label, n in counts.items()]
+    return [_share(n, max(len(stacks), 1), label) for label, n in counts.items()]
+
+
+def _share(n: int, total: int, label: str) -> str:
+    """One line of a summary: ``n`` of ``total`` samples as a share, and what they are."""
+    return f"{n / total:6.1%}  {label}"

@@ -21,6 +21,12 @@ what the parse's slow path, in one piece of the fast path's expression (``SlowPa
 With BENCH_PROFILE=1 the last aggregation round is recorded with Java Flight Recorder (``support.jfr``; the recording
 starts a round earlier) and the share of its samples in each part of the path and in each stage (``STAGES``) is
 printed.
+
+As the de-dup state fills: traffic at the throughput target's rate (100k events/s of event time),
+BENCH_STATE_EVENTS (8,000,000) of it, so the de-dup's state grows to a watermark's span of ids and then evicts as
+much as it adds; after a count-only query (twice, the first warms up), the aggregation path's events/s and ratio in
+each tenth of its micro-batches, with the state rows it ended with. BENCH_STATE_STORE (the job's default for a new
+micro-batch checkpoint, hdfs) picks the state store.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
@@ -52,6 +59,9 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 WARMUP = int(os.environ.get("BENCH_WARMUP", "3"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "150"))
 RATE = int(os.environ.get("BENCH_RATE", "10000"))
+STATE_EVENTS = int(os.environ.get("BENCH_STATE_EVENTS", "8000000"))
+STATE_RATE = 100_000.0  # the throughput target, as traffic
+STATE_STORE = os.environ.get("BENCH_STATE_STORE", options.JobOptions.state_store)
 PROFILE = os.environ.get("BENCH_PROFILE", "") == "1"
 BOUND = os.environ.get("BENCH_BOUND", "") == "1"
 # Parts of the aggregation path, each by a method on its samples' stacks (``Profile.within``).
@@ -84,6 +94,13 @@ STAGES = {
 }
 
 
+class _Setup(NamedTuple):
+    spark: SparkSession
+    opts: options.JobOptions
+    kafka: dict[str, str]  # the aggregates sink's options
+    checkpoints: str  # on the stack's HDFS
+
+
 def _names(tag: str) -> config.Names:
     unique = f"{int(time.time() * 1000) % 10**10:010d}"
     return config.Names(input_topic=f"bench_{tag}_{unique}", aggregates_topic=f"bench_agg_{unique}", pipeline=unique)
@@ -108,7 +125,17 @@ def _fast_path_only(raw: DataFrame, opts: options.JobOptions) -> DataFrame:
 
 def _run(frame: DataFrame, name: str, checkpoint: str, mode: str, fmt: str, **options: str) -> tuple[float, int]:
     began = time.perf_counter()
-    query: StreamingQuery = (
+    query = _start(frame, name, checkpoint, mode, fmt, **options)
+    query.awaitTermination()
+    elapsed = time.perf_counter() - began
+    rows = sum(int(p["numInputRows"]) for p in query.recentProgress)
+    print(f"{name:>7}: {rows} events in {elapsed:6.1f}s = {rows / elapsed:9,.0f} events/s", flush=True)
+    return elapsed, rows
+
+
+def _start(frame: DataFrame, name: str, checkpoint: str, mode: str, fmt: str, **options: str) -> StreamingQuery:
+    """``frame`` written by a query that reads what the input holds now (``availableNow``), started."""
+    return (
         frame.writeStream.format(fmt)
         .queryName(name)
         .outputMode(mode)
@@ -117,21 +144,17 @@ def _run(frame: DataFrame, name: str, checkpoint: str, mode: str, fmt: str, **op
         .trigger(availableNow=True)
         .start()
     )
-    query.awaitTermination()
-    elapsed = time.perf_counter() - began
-    rows = sum(int(p["numInputRows"]) for p in query.recentProgress)
-    print(f"{name:>7}: {rows} events in {elapsed:6.1f}s = {rows / elapsed:9,.0f} events/s", flush=True)
-    return elapsed, rows
 
 
-@pytest.mark.timeout(3600)
-def test_sustained_throughput_against_a_count_only_query(stack: config.Settings, tmp_path: Path) -> None:
-    names = _names("tp")
+def _setup(stack: config.Settings, tmp_path: Path, tag: str, events: int, rate: float) -> _Setup:
+    """``events`` of traffic at ``rate`` events/s (event time) on a new 3-partition topic, and a session with the job's
+    settings for reading them in 100k-record micro-batches, as the aggregates query."""
+    names = _names(tag)
     create_topics(stack, names, partitions=3)
     began = time.perf_counter()
-    spec = traffic.TrafficSpec(seed=3, start_ms=1_767_225_600_000, count=EVENTS, rate=10_000.0, diurnal=False)
+    spec = traffic.TrafficSpec(seed=3, start_ms=1_767_225_600_000, count=events, rate=rate, diurnal=False)
     produced = produce(stack.kafka_bootstrap, names.input_topic, _records(spec))
-    print(f"\nproduced {produced} events in {time.perf_counter() - began:.1f}s")
+    print(f"\nproduced {produced} events in {time.perf_counter() - began:.1f}s", flush=True)
     opts = options.JobOptions(
         bootstrap=stack.kafka_bootstrap,
         archive_root=f"file://{tmp_path}",
@@ -141,19 +164,26 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
         dlq_topic=names.dlq_topic,
         pipeline="bench",
         max_offsets_per_trigger=100_000,
+        state_store=STATE_STORE,
     )
     pools = tmp_path / "pools.xml"
     pools.write_text(queries.scheduler_pools())
     # The job's session settings (its heap, no micro-batch without new data, its scheduler), as the job starts it
     spark: SparkSession = build_session(
-        "bench-throughput", master="local[2]", settings=stack, extra=queries.session_conf(opts, str(pools))
+        f"bench-{tag}", master="local[2]", settings=stack, extra=queries.session_conf(opts, str(pools))
     )
     spark.sparkContext.setLogLevel("WARN")
     for key, value in queries.query_conf("aggregates", opts).items():  # as the job starts that query
         spark.conf.set(key, value)
+    kafka = {"kafka.bootstrap.servers": stack.kafka_bootstrap, "topic": names.aggregates_topic}
+    return _Setup(spark, opts, kafka, f"{stack.hdfs_url}/bench/{names.pipeline}")
+
+
+@pytest.mark.timeout(3600)
+def test_sustained_throughput_against_a_count_only_query(stack: config.Settings, tmp_path: Path) -> None:
+    spark, opts, kafka, checkpoints = _setup(stack, tmp_path, "tp", EVENTS, 10_000.0)
     results: dict[str, list[tuple[float, int]]] = defaultdict(list)
     profile: Profile | None = None
-    checkpoints = f"{stack.hdfs_url}/bench/{names.pipeline}"
     for round_ in range(ROUNDS):  # interleaved, so JIT warm-up favours neither; the first rounds are warm-up
         raw = queries.read_input(spark, opts)
         results["count"].append(
@@ -161,7 +191,6 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
         )
         raw = queries.read_input(spark, opts)
         records = tr.aggregate_records(queries.aggregates_of(raw, opts))
-        kafka = {"kafka.bootstrap.servers": stack.kafka_bootstrap, "topic": names.aggregates_topic}
         if PROFILE and round_ == ROUNDS - 2:  # a recording's start makes the JVM compile much again: a round early
             profile = Profile(os.getpid(), tmp_path / "aggregation.jfr")
             profile.start()
@@ -199,6 +228,40 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
         f"each round's aggregation against its own count-only query: median ratio {statistics.median(paired):.2f} "
         f"(from {min(paired):.2f} to {max(paired):.2f})"
     )
+
+
+def _state_rows(progress: dict) -> str:
+    """A micro-batch's state rows per stateful operator, from its progress."""
+    return ", ".join(f"{op['operatorName']} {int(op['numRowsTotal']):,}" for op in progress["stateOperators"])
+
+
+@pytest.mark.timeout(3600)
+def test_throughput_as_the_de_dup_state_fills(stack: config.Settings, tmp_path: Path) -> None:
+    """Traffic at the target's rate: the de-dup then holds a watermark's span of ids (6M at 100k events/s and the
+    default minute), and each part of the run, in tenths of its micro-batches, shows what that state costs."""
+    spark, opts, kafka, checkpoints = _setup(stack, tmp_path, "st", STATE_EVENTS, STATE_RATE)
+    for i in range(2):  # the first warms up
+        raw = queries.read_input(spark, opts)
+        count = _run(raw.groupBy().count(), f"count{i}", f"{checkpoints}/c{i}", "complete", "memory")
+    # Every micro-batch's progress is kept (100 by default)
+    spark.conf.set("spark.sql.streaming.numRecentProgressUpdates", str(STATE_EVENTS // 100_000 + 10))
+    records = tr.aggregate_records(queries.aggregates_of(queries.read_input(spark, opts), opts))
+    query = _start(records, "agg", f"{checkpoints}/a", "update", "kafka", **kafka)
+    query.awaitTermination()
+    batches = [p for p in query.recentProgress if int(p["numInputRows"])]
+    spark.stop()
+    assert sum(int(p["numInputRows"]) for p in batches) == STATE_EVENTS
+    reference = count[1] / count[0]
+    print(f"count-only: {reference:,.0f} events/s; the aggregation path by tenth of its micro-batches:")
+    tenth = -(-len(batches) // 10)
+    for first in range(0, len(batches), tenth):
+        part = batches[first : first + tenth]
+        rows = sum(int(p["numInputRows"]) for p in part)
+        rate = rows / sum(int(p["durationMs"]["triggerExecution"]) / 1000 for p in part)
+        print(
+            f"  batches {first:3}-{first + len(part) - 1:3}: {rate:9,.0f} events/s, ratio {rate / reference:.2f}; "
+            f"state rows after: {_state_rows(part[-1])}"
+        )
 
 
 @pytest.mark.timeout(3600)

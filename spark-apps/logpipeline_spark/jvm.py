@@ -36,6 +36,10 @@ CLEAN_EVENTS = "io.logpipeline.spark.CleanEvents"
 EVENT_RULES = "io.logpipeline.spark.EventRules"  # the rule of the fast path, which tests hold to its reference
 READ_JSON = "io.logpipeline.spark.ReadJson"
 SLOW_PATH = "io.logpipeline.spark.SlowPath"
+ORDERED_DEDUP = "io.logpipeline.spark.OrderedDedup"
+# The ordered de-dup's groups: a second of event time, in 8 slices of ids (about 12.5k pairs a group at 100k events/s)
+DEDUP_BUCKET_MS = 1000
+DEDUP_SLICES = 8
 CLEAN = "_clean"  # ``clean_events``' flag column (``CleanEvents`` names it alike)
 CLEAN_PREFIX = "_c_"  # of its typed field columns
 _DEAD_LETTER_ONLY = ("key", "value", "topic")  # a clean record's columns that only a dead letter needs
@@ -92,6 +96,16 @@ def jar(cache: Path) -> Path:
                 out.write(path, path.relative_to(classes).as_posix())
         os.replace(built, target)
     return target
+
+
+def ordered_dedup(events: DataFrame, id_column: str, millis: str, event_time: str) -> DataFrame:
+    """``events`` without repeats of (``id_column``, ``millis``) within the watermark on ``event_time`` (from
+    ``millis``), as ``dropDuplicates`` drops them, with state grouped by event-time bucket (``OrderedDedup``: a batch
+    costs what its events touch, not the whole state); in a stream, events older than the watermark are dropped.
+    Its state needs the RocksDB store. Same schema."""
+    spark = events.sparkSession
+    make = getattr(spark._jvm, ORDERED_DEDUP).apply
+    return ClassicFrame(make(events._jdf, id_column, millis, event_time, DEDUP_SLICES, DEDUP_BUCKET_MS), spark)
 
 
 def latest_per_key(rows: DataFrame, keys: tuple[str, ...], interval_ms: int) -> DataFrame:

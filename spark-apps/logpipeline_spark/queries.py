@@ -80,13 +80,18 @@ def read_input(spark: SparkSession, opts: JobOptions, min_partitions: int = 0, r
 def aggregates_of(raw: DataFrame, opts: JobOptions) -> DataFrame:
     """The aggregates of the input. A real-time query updates a window for every event; with ``realtime_emit_ms``
     its updates are thinned per window (``jvm.latest_per_key``) before the quantiles and the JSON are made."""
-    events = tr.deduplicate(
-        tr.with_event_time(tr.for_aggregation(tr.valid_events(raw, opts.max_ahead_ms)), opts.watermark)
-    )
+    timed = tr.with_event_time(tr.for_aggregation(tr.valid_events(raw, opts.max_ahead_ms)), opts.watermark)
+    events = jvm.ordered_dedup(timed, "id", "timestamp", tr.EVENT_TIME) if ordered(opts) else tr.deduplicate(timed)
     totals = tr.window_totals(events, opts.window)
     if thinned(opts):
         totals = jvm.latest_per_key(totals, tr.WINDOW_KEY, opts.realtime_emit_ms)
     return tr.finish(totals, binary_sketch=True)  # for ``aggregate_records`` only
+
+
+def ordered(opts: JobOptions) -> bool:
+    """Whether the aggregates query de-duplicates with state ordered by event time (``jvm.ordered_dedup``), which
+    needs the job's JVM part and the RocksDB store: in micro-batch mode, unless ``--dedup spark``."""
+    return opts.mode == "microbatch" and opts.dedup == "ordered"
 
 
 def thinned(opts: JobOptions) -> bool:
@@ -152,11 +157,12 @@ CHECKPOINT_FORMAT = "spark.sql.streaming.stateStore.checkpointFormatVersion"
 def query_conf(query: str, opts: JobOptions, checkpoint_format: int | None = None) -> dict[str, str]:
     """Session settings that a query takes at its start: its state partitions, state store and checkpoint format.
     Spark keeps them in the checkpoint (``checkpoint_format``: the one it holds, None when new), so a restarted
-    query goes on with those it began with. Real-time mode keeps its state in RocksDB, in format 2."""
+    query goes on with those it began with. Real-time mode keeps its state in RocksDB, in format 2; so does the
+    ordered de-dup (``ordered``), in its mode's format."""
     conf = {"spark.sql.shuffle.partitions": str(opts.shuffle_partitions)}
     if query == "aggregates":
         realtime = opts.mode == "realtime"
-        conf.update(ROCKSDB_CONF if realtime or opts.state_store == "rocksdb" else HDFS_CONF)
+        conf.update(ROCKSDB_CONF if realtime or ordered(opts) or opts.state_store == "rocksdb" else HDFS_CONF)
         conf[CHECKPOINT_FORMAT] = "2" if realtime or checkpoint_format == 2 else "1"
     return conf
 
@@ -178,6 +184,25 @@ def aggregates_mode(opts: JobOptions, checkpoint_format: int | None) -> str:
         )
         return "microbatch"
     return opts.mode
+
+
+def aggregates_dedup(opts: JobOptions, checkpoint_dedup: str | None) -> str:
+    """The de-dup the aggregates query runs: the one its checkpoint holds state for (``checkpoint_dedup``), else
+    ``opts.dedup``: a query cannot resume another de-dup's state, and a new checkpoint would count the topic again."""
+    if checkpoint_dedup is None or checkpoint_dedup == opts.dedup:
+        return opts.dedup
+    log.warning(
+        "aggregates query keeps its checkpoint's de-dup",
+        extra={
+            "fields": {
+                "checkpoint": opts.checkpoint("aggregates"),
+                "dedup": checkpoint_dedup,
+                "reason": f"its checkpoint holds the state of the {checkpoint_dedup} de-dup; --dedup {opts.dedup} "
+                "needs a new checkpoint (a new --pipeline name)",
+            }
+        },
+    )
+    return checkpoint_dedup
 
 
 def realtime_slots(opts: JobOptions, input_partitions: int) -> int:
@@ -258,12 +283,13 @@ def start(spark: SparkSession, opts: JobOptions, router: Router | None) -> dict[
     """Start the ``running`` queries (the route query writes through ``router``)."""
     started: dict[str, StreamingQuery] = {}
     for name in running(opts):
-        checkpoint_format, mode = None, "microbatch"
+        checkpoint_format, mode, in_mode = None, "microbatch", opts
         if name == "aggregates":
             archive = router.archive if router is not None else Archive(spark)
             checkpoint_format = upgrade.checkpoint_format(archive, opts.checkpoint(name))
             mode = aggregates_mode(opts, checkpoint_format)
-            in_mode = replace(opts, mode=mode)
+            dedup = aggregates_dedup(opts, upgrade.checkpoint_dedup(archive, opts.checkpoint(name)))
+            in_mode = replace(opts, mode=mode, dedup=dedup)
             writer = aggregates_writer(read_input(spark, in_mode, realtime=mode == "realtime"), in_mode)
         else:
             assert router is not None, "the route query needs its writer"
@@ -276,7 +302,7 @@ def start(spark: SparkSession, opts: JobOptions, router: Router | None) -> dict[
         # A query's micro-batches run in the pool set on the thread that starts it.
         spark.sparkContext.setLocalProperty("spark.scheduler.pool", pool_of(name))
         # A new query keeps the session's settings as they are at its start.
-        for key, value in query_conf(name, replace(opts, mode=mode), checkpoint_format).items():
+        for key, value in query_conf(name, in_mode, checkpoint_format).items():
             spark.conf.set(key, value)
         writer = writer.queryName(f"{opts.pipeline}.{name}").option("checkpointLocation", opts.checkpoint(name))
         if mode == "realtime":
@@ -294,6 +320,7 @@ def start(spark: SparkSession, opts: JobOptions, router: Router | None) -> dict[
                     "id": str(query.id),
                     "checkpoint": opts.checkpoint(name),
                     "mode": mode,
+                    **({"dedup": "spark" if mode == "realtime" else in_mode.dedup} if name == "aggregates" else {}),
                 }
             },
         )

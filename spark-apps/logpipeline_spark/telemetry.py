@@ -135,8 +135,9 @@ def batch_fields(name: str, progress: dict[str, Any]) -> dict[str, Any]:
         "log_ms": int(durations.get("walCommit", 0)) + int(durations.get("commitOffsets", 0)),
         "watermark": (progress.get("eventTime") or {}).get("watermark"),
         "state_rows": sum(op["rows"] for op in state),
-        # Late events are dropped by the first stateful operator, the de-dup; later operators see none of them.
-        "late_events": sum(op["late_rows"] for op in state if op["operator"] == "dedupe"),
+        # Late events are dropped by the first stateful operator, the de-dup (Spark's or the ordered one); later
+        # operators see none of them.
+        "late_events": sum(op["late_rows"] for op in state if op["operator"] in tr.DEDUP_OPERATORS),
         "state": state,
     }
 

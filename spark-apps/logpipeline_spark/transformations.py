@@ -472,6 +472,11 @@ def deduplicate(events: DataFrame) -> DataFrame:
     return events.dropDuplicates(["id", EVENT_TIME])
 
 
+# Spark's name of each de-dup's operator (in a query's progress and its state metadata) and the de-dup's name
+# (``options.DEDUPS``): ``deduplicate``'s, and ``jvm.ordered_dedup``'s ``transformWithState``.
+DEDUP_OPERATORS: dict[str, str] = {"dedupe": "spark", "transformWithStateExec": "ordered"}
+
+
 # The aggregates' key: one record per window, api and level.
 WINDOW_KEY: tuple[str, ...] = ("window", "api", "log_level")
 

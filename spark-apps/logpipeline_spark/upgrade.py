@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import unquote, urlparse
 
+from logpipeline_spark import transformations as tr
 from logpipeline_spark.archive import Archive
 from logpipeline_spark.options import JobOptions
 from logpipeline_spark.route import committed_positions, last_commit, starting_offsets
@@ -51,6 +52,23 @@ def checkpoint_format(archive: Archive, checkpoint: str) -> int | None:
         return None
     head = (archive.read_text(f"{checkpoint}/commits/{done}") or "").split("\n", 1)[0].strip()
     return int(head[1:]) if re.fullmatch(r"v[0-9]+", head) else None
+
+
+def checkpoint_dedup(archive: Archive, checkpoint: str) -> str | None:
+    """The de-dup (``options.DEDUPS``) a query's checkpoint holds state for, from the operator metadata Spark writes
+    for each stateful operator when it plans its first batch (``state/<id>/_metadata/metadata``, or the newest file
+    of ``_metadata/v2``); a checkpoint with commits and no such metadata was written by Spark's de-dup; None for a
+    new one."""
+    for operator in archive.names(f"{checkpoint}/state"):
+        meta = f"{checkpoint}/state/{operator}/_metadata"
+        names = archive.names(meta)
+        versions = [int(n) for n in (archive.names(f"{meta}/v2") if "v2" in names else []) if n.isdigit()]
+        path = f"{meta}/v2/{max(versions)}" if versions else f"{meta}/metadata" if "metadata" in names else None
+        body = (archive.read_text(path) or "").split("\n", 1)[-1] if path else ""
+        name = json.loads(body).get("operatorInfo", {}).get("operatorName") if body.strip() else None
+        if name in tr.DEDUP_OPERATORS:
+            return tr.DEDUP_OPERATORS[name]
+    return None if last_commit(archive, checkpoint) is None else "spark"
 
 
 def _path(uri: str) -> str:

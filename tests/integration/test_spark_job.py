@@ -68,11 +68,20 @@ def _feed(bootstrap: str, topic: str, records: list[tuple[str, bytes]], per_seco
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="module", params=["microbatch", "realtime"])
+# Each scenario's mode and its de-dup, ordered by event time unless the first run's ``--dedup`` says Spark's: the
+# restarts then keep the de-dup the checkpoint holds state for (an upgrade from a job with Spark's de-dup).
+SCENARIOS = {
+    "microbatch": ("microbatch", "ordered"),
+    "realtime": ("realtime", "spark"),
+    "upgrade": ("microbatch", "spark"),
+}
+
+
+@pytest.fixture(scope="module", params=list(SCENARIOS))
 def scenario(
     stack: config.Settings, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[dict[str, Any]]:
-    mode = request.param
+    mode, dedup = SCENARIOS[request.param]
     unique = f"{random.getrandbits(40):010x}"
     names = config.Names(input_topic=f"in_{unique}", aggregates_topic=f"agg_{unique}", pipeline=f"it-{unique}")
     create_topics(stack, names)
@@ -102,7 +111,8 @@ def scenario(
     log = tmp_path_factory.mktemp("job") / "job.log"
     feeder = threading.Thread(target=_feed, args=(stack.kafka_bootstrap, names.input_topic, records, 250), daemon=True)
     aggs = LatestAggregates(stack.kafka_bootstrap, names.aggregates_topic)
-    job = JobProcess(args, log).start()
+    first = [*args, "--dedup", "spark"] if request.param == "upgrade" else args
+    job = JobProcess(first, log).start()
     feeder.start()
     try:
         aggs.wait_until(lambda a: a.records > 0, 240, job)
@@ -145,6 +155,7 @@ def scenario(
             commit_version = reader.read().split(b"\n", 1)[0].decode()
         yield {
             "mode": mode,
+            "dedup": dedup,
             "commit_version": commit_version,
             "names": names,
             "events": events,
@@ -218,11 +229,13 @@ def test_sigterm_stops_gracefully_and_health_and_metrics_were_served(scenario: d
     }
     started = [x for x in lines if x["msg"] == "query started" and x["query"] == "aggregates"]
     assert {x["mode"] for x in started} == {scenario["mode"]}, "each of the three starts in the mode asked for"
+    assert [x["dedup"] for x in started] == [scenario["dedup"]] * 3, "the restarts keep the first run's de-dup"
     # real-time mode writes its state in checkpoint format 2, which its commit log's version line says
     assert scenario["commit_version"] == ("v2" if scenario["mode"] == "realtime" else "v1")
     batches = [x for x in lines if x["msg"] == "batch" and x["query"] == "aggregates"]
     assert batches and all(x["run_ms"] > 0 and x["batch_ms"] >= x["run_ms"] for x in batches)
     operators = {op["operator"] for x in batches for op in x["state"]}
     windows = "StatefulStreamlineAggregate" if scenario["mode"] == "realtime" else "stateStoreSave"
-    assert operators == {"dedupe", windows}, "the de-dup and the windows report their state"
+    dedup = next(name for name, kind in tr.DEDUP_OPERATORS.items() if kind == scenario["dedup"])
+    assert operators == {dedup, windows}, "the de-dup and the windows report their state"
     assert all(x["state_rows"] == sum(op["rows"] for op in x["state"]) for x in batches)

@@ -96,8 +96,14 @@ def test_each_query_has_its_trigger_and_state_partitions() -> None:
     assert window_ms(trigger_of("route", parse_args([]))) == contracts.SIDE_TRIGGER_S * 1000
     aggregates = query_conf("aggregates", opts)
     assert aggregates["spark.sql.shuffle.partitions"] == "3"
-    assert aggregates["spark.sql.streaming.stateStore.providerClass"].endswith(".HDFSBackedStateStoreProvider")
-    rocksdb = query_conf("aggregates", parse_args(["--mode", "microbatch", "--state-store", "rocksdb"]))
+    # Spark's de-dup keeps its state in the --state-store store (the ordered one's is RocksDB: test_ordered_dedup)
+    spark_s = parse_args(["--mode", "microbatch", "--dedup", "spark"])
+    assert query_conf("aggregates", spark_s)["spark.sql.streaming.stateStore.providerClass"].endswith(
+        ".HDFSBackedStateStoreProvider"
+    )
+    rocksdb = query_conf(
+        "aggregates", parse_args(["--mode", "microbatch", "--dedup", "spark", "--state-store", "rocksdb"])
+    )
     assert rocksdb["spark.sql.streaming.stateStore.providerClass"].endswith(".RocksDBStateStoreProvider")
     assert rocksdb["spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled"] == "true"
 

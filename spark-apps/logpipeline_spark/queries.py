@@ -80,12 +80,18 @@ def read_input(spark: SparkSession, opts: JobOptions, min_partitions: int = 0, r
 def aggregates_of(raw: DataFrame, opts: JobOptions) -> DataFrame:
     """The aggregates of the input. A real-time query updates a window for every event; with ``realtime_emit_ms``
     its updates are thinned per window (``jvm.latest_per_key``) before the quantiles and the JSON are made."""
-    timed = tr.with_event_time(tr.for_aggregation(tr.valid_events(raw, opts.max_ahead_ms)), opts.watermark)
-    events = jvm.ordered_dedup(timed, "id", "timestamp", tr.EVENT_TIME) if ordered(opts) else tr.deduplicate(timed)
-    totals = tr.window_totals(events, opts.window)
+    events = tr.for_aggregation(tr.valid_events(raw, opts.max_ahead_ms))
+    totals = tr.window_totals(deduplicated(events, opts), opts.window)
     if thinned(opts):
         totals = jvm.latest_per_key(totals, tr.WINDOW_KEY, opts.realtime_emit_ms)
     return tr.finish(totals, binary_sketch=True)  # for ``aggregate_records`` only
+
+
+def deduplicated(events: DataFrame, opts: JobOptions) -> DataFrame:
+    """``events`` with the event time and its watermark, without repeats: by the ordered de-dup (``ordered``) or
+    Spark's."""
+    timed = tr.with_event_time(events, opts.watermark)
+    return jvm.ordered_dedup(timed, "id", "timestamp", tr.EVENT_TIME) if ordered(opts) else tr.deduplicate(timed)
 
 
 def ordered(opts: JobOptions) -> bool:

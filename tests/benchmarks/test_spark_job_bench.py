@@ -25,8 +25,8 @@ printed.
 As the de-dup state fills: traffic at the throughput target's rate (100k events/s of event time),
 BENCH_STATE_EVENTS (8,000,000) of it, so the de-dup's state grows to a watermark's span of ids and then evicts as
 much as it adds; after a count-only query (twice, the first warms up), the aggregation path's events/s and ratio in
-each tenth of its micro-batches, with the state rows it ended with. BENCH_STATE_STORE (the job's default for a new
-micro-batch checkpoint, hdfs) picks the state store.
+each tenth of its micro-batches, with the state rows it ended with. In both benchmarks BENCH_DEDUP picks the de-dup
+(the job's default, ordered, or spark) and, for Spark's, BENCH_STATE_STORE its store (hdfs or rocksdb).
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "150"))
 RATE = int(os.environ.get("BENCH_RATE", "10000"))
 STATE_EVENTS = int(os.environ.get("BENCH_STATE_EVENTS", "8000000"))
 STATE_RATE = 100_000.0  # the throughput target, as traffic
+DEDUP = os.environ.get("BENCH_DEDUP", options.JobOptions.dedup)
 STATE_STORE = os.environ.get("BENCH_STATE_STORE", options.JobOptions.state_store)
 PROFILE = os.environ.get("BENCH_PROFILE", "") == "1"
 BOUND = os.environ.get("BENCH_BOUND", "") == "1"
@@ -73,6 +74,7 @@ PATH_PARTS = {
     "JSON parse of other records (from_json)": "JsonToStructs",
     "the parse outside generated code (GenerateExec)": "GenerateExec",
     "de-dup (state store)": "StreamingDeduplicateExec",
+    "ordered de-dup (transformWithState, its state store)": "TransformWithStateExec",
     "window aggregation (state store)": "StateStoreSaveExec",
     "KLL sketches": "org.apache.datasketches",
     "aggregates to Kafka": "KafkaDataWriter",
@@ -88,7 +90,11 @@ STAGES = {
         "StateStoreRestoreExec",
         "KafkaDataWriter",
     ),
-    "de-dup stage: the de-dup and the partial aggregation": ("StreamingDeduplicateExec", "ObjectAggregationIterator"),
+    "de-dup stage: the de-dup and the partial aggregation": (
+        "StreamingDeduplicateExec",
+        "TransformWithStateExec",
+        "ObjectAggregationIterator",
+    ),
     "parse stage: Kafka read, parse, shuffle write": ("ShuffleWriter",),
     "tasks' other work (loading state stores, starting)": ("Executor$TaskRunner",),
 }
@@ -119,7 +125,7 @@ def _fast_path_only(raw: DataFrame, opts: options.JobOptions) -> DataFrame:
     events = checked.where(F.col(jvm.CLEAN)).select(
         *[F.col(jvm.CLEAN_PREFIX + name).cast(types[name].dataType).alias(name) for name in tr.AGGREGATION_INPUT]
     )
-    totals = tr.window_totals(tr.deduplicate(tr.with_event_time(events, opts.watermark)), opts.window)
+    totals = tr.window_totals(queries.deduplicated(events, opts), opts.window)
     return tr.finish(totals, binary_sketch=True)
 
 
@@ -164,6 +170,7 @@ def _setup(stack: config.Settings, tmp_path: Path, tag: str, events: int, rate: 
         dlq_topic=names.dlq_topic,
         pipeline="bench",
         max_offsets_per_trigger=100_000,
+        dedup=DEDUP,
         state_store=STATE_STORE,
     )
     pools = tmp_path / "pools.xml"

@@ -117,7 +117,10 @@ def test_cpu_of_the_job_at_two_hundred_events_per_second(stack: config.Settings,
         "job: micro-batch aggregates + route": ["--mode", "microbatch"],
         "job: micro-batch aggregates only": ["--mode", "microbatch", "--queries", "aggregates"],
         "job: micro-batch every 5 s": ["--mode", "microbatch", "--trigger", "5 seconds"],
-        "job: micro-batch, rocksdb state store": ["--mode", "microbatch", "--state-store", "rocksdb"],
+        "job: micro-batch with Spark's de-dup in the heap": ["--mode", "microbatch", "--dedup", "spark"],
+        "job: micro-batch with Spark's de-dup in rocksdb": [
+            *("--mode", "microbatch", "--dedup", "spark", "--state-store", "rocksdb")
+        ],
         "job: route only": ["--queries", "dead_letters,raw_archive"],
         "job: route only, every 10 s": ["--queries", "dead_letters,raw_archive", "--side-trigger", "10 seconds"],
     }

@@ -193,10 +193,12 @@ def aggregates_mode(opts: JobOptions, checkpoint_format: int | None) -> str:
 
 
 def aggregates_dedup(opts: JobOptions, checkpoint_dedup: str | None) -> str:
-    """The de-dup the aggregates query runs: the one its checkpoint holds state for (``checkpoint_dedup``), else
-    ``opts.dedup``: a query cannot resume another de-dup's state, and a new checkpoint would count the topic again."""
-    if checkpoint_dedup is None or checkpoint_dedup == opts.dedup:
-        return opts.dedup
+    """The de-dup the aggregates query runs in ``opts.mode``: the one its checkpoint holds state for
+    (``checkpoint_dedup``), else ``opts.dedup`` in micro-batch mode and Spark's in real-time mode. A query cannot
+    resume another de-dup's state, and a new checkpoint would count the topic again."""
+    wanted = opts.dedup if opts.mode == "microbatch" else "spark"
+    if checkpoint_dedup is None or checkpoint_dedup == wanted:
+        return wanted
     log.warning(
         "aggregates query keeps its checkpoint's de-dup",
         extra={
@@ -294,8 +296,9 @@ def start(spark: SparkSession, opts: JobOptions, router: Router | None) -> dict[
             archive = router.archive if router is not None else Archive(spark)
             checkpoint_format = upgrade.checkpoint_format(archive, opts.checkpoint(name))
             mode = aggregates_mode(opts, checkpoint_format)
-            dedup = aggregates_dedup(opts, upgrade.checkpoint_dedup(archive, opts.checkpoint(name)))
-            in_mode = replace(opts, mode=mode, dedup=dedup)
+            in_mode = replace(opts, mode=mode)
+            dedup = aggregates_dedup(in_mode, upgrade.checkpoint_dedup(archive, opts.checkpoint(name)))
+            in_mode = replace(in_mode, dedup=dedup)
             writer = aggregates_writer(read_input(spark, in_mode, realtime=mode == "realtime"), in_mode)
         else:
             assert router is not None, "the route query needs its writer"
@@ -326,7 +329,7 @@ def start(spark: SparkSession, opts: JobOptions, router: Router | None) -> dict[
                     "id": str(query.id),
                     "checkpoint": opts.checkpoint(name),
                     "mode": mode,
-                    **({"dedup": "spark" if mode == "realtime" else in_mode.dedup} if name == "aggregates" else {}),
+                    **({"dedup": in_mode.dedup} if name == "aggregates" else {}),
                 }
             },
         )

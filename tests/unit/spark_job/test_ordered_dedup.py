@@ -5,6 +5,7 @@ job tells which of the two de-dups a checkpoint holds state for (``upgrade.check
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from logpipeline_spark import jvm, upgrade
 from logpipeline_spark import transformations as tr
 from logpipeline_spark.archive import Archive
 from logpipeline_spark.options import parse_args
-from logpipeline_spark.queries import ROCKSDB_CONF, query_conf
+from logpipeline_spark.queries import ROCKSDB_CONF, aggregates_dedup, query_conf
 
 PROVIDER = "spark.sql.streaming.stateStore.providerClass"
 T0 = 1_767_225_600_000  # event times in ms from here
@@ -105,3 +106,18 @@ def test_the_ordered_de_dup_is_micro_batch_mode_s_default_and_keeps_its_state_in
     assert query_conf("aggregates", spark_s)[PROVIDER].endswith(".HDFSBackedStateStoreProvider"), "--state-store's"
     monkeypatch.setenv("LOGPIPELINE_DEDUP", "spark")
     assert parse_args([]).dedup == "spark"
+
+
+def test_a_restarted_query_keeps_its_checkpoint_s_de_dup_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    microbatch = parse_args(["--mode", "microbatch", "--pipeline", "p", "--archive-root", "file:///a"])
+    realtime = parse_args(["--mode", "realtime"])
+    with caplog.at_level(logging.WARNING, "logpipeline_spark.job"):
+        assert aggregates_dedup(microbatch, None) == "ordered", "a new checkpoint takes --dedup"
+        assert aggregates_dedup(microbatch, "ordered") == "ordered"
+        assert aggregates_dedup(realtime, None) == aggregates_dedup(realtime, "spark") == "spark", "real-time: Spark's"
+        assert not caplog.records, "nothing to say when the checkpoint holds the de-dup the mode runs"
+        assert aggregates_dedup(microbatch, "spark") == "spark", "a checkpoint of Spark's de-dup keeps it"
+    (record,) = caplog.records
+    fields = record.__dict__["fields"]
+    assert fields["dedup"] == "spark" and fields["checkpoint"] == "file:///a/p/checkpoints/aggregates"
+    assert "--dedup ordered needs a new checkpoint" in fields["reason"]

@@ -37,7 +37,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
@@ -237,7 +237,7 @@ def test_sustained_throughput_against_a_count_only_query(stack: config.Settings,
     )
 
 
-def _state_rows(progress: dict) -> str:
+def _state_rows(progress: dict[str, Any]) -> str:
     """A micro-batch's state rows per stateful operator, from its progress."""
     return ", ".join(f"{op['operatorName']} {int(op['numRowsTotal']):,}" for op in progress["stateOperators"])
 
@@ -251,7 +251,8 @@ def test_throughput_as_the_de_dup_state_fills(stack: config.Settings, tmp_path: 
         raw = queries.read_input(spark, opts)
         count = _run(raw.groupBy().count(), f"count{i}", f"{checkpoints}/c{i}", "complete", "memory")
     # Every micro-batch's progress is kept (100 by default)
-    spark.conf.set("spark.sql.streaming.numRecentProgressUpdates", str(STATE_EVENTS // 100_000 + 10))
+    planned = -(-STATE_EVENTS // opts.max_offsets_per_trigger)
+    spark.conf.set("spark.sql.streaming.numRecentProgressUpdates", str(planned + 10))
     records = tr.aggregate_records(queries.aggregates_of(queries.read_input(spark, opts), opts))
     query = _start(records, "agg", f"{checkpoints}/a", "update", "kafka", **kafka)
     query.awaitTermination()

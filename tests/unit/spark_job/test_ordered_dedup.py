@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,6 +87,42 @@ def test_the_ordered_de_dup_keeps_and_drops_what_spark_s_de_dup_does(spark: Spar
     assert spark_s == KEPT and spark_late == 1, "the reference: Spark's de-dup"
     assert ordered == KEPT, "every event once; a repeat in a batch or of an earlier batch's event dropped"
     assert ordered_late == 1, "the late event counted as dropped by the watermark"
+
+
+def _modified_utf8(text: str) -> bytes:
+    """``text`` as Java's ``DataOutput.writeUTF`` writes it: each UTF-16 unit in one to three bytes, NUL in two."""
+    units = struct.unpack(f">{len(text.encode('utf-16-be')) // 2}H", text.encode("utf-16-be"))
+    out = bytearray()
+    for unit in units:
+        if 0 < unit < 0x80:
+            out.append(unit)
+        elif unit < 0x800:
+            out += bytes((0xC0 | unit >> 6, 0x80 | unit & 0x3F))
+        else:
+            out += bytes((0xE0 | unit >> 12, 0x80 | unit >> 6 & 0x3F, 0x80 | unit & 0x3F))
+    return struct.pack(">H", len(out)) + bytes(out)
+
+
+def _value(pairs: list[tuple[int, str | None]]) -> bytes:
+    """A group's value as ``DataOutputStream`` lays it out: the count, then each pair's time, id flag and id."""
+    out = struct.pack(">i", len(pairs))
+    for millis, id_ in pairs:
+        out += struct.pack(">q?", millis, id_ is not None) + (b"" if id_ is None else _modified_utf8(id_))
+    return out
+
+
+def test_a_group_s_value_keeps_its_layout_and_a_batch_appends_to_it(spark: SparkSession) -> None:
+    group = spark._jvm.io.logpipeline.spark.DedupGroup  # type: ignore[union-attr]
+    pairs = [(T0, "a"), (T0 + 1, "0f8fad5b-d9cb-469f-a165-70867728950e"), (T0, "é-ü"), (T0, "nul\0in"), (T0, "😀")]
+    pairs += [(T0 + 2, None), (T0 + 1, "a")]
+    first = group.read(None)
+    assert [first.add(ms, id_) for ms, id_ in pairs + pairs[:3]] == [True] * len(pairs) + [False] * 3
+    value = bytes(first.value())
+    assert value == _value(pairs), "the layout of DataOutputStream, in which earlier checkpoints hold their groups"
+    later = group.read(value)
+    assert [later.add(ms, id_) for ms, id_ in [(T0, "😀"), (T0 + 2, None), (T0 + 3, "b")]] == [False, False, True]
+    assert bytes(later.value()) == _value([*pairs, (T0 + 3, "b")]), "the new pair appended"
+    assert list(group.pairs(value)) == [f"{ms}:{id_ or ''}" for ms, id_ in pairs], "read back"
 
 
 def test_a_checkpoint_tells_which_de_dup_it_holds_state_for(spark: SparkSession, tmp_path: Path) -> None:

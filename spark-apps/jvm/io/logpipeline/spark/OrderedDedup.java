@@ -6,16 +6,8 @@ import static org.apache.spark.sql.functions.hash;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.pmod;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -40,10 +32,11 @@ import scala.jdk.javaapi.CollectionConverters;
  * <p>Spark's de-dup keeps one state row per (id, event time) and, at every batch, tests the watermark on each row of
  * the state (and its in-heap store copies the whole map into each batch's version): at 100k events/s and a one-minute
  * watermark that is 6M rows a batch. Here the state is one value per group of (event-time bucket, slice of the id's
- * hash): the group's (event time, id) pairs. A batch reads and writes only the groups its events fall in, and an
- * event-time timer at the bucket's end drops the whole group once the watermark passes it. Events older than the
- * watermark never reach the processor: {@code transformWithState} in event-time mode drops them and counts them in
- * its {@code numRowsDroppedByWatermark}, as Spark's de-dup does. {@code transformWithState} needs the RocksDB store.
+ * hash): the group's (event time, id) pairs ({@link DedupGroup}). A batch reads and writes only the groups its events
+ * fall in, and an event-time timer at the bucket's end drops the whole group once the watermark passes it. Events
+ * older than the watermark never reach the processor: {@code transformWithState} in event-time mode drops them and
+ * counts them in its {@code numRowsDroppedByWatermark}, as Spark's de-dup does. {@code transformWithState} needs the
+ * RocksDB store.
  */
 public final class OrderedDedup {
   /** The grouping column, dropped from the output. */
@@ -76,9 +69,6 @@ public final class OrderedDedup {
         .drop(GROUP);
   }
 
-  /** One event's key. */
-  private record Seen(long millis, String id) {}
-
   /** The de-dup of one group: its pairs seen so far in one value, and a timer at its bucket's end. */
   static final class Processor extends StatefulProcessor<Long, Row, Row> {
     private static final long serialVersionUID = 1L;
@@ -102,17 +92,17 @@ public final class OrderedDedup {
 
     @Override
     public Iterator<Row> handleInputRows(Long group, Iterator<Row> rows, TimerValues timerValues) {
-      byte[] before = seen.exists() ? seen.get() : null;
-      Set<Seen> pairs = decode(before);
+      byte[] before = seen.get(); // null for a group without state
+      DedupGroup pairs = DedupGroup.read(before);
       List<Row> out = new ArrayList<>();
       while (rows.hasNext()) {
         Row row = rows.next();
-        if (pairs.add(new Seen(row.getLong(millisIndex), row.getString(idIndex)))) {
+        if (pairs.add(row.getLong(millisIndex), row.getString(idIndex))) {
           out.add(row);
         }
       }
       if (!out.isEmpty()) {
-        seen.update(encode(pairs));
+        seen.update(pairs.value());
         if (before == null) {
           getHandle().registerTimer((Math.floorDiv(group, (long) slices) + 1) * bucketMs);
         }
@@ -124,42 +114,6 @@ public final class OrderedDedup {
     public Iterator<Row> handleExpiredTimer(Long group, TimerValues timerValues, ExpiredTimerInfo info) {
       seen.clear();
       return CollectionConverters.asScala(java.util.Collections.<Row>emptyIterator());
-    }
-
-    /** The pairs of a group's value (none for a group without one). */
-    private static Set<Seen> decode(byte[] bytes) {
-      Set<Seen> pairs = new HashSet<>();
-      if (bytes == null) {
-        return pairs;
-      }
-      try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
-        int n = in.readInt();
-        for (int i = 0; i < n; i++) {
-          long millis = in.readLong();
-          pairs.add(new Seen(millis, in.readBoolean() ? in.readUTF() : null));
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-      return pairs;
-    }
-
-    /** A group's value: the count, then each pair's event time and id (ids are at most 64 characters). */
-    private static byte[] encode(Set<Seen> pairs) {
-      ByteArrayOutputStream bytes = new ByteArrayOutputStream(pairs.size() * 48 + 4);
-      try (DataOutputStream out = new DataOutputStream(bytes)) {
-        out.writeInt(pairs.size());
-        for (Seen pair : pairs) {
-          out.writeLong(pair.millis());
-          out.writeBoolean(pair.id() != null);
-          if (pair.id() != null) {
-            out.writeUTF(pair.id());
-          }
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-      return bytes.toByteArray();
     }
   }
 }

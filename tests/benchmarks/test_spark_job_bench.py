@@ -25,8 +25,10 @@ printed.
 As the de-dup state fills: traffic at the throughput target's rate (100k events/s of event time),
 BENCH_STATE_EVENTS (8,000,000) of it, so the de-dup's state grows to a watermark's span of ids and then evicts as
 much as it adds; after a count-only query (twice, the first warms up), the aggregation path's events/s and ratio in
-each tenth of its micro-batches, with the state rows it ended with. In both benchmarks BENCH_DEDUP picks the de-dup
-(the job's default, ordered, or spark) and, for Spark's, BENCH_STATE_STORE its store (hdfs or rocksdb).
+each tenth of its micro-batches, with the state rows it ended with; with BENCH_STATE_MODE=realtime the aggregation
+path runs in real-time mode (Spark's de-dup, RocksDB, one state partition) and its batches are 10 s of reading. In
+both benchmarks BENCH_DEDUP picks micro-batch mode's de-dup (the job's default, ordered, or spark) and, for Spark's,
+BENCH_STATE_STORE its store (hdfs or rocksdb).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from pyspark.sql.streaming.query import StreamingQuery
 
 from logpipeline import config
 from logpipeline.generator import traffic
-from logpipeline_spark import jvm, options, queries
+from logpipeline_spark import jvm, options, queries, telemetry
 from logpipeline_spark import transformations as tr
 from logpipeline_spark.session import build_session
 from support.jfr import Profile
@@ -61,6 +63,8 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "150"))
 RATE = int(os.environ.get("BENCH_RATE", "10000"))
 STATE_EVENTS = int(os.environ.get("BENCH_STATE_EVENTS", "8000000"))
 STATE_RATE = 100_000.0  # the throughput target, as traffic
+STATE_MODE = os.environ.get("BENCH_STATE_MODE", "microbatch")
+REALTIME_BATCH = "10 seconds"  # real-time mode's batches as the state fills: each ends with its progress
 DEDUP = os.environ.get("BENCH_DEDUP", options.JobOptions.dedup)
 STATE_STORE = os.environ.get("BENCH_STATE_STORE", options.JobOptions.state_store)
 PROFILE = os.environ.get("BENCH_PROFILE", "") == "1"
@@ -80,6 +84,14 @@ PATH_PARTS = {
     "aggregates to Kafka": "KafkaDataWriter",
     "planning each batch": "IncrementalExecution",
     "code generated in each task (the aggregations' projections)": "MutableProjection$.create",
+}
+# Real-time mode's own parts
+REALTIME_PARTS = {
+    "real-time: its Kafka read (RealTimeStreamScanExec)": "RealTimeStreamScanExec",
+    "real-time: window aggregation per event (StatefulStreamlineAggregateExec)": "StatefulStreamlineAggregateExec",
+    "real-time: shuffle, record by record": "org.apache.spark.shuffle.streaming",
+    "real-time: updates thinned per window (LatestPerKey)": "io.logpipeline.spark.LatestPerKey",
+    "RocksDB (either operator's state)": "org.rocksdb",
 }
 # The path's stages; ``Profile.split`` counts each sample in the first (in this order) whose code its stack holds. A
 # stage's stack holds no other stage's code, except that the windows stage's final aggregation runs in the same
@@ -134,9 +146,31 @@ def _run(frame: DataFrame, name: str, checkpoint: str, mode: str, fmt: str, **op
     query = _start(frame, name, checkpoint, mode, fmt, **options)
     query.awaitTermination()
     elapsed = time.perf_counter() - began
-    rows = sum(int(p["numInputRows"]) for p in query.recentProgress)
-    print(f"{name:>7}: {rows} events in {elapsed:6.1f}s = {rows / elapsed:9,.0f} events/s", flush=True)
+    batches = [p for p in query.recentProgress if int(p["numInputRows"])]
+    rows = sum(int(p["numInputRows"]) for p in batches)
+    print(
+        f"{name:>7}: {rows} events in {elapsed:6.1f}s = {rows / elapsed:9,.0f} events/s; {_spent(batches)}", flush=True
+    )
     return elapsed, rows
+
+
+def _spent(batches: list[dict[str, Any]]) -> str:
+    """Where micro-batches' time went, summed over them (``telemetry.batch_fields``): their tasks, planning, offset
+    and commit logs, and per stateful operator its tasks' state updates, evictions and commits."""
+    fields = [telemetry.batch_fields("bench", p) for p in batches]
+    total = {key: sum(f[key] for f in fields) for key in ("batch_ms", "run_ms", "planning_ms", "log_ms")}
+    ops: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for f in fields:
+        for op in f["state"]:
+            sums = ops[op["operator"]]
+            for i, key in enumerate(("update_ms", "evict_ms", "commit_ms")):
+                sums[i] += op[key]
+    state = "; ".join(f"{name} update/evict/commit {u}/{e}/{c}" for name, (u, e, c) in ops.items())
+    return (
+        f"{len(batches)} batches, ms: "
+        + ", ".join(f"{k[:-3]} {v}" for k, v in total.items())
+        + (f"; {state}" if state else "")
+    )
 
 
 def _start(frame: DataFrame, name: str, checkpoint: str, mode: str, fmt: str, **options: str) -> StreamingQuery:
@@ -152,9 +186,12 @@ def _start(frame: DataFrame, name: str, checkpoint: str, mode: str, fmt: str, **
     )
 
 
-def _setup(stack: config.Settings, tmp_path: Path, tag: str, events: int, rate: float) -> _Setup:
+def _setup(
+    stack: config.Settings, tmp_path: Path, tag: str, events: int, rate: float, mode: str = "microbatch"
+) -> _Setup:
     """``events`` of traffic at ``rate`` events/s (event time) on a new 3-partition topic, and a session with the job's
-    settings for reading them in 100k-record micro-batches, as the aggregates query."""
+    settings for reading them as the aggregates query in ``mode``: in 100k-record micro-batches, or in real-time
+    mode with its one state partition, its task slots and ``REALTIME_BATCH`` batches."""
     names = _names(tag)
     create_topics(stack, names, partitions=3)
     began = time.perf_counter()
@@ -172,12 +209,18 @@ def _setup(stack: config.Settings, tmp_path: Path, tag: str, events: int, rate: 
         max_offsets_per_trigger=100_000,
         dedup=DEDUP,
         state_store=STATE_STORE,
+        mode=mode,
+        shuffle_partitions=1 if mode == "realtime" else options.JobOptions.shuffle_partitions,
+        realtime_batch=REALTIME_BATCH,
     )
     pools = tmp_path / "pools.xml"
     pools.write_text(queries.scheduler_pools())
     # The job's session settings (its heap, no micro-batch without new data, its scheduler), as the job starts it
     spark: SparkSession = build_session(
-        f"bench-{tag}", master="local[2]", settings=stack, extra=queries.session_conf(opts, str(pools))
+        f"bench-{tag}",
+        master=queries.local_master(opts, 3),
+        settings=stack,
+        extra=queries.session_conf(opts, str(pools)),
     )
     spark.sparkContext.setLogLevel("WARN")
     for key, value in queries.query_conf("aggregates", opts).items():  # as the job starts that query
@@ -246,21 +289,33 @@ def _state_rows(progress: dict[str, Any]) -> str:
 def test_throughput_as_the_de_dup_state_fills(stack: config.Settings, tmp_path: Path) -> None:
     """Traffic at the target's rate: the de-dup then holds a watermark's span of ids (6M at 100k events/s and the
     default minute), and each part of the run, in tenths of its micro-batches, shows what that state costs."""
-    spark, opts, kafka, checkpoints = _setup(stack, tmp_path, "st", STATE_EVENTS, STATE_RATE)
+    spark, opts, kafka, checkpoints = _setup(stack, tmp_path, "st", STATE_EVENTS, STATE_RATE, STATE_MODE)
     for i in range(2):  # the first warms up
         raw = queries.read_input(spark, opts)
         count = _run(raw.groupBy().count(), f"count{i}", f"{checkpoints}/c{i}", "complete", "memory")
     # Every micro-batch's progress is kept (100 by default)
     planned = -(-STATE_EVENTS // opts.max_offsets_per_trigger)
     spark.conf.set("spark.sql.streaming.numRecentProgressUpdates", str(planned + 10))
-    records = tr.aggregate_records(queries.aggregates_of(queries.read_input(spark, opts), opts))
-    query = _start(records, "agg", f"{checkpoints}/a", "update", "kafka", **kafka)
-    query.awaitTermination()
+    realtime = opts.mode == "realtime"
+    records = tr.aggregate_records(queries.aggregates_of(queries.read_input(spark, opts, realtime=realtime), opts))
+    profile = Profile(os.getpid(), tmp_path / "state.jfr") if PROFILE else None
+    if profile is not None:
+        profile.start()
+    since = time.time()
+    if realtime:  # a real-time query reads on until stopped: until its batches have read every event
+        query = _start_realtime(records, f"{checkpoints}/a", kafka)
+    else:
+        query = _start(records, "agg", f"{checkpoints}/a", "update", "kafka", **kafka)
+        query.awaitTermination()
     batches = [p for p in query.recentProgress if int(p["numInputRows"])]
+    if profile is not None:
+        profile.stop(since)
+        print(f"JFR samples of the aggregation path: {len(profile.stacks)}; in each part (with what it calls):")
+        print("\n".join([*profile.within({**PATH_PARTS, **REALTIME_PARTS}), "methods sampled in:", *profile.hot(25)]))
     spark.stop()
     assert sum(int(p["numInputRows"]) for p in batches) == STATE_EVENTS
     reference = count[1] / count[0]
-    print(f"count-only: {reference:,.0f} events/s; the aggregation path by tenth of its micro-batches:")
+    print(f"count-only: {reference:,.0f} events/s; the aggregation path ({opts.mode}) by tenth of its batches:")
     tenth = -(-len(batches) // 10)
     for first in range(0, len(batches), tenth):
         part = batches[first : first + tenth]
@@ -270,6 +325,19 @@ def test_throughput_as_the_de_dup_state_fills(stack: config.Settings, tmp_path: 
             f"  batches {first:3}-{first + len(part) - 1:3}: {rate:9,.0f} events/s, ratio {rate / reference:.2f}; "
             f"state rows after: {_state_rows(part[-1])}"
         )
+
+
+def _start_realtime(records: DataFrame, checkpoint: str, kafka: dict[str, str]) -> StreamingQuery:
+    """``records`` written by a real-time query, stopped once its batches have read ``STATE_EVENTS``."""
+    writer = records.writeStream.format("kafka").queryName("agg").outputMode("update").options(**kafka)
+    # pyspark 4.3's typing overloads of trigger() do not list realTime yet; its implementation takes it
+    writer = writer.option("checkpointLocation", checkpoint).trigger(realTime=REALTIME_BATCH)  # type: ignore[call-overload]
+    query = writer.start()
+    while sum(int(p["numInputRows"]) for p in query.recentProgress) < STATE_EVENTS:
+        assert query.isActive, f"the real-time query stopped: {query.exception()}"
+        time.sleep(1)
+    query.stop()
+    return query
 
 
 @pytest.mark.timeout(3600)

@@ -128,7 +128,8 @@ ENV_AGGREGATES_MODE = "LOGPIPELINE_AGGREGATES_MODE"  # the aggregates query's mo
 # stream it costs a third of 1 s micro-batches and its aggregates are fresher. The operator's LogPipeline keeps
 # micro-batches by default: real-time mode holds a task slot per long-running task, which its CRD checks.
 AGGREGATES_MODES: tuple[str, ...] = ("realtime", "microbatch")
-# Real-time mode: the shortest time between two records of one window from one task, in ms (0: one per event).
+# Real-time mode: the shortest time between two updates of one window from one task, in ms; the events in between are
+# combined before the stateful aggregation (0: each event aggregated, and its record written, alone).
 ENV_REALTIME_EMIT_MS = "LOGPIPELINE_REALTIME_EMIT_MS"
 REALTIME_EMIT_MS = 250
 ENV_WINDOW = "LOGPIPELINE_WINDOW"

@@ -73,7 +73,7 @@ def run(opts: JobOptions) -> int:
     """Start the queries and supervise them until a signal or a failure; returns the exit code."""
     stop = stop_on_signals(log)
     jars: dict[str, str] = {}
-    if opts.master:  # the parse's fast path and the thinning; under spark-submit the app image has it in Spark's jars
+    if opts.master:  # the job's JVM part; under spark-submit the app image has it in Spark's jars
         try:
             jars["spark.jars"] = str(jvm.jar(config.load().cache))
         except jvm.JvmBuildError as exc:

@@ -2,8 +2,9 @@
 expression: a record that is plainly a valid event read once from its bytes, by the rule of ``EventRules``),
 ``io.logpipeline.spark.SlowPath``, the parse's Spark expressions for every other record as one piece of that
 expression (``valid_events``), ``io.logpipeline.spark.ReadJson``, Spark's JSON reader in an expression that stays in
-the generated code, and ``io.logpipeline.spark.LatestPerKey``, which thins the real-time aggregates query's updates to
-at most one per window and interval.
+the generated code, ``io.logpipeline.spark.OrderedDedup``, micro-batch mode's de-dup with state ordered by event time,
+and ``io.logpipeline.spark.PartialWindows``, the real-time aggregates query's partial window totals: each window's
+events in a task combined at most once per interval (``IntervalPerKey``) before the stateful aggregation.
 
 The app image compiles it into Spark's jars (``spark-apps/Dockerfile``). A local-mode job compiles it once per
 source and Spark release into the cache, with the JDK's ``javac`` against pyspark's own jars (nothing is fetched),
@@ -31,7 +32,7 @@ from pyspark.sql.classic.dataframe import DataFrame as ClassicFrame
 from logpipeline.events import Field
 
 SOURCES = Path(__file__).resolve().parent.parent / "jvm"
-LATEST_PER_KEY = "io.logpipeline.spark.LatestPerKey"
+PARTIAL_WINDOWS = "io.logpipeline.spark.PartialWindows"
 CLEAN_EVENTS = "io.logpipeline.spark.CleanEvents"
 EVENT_RULES = "io.logpipeline.spark.EventRules"  # the rule of the fast path, which tests hold to its reference
 READ_JSON = "io.logpipeline.spark.ReadJson"
@@ -40,6 +41,7 @@ ORDERED_DEDUP = "io.logpipeline.spark.OrderedDedup"
 # The ordered de-dup's groups: a second of event time, in 8 slices of ids (about 12.5k pairs a group at 100k events/s)
 DEDUP_BUCKET_MS = 1000
 DEDUP_SLICES = 8
+WINDOW_COLUMN = "_window"  # ``partial_windows``' key column beside api and level
 CLEAN = "_clean"  # ``clean_events``' flag column (``CleanEvents`` names it alike)
 CLEAN_PREFIX = "_c_"  # of its typed field columns
 _DEAD_LETTER_ONLY = ("key", "value", "topic")  # a clean record's columns that only a dead letter needs
@@ -108,12 +110,15 @@ def ordered_dedup(events: DataFrame, id_column: str, millis: str, event_time: st
     return ClassicFrame(make(events._jdf, id_column, millis, event_time, DEDUP_SLICES, DEDUP_BUCKET_MS), spark)
 
 
-def latest_per_key(rows: DataFrame, keys: tuple[str, ...], interval_ms: int) -> DataFrame:
-    """``rows`` thinned per key: at most one row per key per ``interval_ms`` in each task, held rows passed when
-    their interval is over and at the end of the task's input (``LatestPerKey``); same schema."""
-    spark = rows.sparkSession
-    thinned = getattr(spark._jvm, LATEST_PER_KEY).apply(rows._jdf, ",".join(keys), interval_ms)
-    return ClassicFrame(thinned, spark)
+def partial_windows(events: DataFrame, window: Column, event_time: str, interval_ms: int, k: int) -> DataFrame:
+    """The partial window totals of ``events`` (the aggregation's input, ``event_time`` its event time): per
+    ``window`` (a column that tells each event's window), api and level, at most one row per ``interval_ms`` in each
+    task, a held row passed when its interval is over and at the end of the task's input (``PartialWindows``); its
+    columns are ``PartialWindows.SCHEMA``, with a KLL sketch of ``k``."""
+    spark = events.sparkSession
+    keyed = events.withColumn(WINDOW_COLUMN, window)
+    partial = getattr(spark._jvm, PARTIAL_WINDOWS).apply(keyed._jdf, WINDOW_COLUMN, event_time, interval_ms, k)
+    return ClassicFrame(partial, spark)
 
 
 def field_table(fields: tuple[Field, ...]) -> str:

@@ -160,9 +160,10 @@ def parse_args(argv: Sequence[str] | None = None) -> JobOptions:
         "--realtime-emit-ms",
         type=int,
         default=int(_env(contracts.ENV_REALTIME_EMIT_MS, str(contracts.REALTIME_EMIT_MS))),
-        help="real-time mode: the shortest time between two records of one window from one task, in ms (0: a record "
-        "for every event). A window's first update in an interval is written at once, its newest one as soon as the "
-        "interval is over, and every window's newest one at the end of each batch",
+        help="real-time mode: the shortest time between two updates of one window from one task, in ms; a window's "
+        "events in between are combined into one partial total before the stateful aggregation (0: every event "
+        "aggregated, and its record written, alone). A window's first event in an interval is aggregated at once, "
+        "the rest as soon as the interval is over, and all of them by the end of each batch",
     )
     p.add_argument(
         "--driver-memory",

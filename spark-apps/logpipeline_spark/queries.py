@@ -78,12 +78,14 @@ def read_input(spark: SparkSession, opts: JobOptions, min_partitions: int = 0, r
 
 
 def aggregates_of(raw: DataFrame, opts: JobOptions) -> DataFrame:
-    """The aggregates of the input. A real-time query updates a window for every event; with ``realtime_emit_ms``
-    its updates are thinned per window (``jvm.latest_per_key``) before the quantiles and the JSON are made."""
-    events = tr.for_aggregation(tr.valid_events(raw, opts.max_ahead_ms))
-    totals = tr.window_totals(deduplicated(events, opts), opts.window)
-    if thinned(opts):
-        totals = jvm.latest_per_key(totals, tr.WINDOW_KEY, opts.realtime_emit_ms)
+    """The aggregates of the input. A real-time query updates a window as its events arrive: with
+    ``realtime_emit_ms``, from partial totals of each window's events over that interval
+    (``tr.partial_window_totals``), else for every event."""
+    events = deduplicated(tr.for_aggregation(tr.valid_events(raw, opts.max_ahead_ms)), opts)
+    if partial(opts):
+        totals = tr.partial_window_totals(events, opts.window, opts.realtime_emit_ms)
+    else:
+        totals = tr.window_totals(events, opts.window)
     return tr.finish(totals, binary_sketch=True)  # for ``aggregate_records`` only
 
 
@@ -100,8 +102,9 @@ def ordered(opts: JobOptions) -> bool:
     return opts.mode == "microbatch" and opts.dedup == "ordered"
 
 
-def thinned(opts: JobOptions) -> bool:
-    """Whether the aggregates query thins its updates (``aggregates_of``), which needs the job's JVM part."""
+def partial(opts: JobOptions) -> bool:
+    """Whether the aggregates query aggregates partial totals (``aggregates_of``), which needs the job's JVM
+    part."""
     return opts.mode == "realtime" and opts.realtime_emit_ms > 0
 
 

@@ -498,6 +498,23 @@ def window_totals(events: DataFrame, window: str) -> DataFrame:
     )
 
 
+def partial_window_totals(events: DataFrame, window: str, interval_ms: int) -> DataFrame:
+    """``window_totals`` from partial totals (``jvm.partial_windows``): each task combines a window's events for up to
+    ``interval_ms`` before the stateful aggregation merges them, which then reads, merges and writes a window's
+    sketch once per partial, not once per event. The event time keeps its watermark."""
+    watermark = events.schema[EVENT_TIME].metadata  # the event time's delay, which the mapped rows lose
+    partials = jvm.partial_windows(events, F.window(EVENT_TIME, window).start, EVENT_TIME, interval_ms, KLL_K)
+    timed = partials.withColumn(EVENT_TIME, F.col(EVENT_TIME).alias(EVENT_TIME, metadata=watermark))
+    return timed.groupBy(F.window(EVENT_TIME, window).alias(WINDOW_KEY[0]), *WINDOW_KEY[1:]).agg(
+        F.sum("log_count").cast("long").alias("log_count"),
+        F.try_divide(F.sum("response_time_sum"), F.sum("response_time_count")).alias("avg_response_time"),
+        F.min("min_response_time").alias("min_response_time"),
+        F.max("max_response_time").alias("max_response_time"),
+        *[F.sum(name).alias(name) for name in ("status_2xx", "status_3xx", "status_4xx", "status_5xx")],
+        F.kll_merge_agg_double("_sketch").alias("_sketch"),
+    )
+
+
 def finish(totals: DataFrame, binary_sketch: bool = False) -> DataFrame:
     """Aggregates from ``window_totals``: exactly the columns and types of ``AGGREGATE_FIELDS``. With
     ``binary_sketch``, ``response_time_sketch`` holds the sketch's bytes, which ``aggregate_records`` writes as the

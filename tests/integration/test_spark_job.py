@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import hdfs
@@ -69,12 +70,16 @@ def _feed(bootstrap: str, topic: str, records: list[tuple[str, bytes]], per_seco
 
 
 # Each scenario's mode and its de-dup, ordered by event time unless the first run's ``--dedup`` says Spark's: the
-# restarts then keep the de-dup the checkpoint holds state for (an upgrade from a job with Spark's de-dup).
+# restarts then keep the de-dup the checkpoint holds state for (an upgrade from a job with Spark's de-dup). In
+# real-time mode the first run of ``realtime-upgrade`` aggregates each event alone (``--realtime-emit-ms 0``, as
+# earlier versions did), and the restarts aggregate partial totals into the same state.
 SCENARIOS = {
     "microbatch": ("microbatch", "ordered"),
     "realtime": ("realtime", "spark"),
     "upgrade": ("microbatch", "spark"),
+    "realtime-upgrade": ("realtime", "spark"),
 }
+FIRST_RUN = {"upgrade": ["--dedup", "spark"], "realtime-upgrade": ["--realtime-emit-ms", "0"]}
 
 
 @pytest.fixture(scope="module", params=list(SCENARIOS))
@@ -111,11 +116,13 @@ def scenario(
     log = tmp_path_factory.mktemp("job") / "job.log"
     feeder = threading.Thread(target=_feed, args=(stack.kafka_bootstrap, names.input_topic, records, 250), daemon=True)
     aggs = LatestAggregates(stack.kafka_bootstrap, names.aggregates_topic)
-    first = [*args, "--dedup", "spark"] if request.param == "upgrade" else args
+    first = [*args, *FIRST_RUN.get(request.param, [])]
     job = JobProcess(first, log).start()
     feeder.start()
     try:
         aggs.wait_until(lambda a: a.records > 0, 240, job)
+        if request.param == "realtime-upgrade":  # the restarts take over the state the first run committed
+            _wait_for_batch(log, 0, job)
         job.kill()  # crash 1: mid-stream, with records still being produced
         restarted_ms = time.time() * 1000
         job = JobProcess(args, log).start()
@@ -130,14 +137,7 @@ def scenario(
         aggs.wait_until(lambda a: sum(v["log_count"] for v in a.latest.values()) == len(unique_events), 300, job)
         produce(stack.kafka_bootstrap, names.input_topic, [(FLUSH_API, orjson.dumps(_flush_event()))])
         aggs.wait_until(lambda a: any(k.startswith(FLUSH_API) for k in a.latest), 120, job)
-        # the last run has committed a batch (a real-time batch commits at its end, after --realtime-batch)
-        deadline = time.monotonic() + 120
-        while not any(
-            x["msg"] == "batch" and x.get("query") == "aggregates"
-            for x in (orjson.loads(y) for y in log.read_text(errors="replace")[last_run:].splitlines() if y[:1] == "{")
-        ):
-            assert job.alive() and time.monotonic() < deadline, job.tail()
-            time.sleep(0.5)
+        _wait_for_batch(log, last_run, job)  # the last run has committed a batch
         # and the route query has archived every valid record (a real-time aggregates query finishes long before
         # the route query's micro-batches, which share the cores with its long-running tasks)
         archived = {e["id"] for e in valid} | {"flush"}
@@ -172,6 +172,18 @@ def scenario(
         aggs.close()
         if job.alive():
             job.kill()
+
+
+def _wait_for_batch(log: Path, since: int, job: JobProcess) -> None:
+    """Until the job's log after offset ``since`` has an aggregates batch line: a batch committed (a real-time batch
+    commits at its end, after --realtime-batch)."""
+    deadline = time.monotonic() + 120
+    while not any(
+        x["msg"] == "batch" and x.get("query") == "aggregates"
+        for x in (orjson.loads(y) for y in log.read_text(errors="replace")[since:].splitlines() if y[:1] == "{")
+    ):
+        assert job.alive() and time.monotonic() < deadline, job.tail()
+        time.sleep(0.5)
 
 
 def _archived_ids(stack: config.Settings, names: config.Names) -> set[str]:

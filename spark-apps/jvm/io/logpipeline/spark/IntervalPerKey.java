@@ -1,5 +1,6 @@
 package io.logpipeline.spark;
 
+import java.io.Serializable;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -14,47 +15,55 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.util.TaskCompletionListener;
 
 /**
- * Thins an update stream to at most one row per key per interval, in each task: the streaming job's real-time
- * aggregates query updates a window's row for every event, and each row is a ~5 KB record for the broker, the sink
- * and the store. A row whose key was last passed on at least {@code intervalMs} ago passes at once; a newer row of
- * the same key within the interval replaces the held one. A held row passes as soon as its interval is over, and
- * all of them pass when the task's input ends (the end of a real-time batch), so the last row of every key is always
- * written. Rows are full values, so a dropped row is superseded, not lost.
+ * Passes at most one row per key per interval, in each task, with the key's rows in between combined
+ * ({@link Combiner}): the real-time aggregates query's partial window totals ({@link PartialWindows}), so that its
+ * stateful aggregation merges a key's events a few times a second instead of once per event. A key whose last row
+ * passed at least {@code intervalMs} ago passes its row at once; a key's later rows within the interval are combined
+ * and held. A held row passes as soon as its interval is over, and all of them pass when the task's input ends (the
+ * end of a real-time batch), so every row's contribution is passed on.
  */
-public final class LatestPerKey implements MapPartitionsFunction<Row, Row> {
+public final class IntervalPerKey implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
 
-  /** The reader's queue: rows waiting to be thinned (a few MB of ~5 KB aggregates at most). */
+  /** The reader's queue: rows waiting to be combined. */
   private static final int QUEUE = 1024;
   /** What the reader puts after the input's last row. */
   private static final Object END = new Object();
 
-  private final int[] keys;
-  private final long intervalMs;
+  /** How a key's rows combine while it waits for its interval; {@code P} is what is held. */
+  public interface Combiner<P> extends Serializable {
+    /** What is held for a key from its first row. */
+    P start(Row row);
 
-  LatestPerKey(int[] keys, long intervalMs) {
-    this.keys = keys;
-    this.intervalMs = intervalMs;
+    /** {@code held} with one more row of its key (may update {@code held} and return it). */
+    P add(P held, Row row);
+
+    /** The row passed for what was held. */
+    Row finish(P held);
   }
 
-  /** {@code rows} thinned per key of the comma-separated {@code keyColumns}; same schema. */
-  public static Dataset<Row> apply(Dataset<Row> rows, String keyColumns, long intervalMs) {
+  private final int[] keys;
+  private final long intervalMs;
+  private final Combiner<Object> combiner;
+
+  /** Combines the rows of each key of the columns {@code keys} with {@code combiner}. */
+  @SuppressWarnings("unchecked")
+  public IntervalPerKey(int[] keys, long intervalMs, Combiner<?> combiner) {
     if (intervalMs <= 0) {
       throw new IllegalArgumentException("intervalMs must be positive, got " + intervalMs);
     }
-    int[] keys = Arrays.stream(keyColumns.split(",")).mapToInt(c -> rows.schema().fieldIndex(c.trim())).toArray();
-    return rows.mapPartitions(new LatestPerKey(keys, intervalMs), Encoders.row(rows.schema()));
+    this.keys = keys.clone();
+    this.intervalMs = intervalMs;
+    this.combiner = (Combiner<Object>) combiner;
   }
 
   @Override
   public Iterator<Row> call(Iterator<Row> input) {
-    return new Thinned(input);
+    return new Combined(input);
   }
 
   /** Throws {@code failure} as it is (a checked one too): the task fails with the input's own error. */
@@ -63,17 +72,17 @@ public final class LatestPerKey implements MapPartitionsFunction<Row, Row> {
     throw (T) failure;
   }
 
-  /** A key's state in one task: when it last passed a row, and the newest row held since. */
+  /** A key's state in one task: when it last passed a row, and what is held since. */
   private static final class Slot {
     long passedAt;
-    Row held;
+    Object held;
   }
 
   /**
-   * The thinned rows of one task. A reader thread (with the task's context) pulls the input into a bounded queue, so
+   * The combined rows of one task. A reader thread (with the task's context) pulls the input into a bounded queue, so
    * that a held row passes when its interval is over even while no new row arrives.
    */
-  private final class Thinned implements Iterator<Row> {
+  private final class Combined implements Iterator<Row> {
     private final BlockingQueue<Object> arrived = new ArrayBlockingQueue<>(QUEUE);
     private final Map<List<Object>, Slot> slots = new HashMap<>();
     private final ArrayDeque<Row> out = new ArrayDeque<>();
@@ -81,9 +90,9 @@ public final class LatestPerKey implements MapPartitionsFunction<Row, Row> {
     private long nextSweep = Long.MAX_VALUE;
     private boolean ended;
 
-    Thinned(Iterator<Row> input) {
+    Combined(Iterator<Row> input) {
       TaskContext task = TaskContext.get();
-      Thread reader = new Thread(() -> read(input, task), "latest-per-key-reader");
+      Thread reader = new Thread(() -> read(input, task), "interval-per-key-reader");
       reader.setDaemon(true);
       if (task != null) { // a consumer that stops early (task killed or failed) must not leave the reader blocked
         task.addTaskCompletionListener((TaskCompletionListener) done -> reader.interrupt());
@@ -141,7 +150,7 @@ public final class LatestPerKey implements MapPartitionsFunction<Row, Row> {
           }
         } else if (item instanceof Throwable failure) {
           ended = true;
-          throw LatestPerKey.<RuntimeException>rethrow(failure);
+          throw IntervalPerKey.<RuntimeException>rethrow(failure);
         } else {
           take((Row) item, now);
         }
@@ -165,13 +174,15 @@ public final class LatestPerKey implements MapPartitionsFunction<Row, Row> {
       Slot slot = slots.computeIfAbsent(Arrays.asList(key), k -> new Slot());
       if (slot.held == null && now - slot.passedAt >= intervalMs) {
         slot.passedAt = now;
-        out.add(row);
+        out.add(combiner.finish(combiner.start(row)));
       } else {
         if (slot.held == null) {
           holding++;
           nextSweep = Math.min(nextSweep, slot.passedAt + intervalMs);
+          slot.held = combiner.start(row);
+        } else {
+          slot.held = combiner.add(slot.held, row);
         }
-        slot.held = row;
       }
       if (holding > 0 && now >= nextSweep) {
         sweep(now);
@@ -199,7 +210,7 @@ public final class LatestPerKey implements MapPartitionsFunction<Row, Row> {
 
     private void release(Slot slot, long now) {
       if (slot.held != null) {
-        out.add(slot.held);
+        out.add(combiner.finish(slot.held));
         slot.held = null;
         slot.passedAt = now;
         holding--;

@@ -9,12 +9,32 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 
 /**
- * Drives {@link LatestPerKey} with an input that pauses, as a real-time task's input does between events, and prints
+ * Drives {@link IntervalPerKey} (keeping each key's newest row) with an input that pauses, as a real-time task's input does between events, and prints
  * what happened in order, one line each: {@code out <key>:<version>}, {@code input ended}, {@code failed <class>}.
- * Usage: {@code LatestPerKeyCheck <interval ms> <pause ms> <versions> <end|fail>}.
+ * Usage: {@code IntervalPerKeyCheck <interval ms> <pause ms> <versions> <end|fail>}.
  */
-public final class LatestPerKeyCheck {
-  private LatestPerKeyCheck() {}
+public final class IntervalPerKeyCheck {
+  private IntervalPerKeyCheck() {}
+
+  /** Holds a key's newest row. */
+  private static final class Newest implements IntervalPerKey.Combiner<Row> {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public Row start(Row row) {
+      return row;
+    }
+
+    @Override
+    public Row add(Row held, Row row) {
+      return row;
+    }
+
+    @Override
+    public Row finish(Row held) {
+      return held;
+    }
+  }
 
   public static void main(String[] args) {
     long interval = Long.parseLong(args[0]);
@@ -48,7 +68,7 @@ public final class LatestPerKeyCheck {
       }
     };
     try {
-      Iterator<Row> out = new LatestPerKey(new int[] {0}, interval).call(input);
+      Iterator<Row> out = new IntervalPerKey(new int[] {0}, interval, new Newest()).call(input);
       while (out.hasNext()) {
         Row row = out.next();
         seen.add("out " + row.get(0) + ":" + row.get(1));

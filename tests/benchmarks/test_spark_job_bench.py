@@ -90,7 +90,7 @@ REALTIME_PARTS = {
     "real-time: its Kafka read (RealTimeStreamScanExec)": "RealTimeStreamScanExec",
     "real-time: window aggregation per event (StatefulStreamlineAggregateExec)": "StatefulStreamlineAggregateExec",
     "real-time: shuffle, record by record": "org.apache.spark.shuffle.streaming",
-    "real-time: updates thinned per window (LatestPerKey)": "io.logpipeline.spark.LatestPerKey",
+    "real-time: partial window totals (PartialWindows)": "io.logpipeline.spark.PartialWindows",
     "RocksDB (either operator's state)": "org.rocksdb",
 }
 # The path's stages; ``Profile.split`` counts each sample in the first (in this order) whose code its stack holds. A

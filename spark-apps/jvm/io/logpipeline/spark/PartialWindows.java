@@ -1,7 +1,5 @@
 package io.logpipeline.spark;
 
-import java.util.Arrays;
-
 import org.apache.datasketches.kll.KllDoublesSketch;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -124,7 +122,7 @@ public final class PartialWindows implements IntervalPerKey.Combiner<PartialWind
   @Override
   public Row finish(Totals totals) {
     boolean timed = totals.timed > 0;
-    long[] s = Arrays.copyOf(totals.statuses, 4);
+    long[] s = totals.statuses;
     return RowFactory.create(
         totals.newestTime,
         totals.api,

@@ -18,7 +18,7 @@ from logpipeline.config import Settings
 from logpipeline_operator import constants
 from support import charttools
 from support.cluster import make_namespace
-from support.node import images, kafka, network, pipeline, runner
+from support.node import images, kafka, network, pipeline, runner, spark
 from support.node.fixtures import progress
 from support.wait import wait_for
 
@@ -73,6 +73,15 @@ def _route_hex(address: str) -> str:
 def _phase(node: runner.Node, name: str, namespace: str = "default") -> str:
     phase: str = _json(node, "get", "pod", name, "-n", namespace)["status"].get("phase", "")
     return phase
+
+
+def test_an_image_build_leaves_no_working_container_behind() -> None:
+    """spark-app's stage that only serves ``COPY --from`` kept a working container (a whole image's layers) per
+    build, until a machine's disk filled up; the build removes what it left."""
+    cache = Settings().cache
+    before = images.containers(cache)
+    images.build(cache, images.SPARK_APP, constants.RELEASE, progress, spark.build_args(cache, progress))
+    assert images.containers(cache) == before
 
 
 def test_the_guard_holds_and_a_pod_has_no_way_out(real_node: runner.Node) -> None:

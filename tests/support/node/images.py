@@ -183,6 +183,12 @@ def _drop_older_recipes(cache: Path, tag: str) -> None:
             _buildah(cache, "rmi", other, check=False)
 
 
+def containers(cache: Path) -> set[str]:
+    """The IDs of buildah's working containers."""
+    listing = _buildah(cache, "containers", "--quiet", "--notruncate", check=False).stdout
+    return set(listing.split())
+
+
 def recipe_hash(*parts: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:10]
 
@@ -197,7 +203,14 @@ def build(
     args = ["bud", "--quiet", "--layers", "--network=host", f"--file={ROOT / image.dockerfile}", f"--tag={tag}"]
     args += [f"--volume={mount}" for mount in BUILD_MOUNTS]
     args += [f"--build-arg={key}={value}" for key, value in (*image.build_args, *build_args)]
-    _buildah(cache, *args, str(ROOT))
+    working = containers(cache)
+    try:
+        _buildah(cache, *args, str(ROOT))
+    finally:
+        # buildah 1.28 keeps the working container of a stage that only serves ``COPY --from`` (spark-app's
+        # ``FROM ${SPARK_IMAGE} AS spark``), and a failed build's: each one holds a whole image's layers
+        for leftover in containers(cache) - working:
+            _buildah(cache, "rm", leftover, check=False)
     if before is not None and before != image_id(cache, tag):
         # the superseded image (now untagged) and its layers no other image uses: a rebuild does not grow the cache
         _buildah(cache, "rmi", before, check=False)

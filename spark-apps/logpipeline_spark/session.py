@@ -9,6 +9,7 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 
 from logpipeline import config, contracts, versions
+from logpipeline_spark import scratch
 
 # How long HDFS's client waits before it asks the namenode again whether a file it closed is complete (its last
 # block reported by the datanode), and how often. Hadoop's default first wait is 400 ms: the datanode's report often
@@ -51,6 +52,9 @@ def build_session(
         builder = builder.config(key, value)
     for key in contracts.SPARK_JAVA_OPTION_KEYS:  # a local driver's JVM starts with them; executors under any master
         builder = builder.config(key, contracts.SPARK_JAVA_OPTIONS)
+    # a local JVM's scratch files in this process's own directory, which the next start removes if it was killed
+    for key, value in scratch.local_conf(master, contracts.SPARK_JAVA_OPTIONS).items():
+        builder = builder.config(key, value)
     if master:  # None: keep the master given by spark-submit
         builder = builder.master(master)
     if with_kafka:

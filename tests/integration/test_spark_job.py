@@ -27,6 +27,7 @@ from logpipeline import config, contracts
 from logpipeline.events import EVENT_FIELDS
 from logpipeline.generator import traffic
 from logpipeline.stack.process import free_port
+from logpipeline_spark import scratch
 from logpipeline_spark import transformations as tr
 from support.spark_job import (
     JobProcess,
@@ -123,12 +124,16 @@ def scenario(
         aggs.wait_until(lambda a: a.records > 0, 240, job)
         if request.param == "realtime-upgrade":  # the restarts take over the state the first run committed
             _wait_for_batch(log, 0, job)
+        assert job.proc is not None
+        killed_scratch = scratch.default_root() / str(job.proc.pid)  # its JVM's state stores, blocks, libraries
+        scratch_files = sum(len(files) for _, _, files in os.walk(killed_scratch))
         job.kill()  # crash 1: mid-stream, with records still being produced
         restarted_ms = time.time() * 1000
         job = JobProcess(args, log).start()
         # an aggregate the second run wrote (not one of the first run's still unread: real-time mode writes one
         # record per event, so the reader may be behind)
         aggs.wait_until(lambda a: a.newest_update >= restarted_ms, 240, job)
+        scratch_left = killed_scratch.exists()
         job.kill()  # crash 2
         last_run = log.stat().st_size
         job = JobProcess(args, log).start()
@@ -167,6 +172,7 @@ def scenario(
             "exit_code": exit_code,
             "log": log.read_text(errors="replace"),
             "stack": stack,
+            "killed_scratch": (scratch_files, scratch_left),
         }
     finally:
         aggs.close()
@@ -211,6 +217,12 @@ def _assert_matches_reference(rows: dict[str, dict[str, Any]], events: list[dict
 
 def test_aggregates_on_the_topic_equal_the_reference_after_two_crashes(scenario: dict[str, Any]) -> None:
     _assert_matches_reference(scenario["latest"], scenario["events"])
+
+
+def test_a_killed_jobs_scratch_files_are_removed_by_the_next_start(scenario: dict[str, Any]) -> None:
+    files, left = scenario["killed_scratch"]
+    assert files > 0, "the killed job's JVM wrote its scratch files in its process's directory"
+    assert not left, "the restarted job removed the killed one's scratch directory"
 
 
 def test_raw_archive_holds_every_valid_record_exactly_once(scenario: dict[str, Any]) -> None:

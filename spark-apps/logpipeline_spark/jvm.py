@@ -42,6 +42,8 @@ ORDERED_DEDUP = "io.logpipeline.spark.OrderedDedup"
 DEDUP_BUCKET_MS = 1000
 DEDUP_SLICES = 8
 WINDOW_COLUMN = "_window"  # ``partial_windows``' key column beside api and level
+# The columns ``PartialWindows`` reads of each event
+PARTIAL_INPUT: tuple[str, ...] = ("timestamp", "api", "log_level", "response_time", "status_code")
 CLEAN = "_clean"  # ``clean_events``' flag column (``CleanEvents`` names it alike)
 CLEAN_PREFIX = "_c_"  # of its typed field columns
 _DEAD_LETTER_ONLY = ("key", "value", "topic")  # a clean record's columns that only a dead letter needs
@@ -110,14 +112,16 @@ def ordered_dedup(events: DataFrame, id_column: str, millis: str, event_time: st
     return ClassicFrame(make(events._jdf, id_column, millis, event_time, DEDUP_SLICES, DEDUP_BUCKET_MS), spark)
 
 
-def partial_windows(events: DataFrame, window: Column, event_time: str, interval_ms: int, k: int) -> DataFrame:
-    """The partial window totals of ``events`` (the aggregation's input, ``event_time`` its event time): per
-    ``window`` (a column that tells each event's window), api and level, at most one row per ``interval_ms`` in each
-    task, a held row passed when its interval is over and at the end of the task's input (``PartialWindows``); its
-    columns are ``PartialWindows.SCHEMA``, with a KLL sketch of ``k``."""
+def partial_windows(events: DataFrame, window: Column, interval_ms: int, k: int) -> DataFrame:
+    """The partial window totals of ``events`` (the aggregation's input: ``timestamp`` in epoch ms, ``api``,
+    ``log_level``, ``response_time``, ``status_code``): per ``window`` (a column that tells each event's window),
+    api and level, at most one row per ``interval_ms`` in each task, a held row passed when its interval is over and
+    at the end of the task's input (``PartialWindows``); its columns are ``PartialWindows.SCHEMA``, with the newest
+    event's time as ``event_time`` and a KLL sketch of ``k``. Each event becomes a JVM ``Row`` of ``PARTIAL_INPUT``
+    and the window (best a number): no other column costs a conversion per event."""
     spark = events.sparkSession
-    keyed = events.withColumn(WINDOW_COLUMN, window)
-    partial = getattr(spark._jvm, PARTIAL_WINDOWS).apply(keyed._jdf, WINDOW_COLUMN, event_time, interval_ms, k)
+    keyed = events.select(*PARTIAL_INPUT, window.alias(WINDOW_COLUMN))
+    partial = getattr(spark._jvm, PARTIAL_WINDOWS).apply(keyed._jdf, WINDOW_COLUMN, interval_ms, k)
     return ClassicFrame(partial, spark)
 
 

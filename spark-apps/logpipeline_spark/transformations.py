@@ -503,7 +503,7 @@ def partial_window_totals(events: DataFrame, window: str, interval_ms: int) -> D
     ``interval_ms`` before the stateful aggregation merges them, which then reads, merges and writes a window's
     sketch once per partial, not once per event. The event time keeps its watermark."""
     watermark = events.schema[EVENT_TIME].metadata  # the event time's delay, which the mapped rows lose
-    partials = jvm.partial_windows(events, F.window(EVENT_TIME, window).start, EVENT_TIME, interval_ms, KLL_K)
+    partials = jvm.partial_windows(events, F.unix_millis(F.window(EVENT_TIME, window).start), interval_ms, KLL_K)
     timed = partials.withColumn(EVENT_TIME, F.col(EVENT_TIME).alias(EVENT_TIME, metadata=watermark))
     return timed.groupBy(F.window(EVENT_TIME, window).alias(WINDOW_KEY[0]), *WINDOW_KEY[1:]).agg(
         F.sum("log_count").cast("long").alias("log_count"),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyspark
 import pytest
-from pyspark.errors import IllegalArgumentException
+from pyspark.errors import AnalysisException, IllegalArgumentException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from spark_frames import T0, event, raw_frame
@@ -72,7 +72,7 @@ def test_partial_totals_merge_into_the_aggregates_of_every_event_alone(spark: Sp
 def test_each_key_passes_its_first_event_at_once_and_the_rest_as_one_row(spark: SparkSession) -> None:
     events = _events(spark, 40)
     window = F.window(tr.EVENT_TIME, "1 minute").start
-    partials = jvm.partial_windows(events, window, tr.EVENT_TIME, HOUR_MS, tr.KLL_K).collect()
+    partials = jvm.partial_windows(events, window, HOUR_MS, tr.KLL_K).collect()
     counts: dict[tuple[str, str], list[int]] = {}
     for row in partials:
         counts.setdefault((row["api"], row["log_level"]), []).append(row["log_count"])
@@ -94,7 +94,7 @@ def test_the_event_time_keeps_its_watermark_through_the_partials(spark: SparkSes
     columns |= {"response_time": F.lit(1.0), "status_code": F.lit(200)}
     events = tr.with_event_time(stream.select(*[c.alias(name) for name, c in columns.items()]), "30 seconds")
     window = F.window(tr.EVENT_TIME, "1 minute").start
-    partials = jvm.partial_windows(events, window, tr.EVENT_TIME, 250, tr.KLL_K)
+    partials = jvm.partial_windows(events, window, 250, tr.KLL_K)
     assert "spark.watermarkDelayMs" not in partials.schema[tr.EVENT_TIME].metadata, "mapped rows lose it"
     # the windows of a watermarked event time carry its delay, by which the aggregation drops late rows and its state
     reference = tr.window_totals(events, "1 minute").schema["window"].metadata
@@ -103,14 +103,19 @@ def test_the_event_time_keeps_its_watermark_through_the_partials(spark: SparkSes
 
 
 @pytest.mark.parametrize(
-    ("drop", "interval", "problem"),
-    [(None, 0, "intervalMs must be positive, got 0"), ("api", 250, "api")],
+    ("drop", "interval", "error", "problem"),
+    [
+        (None, 0, IllegalArgumentException, "intervalMs must be positive, got 0"),
+        ("api", 250, AnalysisException, "`api`"),
+    ],
 )
-def test_a_wrong_call_names_the_problem(spark: SparkSession, drop: str | None, interval: int, problem: str) -> None:
+def test_a_wrong_call_names_the_problem(
+    spark: SparkSession, drop: str | None, interval: int, error: type[Exception], problem: str
+) -> None:
     events = _events(spark, 2)
-    with pytest.raises(IllegalArgumentException, match=problem):
+    with pytest.raises(error, match=problem):
         window = F.window(tr.EVENT_TIME, "1 minute").start
-        jvm.partial_windows(events.drop(drop) if drop else events, window, tr.EVENT_TIME, interval, tr.KLL_K)
+        jvm.partial_windows(events.drop(drop) if drop else events, window, interval, tr.KLL_K)
 
 
 CHECK = Path(__file__).parent / "jvm" / "IntervalPerKeyCheck.java"

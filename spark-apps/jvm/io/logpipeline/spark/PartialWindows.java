@@ -1,10 +1,14 @@
 package io.logpipeline.spark;
 
+import java.sql.Timestamp;
+import java.time.Instant;
+
 import org.apache.datasketches.kll.KllDoublesSketch;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.internal.SQLConf;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
@@ -39,16 +43,16 @@ public final class PartialWindows implements IntervalPerKey.Combiner<PartialWind
           .add("_sketch", DataTypes.BinaryType);
 
   private final int millis;
-  private final int eventTime;
+  private final boolean instants;
   private final int api;
   private final int level;
   private final int responseTime;
   private final int status;
   private final int k;
 
-  private PartialWindows(StructType input, String eventTimeColumn, int k) {
+  private PartialWindows(StructType input, boolean instants, int k) {
     millis = input.fieldIndex("timestamp");
-    eventTime = input.fieldIndex(eventTimeColumn);
+    this.instants = instants;
     api = input.fieldIndex("api");
     level = input.fieldIndex("log_level");
     responseTime = input.fieldIndex("response_time");
@@ -58,22 +62,22 @@ public final class PartialWindows implements IntervalPerKey.Combiner<PartialWind
 
   /**
    * The partial totals ({@link #SCHEMA}) of {@code events} (the aggregation's input: {@code timestamp} in epoch ms,
-   * {@code eventTimeColumn} from it, {@code api}, {@code log_level}, {@code response_time}, {@code status_code}) per
-   * window ({@code windowColumn}: any value that tells the event's window) api and level, at most one per key per
-   * {@code intervalMs} in each task.
+   * {@code api}, {@code log_level}, {@code response_time}, {@code status_code}) per window ({@code windowColumn}: any
+   * value that tells the event's window) api and level, at most one per key per {@code intervalMs} in each task. Each
+   * event becomes a {@code Row} here, so {@code events} should have no other column: an event time (a {@code
+   * Timestamp} per event) comes from {@code timestamp} instead, and a window is best told by a number.
    */
-  public static Dataset<Row> apply(
-      Dataset<Row> events, String windowColumn, String eventTimeColumn, long intervalMs, int k) {
+  public static Dataset<Row> apply(Dataset<Row> events, String windowColumn, long intervalMs, int k) {
     StructType input = events.schema();
     int[] keys = {input.fieldIndex(windowColumn), input.fieldIndex("api"), input.fieldIndex("log_level")};
-    IntervalPerKey combined = new IntervalPerKey(keys, intervalMs, new PartialWindows(input, eventTimeColumn, k));
+    boolean instants = SQLConf.get().datetimeJava8ApiEnabled(); // the type a Row holds a timestamp in
+    IntervalPerKey combined = new IntervalPerKey(keys, intervalMs, new PartialWindows(input, instants, k));
     return events.mapPartitions(combined, Encoders.row(SCHEMA));
   }
 
   /** One key's events so far. */
   static final class Totals {
     private long newest = Long.MIN_VALUE;
-    private Object newestTime;
     private String api;
     private String level;
     private long count;
@@ -95,11 +99,7 @@ public final class PartialWindows implements IntervalPerKey.Combiner<PartialWind
 
   @Override
   public Totals add(Totals totals, Row row) {
-    long at = row.getLong(millis);
-    if (at > totals.newest) {
-      totals.newest = at;
-      totals.newestTime = row.get(eventTime);
-    }
+    totals.newest = Math.max(totals.newest, row.getLong(millis));
     totals.count++;
     if (!row.isNullAt(responseTime)) {
       double value = row.getDouble(responseTime);
@@ -124,7 +124,7 @@ public final class PartialWindows implements IntervalPerKey.Combiner<PartialWind
     boolean timed = totals.timed > 0;
     long[] s = totals.statuses;
     return RowFactory.create(
-        totals.newestTime,
+        instants ? Instant.ofEpochMilli(totals.newest) : new Timestamp(totals.newest),
         totals.api,
         totals.level,
         totals.count,

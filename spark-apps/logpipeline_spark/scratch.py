@@ -53,7 +53,7 @@ def reap(root: Path) -> list[Path]:
     whose name is not a process ID is not the job's and stays."""
     removed = []
     for entry in sorted(root.iterdir()) if root.is_dir() else []:
-        if not entry.name.isdigit() or int(entry.name) == os.getpid() or _running(int(entry.name)):
+        if not entry.name.isdigit() or _running(int(entry.name)):  # this process's own runs too
             continue
         size = _size(entry)
         shutil.rmtree(entry, ignore_errors=True)
@@ -79,14 +79,9 @@ def _remove_if_empty(path: Path) -> None:
         path.rmdir()
 
 
-def local_conf(master: str | None, java_options: str) -> dict[str, str]:
-    """Session settings that put a local-mode JVM's scratch files in this process's directory (``directory``): its
-    local directories and, among the driver's ``java_options``, its temporary directory. None for another master,
-    or when ``SPARK_LOCAL_DIRS`` chooses them."""
+def local_dir(master: str | None) -> Path | None:
+    """The directory for a local-mode JVM's scratch files (``directory``): its ``spark.local.dir`` and its
+    ``java.io.tmpdir``. None for another master, or when ``SPARK_LOCAL_DIRS`` chooses them."""
     if not master or not master.startswith("local") or os.environ.get(SPARK_LOCAL_DIRS):
-        return {}
-    own = directory()
-    return {
-        "spark.local.dir": str(own),
-        "spark.driver.extraJavaOptions": f"{java_options} -Djava.io.tmpdir={own}",
-    }
+        return None
+    return directory()

@@ -52,9 +52,12 @@ def build_session(
         builder = builder.config(key, value)
     for key in contracts.SPARK_JAVA_OPTION_KEYS:  # a local driver's JVM starts with them; executors under any master
         builder = builder.config(key, contracts.SPARK_JAVA_OPTIONS)
-    # a local JVM's scratch files in this process's own directory, which the next start removes if it was killed
-    for key, value in scratch.local_conf(master, contracts.SPARK_JAVA_OPTIONS).items():
-        builder = builder.config(key, value)
+    own = scratch.local_dir(master)  # a local JVM's scratch files, which the next start removes if it was killed
+    if own is not None:
+        builder = builder.config("spark.local.dir", str(own))
+        builder = builder.config(
+            "spark.driver.extraJavaOptions", f"{contracts.SPARK_JAVA_OPTIONS} -Djava.io.tmpdir={own}"
+        )
     if master:  # None: keep the master given by spark-submit
         builder = builder.master(master)
     if with_kafka:

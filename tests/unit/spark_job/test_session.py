@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
+from logpipeline import contracts
 from logpipeline_spark import scratch, session
 
 
@@ -45,6 +46,8 @@ def test_a_local_jvm_writes_its_scratch_files_in_this_processs_directory(spark: 
     own = scratch.default_root() / str(os.getpid())
     jvm = spark.sparkContext._jvm
     assert jvm.java.lang.System.getProperty("java.io.tmpdir") == str(own)
+    java_options = spark.sparkContext.getConf().get("spark.driver.extraJavaOptions")
+    assert f"{contracts.SPARK_JAVA_OPTIONS} -Djava.io.tmpdir={own}" in java_options, "the product's options kept"
     assert spark.sparkContext.getConf().get("spark.local.dir") == str(own)
     assert any(name.startswith("blockmgr-") for name in os.listdir(own)), "Spark's block manager is under it"
 
@@ -77,16 +80,14 @@ def test_directory_is_this_processs_own_after_a_reap(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("master", [None, "k8s://https://kubernetes.default.svc:443", "yarn"])
 def test_only_a_local_jvm_is_given_a_scratch_directory(master: str | None) -> None:
-    assert scratch.local_conf(master, "-Xss4m") == {}
+    assert scratch.local_dir(master) is None
 
 
-def test_a_local_jvm_keeps_its_java_options_and_spark_local_dirs_win(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_spark_local_dirs_chosen_by_a_user_win(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(scratch.SPARK_LOCAL_DIRS, raising=False)
-    conf = scratch.local_conf("local[2]", "-Xss4m")
-    own = str(scratch.default_root() / str(os.getpid()))
-    assert conf == {"spark.local.dir": own, "spark.driver.extraJavaOptions": f"-Xss4m -Djava.io.tmpdir={own}"}
+    assert scratch.local_dir("local[2]") == scratch.default_root() / str(os.getpid())
     monkeypatch.setenv(scratch.SPARK_LOCAL_DIRS, "/data/spark")
-    assert scratch.local_conf("local[2]", "-Xss4m") == {}
+    assert scratch.local_dir("local[2]") is None
 
 
 def test_a_process_that_stops_normally_leaves_no_directory(tmp_path: Path) -> None:

@@ -115,11 +115,17 @@ def scenario(
         realtime_batch="10 seconds",
     )
     log = tmp_path_factory.mktemp("job") / "job.log"
-    feeder = threading.Thread(target=_feed, args=(stack.kafka_bootstrap, names.input_topic, records, 250), daemon=True)
+    # two thirds before the first crash, the rest after the first restart: each run has records of its own to read (a
+    # real-time batch reads everything already on the topic, and a query with no new records starts no batch)
+    split = len(records) * 2 // 3
+    feeders = [
+        threading.Thread(target=_feed, args=(stack.kafka_bootstrap, names.input_topic, part, 250), daemon=True)
+        for part in (records[:split], records[split:])
+    ]
     aggs = LatestAggregates(stack.kafka_bootstrap, names.aggregates_topic)
     first = [*args, *FIRST_RUN.get(request.param, [])]
     job = JobProcess(first, log).start()
-    feeder.start()
+    feeders[0].start()
     try:
         aggs.wait_until(lambda a: a.records > 0, 240, job)
         if request.param == "realtime-upgrade":  # the restarts take over the state the first run committed
@@ -127,17 +133,19 @@ def scenario(
         assert job.proc is not None
         killed_scratch = scratch.default_root() / str(job.proc.pid)  # its JVM's state stores, blocks, libraries
         scratch_files = sum(len(files) for _, _, files in os.walk(killed_scratch))
-        job.kill()  # crash 1: mid-stream, with records still being produced
+        job.kill()  # crash 1: mid-stream, with records still to be produced
         restarted_ms = time.time() * 1000
         job = JobProcess(args, log).start()
+        feeders[1].start()
         # an aggregate the second run wrote (not one of the first run's still unread: real-time mode writes one
         # record per event, so the reader may be behind)
         aggs.wait_until(lambda a: a.newest_update >= restarted_ms, 240, job)
         scratch_left = killed_scratch.exists()
-        job.kill()  # crash 2
+        job.kill()  # crash 2: while the last third may still be produced
         last_run = log.stat().st_size
         job = JobProcess(args, log).start()
-        feeder.join(120)
+        for feeder in feeders:
+            feeder.join(120)
         unique_events = {e["id"]: e for e in events}
         aggs.wait_until(lambda a: sum(v["log_count"] for v in a.latest.values()) == len(unique_events), 300, job)
         produce(stack.kafka_bootstrap, names.input_topic, [(FLUSH_API, orjson.dumps(_flush_event()))])

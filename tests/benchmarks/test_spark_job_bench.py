@@ -293,12 +293,12 @@ def test_throughput_as_the_de_dup_state_fills(stack: config.Settings, tmp_path: 
     """Traffic at the target's rate: the de-dup then holds a watermark's span of ids (6M at 100k events/s and the
     default minute), and each part of the run, in tenths of its micro-batches, shows what that state costs."""
     spark, opts, kafka, checkpoints = _setup(stack, tmp_path, "st", STATE_EVENTS, STATE_RATE, STATE_MODE)
+    # Every micro-batch's progress is kept (100 by default), the count-only query's too
+    planned = -(-STATE_EVENTS // opts.max_offsets_per_trigger)
+    spark.conf.set("spark.sql.streaming.numRecentProgressUpdates", str(planned + 10))
     for i in range(2):  # the first warms up
         raw = queries.read_input(spark, opts)
         count = _run(raw.groupBy().count(), f"count{i}", f"{checkpoints}/c{i}", "complete", "memory")
-    # Every micro-batch's progress is kept (100 by default)
-    planned = -(-STATE_EVENTS // opts.max_offsets_per_trigger)
-    spark.conf.set("spark.sql.streaming.numRecentProgressUpdates", str(planned + 10))
     realtime = opts.mode == "realtime"
     records = tr.aggregate_records(queries.aggregates_of(queries.read_input(spark, opts, realtime=realtime), opts))
     profile = Profile(os.getpid(), tmp_path / "state.jfr") if PROFILE else None

@@ -53,7 +53,7 @@ def reap(root: Path) -> list[Path]:
     whose name is not a process ID is not the job's and stays."""
     removed = []
     for entry in sorted(root.iterdir()) if root.is_dir() else []:
-        if not entry.name.isdigit() or _running(int(entry.name)):  # this process's own runs too
+        if not entry.name.isdigit() or _running(int(entry.name)):  # a running process, this one included
             continue
         size = _size(entry)
         shutil.rmtree(entry, ignore_errors=True)

@@ -1,20 +1,21 @@
 """Shared fixtures: the real local stack, brought up once per test session.
 
 Integration tests reuse a stack the user already started (``logpipeline stack up``);
-otherwise the session starts one and stops it at the end.
+otherwise the session starts one and stops it at the end. A stack that stays up loses at the end what the session
+named with its suffixes (``unique``, ``support.leftovers.suffix``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from logpipeline import config
 from logpipeline.stack import lifecycle
+from support import leftovers
 
 # py4j logs "Closing down clientserver connection" at INFO from a finalizer at interpreter exit, after pytest has
 # closed the streams its handlers write to; that record would only print a logging error.
@@ -39,19 +40,22 @@ def stack() -> Iterator[config.Settings]:
     settings = config.load()
     if lifecycle.is_up(settings):
         yield settings
+        leftovers.remove_session_leftovers(settings)
         return
     lifecycle.up(settings, lambda component, message: None)
     try:
         yield settings
     finally:
-        if not os.environ.get("LOGPIPELINE_KEEP_STACK"):
+        if os.environ.get("LOGPIPELINE_KEEP_STACK"):
+            leftovers.remove_session_leftovers(settings)
+        else:
             lifecycle.down(settings, lambda component, message: None)
 
 
 @pytest.fixture()
 def unique() -> str:
     """A short unique suffix for topic, table and path names, so tests never share state."""
-    return uuid.uuid4().hex[:10]
+    return leftovers.suffix()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -25,6 +25,7 @@ from logpipeline import config
 from logpipeline.ingest import formats
 from logpipeline.metrics import query, store
 from logpipeline.stack.process import free_port
+from support import leftovers
 from support.spark_job import create_topics, reference
 from support.wait import wait_for
 
@@ -60,7 +61,7 @@ def _input_records(bootstrap: str, topic: str) -> int:
 
 @pytest.fixture(scope="module")
 def runs(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    unique = uuid.uuid4().hex[:10]
+    unique = leftovers.suffix()
     names = config.Names(input_topic=f"in_{unique}", aggregates_topic=f"agg_{unique}", pipeline=f"bf-{unique}")
     create_topics(stack, names)
     tmp = tmp_path_factory.mktemp("backfill")

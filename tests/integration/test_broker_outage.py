@@ -18,7 +18,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +29,7 @@ import pytest
 from logpipeline import config
 from logpipeline.stack import lifecycle, process
 from logpipeline.stack.process import free_port
+from support import leftovers
 from support.spark_job import JobProcess, LatestAggregates, create_topics, job_args
 from support.wait import wait_for
 
@@ -64,7 +64,7 @@ def outage(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> 
     ports = replace(stack.ports, kafka=free_port(), kafka_sasl=free_port(), kafka_controller=free_port())
     private = config.Settings(state=tmp / "state", cache=stack.cache, ports=ports)
     lifecycle.up(private, lambda component, message: None, only=["kafka"])
-    unique = uuid.uuid4().hex[:10]
+    unique = leftovers.suffix()
     names = config.Names(input_topic=f"in_{unique}", aggregates_topic=f"agg_{unique}", pipeline=f"out-{unique}")
     create_topics(private, names)
     aggs = LatestAggregates(private.kafka_bootstrap, names.aggregates_topic)

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +26,7 @@ from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.metrics import query, store, synthetic
 from logpipeline.stack.process import free_port
 from logpipeline_spark.telemetry import Metrics as JobMetrics
+from support import leftovers
 from support.dashboard import ARTIFACTS, chromium, gunicorn, sign_in, truth
 from support.wait import wait_for
 
@@ -36,7 +36,7 @@ LATE = 300
 
 @pytest.fixture(scope="module")
 def replay(stack: config.Settings) -> Iterator[dict[str, Any]]:
-    unique = uuid.uuid4().hex[:10]
+    unique = leftovers.suffix()
     table, topic = f"follow_{unique}", f"agg_{unique}"
     ddb = store.client(stack.dynamodb_endpoint)
     store.init_table(ddb, table)

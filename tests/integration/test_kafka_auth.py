@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -35,7 +34,7 @@ from logpipeline.events import codec
 from logpipeline.kafka import topics
 from logpipeline.kafka.producer import Sender
 from logpipeline_operator.builders import kafka
-from support import crd
+from support import crd, leftovers
 from support.spark_job import JobProcess, LatestAggregates, committed_records, create_topics, job_args, produce
 from support.wait import wait_for
 
@@ -64,7 +63,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def account(stack: config.Settings) -> Iterator[tuple[str, str, str, str]]:
     """(user, password, allowed topic, other topic)."""
-    run = uuid.uuid4().hex[:8]
+    run = leftovers.suffix()
     user, password = f"client-{run}", f'pw-{run}-"quoted"'
     allowed, other = f"auth_ok_{run}", f"auth_no_{run}"
     admin = topics.admin_client(stack.kafka_bootstrap)
@@ -167,7 +166,7 @@ def _strimzi_acls(user: str, acls: list[dict[str, Any]]) -> list[AclBinding]:
 
 
 def test_the_streaming_job_runs_as_the_operators_spark_user(stack: config.Settings, tmp_path: Path) -> None:
-    run = uuid.uuid4().hex[:8]
+    run = leftovers.suffix()
     names = config.Names(input_topic=f"in_{run}", aggregates_topic=f"agg_{run}", table=f"t_{run}", pipeline=f"p{run}")
     create_topics(stack, names)
     topic_spec = {

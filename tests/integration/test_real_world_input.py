@@ -32,6 +32,7 @@ from logpipeline.events import codec
 from logpipeline.metrics import query, store
 from logpipeline.stack.process import free_port
 from logpipeline_spark import transformations as tr
+from support import leftovers
 from support.spark_job import (
     JobProcess,
     LatestAggregates,
@@ -92,7 +93,7 @@ def _wait_table(reader: query.Reader, span: tuple[int, int], done: Any, timeout:
 
 @pytest.fixture(scope="module")
 def scenario(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    unique = uuid.uuid4().hex[:10]
+    unique = leftovers.suffix()
     names = config.Names(input_topic=f"in_{unique}", aggregates_topic=f"agg_{unique}", pipeline=f"rw-{unique}")
     create_topics(stack, names)
     tmp = tmp_path_factory.mktemp("real-world")

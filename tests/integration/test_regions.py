@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -33,6 +32,7 @@ from logpipeline.events.schema import LOG_LEVELS
 from logpipeline.metrics import digest, query, store, synthetic
 from logpipeline.metrics.records import Aggregate
 from logpipeline.stack.process import free_port
+from support import leftovers
 from support.dashboard import ARTIFACTS, chromium, gunicorn, sign_in
 from support.wait import wait_for
 
@@ -93,7 +93,7 @@ class Regional:
 
 @pytest.fixture(scope="module")
 def world(stack: config.Settings) -> Iterator[dict[str, Any]]:
-    unique = uuid.uuid4().hex[:10]
+    unique = leftovers.suffix()
     table = f"regions_{unique}"
     ddb = store.client(stack.dynamodb_endpoint)
     store.init_table(ddb, table)

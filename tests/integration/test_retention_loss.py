@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +21,7 @@ from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 from logpipeline import config
 from logpipeline.generator import traffic
 from logpipeline.stack.process import free_port
+from support import leftovers
 from support.spark_job import JobProcess, LatestAggregates, create_topics, job_args, produce
 from support.wait import wait_for
 
@@ -43,7 +43,7 @@ def _skipped(port: int) -> float:
 @pytest.fixture(scope="module")
 def resumed(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("retention")
-    unique = uuid.uuid4().hex[:10]
+    unique = leftovers.suffix()
     names = config.Names(input_topic=f"in_{unique}", aggregates_topic=f"agg_{unique}", pipeline=f"rl-{unique}")
     create_topics(stack, names, partitions=PARTITIONS)
     port = free_port()

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+
 import boto3
 import fsspec
+import hdfs
 import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from logpipeline.config import Settings
+from logpipeline.metrics import store
+from support import leftovers
+from support.wait import wait_for
 
 
 def test_kafka_idempotent_produce_and_consume(stack: Settings, unique: str) -> None:
@@ -116,3 +122,36 @@ def test_dynamodb_table_put_query_conditional_update(stack: Settings, unique: st
     item = ddb.get_item(TableName=table, Key={"pk": {"S": "a"}, "sk": {"N": "1"}})["Item"]
     assert item["v"]["N"] == "2"
     ddb.delete_table(TableName=table)
+
+
+def _make_leftovers(stack: Settings, suffix: str) -> leftovers.Found:
+    """A topic, a consumer group with a committed offset, two HDFS directory trees and a table, all named with
+    ``suffix``: what a test leaves on the stack."""
+    name = f"lo-{suffix}"
+    admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
+    admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])[name].result(30)
+    consumer = Consumer({"bootstrap.servers": stack.kafka_bootstrap, "group.id": name})
+    consumer.commit(offsets=[TopicPartition(name, 0, 0)], asynchronous=False)
+    consumer.close()
+    client = hdfs.InsecureClient(stack.webhdfs_url, user="root")
+    client.makedirs(f"/{name}/raw")
+    client.makedirs(f"/it/{suffix}/table")
+    ddb = store.client(stack.dynamodb_endpoint)
+    key = [{"AttributeName": "pk", "KeyType": "HASH"}]
+    attributes = [{"AttributeName": "pk", "AttributeType": "S"}]
+    ddb.create_table(TableName=name, KeySchema=key, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST")
+    dirs = {f"/{name}", f"/{name}/raw", f"/it/{suffix}"}
+    return leftovers.Found(frozenset({name}), frozenset({name}), frozenset(dirs), frozenset({name}))
+
+
+def test_what_a_session_named_is_removed_and_nothing_else(stack: Settings, unique: str) -> None:
+    other = uuid.uuid4().hex[:10]  # no suffix of this session's: what it names must stay
+    mine, theirs = _make_leftovers(stack, unique), _make_leftovers(stack, other)
+    both = leftovers.find(stack, lambda name: unique in name or other in name)
+    assert both == leftovers.Found(
+        mine.topics | theirs.topics, mine.groups | theirs.groups, mine.dirs | theirs.dirs, mine.tables | theirs.tables
+    )
+    assert leftovers.remove(stack, leftovers.find(stack, lambda name: unique in name)) == []
+    wait_for(lambda: leftovers.find(stack, lambda name: unique in name or other in name) == theirs, 30, "only theirs")
+    assert leftovers.remove(stack, theirs) == []
+    wait_for(lambda: leftovers.find(stack, lambda name: other in name) == leftovers.Found(), 30, "nothing of theirs")

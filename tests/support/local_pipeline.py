@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Iterator, Sequence
 
 from logpipeline import config, contracts
 from logpipeline.pipeline import launcher, processes
 from logpipeline.stack import process
+from support import leftovers
 
 SIDE_TRIGGER = "10 seconds"
 
@@ -21,7 +21,7 @@ SIDE_TRIGGER = "10 seconds"
 @contextlib.contextmanager
 def running(prefix: str, options: processes.Options, regions: Sequence[str] = ()) -> Iterator[config.Settings]:
     """With ``regions``: one pipeline per region and the dashboard over them (``logpipeline up --regions``)."""
-    run = f"{prefix}{uuid.uuid4().hex[:8]}"
+    run = f"{prefix}{leftovers.suffix()}"
     env = {
         "LOGPIPELINE_INPUT_TOPIC": f"{run}_logging_info",
         "LOGPIPELINE_AGGREGATES_TOPIC": f"{run}_agg_logging_info",

@@ -24,6 +24,7 @@ from logpipeline import config
 from logpipeline.generator import traffic
 from logpipeline.kafka import topics
 from logpipeline.kafka.producer import producer_config
+from support import leftovers
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -330,10 +331,8 @@ def measure_freshness(
     For each second of production: the lag from sending its last event to the first moment the aggregates on the
     topic count every event of that window sent so far. Checkpoints and the raw archive are on the stack's HDFS, as
     the job keeps them (under the run's own pipeline name); ``tmp_path`` holds the job's log."""
-    names = config.Names(
-        input_topic=f"bench_fr_{uuid.uuid4().hex[:8]}", aggregates_topic=f"bench_agg_{uuid.uuid4().hex[:8]}",
-        pipeline=uuid.uuid4().hex[:10],
-    )  # fmt: skip
+    run = leftovers.suffix()
+    names = config.Names(input_topic=f"bench_fr_{run}", aggregates_topic=f"bench_agg_{run}", pipeline=run)
     create_topics(stack, names, partitions=3)
     tmp_path.mkdir(parents=True, exist_ok=True)
     job = JobProcess(

@@ -24,6 +24,7 @@ from logpipeline import config
 from logpipeline.events import codec
 from logpipeline.kafka import topics
 from logpipeline.metrics import store
+from support import leftovers
 from support.dashboard import gunicorn
 from support.moto import MotoServer
 
@@ -122,7 +123,7 @@ def served(stack: config.Settings, work: Path, rate: float, tails: int) -> Itera
     ``tails`` live tails allowed, its accounts on a private DynamoDB-API server."""
     moto = MotoServer(work)
     moto.start()
-    topic = f"tail_{uuid.uuid4().hex[:8]}"
+    topic = f"tail_{leftovers.suffix()}"
     topics.create_missing(topics.admin_client(stack.kafka_bootstrap), [topics.TopicSpec(topic, 3)])
     cli = Path(sys.executable).with_name("logpipeline")
     traffic = subprocess.Popen(

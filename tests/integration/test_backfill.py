@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,7 @@ def _backfill(args: list[str], env: dict[str, str]) -> tuple[subprocess.Complete
 
 
 def _input_records(bootstrap: str, topic: str) -> int:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"probe-{uuid.uuid4()}"})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"probe-{leftovers.suffix()}"})
     total = 0
     for p in range(3):
         low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)

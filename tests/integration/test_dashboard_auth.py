@@ -4,7 +4,6 @@ answers without a session, wrong passwords, CSRF, roles, sign-out, expiry, remov
 from __future__ import annotations
 
 import html
-import random
 import re
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from logpipeline.accounts import directory
 from logpipeline.accounts.roles import Role
 from logpipeline.alerting import state
 from logpipeline.metrics import store
+from support import leftovers
 from support.dashboard import PASSWORD, gunicorn, session, whoami
 from support.moto import MotoServer
 
@@ -40,7 +40,7 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
 
 @pytest.fixture(scope="module")
 def table(moto: MotoServer) -> str:
-    name = f"auth_{random.Random().randbytes(4).hex()}"
+    name = f"auth_{leftovers.suffix()}"
     ddb = store.client(moto.endpoint)
     store.init_table(ddb, name)
     state.ensure_table(ddb, name)
@@ -260,7 +260,7 @@ def test_users_are_managed_with_the_cli(moto: MotoServer, table: str, base: str)
 
 
 def test_the_first_admin_comes_from_its_password_file_while_no_user_exists(moto: MotoServer, tmp_path: Path) -> None:
-    fresh = f"first_{random.Random().randbytes(4).hex()}"
+    fresh = f"first_{leftovers.suffix()}"
     store.init_table(store.client(moto.endpoint), fresh)
     secret = tmp_path / "admin-password"
     secret.write_text("first-admin-password\n")

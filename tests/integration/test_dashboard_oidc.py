@@ -4,7 +4,6 @@ no role refused by name, a forged callback refused, and the whole flow in Chromi
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import requests
 
 from logpipeline.metrics import store
 from logpipeline.stack.process import free_port
-from support import oidc
+from support import leftovers, oidc
 from support.dashboard import ARTIFACTS, chromium, gunicorn, whoami
 from support.moto import MotoServer
 
@@ -31,7 +30,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     moto = MotoServer(tmp / "moto")
     moto.start()
     try:
-        table = f"sso_{random.Random().randbytes(4).hex()}"
+        table = f"sso_{leftovers.suffix()}"
         store.init_table(store.client(moto.endpoint), table)
         port = free_port()
         secret = tmp / "client-secret"

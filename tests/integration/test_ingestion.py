@@ -3,7 +3,6 @@ the Apache slice counted per status and api, and every malformed line in the dea
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -24,6 +23,7 @@ from logpipeline.generator import traffic, truth
 from logpipeline.ingest import formats
 from logpipeline.kafka import topics
 from logpipeline.stack.process import free_port
+from support import leftovers
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "apache_access_2015_head2000.log"
 START = 1_714_564_800_000  # 2024-05-01T12:00:00Z
@@ -45,7 +45,7 @@ def _ensure(settings: config.Settings, names: config.Names) -> None:
 def consume(bootstrap: str, topic: str, expected: int, timeout: float = 60.0) -> list[Message]:
     """Every message of ``topic`` from the beginning, until ``expected`` arrived and 1 s passes quietly."""
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"t-{os.getpid()}-{time.time()}", "auto.offset.reset": "earliest"}
+        {"bootstrap.servers": bootstrap, "group.id": f"t-{leftovers.suffix()}", "auto.offset.reset": "earliest"}
     )
     consumer.subscribe([topic])
     out: list[Message] = []
@@ -100,7 +100,7 @@ def test_topics_ensure_is_idempotent_and_reports_changes(stack: config.Settings,
 
 @pytest.fixture(scope="module")
 def generated(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    names = _names("gen" + os.urandom(4).hex())
+    names = _names("gen" + leftovers.suffix())
     _ensure(stack, names)
     truth_path = tmp_path_factory.mktemp("gen") / "truth.jsonl"
     incident = "/api/v1/payments:errors:60:120:30"

@@ -24,6 +24,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from logpipeline import config, contracts
 from logpipeline.metrics import digest, layout, records, revisions, store, synthetic
 from logpipeline.stack.process import free_port
+from support import leftovers
 from support.moto import MotoServer
 from support.wait import wait_for
 
@@ -90,7 +91,7 @@ def scan(port: int, table: str, digests: bool = False) -> dict[str, records.Aggr
 @pytest.fixture(scope="module")
 def run(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("sink")
-    suffix = random.Random().randbytes(5).hex()
+    suffix = leftovers.suffix()
     topic, input_topic, table, group = f"agg_{suffix}", f"in_{suffix}", f"metrics_{suffix}", f"sink_{suffix}"
     admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
     for future in admin.create_topics([NewTopic(topic, PARTITIONS, 1, config={"cleanup.policy": "compact"})]).values():

@@ -17,6 +17,7 @@ from logpipeline.dashboard.data import Source
 from logpipeline.dashboard.settings import DashboardSettings
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
 from logpipeline.metrics import digest, layout, query, records, rollup, store, synthetic
+from support import leftovers
 
 # 2026-01-01T23:50Z: the 20 minutes cross midnight, so reads span two days of partitions.
 T0 = 1_767_311_400_000
@@ -72,7 +73,7 @@ def scan_digests(ddb: Any, table: str) -> dict[str, records.Aggregate]:
 
 @pytest.fixture(scope="module")
 def world(stack: config.Settings) -> Iterator[World]:
-    suffix = random.Random().randbytes(4).hex()
+    suffix = leftovers.suffix()
     ddb = store.client(stack.dynamodb_endpoint)
     events = synthetic.events(T0, MINUTES, APIS, per_minute=14, seed=11)
     versions = synthetic.update_versions(events, steps=2, updated_at=T0)
@@ -309,7 +310,7 @@ def test_two_regions_in_one_store_each_its_own_and_the_global_view_their_sum(sta
     holds them: each region's reader equals its own ground truth, the global view (``query.Regions``) equals the
     exact sum of both, a store reader without a region sees neither, and replaying a region changes nothing."""
     ddb = store.client(stack.dynamodb_endpoint)
-    table = f"metrics_regions_{random.Random().randbytes(4).hex()}"
+    table = f"metrics_regions_{leftovers.suffix()}"
     store.init_table(ddb, table)
     truth: dict[str, list[synthetic.Event]] = {}
     try:

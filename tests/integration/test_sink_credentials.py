@@ -28,6 +28,7 @@ from test_metrics_sink import SINK, scan
 from logpipeline import config
 from logpipeline.metrics import records, synthetic
 from logpipeline.stack.process import free_port
+from support import leftovers
 from support.moto import MotoServer
 from support.wait import wait_for
 
@@ -107,7 +108,7 @@ def _wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> int | None:
 @pytest.fixture(scope="module")
 def outcome(stack: config.Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
     tmp = tmp_path_factory.mktemp("sink-auth")
-    suffix = random.Random().randbytes(5).hex()
+    suffix = leftovers.suffix()
     topic, input_topic, table, group = f"agg_{suffix}", f"in_{suffix}", f"metrics_{suffix}", f"sink_{suffix}"
     admin = AdminClient({"bootstrap.servers": stack.kafka_bootstrap})
     new = [NewTopic(topic, PARTITIONS, 1, config={"cleanup.policy": "compact"}), NewTopic(f"{input_topic}.dlq", 1, 1)]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -26,6 +25,7 @@ from logpipeline.accounts.roles import Role
 from logpipeline.events.schema import ERROR_LEVELS, LOG_LEVELS
 from logpipeline.metrics import store, synthetic
 from logpipeline.stack.process import free_port
+from support import leftovers
 from support.wait import http_ok, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,7 +84,7 @@ def seed(endpoint: str, table: str, per_minute: int = 4) -> World:
 @contextmanager
 def seeded(endpoint: str, prefix: str) -> Iterator[World]:
     """A world seeded into a new table ``<prefix>_<random>`` for the ``with`` block; the table is deleted after."""
-    table = f"{prefix}_{random.Random().randbytes(4).hex()}"
+    table = f"{prefix}_{leftovers.suffix()}"
     world = seed(endpoint, table)
     try:
         yield world

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -115,7 +114,7 @@ class LatestAggregates:
         self.consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap,
-                "group.id": f"t-{os.getpid()}-{time.time()}",
+                "group.id": f"t-{leftovers.suffix()}",
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,
             }
@@ -228,7 +227,7 @@ def committed_records(
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
-            "group.id": f"read-{uuid.uuid4()}",
+            "group.id": f"read-{leftovers.suffix()}",
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",
             "enable.auto.commit": False,

@@ -5,7 +5,6 @@ the moment it arrived (``Tail``); events marked with a text and the moment they 
 from __future__ import annotations
 
 import json
-import random
 import subprocess
 import sys
 import threading
@@ -130,7 +129,7 @@ def served(stack: config.Settings, work: Path, rate: float, tails: int) -> Itera
         [str(cli), "generate", "--rate", str(rate), "--no-diurnal", "--topic", topic, "--seed", "5"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    table = f"tail_{random.Random().randbytes(4).hex()}"
+    table = f"tail_{leftovers.suffix()}"
     store.init_table(store.client(moto.endpoint), table)
     try:
         with gunicorn(table, moto.endpoint, workers=1, LOGPIPELINE_INPUT_TOPIC=topic,

@@ -25,7 +25,7 @@ TIMEOUT = 30.0
 
 
 def suffix() -> str:
-    """A short unique suffix for topic, group, table and path names, remembered for ``session_leftovers``."""
+    """A short unique suffix for topic, group, table and path names, remembered for ``remove_session_leftovers``."""
     value = uuid.uuid4().hex[:10]
     _SUFFIXES.append(value)
     return value
